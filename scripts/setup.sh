@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what earthmover needs on a Debian machine that has Rust (rustup) and Node.js,
+# all from the package registries (Debian, crates.io, npm); nothing downloads a binary.
+# Idempotent: each step is skipped when its tool is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+# Chromium + ChromeDriver for the browser tests, lavapipe (software Vulkan) for the native GPU path.
+missing=()
+for pkg in chromium mesa-vulkan-drivers vulkan-tools python3-venv; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust 1.95 with rustup first" >&2; exit 1; }
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# Trunk 0.21.14 (0.22 needs a newer rustc; without --locked it does not compile).
+if ! trunk --version 2>/dev/null | grep -q '0.21.14'; then
+  cargo install trunk --version 0.21.14 --locked
+fi
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
+wbg=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+  cargo install wasm-bindgen-cli --version "$wbg"
+fi
+# wasm-opt 132 (Debian's 108 breaks leptos apps) and playwright-core, from npm.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,355 @@
+//! `earthmover gan train`: a full training run with a progress bar, metrics, plots and
+//! exact checkpoints.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::device::{self, DeviceChoice};
+use crate::gan::checkpoint;
+use crate::gan::train::RealData;
+use crate::gan::{GanConfig, GanState, Objective, Schedule, train_step};
+use crate::optim::OptimizerConfig;
+use crate::rng::Rng;
+use crate::toy::{Source, Toy};
+use crate::transport::pairs;
+
+#[derive(Subcommand)]
+pub enum GanCommand {
+    /// Train a generator and critic on a toy distribution.
+    Train(TrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Real data: 8gaussians, 25gaussians, swissroll, ring, blobs or line.
+    #[arg(long)]
+    data: Option<String>,
+    /// Objective: gan (non-saturating), gan-minimax, wgan, wgan-gp or ct-gan. Picks that paper's defaults.
+    #[arg(long)]
+    loss: Option<String>,
+    /// Train until this many generator iterations in total.
+    #[arg(long, default_value_t = 2000)]
+    steps: u64,
+    /// Random seed (initialisation, data, noise).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// auto, vulkan, wgpu, cuda or cpu.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Output folder: config.toml, metrics.jsonl, checkpoint.safetensors, PNG plots.
+    #[arg(long, default_value = "runs/gan")]
+    out: PathBuf,
+    /// Start from this config.toml (flags given as well override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Continue from OUT/checkpoint.safetensors, exactly where it stopped.
+    #[arg(long)]
+    resume: bool,
+    /// Evaluate (exact W1, modes, high-quality share) every this many steps.
+    #[arg(long, default_value_t = 100)]
+    eval_every: u64,
+    /// Samples per evaluation (generated and real each); exact W1 is O(N³).
+    #[arg(long, default_value_t = 512)]
+    eval_samples: usize,
+    /// Save a checkpoint every this many steps (and at the end).
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u64,
+    /// Hidden units per layer.
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Hidden layers per network.
+    #[arg(long)]
+    depth: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Critic updates per generator update.
+    #[arg(long)]
+    n_critic: Option<usize>,
+    /// sgd, rmsprop or adam (both players).
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Learning rate (both players).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Adam β₁.
+    #[arg(long)]
+    beta1: Option<f64>,
+    /// Adam β₂.
+    #[arg(long)]
+    beta2: Option<f64>,
+    /// Gradient-penalty weight λ (WGAN-GP; λ₁ for CT-GAN).
+    #[arg(long)]
+    lambda: Option<f64>,
+    /// WGAN clipping bound c.
+    #[arg(long)]
+    clip: Option<f64>,
+    /// One-sided label smoothing target for real samples (GAN only), e.g. 0.9.
+    #[arg(long)]
+    label_smoothing: Option<f64>,
+    /// Feature matching for the generator.
+    #[arg(long)]
+    feature_matching: bool,
+    /// Historical-averaging weight.
+    #[arg(long)]
+    historical_averaging: Option<f64>,
+    /// Learning-rate schedule: constant, or linear (decays to zero at --steps).
+    #[arg(long)]
+    lr_schedule: Option<String>,
+}
+
+pub fn run(cmd: GanCommand) -> Result<()> {
+    match cmd {
+        GanCommand::Train(args) => train(args),
+    }
+}
+
+const CHECKPOINT: &str = "checkpoint.safetensors";
+const STREAM_EVAL: u64 = 100;
+
+/// One line of `metrics.jsonl`.
+#[derive(Serialize)]
+struct EvalLine {
+    step: u64,
+    w1: f64,
+    modes: Option<usize>,
+    modes_total: Option<usize>,
+    hq: Option<f64>,
+    critic_loss: f64,
+    generator_loss: f64,
+    estimate: f64,
+    penalty: f64,
+    seconds: f64,
+}
+
+fn build_config(args: &TrainArgs) -> Result<GanConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+            toml::from_str::<GanConfig>(&text).with_context(|| format!("{} is not a valid GAN config", path.display()))?
+        }
+        None => GanConfig::toy_default(),
+    };
+    if let Some(loss) = &args.loss {
+        let objective = Objective::from_name(loss).ok_or_else(|| anyhow!("unknown loss '{loss}': choose one of {}", Objective::NAMES.join(", ")))?;
+        // A named loss brings its paper's optimizer and n_critic unless a config file set them.
+        let data = config.data.clone();
+        let seed = config.seed;
+        config = if args.config.is_some() { GanConfig { objective, ..config } } else { GanConfig { seed, ..GanConfig::paper(objective, data) } };
+    }
+    if let Some(d) = &args.data {
+        config.data = Source::Toy(d.parse::<Toy>()?);
+    }
+    if let Some(s) = args.seed {
+        config.seed = s;
+    }
+    if let Some(v) = args.hidden {
+        config.hidden = v;
+    }
+    if let Some(v) = args.depth {
+        config.depth = v;
+    }
+    if let Some(v) = args.batch_size {
+        config.batch_size = v;
+    }
+    if let Some(v) = args.n_critic {
+        config.n_critic = v;
+    }
+    if let Some(name) = &args.optimizer {
+        let lr = config.critic_optimizer.lr();
+        let opt = match name.to_ascii_lowercase().as_str() {
+            "sgd" => OptimizerConfig::sgd(lr),
+            "rmsprop" => OptimizerConfig::rmsprop(lr),
+            "adam" => OptimizerConfig::adam(lr, 0.5, 0.9),
+            other => bail!("unknown optimizer '{other}': choose one of sgd, rmsprop, adam"),
+        };
+        config.critic_optimizer = opt.clone();
+        config.generator_optimizer = opt;
+    }
+    for opt in [&mut config.critic_optimizer, &mut config.generator_optimizer] {
+        if let Some(lr) = args.lr {
+            *opt = opt.clone().with_lr(lr);
+        }
+        if let OptimizerConfig::Adam { beta1, beta2, .. } = opt {
+            if let Some(b) = args.beta1 {
+                *beta1 = b;
+            }
+            if let Some(b) = args.beta2 {
+                *beta2 = b;
+            }
+        } else if args.beta1.is_some() || args.beta2.is_some() {
+            bail!("--beta1/--beta2 apply to Adam, but the optimizer is {}", opt.name());
+        }
+    }
+    match (&mut config.objective, args.lambda, args.clip) {
+        (Objective::WganGp { lambda }, Some(l), _) => *lambda = l,
+        (Objective::CtGan { lambda_gp, .. }, Some(l), _) => *lambda_gp = l,
+        (Objective::Wgan { clip }, _, Some(c)) => *clip = c,
+        (o, Some(_), _) => bail!("--lambda applies to wgan-gp and ct-gan, not {}", o.name()),
+        (o, _, Some(_)) => bail!("--clip applies to wgan, not {}", o.name()),
+        _ => {}
+    }
+    if args.label_smoothing.is_some() {
+        config.tricks.label_smoothing = args.label_smoothing;
+    }
+    if args.feature_matching {
+        config.tricks.feature_matching = true;
+    }
+    if args.historical_averaging.is_some() {
+        config.tricks.historical_averaging = args.historical_averaging;
+    }
+    match args.lr_schedule.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => {}
+        Some("constant") => config.schedule = Schedule::Constant,
+        Some("linear") => config.schedule = Schedule::Linear { steps: args.steps },
+        Some(other) => bail!("unknown --lr-schedule '{other}': choose constant or linear"),
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Keeps only the metrics lines up to `step` (a resumed run rewrites what came after).
+fn truncate_metrics(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::cli::write_atomic(path, kept.as_bytes()).with_context(|| format!("cannot rewrite {}", path.display()))
+}
+
+fn save(dir: &Path, state: &GanState, config: &GanConfig, last_good: u64) -> Result<()> {
+    let bytes = match checkpoint::to_bytes(state, config) {
+        Err(checkpoint::CheckpointError::NonFinite(name)) => bail!(
+            "training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.",
+            state.step,
+            dir.join(CHECKPOINT).display()
+        ),
+        other => other?,
+    };
+    let path = dir.join(CHECKPOINT);
+    crate::cli::write_atomic(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Exact W1 and mode statistics on fresh samples.
+fn evaluate(state: &GanState, config: &GanConfig, n: usize) -> Result<(f64, Option<crate::gan::metrics::ModeStats>, Vec<[f64; 2]>)> {
+    let mut rng = Rng::stream(config.seed, STREAM_EVAL, state.step);
+    let fake = state.generate(n, &mut rng, config.noise_dim).into_data().try_to_vec::<f32>().map_err(|e| anyhow!("cannot read samples: {e:?}"))?;
+    let fake = pairs(&fake);
+    let real = pairs(&config.data.sample(n, &mut rng));
+    let (w1, modes) = crate::gan::view::score(config, &fake, &real);
+    Ok((w1, modes, fake))
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let choice: DeviceChoice = args.device.parse()?;
+    if args.eval_every == 0 || args.checkpoint_every == 0 {
+        bail!("--eval-every and --checkpoint-every must be at least 1");
+    }
+    if !(2..=4096).contains(&args.eval_samples) {
+        bail!("--eval-samples must be between 2 and 4096 (exact W1 costs O(N³))");
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let ckpt_path = args.out.join(CHECKPOINT);
+    let (device, backend) = device::native(choice)?;
+    let (mut state, config) = if args.resume {
+        let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
+        let (state, config) = checkpoint::from_bytes(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
+        truncate_metrics(&args.out.join("metrics.jsonl"), state.step)?;
+        (state, config)
+    } else {
+        let config = build_config(&args)?;
+        (GanState::new(&config, &device), config)
+    };
+    if !args.resume {
+        // A fresh run keeps its starting point, so there is always a good checkpoint to go back to.
+        save(&args.out, &state, &config, 0)?;
+    }
+    let config_text = toml::to_string(&config)?;
+    crate::cli::write_atomic(&args.out.join("config.toml"), config_text.as_bytes())?;
+    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(args.out.join("metrics.jsonl"))?;
+    if !args.resume {
+        metrics.set_len(0)?;
+    }
+
+    eprintln!(
+        "{} on {} · {}×{} MLPs · batch {} · n_critic {} · {} on {backend}",
+        config.objective.name(),
+        match &config.data {
+            Source::Toy(t) => t.label().to_string(),
+            Source::Drawn(p) => format!("{} drawn points", p.len()),
+        },
+        config.depth,
+        config.hidden,
+        config.batch_size,
+        config.n_critic,
+        config.critic_optimizer.name(),
+    );
+    let bar = ProgressBar::new(args.steps);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_position(state.step.min(args.steps));
+    let start = Instant::now();
+    let mut last_eval = String::new();
+    let mut history: Vec<(u64, f64, Option<usize>)> = vec![];
+    let mut last_good_step = state.step;
+    while state.step < args.steps {
+        let (next, report) = train_step(state, &config, &config.data as &dyn RealData);
+        let v = report.values();
+        if !v.all_finite() {
+            bar.abandon();
+            bail!(
+                "training diverged at step {}: a loss became NaN or infinite (critic {}, generator {}). \
+                 The last good checkpoint (step {last_good_step}) is kept in {}. Try a smaller --lr.",
+                next.step, v.critic_loss, v.generator_loss, ckpt_path.display()
+            );
+        }
+        state = next;
+        let step = state.step;
+        if step % args.eval_every == 0 || step == args.steps {
+            let (w1, modes, _) = evaluate(&state, &config, args.eval_samples)?;
+            let line = EvalLine {
+                step,
+                w1,
+                modes: modes.as_ref().map(|m| m.covered),
+                modes_total: modes.as_ref().map(|m| m.total),
+                hq: modes.as_ref().map(|m| m.hq),
+                critic_loss: v.critic_loss,
+                generator_loss: v.generator_loss,
+                estimate: v.estimate,
+                penalty: v.penalty,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
+            history.push((step, w1, line.modes));
+            last_eval = match &modes {
+                Some(m) => format!("W1 {w1:.3} · modes {}/{} · HQ {:.0}%", m.covered, m.total, 100.0 * m.hq),
+                None => format!("W1 {w1:.3}"),
+            };
+        }
+        bar.set_message(format!("D {:.3} · G {:.3} · {} {:.3} · {last_eval}", v.critic_loss, v.generator_loss, if config.objective.is_wasserstein() { "Ŵ" } else { "JŜ" }, v.estimate));
+        bar.set_position(step);
+        if step % args.checkpoint_every == 0 || step == args.steps {
+            save(&args.out, &state, &config, last_good_step)?;
+            last_good_step = step;
+        }
+    }
+    bar.finish();
+    save(&args.out, &state, &config, last_good_step)?;
+    let (w1, modes, fake) = evaluate(&state, &config, args.eval_samples)?;
+    super::plot::samples_png(&args.out.join("samples.png"), &state, &config, &fake)?;
+    if !history.is_empty() {
+        super::plot::metrics_png(&args.out.join("metrics.png"), &history)?;
+    }
+    let summary = match modes {
+        Some(m) => format!("W1 {w1:.4}, modes {}/{}, high quality {:.1}%", m.covered, m.total, 100.0 * m.hq),
+        None => format!("W1 {w1:.4}"),
+    };
+    println!("step {}: {summary} ({:.1} s). Wrote {}", state.step, start.elapsed().as_secs_f64(), args.out.display());
+    Ok(())
+}

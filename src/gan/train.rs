@@ -1,0 +1,228 @@
+//! One training step as a pure function: `(state, config, real data) → (state, report)`.
+//! The CLI calls it in a loop behind a progress bar; the page calls it between frames.
+//!
+//! Reads like Algorithm 1 of the WGAN-GP paper: `n_critic` critic updates on fresh real
+//! and fake batches, then one generator update. Every random draw comes from a stream keyed
+//! by the seed and the step counters, so a resumed run repeats the uninterrupted one exactly.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::config::GanConfig;
+use super::mlp::Mlp;
+use super::objective::{self, Objective};
+use crate::optim::OptimState;
+use crate::rng::Rng;
+
+const STREAM_INIT: u64 = 1;
+const STREAM_CRITIC: u64 = 2;
+const STREAM_GENERATOR: u64 = 3;
+
+/// Something that yields batches of real vectors `[n, dim]` as a flat buffer.
+pub trait RealData {
+    fn dim(&self) -> usize;
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f32>;
+}
+
+impl RealData for crate::toy::Source {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f32> {
+        crate::toy::Source::sample(self, n, rng)
+    }
+}
+
+/// The models, optimizer states and counters of a run: everything a checkpoint holds.
+#[derive(Clone, Debug)]
+pub struct GanState {
+    pub generator: Mlp,
+    pub critic: Mlp,
+    pub generator_opt: OptimState,
+    pub critic_opt: OptimState,
+    /// Generator updates done.
+    pub step: u64,
+    /// Critic updates done.
+    pub critic_steps: u64,
+    /// Running means of past parameters, when historical averaging is on.
+    pub generator_avg: Option<Vec<Tensor<2>>>,
+    pub critic_avg: Option<Vec<Tensor<2>>>,
+    pub device: Device,
+}
+
+/// Lazy scalars from one step; read them with [`StepReport::values`] (natively) or
+/// `values_async` (in the browser), which costs one transfer.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    pub critic_loss: Tensor<1>,
+    pub generator_loss: Tensor<1>,
+    pub estimate: Tensor<1>,
+    pub penalty: Tensor<1>,
+}
+
+/// The same numbers as plain floats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepValues {
+    pub critic_loss: f64,
+    pub generator_loss: f64,
+    pub estimate: f64,
+    pub penalty: f64,
+}
+
+impl StepValues {
+    pub fn all_finite(&self) -> bool {
+        [self.critic_loss, self.generator_loss, self.estimate, self.penalty].iter().all(|v| v.is_finite())
+    }
+
+    fn from_slice(v: &[f32]) -> Self {
+        let at = |i: usize| v.get(i).copied().unwrap_or(f32::NAN) as f64;
+        StepValues { critic_loss: at(0), generator_loss: at(1), estimate: at(2), penalty: at(3) }
+    }
+}
+
+impl StepReport {
+    fn stacked(&self) -> Tensor<1> {
+        Tensor::cat(vec![self.critic_loss.clone(), self.generator_loss.clone(), self.estimate.clone(), self.penalty.clone()], 0).inner()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn values(&self) -> StepValues {
+        StepValues::from_slice(&self.stacked().into_data().try_to_vec::<f32>().unwrap_or_default())
+    }
+
+    pub async fn values_async(&self) -> StepValues {
+        match self.stacked().into_data_async().await {
+            Ok(d) => StepValues::from_slice(&d.try_to_vec::<f32>().unwrap_or_default()),
+            Err(_) => StepValues::from_slice(&[]),
+        }
+    }
+}
+
+pub(crate) fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+}
+
+impl GanState {
+    /// Fresh models (PyTorch's default initialisation, seeded) and optimizer states.
+    pub fn new(config: &GanConfig, device: &Device) -> Self {
+        let mut rng = Rng::stream(config.seed, STREAM_INIT, 0);
+        let generator = config.generator_net().init(&mut rng, device);
+        let critic = config.critic_net().init(&mut rng, device);
+        let generator_opt = config.generator_optimizer.init(&generator.params());
+        let critic_opt = config.critic_optimizer.init(&critic.params());
+        let avg = |m: &Mlp| config.tricks.historical_averaging.map(|_| m.params());
+        GanState {
+            generator_avg: avg(&generator),
+            critic_avg: avg(&critic),
+            generator: generator.trainable(),
+            critic: critic.trainable(),
+            generator_opt,
+            critic_opt,
+            step: 0,
+            critic_steps: 0,
+            device: device.clone(),
+        }
+    }
+
+    /// `n` generated points `[n, dim]` from the noise stream `rng` (no gradients).
+    pub fn generate(&self, n: usize, rng: &mut Rng, noise_dim: usize) -> Tensor<2> {
+        let z = tensor2(rng.normals_f32(n * noise_dim), n, noise_dim, &self.device);
+        self.generator.frozen().forward(z)
+    }
+
+    /// The critic's value at each row of `points` `[n, dim]` (no gradients).
+    pub fn critic_values(&self, points: Tensor<2>) -> Tensor<2> {
+        self.critic.frozen().forward(points)
+    }
+
+    /// `∇ₓ f(x)` at each row of `points`: the direction the critic pushes generated samples.
+    pub fn critic_gradient(&self, points: Tensor<2>) -> Tensor<2> {
+        self.critic.frozen().input_grad(points).1
+    }
+}
+
+/// `w·Σ‖θ − θ̄‖²` for historical averaging; `None` when the trick is off.
+fn history_penalty(params: &[Tensor<2>], avg: &Option<Vec<Tensor<2>>>, weight: Option<f64>) -> Option<Tensor<1>> {
+    let (avg, w) = (avg.as_ref()?, weight?);
+    params
+        .iter()
+        .zip(avg)
+        .map(|(p, a)| (p.clone() - a.clone()).square().sum())
+        .reduce(|a, b| a + b)
+        .map(|s| s.mul_scalar(w))
+}
+
+/// θ̄ ← θ̄ + (θ − θ̄)/k after the k-th update.
+fn update_average(avg: Option<Vec<Tensor<2>>>, params: &[Tensor<2>], k: u64) -> Option<Vec<Tensor<2>>> {
+    avg.map(|avg| avg.into_iter().zip(params).map(|(a, p)| a.clone() + (p.clone().inner() - a).div_scalar(k as f64 + 1.0)).collect())
+}
+
+/// Gradients of `loss` for each of `params` (zeros for a parameter the loss does not touch).
+fn gradients(loss: &Tensor<1>, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
+    let grads = loss.backward();
+    params.iter().map(|p| p.grad(&grads).unwrap_or_else(|| p.zeros_like().inner())).collect()
+}
+
+/// One critic update. Returns the new state and (critic loss, estimate, penalty).
+pub fn critic_step(mut state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, Tensor<1>, Tensor<1>, Tensor<1>) {
+    let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
+    let b = config.batch_size;
+    let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
+    let fake = state.generate(b, &mut rng, config.noise_dim);
+    let terms = objective::critic_terms(&config.objective, &state.critic, real, fake, config.tricks.label_smoothing, &mut rng);
+    let params = state.critic.params();
+    let loss = match history_penalty(&params, &state.critic_avg, config.tricks.historical_averaging) {
+        Some(h) => terms.loss.clone() + h,
+        None => terms.loss.clone(),
+    };
+    let grads = gradients(&loss, &params);
+    let (mut new, opt) = config.critic_optimizer.step(params, grads, state.critic_opt, config.schedule.scale(state.step));
+    if let Objective::Wgan { clip } = config.objective {
+        new = new.into_iter().map(|p| p.clamp(-clip, clip)).collect();
+    }
+    state.critic_steps += 1;
+    state.critic_avg = update_average(state.critic_avg, &new, state.critic_steps);
+    state.critic = Mlp::from_params(new, config.activation).trainable();
+    state.critic_opt = opt;
+    (state, terms.loss.inner(), terms.estimate.inner(), terms.penalty.inner())
+}
+
+/// One generator update against the current critic. Returns the new state and the loss.
+pub fn generator_step(mut state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, Tensor<1>) {
+    let mut rng = Rng::stream(config.seed, STREAM_GENERATOR, state.step);
+    let b = config.batch_size;
+    let z = tensor2(rng.normals_f32(b * config.noise_dim), b, config.noise_dim, &state.device);
+    let fake = state.generator.forward(z);
+    let critic = state.critic.frozen();
+    let real_features = config.tricks.feature_matching.then(|| {
+        let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
+        critic.pass(real, None).features
+    });
+    let loss = objective::generator_loss(&config.objective, &critic, fake, real_features);
+    let params = state.generator.params();
+    let total = match history_penalty(&params, &state.generator_avg, config.tricks.historical_averaging) {
+        Some(h) => loss.clone() + h,
+        None => loss.clone(),
+    };
+    let grads = gradients(&total, &params);
+    let (new, opt) = config.generator_optimizer.step(params, grads, state.generator_opt, config.schedule.scale(state.step));
+    state.step += 1;
+    state.generator_avg = update_average(state.generator_avg, &new, state.step);
+    state.generator = Mlp::from_params(new, config.activation).trainable();
+    state.generator_opt = opt;
+    (state, loss.inner())
+}
+
+/// One generator iteration: `n_critic` critic updates, then one generator update.
+pub fn train_step(state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, StepReport) {
+    let mut state = state;
+    let mut last = None;
+    for _ in 0..config.n_critic {
+        let (s, loss, est, pen) = critic_step(state, config, data);
+        state = s;
+        last = Some((loss, est, pen));
+    }
+    let (state, generator_loss) = generator_step(state, config, data);
+    let zero = || generator_loss.clone().mul_scalar(0.0);
+    let (critic_loss, estimate, penalty) = last.unwrap_or_else(|| (zero(), zero(), zero()));
+    (state, StepReport { critic_loss, generator_loss, estimate, penalty })
+}

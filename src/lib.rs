@@ -1,0 +1,13 @@
+//! earthmover: Wasserstein GANs and summarization, in the browser and on the command line.
+
+pub mod device;
+pub mod gan;
+pub mod optim;
+pub mod rng;
+pub mod toy;
+pub mod transport;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

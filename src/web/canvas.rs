@@ -1,0 +1,84 @@
+//! Drawing a lab snapshot on a 2-D canvas: the critic's values as a heatmap, real points,
+//! generated points and the gradient arrows.
+
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+use crate::gan::view::{EXTENT, Snapshot};
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
+}
+
+/// Data coordinates of a pixel.
+pub fn to_data(canvas: &HtmlCanvasElement, px: f64, py: f64) -> [f32; 2] {
+    let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    [(-EXTENT + 2.0 * EXTENT * px / w) as f32, (EXTENT - 2.0 * EXTENT * py / h) as f32]
+}
+
+fn to_px(canvas: &HtmlCanvasElement, p: [f64; 2]) -> (f64, f64) {
+    let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    ((p[0] + EXTENT) / (2.0 * EXTENT) * w, (EXTENT - p[1]) / (2.0 * EXTENT) * h)
+}
+
+fn heat(t: f64) -> String {
+    // Blue (low) → white → red (high), as in the CLI's PNG.
+    let t = t.clamp(0.0, 1.0);
+    let lerp = |a: f64, b: f64, s: f64| (a + (b - a) * s).round() as u8;
+    let (r, g, b) = if t < 0.5 {
+        let s = t / 0.5;
+        (lerp(49.0, 247.0, s), lerp(104.0, 247.0, s), lerp(176.0, 247.0, s))
+    } else {
+        let s = (t - 0.5) / 0.5;
+        (lerp(247.0, 203.0, s), lerp(247.0, 62.0, s), lerp(247.0, 44.0, s))
+    };
+    format!("rgb({r},{g},{b})")
+}
+
+pub fn draw(canvas: &HtmlCanvasElement, snap: Option<&Snapshot>, drawn: &[[f32; 2]], show_arrows: bool) {
+    let Some(ctx) = context(canvas) else { return };
+    let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    ctx.set_fill_style_str("#fafafa");
+    ctx.fill_rect(0.0, 0.0, w, h);
+    if let Some(s) = snap {
+        let n = s.grid_size;
+        if n > 0 && s.grid.len() == n * n {
+            let (lo, hi) = s.grid.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let span = (hi - lo).max(1e-12) as f64;
+            let (cw, ch) = (w / n as f64, h / n as f64);
+            for (k, v) in s.grid.iter().enumerate() {
+                ctx.set_fill_style_str(&heat((*v - lo) as f64 / span));
+                ctx.fill_rect((k % n) as f64 * cw, (k / n) as f64 * ch, cw + 0.5, ch + 0.5);
+            }
+        }
+        ctx.set_fill_style_str("rgba(0,0,0,0.75)");
+        for p in &s.real {
+            let (x, y) = to_px(canvas, *p);
+            ctx.fill_rect(x - 1.5, y - 1.5, 3.0, 3.0);
+        }
+        if show_arrows {
+            let max = s.arrows.iter().map(|a| a[0].hypot(a[1])).fold(1e-12, f64::max);
+            ctx.set_stroke_style_str("rgba(20,120,40,0.8)");
+            ctx.begin_path();
+            for (p, a) in s.fake.iter().zip(&s.arrows).step_by(4) {
+                let (x, y) = to_px(canvas, *p);
+                let len = 22.0 / max;
+                ctx.move_to(x, y);
+                ctx.line_to(x + a[0] * len, y - a[1] * len);
+            }
+            ctx.stroke();
+        }
+        ctx.set_fill_style_str("rgb(255,140,0)");
+        for p in &s.fake {
+            let (x, y) = to_px(canvas, *p);
+            ctx.begin_path();
+            let _ = ctx.arc(x, y, 2.2, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+        }
+    }
+    ctx.set_fill_style_str("rgba(120,0,160,0.9)");
+    for p in drawn {
+        let (x, y) = to_px(canvas, [p[0] as f64, p[1] as f64]);
+        ctx.fill_rect(x - 2.0, y - 2.0, 4.0, 4.0);
+    }
+}

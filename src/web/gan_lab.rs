@@ -1,0 +1,476 @@
+//! The GAN lab page: pick data and objective, train live, watch the critic and the metrics.
+//! The component holds signals and calls `crate::gan`; it has no training logic.
+
+use burn::tensor::Device;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::HtmlCanvasElement;
+
+use super::canvas;
+use super::chart::{LineChart, Series};
+use super::{now_ms, yield_to_browser};
+use crate::device::{self, Backend};
+use crate::gan::train::{critic_step, generator_step};
+use crate::gan::view::{Snapshot, snapshot};
+use crate::gan::{GanConfig, GanState, Objective, StepValues, Tricks, train_step};
+use crate::optim::OptimizerConfig;
+use crate::toy::{Source, Toy};
+
+/// Points shown and scored per snapshot, and the heatmap's resolution.
+const VIEW_SAMPLES: usize = 256;
+const GRID: usize = 40;
+/// Redraw at most this often while training (milliseconds).
+const VIEW_INTERVAL_MS: f64 = 400.0;
+
+struct Lab {
+    state: GanState,
+    config: GanConfig,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Point {
+    step: u64,
+    values: StepValues,
+    w1: Option<f64>,
+    modes: Option<usize>,
+}
+
+/// The person's settings, as plain values.
+#[derive(Clone, Debug, PartialEq)]
+struct Settings {
+    data: String,
+    loss: String,
+    optimizer: String,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    lambda: f64,
+    clip: f64,
+    n_critic: usize,
+    batch: usize,
+    hidden: usize,
+    depth: usize,
+    seed: u64,
+    label_smoothing: bool,
+    feature_matching: bool,
+    historical_averaging: bool,
+}
+
+impl Settings {
+    /// The paper's settings for `loss`, with smaller networks so the page stays quick.
+    fn paper(loss: &str, data: &str) -> Self {
+        let objective = Objective::from_name(loss).unwrap_or(Objective::WganGp { lambda: 0.1 });
+        let c = GanConfig::paper(objective.clone(), Source::Toy(Toy::EightGaussians));
+        let (lambda, clip) = match objective {
+            Objective::WganGp { lambda } => (lambda, 0.01),
+            Objective::CtGan { lambda_gp, .. } => (lambda_gp, 0.01),
+            Objective::Wgan { clip } => (0.1, clip),
+            Objective::Gan { .. } => (0.1, 0.01),
+        };
+        let (beta1, beta2) = match c.critic_optimizer {
+            OptimizerConfig::Adam { beta1, beta2, .. } => (beta1, beta2),
+            _ => (0.5, 0.9),
+        };
+        Settings {
+            data: data.to_string(),
+            loss: objective.name().to_string(),
+            optimizer: c.critic_optimizer.name().to_string(),
+            lr: c.critic_optimizer.lr() * 10.0,
+            beta1,
+            beta2,
+            lambda,
+            clip,
+            n_critic: c.n_critic,
+            batch: 128,
+            hidden: 128,
+            depth: 3,
+            seed: 0,
+            label_smoothing: false,
+            feature_matching: false,
+            historical_averaging: false,
+        }
+    }
+
+    fn config(&self, drawn: &[[f32; 2]]) -> Result<GanConfig, String> {
+        let data = if self.data == "drawn" { Source::Drawn(drawn.to_vec()) } else { Source::Toy(self.data.parse::<Toy>().map_err(|e| e.to_string())?) };
+        let mut objective = Objective::from_name(&self.loss).ok_or_else(|| format!("unknown objective '{}'", self.loss))?;
+        match &mut objective {
+            Objective::WganGp { lambda } => *lambda = self.lambda,
+            Objective::CtGan { lambda_gp, .. } => *lambda_gp = self.lambda,
+            Objective::Wgan { clip } => *clip = self.clip,
+            Objective::Gan { .. } => {}
+        }
+        let opt = match self.optimizer.as_str() {
+            "sgd" => OptimizerConfig::sgd(self.lr),
+            "rmsprop" => OptimizerConfig::rmsprop(self.lr),
+            _ => OptimizerConfig::adam(self.lr, self.beta1, self.beta2),
+        };
+        let mut c = GanConfig::paper(objective, data);
+        c.critic_optimizer = opt.clone();
+        c.generator_optimizer = opt;
+        c.n_critic = self.n_critic;
+        c.batch_size = self.batch;
+        c.hidden = self.hidden;
+        c.depth = self.depth;
+        c.seed = self.seed;
+        c.tricks = Tricks {
+            label_smoothing: self.label_smoothing.then_some(0.9),
+            feature_matching: self.feature_matching,
+            historical_averaging: self.historical_averaging.then_some(1e-3),
+        };
+        c.validate().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+}
+
+/// Handles the page's callbacks share; all are `Copy`.
+#[derive(Clone, Copy)]
+struct Ctx {
+    settings: RwSignal<Settings>,
+    drawn: RwSignal<Vec<[f32; 2]>>,
+    running: RwSignal<bool>,
+    step: RwSignal<u64>,
+    w1: RwSignal<Option<f64>>,
+    modes: RwSignal<Option<(usize, usize, f64)>>,
+    backend: RwSignal<Option<Backend>>,
+    backend_note: RwSignal<Option<String>>,
+    steps_per_sec: RwSignal<f64>,
+    history: RwSignal<Vec<Point>>,
+    error: RwSignal<Option<String>>,
+    arrows: RwSignal<bool>,
+    device: StoredValue<Option<Device>, LocalStorage>,
+    lab: StoredValue<Option<Lab>, LocalStorage>,
+    last_snapshot: StoredValue<Option<Snapshot>, LocalStorage>,
+    canvas: NodeRef<leptos::html::Canvas>,
+    /// Bumped on every reset, so a loop from before a reset stops.
+    generation: StoredValue<u64>,
+}
+
+impl Ctx {
+    fn redraw(self) {
+        if let Some(c) = self.canvas.get_untracked() {
+            let c: HtmlCanvasElement = c;
+            let drawn = self.drawn.get_untracked();
+            let arrows = self.arrows.get_untracked();
+            self.last_snapshot.with_value(|s| canvas::draw(&c, s.as_ref(), &drawn, arrows));
+        }
+    }
+
+    /// Builds fresh models from the settings; stops any running loop.
+    fn reset(self) {
+        self.running.set(false);
+        self.generation.update_value(|g| *g += 1);
+        self.step.set(0);
+        self.w1.set(None);
+        self.modes.set(None);
+        self.history.set(vec![]);
+        self.steps_per_sec.set(0.0);
+        self.last_snapshot.set_value(None);
+        let Some(device) = self.device.get_value() else {
+            self.lab.set_value(None);
+            return;
+        };
+        match self.settings.get_untracked().config(&self.drawn.get_untracked()) {
+            Ok(config) => {
+                self.error.set(None);
+                self.lab.set_value(Some(Lab { state: GanState::new(&config, &device), config }));
+                self.refresh_view();
+            }
+            Err(e) => {
+                self.lab.set_value(None);
+                self.error.set(Some(e));
+            }
+        }
+        self.redraw();
+    }
+
+    /// Reads a snapshot of the current models and redraws.
+    fn refresh_view(self) {
+        let generation = self.generation.get_value();
+        spawn_local(async move {
+            let Some(lab) = self.lab.try_update_value(|l| l.take()).flatten() else { return };
+            let snap = snapshot(&lab.state, &lab.config, VIEW_SAMPLES, GRID).await;
+            if self.generation.get_value() == generation {
+                self.lab.set_value(Some(lab));
+            }
+            self.show(snap);
+        });
+    }
+
+    fn show(self, snap: Result<Snapshot, String>) {
+        match snap {
+            Ok(s) => {
+                self.w1.set(Some(s.w1));
+                self.modes.set(s.modes.as_ref().map(|m| (m.covered, m.total, m.hq)));
+                let (w1, modes) = (s.w1, s.modes.as_ref().map(|m| m.covered));
+                let step = s.step;
+                self.history.update(|h| {
+                    if let Some(p) = h.iter_mut().rev().find(|p| p.step == step) {
+                        p.w1 = Some(w1);
+                        p.modes = modes;
+                    }
+                });
+                self.last_snapshot.set_value(Some(s));
+                self.redraw();
+            }
+            Err(e) => self.error.set(Some(format!("could not read the models back from the device: {e}"))),
+        }
+    }
+
+    fn record(self, step: u64, values: StepValues) {
+        self.step.set(step);
+        self.history.update(|h| {
+            h.push(Point { step, values, w1: None, modes: None });
+            if h.len() > 4000 {
+                // Keep the chart light: thin the older half.
+                let keep: Vec<Point> = h.iter().enumerate().filter(|(i, p)| i % 2 == 0 || p.w1.is_some()).map(|(_, p)| *p).collect();
+                *h = keep;
+            }
+        });
+    }
+
+    /// Runs one of the step functions on the current models.
+    async fn one(self, which: StepKind) -> Result<(), String> {
+        let generation = self.generation.get_value();
+        let Some(mut lab) = self.lab.try_update_value(|l| l.take()).flatten() else {
+            return Err("the models are not ready yet".into());
+        };
+        let data = lab.config.data.clone();
+        let values = match which {
+            StepKind::Both => {
+                let (s, report) = train_step(lab.state, &lab.config, &data);
+                lab.state = s;
+                report.values_async().await
+            }
+            StepKind::Critic => {
+                let (s, loss, estimate, penalty) = critic_step(lab.state, &lab.config, &data);
+                lab.state = s;
+                let r = crate::gan::StepReport { critic_loss: loss.clone(), generator_loss: loss.mul_scalar(0.0), estimate, penalty };
+                StepValues { generator_loss: f64::NAN, ..r.values_async().await }
+            }
+            StepKind::Generator => {
+                let (s, loss) = generator_step(lab.state, &lab.config, &data);
+                lab.state = s;
+                let z = loss.clone().mul_scalar(0.0);
+                let r = crate::gan::StepReport { critic_loss: z.clone(), generator_loss: loss, estimate: z.clone(), penalty: z };
+                StepValues { critic_loss: f64::NAN, estimate: f64::NAN, penalty: f64::NAN, ..r.values_async().await }
+            }
+        };
+        if self.generation.get_value() != generation {
+            return Ok(()); // reset meanwhile: drop the stale models
+        }
+        let diverged = match which {
+            StepKind::Both => !values.all_finite(),
+            StepKind::Critic => !values.critic_loss.is_finite(),
+            StepKind::Generator => !values.generator_loss.is_finite(),
+        };
+        let step = lab.state.step;
+        self.lab.set_value(Some(lab));
+        if diverged {
+            return Err(format!("training diverged at step {step}: a loss became NaN or infinite. Lower the learning rate and press Reset."));
+        }
+        self.record(step, values);
+        Ok(())
+    }
+
+    fn start(self) {
+        if self.running.get_untracked() {
+            return;
+        }
+        self.running.set(true);
+        let generation = self.generation.get_value();
+        spawn_local(async move {
+            let mut last_view = now_ms();
+            let mut window: Vec<f64> = vec![];
+            while self.running.get_untracked() && self.generation.get_value() == generation {
+                let t0 = now_ms();
+                if let Err(e) = self.one(StepKind::Both).await {
+                    self.error.set(Some(e));
+                    self.running.set(false);
+                    break;
+                }
+                let t1 = now_ms();
+                window.push(t1 - t0);
+                if window.len() > 20 {
+                    window.remove(0);
+                }
+                let mean = window.iter().sum::<f64>() / window.len() as f64;
+                self.steps_per_sec.set(if mean > 0.0 { 1000.0 / mean } else { 0.0 });
+                if t1 - last_view > VIEW_INTERVAL_MS {
+                    if let Some(lab) = self.lab.try_update_value(|l| l.take()).flatten() {
+                        let snap = snapshot(&lab.state, &lab.config, VIEW_SAMPLES, GRID).await;
+                        if self.generation.get_value() == generation {
+                            self.lab.set_value(Some(lab));
+                            self.show(snap);
+                        }
+                    }
+                    last_view = now_ms();
+                }
+                yield_to_browser().await;
+            }
+        });
+    }
+}
+
+#[derive(Clone, Copy)]
+enum StepKind {
+    Critic,
+    Generator,
+    Both,
+}
+
+fn num<T: std::str::FromStr>(ev: &leptos::ev::Event) -> Option<T> {
+    event_target_value(ev).trim().parse().ok()
+}
+
+#[component]
+pub fn GanLab() -> impl IntoView {
+    let ctx = Ctx {
+        settings: RwSignal::new(Settings::paper("wgan-gp", "8gaussians")),
+        drawn: RwSignal::new(vec![]),
+        running: RwSignal::new(false),
+        step: RwSignal::new(0),
+        w1: RwSignal::new(None),
+        modes: RwSignal::new(None),
+        backend: RwSignal::new(None),
+        backend_note: RwSignal::new(None),
+        steps_per_sec: RwSignal::new(0.0),
+        history: RwSignal::new(vec![]),
+        error: RwSignal::new(None),
+        arrows: RwSignal::new(true),
+        device: StoredValue::new_local(None),
+        lab: StoredValue::new_local(None),
+        last_snapshot: StoredValue::new_local(None),
+        canvas: NodeRef::new(),
+        generation: StoredValue::new(0),
+    };
+    spawn_local(async move {
+        let (device, backend, why) = device::browser().await;
+        ctx.device.set_value(Some(device));
+        ctx.backend.set(Some(backend));
+        ctx.backend_note.set(why.map(|w| format!("WebGPU is not available here ({w}), so training runs on the CPU.")));
+        ctx.reset();
+    });
+
+    let set = move |f: &dyn Fn(&mut Settings)| {
+        ctx.settings.update(|s| f(s));
+        ctx.reset();
+    };
+    let on_canvas_click = move |ev: leptos::ev::MouseEvent| {
+        if ctx.settings.get_untracked().data != "drawn" {
+            return;
+        }
+        if let Some(c) = ctx.canvas.get_untracked() {
+            let c: HtmlCanvasElement = c;
+            let rect = c.get_bounding_client_rect();
+            let sx = c.width() as f64 / rect.width().max(1.0);
+            let sy = c.height() as f64 / rect.height().max(1.0);
+            let p = canvas::to_data(&c, (ev.client_x() as f64 - rect.left()) * sx, (ev.client_y() as f64 - rect.top()) * sy);
+            ctx.drawn.update(|d| d.push(p));
+            ctx.reset();
+        }
+    };
+    let step_button = move |which: StepKind| {
+        move |_| {
+            if ctx.running.get_untracked() {
+                return;
+            }
+            spawn_local(async move {
+                match ctx.one(which).await {
+                    Ok(()) => ctx.refresh_view(),
+                    Err(e) => ctx.error.set(Some(e)),
+                }
+            });
+        }
+    };
+
+    let s = move || ctx.settings.get();
+    let loss_series = Signal::derive(move || {
+        let h = ctx.history.get();
+        vec![
+            Series { name: "critic", color: "#3167b0", points: h.iter().map(|p| (p.step as f64, p.values.critic_loss)).collect() },
+            Series { name: "generator", color: "#e07b00", points: h.iter().map(|p| (p.step as f64, p.values.generator_loss)).collect() },
+        ]
+    });
+    let w_series = Signal::derive(move || {
+        let h = ctx.history.get();
+        let est_name = if s().loss.starts_with("gan") { "critic's JS estimate" } else { "critic's W estimate" };
+        vec![
+            Series { name: est_name, color: "#8a3ab9", points: h.iter().map(|p| (p.step as f64, p.values.estimate)).collect() },
+            Series { name: "exact W1", color: "#1b7f3b", points: h.iter().filter_map(|p| p.w1.map(|w| (p.step as f64, w))).collect() },
+        ]
+    });
+    let mode_series = Signal::derive(move || {
+        let h = ctx.history.get();
+        vec![Series { name: "modes covered", color: "#1b7f3b", points: h.iter().filter_map(|p| p.modes.map(|m| (p.step as f64, m as f64))).collect() }]
+    });
+
+    view! {
+        <section class="lab">
+            <div class="controls">
+                <label>"Data "
+                    <select data-testid="data-select" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.data = v.clone()) }>
+                        {Toy::ALL.iter().map(|t| { let name = t.name(); view! { <option value=name selected=move || s().data == name>{t.label()}</option> } }).collect_view()}
+                        <option value="drawn" selected=move || s().data == "drawn">"Draw your own (click the canvas)"</option>
+                    </select>
+                </label>
+                <label>"Objective "
+                    <select data-testid="loss-select" on:change=move |ev| { let v = event_target_value(&ev); let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(&v, &data) }) }>
+                        <option value="gan" selected=move || s().loss == "gan">"GAN (non-saturating)"</option>
+                        <option value="gan-minimax" selected=move || s().loss == "gan-minimax">"GAN (minimax)"</option>
+                        <option value="wgan" selected=move || s().loss == "wgan">"WGAN (weight clipping)"</option>
+                        <option value="wgan-gp" selected=move || s().loss == "wgan-gp">"WGAN-GP"</option>
+                        <option value="ct-gan" selected=move || s().loss == "ct-gan">"CT-GAN"</option>
+                    </select>
+                </label>
+                <label>"Optimizer "
+                    <select data-testid="optimizer-select" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.optimizer = v.clone()) }>
+                        {["adam", "rmsprop", "sgd"].map(|o| view! { <option value=o selected=move || s().optimizer == o>{o}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Learning rate " <input data-testid="lr" type="number" step="any" min="0" prop:value=move || s().lr on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.lr = v) }/></label>
+                <label>"β₁ " <input data-testid="beta1" type="number" step="0.1" min="0" max="0.99" prop:value=move || s().beta1 on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.beta1 = v) }/></label>
+                <label>"β₂ " <input data-testid="beta2" type="number" step="0.01" min="0" max="0.999" prop:value=move || s().beta2 on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.beta2 = v) }/></label>
+                <label>"λ (penalty) " <input data-testid="lambda" type="number" step="any" min="0" prop:value=move || s().lambda on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.lambda = v) }/></label>
+                <label>"clip c " <input data-testid="clip" type="number" step="any" min="0" prop:value=move || s().clip on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.clip = v) }/></label>
+                <label>"n_critic " <input data-testid="n-critic" type="number" min="1" max="50" prop:value=move || s().n_critic on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.n_critic = v) }/></label>
+                <label>"batch " <input data-testid="batch" type="number" min="1" max="4096" prop:value=move || s().batch on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.batch = v) }/></label>
+                <label>"width " <input data-testid="hidden" type="number" min="1" max="1024" prop:value=move || s().hidden on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.hidden = v) }/></label>
+                <label>"depth " <input data-testid="depth" type="number" min="1" max="8" prop:value=move || s().depth on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.depth = v) }/></label>
+                <label>"seed " <input data-testid="seed" type="number" min="0" prop:value=move || s().seed on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.seed = v) }/></label>
+                <label><input type="checkbox" data-testid="label-smoothing" prop:checked=move || s().label_smoothing on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.label_smoothing = v) }/>" one-sided label smoothing (GAN)"</label>
+                <label><input type="checkbox" data-testid="feature-matching" prop:checked=move || s().feature_matching on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.feature_matching = v) }/>" feature matching"</label>
+                <label><input type="checkbox" data-testid="historical-averaging" prop:checked=move || s().historical_averaging on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.historical_averaging = v) }/>" historical averaging"</label>
+                <label><input type="checkbox" data-testid="arrows" prop:checked=move || ctx.arrows.get() on:change=move |ev| { ctx.arrows.set(event_target_checked(&ev)); ctx.redraw() }/>" gradient arrows"</label>
+                <div class="buttons">
+                    <button data-testid="train" disabled=move || ctx.running.get() on:click=move |_| ctx.start()>"Train"</button>
+                    <button data-testid="pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
+                    <button data-testid="reset" on:click=move |_| ctx.reset()>"Reset"</button>
+                    <button data-testid="step-critic" on:click=step_button(StepKind::Critic)>"Step critic"</button>
+                    <button data-testid="step-generator" on:click=step_button(StepKind::Generator)>"Step generator"</button>
+                    <button data-testid="step-both" on:click=step_button(StepKind::Both)>"Step both"</button>
+                </div>
+                <p class="hint">"Changing a setting restarts the run with fresh models."</p>
+            </div>
+            <div class="stage">
+                <canvas node_ref=ctx.canvas width="480" height="480" data-testid="canvas" on:click=on_canvas_click></canvas>
+                <p class="legend-line">"black: real · orange: generated · background: critic value (blue low, red high) · green: ∇f, where the generator is pushed"</p>
+                <div class="stats">
+                    <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
+                    <span>"Step: " <b data-testid="step-count">{move || ctx.step.get()}</b></span>
+                    <span>"Steps/s: " <b data-testid="steps-per-sec">{move || format!("{:.1}", ctx.steps_per_sec.get())}</b></span>
+                    <span>"Exact W1: " <b data-testid="w1">{move || ctx.w1.get().map(|w| format!("{w:.3}")).unwrap_or_else(|| "–".into())}</b></span>
+                    <span>"Modes: " <b data-testid="modes">{move || ctx.modes.get().map(|(c, t, _)| format!("{c}/{t}")).unwrap_or_else(|| "–".into())}</b></span>
+                    <span>"High quality: " <b data-testid="hq">{move || ctx.modes.get().map(|(_, _, hq)| format!("{:.0}%", 100.0 * hq)).unwrap_or_else(|| "–".into())}</b></span>
+                </div>
+                <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
+                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+            </div>
+            <div class="charts">
+                <LineChart title="Losses" series=loss_series/>
+                <LineChart title="Critic's estimate vs exact W1" series=w_series/>
+                <LineChart title="Modes covered" series=mode_series/>
+            </div>
+        </section>
+    }
+}

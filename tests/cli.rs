@@ -1,0 +1,117 @@
+//! The CLI as a person uses it: outputs, exact --resume, --config round trip, and clear errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn earthmover(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_earthmover")).args(args).output().expect("the binary runs")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("earthmover-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const SMALL: [&str; 8] = ["--hidden", "16", "--batch-size", "32", "--device", "cpu", "--eval-samples", "64"];
+
+fn train(out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["gan", "train", "--out", out];
+    args.extend(SMALL);
+    args.extend(extra);
+    earthmover(&args)
+}
+
+fn metrics(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn train_writes_metrics_config_checkpoint_and_plots() {
+    let out = tmp("outputs");
+    let o = train(&out, &["--data", "8gaussians", "--loss", "wgan-gp", "--steps", "6", "--eval-every", "2", "--seed", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = metrics(&out);
+    assert_eq!(m.iter().map(|v| v["step"].as_u64().unwrap()).collect::<Vec<_>>(), vec![2, 4, 6]);
+    for v in &m {
+        assert!(v["w1"].as_f64().unwrap() > 0.0);
+        assert!(v["modes"].as_u64().unwrap() <= 8);
+        assert!((0.0..=1.0).contains(&v["hq"].as_f64().unwrap()));
+    }
+    for f in ["config.toml", "checkpoint.safetensors", "samples.png", "metrics.png"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let png = std::fs::read(out.join("samples.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("modes") && stdout.contains("W1"), "{stdout}");
+}
+
+#[test]
+fn resume_continues_exactly_and_config_round_trips() {
+    let (a, b, c) = (tmp("straight"), tmp("resumed"), tmp("from-config"));
+    let common = ["--data", "25gaussians", "--loss", "wgan-gp", "--seed", "5", "--eval-every", "2", "--checkpoint-every", "2"];
+    let o = train(&a, &[&common[..], &["--steps", "6"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = train(&b, &[&common[..], &["--steps", "4"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = earthmover(&["gan", "train", "--out", b.to_str().unwrap(), "--resume", "--steps", "6", "--eval-every", "2", "--eval-samples", "64", "--device", "cpu"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let strip = |v: Vec<serde_json::Value>| v.into_iter().map(|mut x| { x.as_object_mut().unwrap().remove("seconds"); x }).collect::<Vec<_>>();
+    assert_eq!(strip(metrics(&a)), strip(metrics(&b)));
+    // The saved config reproduces the run.
+    let cfg = a.join("config.toml");
+    let o = earthmover(&["gan", "train", "--config", cfg.to_str().unwrap(), "--out", c.to_str().unwrap(), "--steps", "6", "--eval-every", "2", "--eval-samples", "64", "--device", "cpu"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), std::fs::read_to_string(c.join("config.toml")).unwrap());
+    assert_eq!(strip(metrics(&a)), strip(metrics(&c)));
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
+    let out = tmp("bad");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--data", "9gaussians"], "unknown data set '9gaussians'"),
+        (&["--loss", "lsgan"], "unknown loss 'lsgan'"),
+        (&["--n-critic", "0"], "n_critic must be at least 1"),
+        (&["--lr", "0"], "learning rate is 0"),
+        (&["--loss", "gan", "--lambda", "1"], "--lambda applies to wgan-gp"),
+        (&["--config", "/nonexistent/config.toml"], "cannot read config"),
+    ];
+    for (args, msg) in cases {
+        let o = train(&out, &[args, &["--steps", "1"]].concat());
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?} panicked");
+    }
+    let o = earthmover(&["gan", "train", "--out", out.to_str().unwrap(), "--device", "tpu", "--steps", "1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown device 'tpu'"), "{}", stderr(&o));
+    let o = earthmover(&["gan", "train", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--no-such-flag"));
+    let o = earthmover(&["gan", "train", "--out", out.to_str().unwrap(), "--resume", "--device", "cpu"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--resume needs"), "{}", stderr(&o));
+}
+
+#[test]
+fn nan_stops_training_and_keeps_the_last_good_checkpoint() {
+    let out = tmp("nan");
+    let o = train(&out, &["--loss", "wgan-gp", "--optimizer", "sgd", "--lr", "1e30", "--steps", "50", "--checkpoint-every", "1", "--eval-every", "1"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("diverged") && err.contains("last good checkpoint"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The checkpoint left behind loads, and holds finite weights from before the divergence.
+    let bytes = std::fs::read(out.join("checkpoint.safetensors")).expect("a checkpoint stays");
+    let (state, _) = earthmover::gan::checkpoint::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
+    for p in state.generator.params() {
+        assert!(p.into_data().try_to_vec::<f32>().unwrap().iter().all(|v| v.is_finite()));
+    }
+}

@@ -1,0 +1,178 @@
+//! The gradient penalty's gradient with respect to the critic's weights, from burn's
+//! first-order autodiff over the forward-op input gradient, against float64 central finite
+//! differences of an independent float64 implementation.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use earthmover::gan::mlp::{Activation, Mlp, MlpConfig};
+use earthmover::gan::objective::gradient_penalty;
+use earthmover::rng::Rng;
+
+/// Plain float64 MLP: weights `[in][out]` row-major, biases `[out]`.
+struct Net64 {
+    layers: Vec<(Vec<f64>, Vec<f64>, usize, usize)>,
+    leaky: bool,
+}
+
+impl Net64 {
+    fn act(&self, z: f64) -> (f64, f64) {
+        let slope = if self.leaky { 0.2 } else { 0.0 };
+        if z > 0.0 { (z, 1.0) } else { (slope * z, slope) }
+    }
+
+    /// ∇ₓ f(x) by the chain rule, one sample at a time.
+    fn input_grad(&self, x: &[f64]) -> Vec<f64> {
+        let mut h = x.to_vec();
+        let mut slopes = vec![];
+        let last = self.layers.len() - 1;
+        for (w, b, fi, fo) in &self.layers[..last] {
+            let z: Vec<f64> = (0..*fo).map(|o| b[o] + (0..*fi).map(|i| h[i] * w[i * fo + o]).sum::<f64>()).collect();
+            slopes.push(z.iter().map(|&v| self.act(v).1).collect::<Vec<_>>());
+            h = z.iter().map(|&v| self.act(v).0).collect();
+        }
+        let (w, _, fi, fo) = &self.layers[last];
+        assert_eq!(*fo, 1);
+        let mut g: Vec<f64> = (0..*fi).map(|i| w[i]).collect();
+        for ((w, _, fi, fo), s) in self.layers[..last].iter().zip(slopes).rev() {
+            g = (0..*fi).map(|i| (0..*fo).map(|o| w[i * fo + o] * g[o] * s[o]).sum()).collect();
+        }
+        g
+    }
+
+    fn forward(&self, x: &[f64]) -> f64 {
+        let mut h = x.to_vec();
+        for (k, (w, b, fi, fo)) in self.layers.iter().enumerate() {
+            let z: Vec<f64> = (0..*fo).map(|o| b[o] + (0..*fi).map(|i| h[i] * w[i * fo + o]).sum::<f64>()).collect();
+            h = if k + 1 < self.layers.len() { z.iter().map(|&v| self.act(v).0).collect() } else { z };
+        }
+        h[0]
+    }
+
+    fn from_mlp(mlp: &Mlp, leaky: bool) -> Self {
+        Net64 {
+            layers: mlp
+                .layers
+                .iter()
+                .map(|l| {
+                    let [fi, fo] = l.weight.dims();
+                    (values(&l.weight).into_iter().map(f64::from).collect(), values(&l.bias).into_iter().map(f64::from).collect(), fi, fo)
+                })
+                .collect(),
+            leaky,
+        }
+    }
+
+    fn penalty(&self, xs: &[Vec<f64>]) -> f64 {
+        xs.iter().map(|x| (self.input_grad(x).iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).powi(2)).sum::<f64>() / xs.len() as f64
+    }
+
+    fn param_mut(&mut self, mut k: usize) -> &mut f64 {
+        for (w, b, _, _) in &mut self.layers {
+            if k < w.len() {
+                return &mut w[k];
+            }
+            k -= w.len();
+            if k < b.len() {
+                return &mut b[k];
+            }
+            k -= b.len();
+        }
+        panic!("parameter index out of range")
+    }
+}
+
+fn values(t: &Tensor<2>) -> Vec<f32> {
+    t.clone().inner().into_data().try_to_vec::<f32>().unwrap()
+}
+
+fn check(activation: Activation, seed: u64) {
+    let device = Device::flex();
+    let cfg = MlpConfig { input: 2, hidden: 16, depth: 3, output: 1, activation };
+    let mut rng = Rng::new(seed);
+    // Larger-than-default weights so that ‖∇f‖ is far from 1 and every term matters.
+    let critic = cfg.init(&mut rng, &device).map(|p| p.mul_scalar(2.5)).trainable();
+    let batch = 6;
+    let real: Vec<f32> = rng.normals_f32(batch * 2);
+    let fake: Vec<f32> = rng.normals_f32(batch * 2);
+    let t = |v: &Vec<f32>| Tensor::<2>::from_data(TensorData::new(v.clone(), [batch, 2]), &device);
+
+    // burn: penalty and its weight gradient through first-order autodiff.
+    let seed_eps = seed + 1000;
+    let gp = gradient_penalty(&critic, t(&real), t(&fake), &mut Rng::new(seed_eps));
+    let grads = gp.backward();
+    let burn_grad: Vec<f64> = critic
+        .params()
+        .iter()
+        // The output bias, and (through the a.e.-constant activation masks) every bias, leaves
+        // ∇ₓf unchanged, so autodiff may report no gradient for them: that is a zero.
+        .flat_map(|p| p.grad(&grads).map(|g| values(&g)).unwrap_or_else(|| vec![0.0; p.dims()[0] * p.dims()[1]]))
+        .map(|v| v as f64)
+        .collect();
+
+    // float64 reference with the same weights and the same interpolation ε.
+    let eps = Rng::new(seed_eps).uniforms_f32(batch);
+    let xs: Vec<Vec<f64>> = (0..batch)
+        .map(|i| (0..2).map(|j| eps[i] as f64 * real[2 * i + j] as f64 + (1.0 - eps[i] as f64) * fake[2 * i + j] as f64).collect())
+        .collect();
+    let mut net = Net64::from_mlp(&critic, activation == Activation::LeakyRelu);
+    let p0 = net.penalty(&xs);
+    let burn_p = values(&gp.clone().reshape([1, 1]))[0] as f64;
+    assert!((burn_p - p0).abs() <= 1e-4 * p0.max(1.0), "penalty {burn_p} vs {p0}");
+
+    let h = 1e-6;
+    let n = cfg.num_params();
+    assert_eq!(burn_grad.len(), n);
+    let mut fd = vec![0.0; n];
+    for (k, slot) in fd.iter_mut().enumerate() {
+        let orig = *net.param_mut(k);
+        *net.param_mut(k) = orig + h;
+        let up = net.penalty(&xs);
+        *net.param_mut(k) = orig - h;
+        let down = net.penalty(&xs);
+        *net.param_mut(k) = orig;
+        *slot = (up - down) / (2.0 * h);
+    }
+    let diff: f64 = fd.iter().zip(&burn_grad).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let norm: f64 = fd.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let rel = diff / norm;
+    println!("{activation:?}: {n} parameters, ‖∇P‖ = {norm:.4}, relative error {rel:.2e}");
+    assert!(norm > 1e-3, "the penalty's gradient should not vanish here");
+    assert!(rel <= 1e-3, "relative error {rel} > 1e-3");
+}
+
+#[test]
+fn gradient_penalty_weight_gradient_matches_float64_finite_differences_relu() {
+    for seed in [1, 2, 3] {
+        check(Activation::Relu, seed);
+    }
+}
+
+#[test]
+fn gradient_penalty_weight_gradient_matches_float64_finite_differences_leaky_relu() {
+    for seed in [4, 5] {
+        check(Activation::LeakyRelu, seed);
+    }
+}
+
+/// The forward-op input gradient equals float64 finite differences of the critic in x.
+#[test]
+fn input_gradient_matches_finite_differences_in_x() {
+    let device = Device::flex();
+    let cfg = MlpConfig { input: 3, hidden: 12, depth: 2, output: 1, activation: Activation::Relu };
+    let mlp: Mlp = cfg.init(&mut Rng::new(9), &device);
+    let net = Net64::from_mlp(&mlp, false);
+    let x: Vec<f32> = Rng::new(10).normals_f32(4 * 3);
+    let (out, g) = mlp.input_grad(Tensor::from_data(TensorData::new(x.clone(), [4, 3]), &device));
+    let (out, g) = (values(&out), values(&g));
+    for i in 0..4 {
+        let xi: Vec<f64> = x[3 * i..3 * i + 3].iter().map(|&v| v as f64).collect();
+        assert!((net.forward(&xi) - out[i] as f64).abs() < 1e-5);
+        for j in 0..3 {
+            let h = 1e-7;
+            let (mut up, mut down) = (xi.clone(), xi.clone());
+            up[j] += h;
+            down[j] -= h;
+            let fd = (net.forward(&up) - net.forward(&down)) / (2.0 * h);
+            assert!((fd - g[3 * i + j] as f64).abs() < 1e-5, "sample {i} dim {j}: {fd} vs {}", g[3 * i + j]);
+        }
+    }
+}
