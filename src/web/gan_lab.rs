@@ -348,7 +348,10 @@ pub fn GanLab() -> impl IntoView {
         let (device, backend, why) = device::browser().await;
         ctx.device.set_value(Some(device));
         ctx.backend.set(Some(backend));
-        ctx.backend_note.set(why.map(|w| format!("WebGPU is not available here ({w}), so training runs on the CPU.")));
+        ctx.backend_note.set(why.map(|w| {
+            let reason = if w.contains("adapter") { "the browser offers no WebGPU adapter".to_string() } else { w };
+            format!("WebGPU is not available here ({reason}), so training runs on the CPU.")
+        }));
         ctx.reset();
     });
 

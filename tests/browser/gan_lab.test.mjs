@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import { serve, chromiumArgs } from './serve.mjs';
 
 const ROOT = path.resolve('dist');
-const SHOTS = path.resolve('target/screenshots');
+const SHOTS = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target', 'screenshots');
 
 async function text(page, id) {
   return (await page.locator(`[data-testid=${id}]`).textContent()).trim();
