@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# GAN benchmark: earthmover (Flex, release) and the PyTorch reference, same model and step,
+# GAN benchmark: earthmover (Flex, dev profile) and the PyTorch reference, same model and step,
 # run back to back on this machine. Prints both JSON lines and the ratio.
 set -euo pipefail
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/earthmover/target}"
 cd "$(dirname "$0")/.."
 iters="${1:-20}"
 hidden="${2:-512}"
 [ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q torch; }
-cargo build --release --example bench_gan -q
-ours=$(cargo run --release -q --example bench_gan -- "$iters" "$hidden")
+cargo build --example bench_gan -q  # the dev profile of the tests (dependencies at opt-level 2)
+ours=$(cargo run -q --example bench_gan -- "$iters" "$hidden")
 theirs=$(.venv/bin/python bench/wgan_gp_toy.py --iters "$iters" --hidden "$hidden" 2>/dev/null)
 echo "$ours"
 echo "$theirs"
