@@ -1,42 +1,16 @@
 //! Native training runs: the CI-sized WGAN-GP run on 8 Gaussians, exact resume, and the
 //! wgpu (Vulkan, lavapipe in CI) step against the Flex step.
 
-use burn::tensor::{Device, Tensor};
+mod common;
+
+use burn::tensor::Device;
+use common::{all_params, run, small, values};
 use earthmover::gan::checkpoint;
 use earthmover::gan::metrics::mode_stats;
-use earthmover::gan::train::RealData;
-use earthmover::gan::{GanConfig, GanState, Objective, train_step};
+use earthmover::gan::{GanConfig, GanState, Objective};
 use earthmover::rng::Rng;
-use earthmover::toy::{Source, Toy};
+use earthmover::toy::Toy;
 use earthmover::transport::{exact_w1, pairs};
-
-fn values(t: &Tensor<2>) -> Vec<f32> {
-    t.clone().inner().into_data().try_to_vec::<f32>().unwrap()
-}
-
-fn all_params(s: &GanState) -> Vec<Vec<f32>> {
-    let mut v: Vec<Vec<f32>> = s.generator.params().iter().chain(s.critic.params().iter()).map(values).collect();
-    for opt in [&s.generator_opt, &s.critic_opt] {
-        v.extend(opt.slots.iter().flatten().map(values));
-    }
-    v
-}
-
-fn run(mut s: GanState, c: &GanConfig, steps: usize) -> GanState {
-    for _ in 0..steps {
-        s = train_step(s, c, &c.data as &dyn RealData).0;
-    }
-    s
-}
-
-fn small(objective: &str) -> GanConfig {
-    let mut c = GanConfig::paper(Objective::from_name(objective).unwrap(), Source::Toy(Toy::TwentyFiveGaussians));
-    c.hidden = 16;
-    c.batch_size = 32;
-    c.n_critic = 2;
-    c.seed = 42;
-    c
-}
 
 /// Stopping, saving, loading and going on gives bit-for-bit the uninterrupted run, for every
 /// objective and with historical averaging (whose running means are in the checkpoint too).

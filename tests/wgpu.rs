@@ -5,38 +5,11 @@
 //! matmul compute pipeline, which kills the test process. Run it on a machine with a GPU:
 //! `cargo test --test wgpu -- --ignored --nocapture`.
 
-use burn::tensor::{Device, Tensor};
-use earthmover::gan::train::RealData;
-use earthmover::gan::{GanConfig, GanState, Objective, train_step};
-use earthmover::toy::{Source, Toy};
+mod common;
 
-fn values(t: &Tensor<2>) -> Vec<f32> {
-    t.clone().inner().into_data().try_to_vec::<f32>().unwrap()
-}
-
-fn all_params(s: &GanState) -> Vec<Vec<f32>> {
-    let mut v: Vec<Vec<f32>> = s.generator.params().iter().chain(s.critic.params().iter()).map(values).collect();
-    for opt in [&s.generator_opt, &s.critic_opt] {
-        v.extend(opt.slots.iter().flatten().map(values));
-    }
-    v
-}
-
-fn run(mut s: GanState, c: &GanConfig, steps: usize) -> GanState {
-    for _ in 0..steps {
-        s = train_step(s, c, &c.data as &dyn RealData).0;
-    }
-    s
-}
-
-fn small(objective: &str) -> GanConfig {
-    let mut c = GanConfig::paper(Objective::from_name(objective).unwrap(), Source::Toy(Toy::TwentyFiveGaussians));
-    c.hidden = 16;
-    c.batch_size = 32;
-    c.n_critic = 2;
-    c.seed = 42;
-    c
-}
+use burn::tensor::Device;
+use common::{all_params, run, small};
+use earthmover::gan::GanState;
 
 /// One full training step on the wgpu backend (Vulkan; lavapipe in CI) from the same start as
 /// on Flex lands on the same parameters within float tolerance.

@@ -1,0 +1,35 @@
+//! Helpers shared by the training integration tests.
+#![allow(dead_code)]
+
+use burn::tensor::Tensor;
+use earthmover::gan::train::RealData;
+use earthmover::gan::{GanConfig, GanState, Objective, train_step};
+use earthmover::toy::{Source, Toy};
+
+pub fn values(t: &Tensor<2>) -> Vec<f32> {
+    t.clone().inner().into_data().try_to_vec::<f32>().unwrap()
+}
+
+pub fn all_params(s: &GanState) -> Vec<Vec<f32>> {
+    let mut v: Vec<Vec<f32>> = s.generator.params().iter().chain(s.critic.params().iter()).map(values).collect();
+    for opt in [&s.generator_opt, &s.critic_opt] {
+        v.extend(opt.slots.iter().flatten().map(values));
+    }
+    v
+}
+
+pub fn run(mut s: GanState, c: &GanConfig, steps: usize) -> GanState {
+    for _ in 0..steps {
+        s = train_step(s, c, &c.data as &dyn RealData).0;
+    }
+    s
+}
+
+pub fn small(objective: &str) -> GanConfig {
+    let mut c = GanConfig::paper(Objective::from_name(objective).unwrap(), Source::Toy(Toy::TwentyFiveGaussians));
+    c.hidden = 16;
+    c.batch_size = 32;
+    c.n_critic = 2;
+    c.seed = 42;
+    c
+}
