@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::config::GanConfig;
 use super::mlp::Mlp;
 use super::objective::{self, Objective};
-use crate::optim::OptimState;
+use crate::optim::{OptimState, OptimizerConfig};
 use crate::rng::Rng;
 
 const STREAM_INIT: u64 = 1;
@@ -97,7 +97,8 @@ impl StepReport {
     }
 }
 
-pub(crate) fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+/// A `[rows, cols]` tensor from row-major values.
+pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }
 
@@ -162,28 +163,63 @@ fn gradients(loss: &Tensor<1>, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
     params.iter().map(|p| p.grad(&grads).unwrap_or_else(|| p.zeros_like().inner())).collect()
 }
 
+/// One update of any critic or discriminator on given `real` and `fake` batches `[B, dim]`:
+/// the building block of [`critic_step`], and of every place that fits a critic to two fixed
+/// distributions (the divergence explorer today, embedding alignment next). `regulariser`
+/// may add a term computed from the parameters (historical averaging). Weight clipping is
+/// applied for [`Objective::Wgan`].
+#[allow(clippy::too_many_arguments)]
+pub fn update_critic(
+    critic: Mlp,
+    opt: OptimState,
+    objective: &Objective,
+    optimizer: &OptimizerConfig,
+    real: Tensor<2>,
+    fake: Tensor<2>,
+    label_smoothing: Option<f64>,
+    regulariser: impl FnOnce(&[Tensor<2>]) -> Option<Tensor<1>>,
+    lr_scale: f64,
+    rng: &mut Rng,
+) -> (Mlp, OptimState, objective::CriticTerms) {
+    let terms = objective::critic_terms(objective, &critic, real, fake, label_smoothing, rng);
+    let params = critic.params();
+    let loss = match regulariser(&params) {
+        Some(h) => terms.loss.clone() + h,
+        None => terms.loss.clone(),
+    };
+    let grads = gradients(&loss, &params);
+    let (mut new, opt) = optimizer.step(params, grads, opt, lr_scale);
+    if let Objective::Wgan { clip } = *objective {
+        new = new.into_iter().map(|p| p.clamp(-clip, clip)).collect();
+    }
+    let terms = objective::CriticTerms { loss: terms.loss.inner(), estimate: terms.estimate.inner(), penalty: terms.penalty.inner() };
+    (Mlp::from_params(new, critic.activation).trainable(), opt, terms)
+}
+
 /// One critic update. Returns the new state and (critic loss, estimate, penalty).
 pub fn critic_step(mut state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, Tensor<1>, Tensor<1>, Tensor<1>) {
     let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
     let b = config.batch_size;
     let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
     let fake = state.generate(b, &mut rng, config.noise_dim);
-    let terms = objective::critic_terms(&config.objective, &state.critic, real, fake, config.tricks.label_smoothing, &mut rng);
-    let params = state.critic.params();
-    let loss = match history_penalty(&params, &state.critic_avg, config.tricks.historical_averaging) {
-        Some(h) => terms.loss.clone() + h,
-        None => terms.loss.clone(),
-    };
-    let grads = gradients(&loss, &params);
-    let (mut new, opt) = config.critic_optimizer.step(params, grads, state.critic_opt, config.schedule.scale(state.step));
-    if let Objective::Wgan { clip } = config.objective {
-        new = new.into_iter().map(|p| p.clamp(-clip, clip)).collect();
-    }
+    let (critic_avg, weight) = (&state.critic_avg, config.tricks.historical_averaging);
+    let (critic, opt, terms) = update_critic(
+        state.critic,
+        state.critic_opt,
+        &config.objective,
+        &config.critic_optimizer,
+        real,
+        fake,
+        config.tricks.label_smoothing,
+        |params| history_penalty(params, critic_avg, weight),
+        config.schedule.scale(state.step),
+        &mut rng,
+    );
     state.critic_steps += 1;
-    state.critic_avg = update_average(state.critic_avg, &new, state.critic_steps);
-    state.critic = Mlp::from_params(new, config.activation).trainable();
+    state.critic_avg = update_average(state.critic_avg, &critic.params(), state.critic_steps);
+    state.critic = critic;
     state.critic_opt = opt;
-    (state, terms.loss.inner(), terms.estimate.inner(), terms.penalty.inner())
+    (state, terms.loss, terms.estimate, terms.penalty)
 }
 
 /// One generator update against the current critic. Returns the new state and the loss.
