@@ -3,6 +3,8 @@
 
 mod canvas;
 mod chart;
+mod emd_page;
+mod explorer;
 mod gan_lab;
 
 use leptos::prelude::*;
@@ -21,16 +23,51 @@ pub fn mount() {
     leptos::mount::mount_to_body(App);
 }
 
+/// The app's pages: (hash, title). The first is the default.
+const PAGES: [(&str, &str); 7] = [
+    ("gan-lab", "GAN lab"),
+    ("lines", "Parallel lines"),
+    ("gaussians", "Two Gaussians"),
+    ("emd", "Earth mover"),
+    ("kl", "Forward vs reverse KL"),
+    ("optimal-d", "Optimal D"),
+    ("xy", "xy game"),
+];
+
+fn current_page() -> String {
+    let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    let name = hash.trim_start_matches('#');
+    PAGES.iter().find(|p| p.0 == name).map(|p| p.0).unwrap_or(PAGES[0].0).to_string()
+}
+
 #[component]
 fn App() -> impl IntoView {
+    let page = RwSignal::new(current_page());
+    let handle = window_event_listener(leptos::ev::hashchange, move |_| page.set(current_page()));
+    on_cleanup(move || handle.remove());
+    let links = PAGES
+        .iter()
+        .map(|&(id, title)| {
+            view! { <a href=format!("#{id}") data-testid=format!("nav-{id}") class:active=move || page.get() == id>{title}</a> }
+        })
+        .collect_view();
+    // Every page stays mounted (a GAN keeps training while you read another page); only
+    // the current one is shown.
+    let shown = move |id: &'static str| move || page.get() != id;
     view! {
         <header>
             <h1>"earthmover"</h1>
             <p class="tagline">"Wasserstein GANs, trained live in your browser."</p>
-            <nav><a class="active" href="#gan-lab">"GAN lab"</a></nav>
         </header>
+        <nav>{links}</nav>
         <div id="panic" role="alert" data-testid="panic"></div>
-        <main id="gan-lab"><gan_lab::GanLab/></main>
+        <main id="gan-lab" class:hidden=shown("gan-lab")><gan_lab::GanLab/></main>
+        <main id="lines" class:hidden=shown("lines")><explorer::LinesPage/></main>
+        <main id="gaussians" class:hidden=shown("gaussians")><explorer::GaussiansPage/></main>
+        <main id="emd" class:hidden=shown("emd")><emd_page::EmdPage/></main>
+        <main id="kl" class:hidden=shown("kl")><explorer::KlPage/></main>
+        <main id="optimal-d" class:hidden=shown("optimal-d")><explorer::OptimalDPage/></main>
+        <main id="xy" class:hidden=shown("xy")><explorer::XyPage/></main>
     }
 }
 
