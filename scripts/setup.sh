@@ -36,3 +36,6 @@ fi
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
   npm ci --no-audit --no-fund
 fi
+# A Python venv with rouge-score (PyPI), the reference the Rust ROUGE is tested against.
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -c 'import rouge_score' 2>/dev/null || .venv/bin/python -m pip install --quiet rouge-score

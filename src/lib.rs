@@ -5,6 +5,8 @@ pub mod divergence;
 pub mod gan;
 pub mod optim;
 pub mod rng;
+pub mod summarize;
+pub mod text;
 pub mod toy;
 pub mod transport;
 

@@ -16,6 +16,9 @@ pub enum OptimizerConfig {
     Rmsprop { lr: f64, alpha: f64, eps: f64 },
     /// Adam with bias correction (WGAN-GP: lr 1e-4, β (0.5, 0.9) in the toy code, (0, 0.9) in the paper).
     Adam { lr: f64, beta1: f64, beta2: f64, eps: f64 },
+    /// `s ← s + g²;  θ ← θ − lr·g / (√s + ε)`, with `s` starting at `initial_accumulator`
+    /// (the pointer-generator: lr 0.15, initial accumulator 0.1, as in See et al.).
+    Adagrad { lr: f64, initial_accumulator: f64, eps: f64 },
 }
 
 impl OptimizerConfig {
@@ -29,23 +32,28 @@ impl OptimizerConfig {
         OptimizerConfig::Adam { lr, beta1, beta2, eps: 1e-8 }
     }
 
+    pub fn adagrad(lr: f64, initial_accumulator: f64) -> Self {
+        OptimizerConfig::Adagrad { lr, initial_accumulator, eps: 1e-10 }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerConfig::Sgd { .. } => "sgd",
             OptimizerConfig::Rmsprop { .. } => "rmsprop",
             OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::Adagrad { .. } => "adagrad",
         }
     }
 
     pub fn lr(&self) -> f64 {
         match *self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } | OptimizerConfig::Adam { lr, .. } => lr,
+            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } | OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Adagrad { lr, .. } => lr,
         }
     }
 
     pub fn with_lr(mut self, new: f64) -> Self {
         match &mut self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } | OptimizerConfig::Adam { lr, .. } => *lr = new,
+            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } | OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Adagrad { lr, .. } => *lr = new,
         }
         self
     }
@@ -56,6 +64,7 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd { momentum, .. } => usize::from(*momentum != 0.0),
             OptimizerConfig::Rmsprop { .. } => 1,
             OptimizerConfig::Adam { .. } => 2,
+            OptimizerConfig::Adagrad { .. } => 1,
         }
     }
 
@@ -63,9 +72,17 @@ impl OptimizerConfig {
     pub fn init(&self, params: &[Tensor<2>]) -> OptimState {
         let slots = params
             .iter()
-            .map(|p| (0..self.slots()).map(|_| Tensor::zeros(p.dims(), &p.device()).inner()).collect())
+            .map(|p| (0..self.slots()).map(|_| self.initial_slot(p)).collect())
             .collect();
         OptimState { t: 0, slots }
+    }
+
+    fn initial_slot(&self, p: &Tensor<2>) -> Tensor<2> {
+        let zeros = p.zeros_like().inner().detach();
+        match *self {
+            OptimizerConfig::Adagrad { initial_accumulator, .. } => zeros.add_scalar(initial_accumulator),
+            _ => zeros,
+        }
     }
 
     /// One update. `params` are the current values (with or without autodiff), `grads` their
@@ -101,6 +118,11 @@ impl OptimizerConfig {
                     let denom = v.clone().div_scalar(c2).sqrt().add_scalar(eps);
                     let update = m.clone().div_scalar(c1) / denom;
                     (p - update.mul_scalar(lr), vec![m, v])
+                }
+                OptimizerConfig::Adagrad { lr, eps, .. } => {
+                    let sum = slots[0].clone() + g.clone().square();
+                    let update = g / sum.clone().sqrt().add_scalar(eps);
+                    (p - update.mul_scalar(lr), vec![sum])
                 }
             };
             new_params.push(p);
@@ -139,11 +161,15 @@ mod tests {
             OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 },
             OptimizerConfig::rmsprop(0.01),
             OptimizerConfig::adam(0.1, 0.5, 0.9),
+            OptimizerConfig::adagrad(0.15, 0.1),
         ];
         for cfg in configs {
             let mut p = vec![scalar(1.0, &d)];
             let mut st = cfg.init(&p);
             let (mut th, mut a, mut b) = (1.0f64, 0.0f64, 0.0f64);
+            if let OptimizerConfig::Adagrad { initial_accumulator, .. } = cfg {
+                a = initial_accumulator;
+            }
             for t in 1..=3 {
                 let g = p[0].clone();
                 (p, st) = cfg.step(p, vec![g], st, 1.0);
@@ -163,6 +189,10 @@ mod tests {
                         let mh = a / (1.0 - beta1.powi(t));
                         let vh = b / (1.0 - beta2.powi(t));
                         th -= lr * mh / (vh.sqrt() + eps);
+                    }
+                    OptimizerConfig::Adagrad { lr, eps, .. } => {
+                        a += gr * gr;
+                        th -= lr * gr / (a.sqrt() + eps);
                     }
                 }
                 assert!((value(&p[0]) - th).abs() < 1e-6, "{}: step {t}: {} vs {th}", cfg.name(), value(&p[0]));

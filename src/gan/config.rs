@@ -159,6 +159,10 @@ impl GanConfig {
                     unit("beta2", beta2)?;
                     positive("eps", eps)?
                 }
+                OptimizerConfig::Adagrad { initial_accumulator, eps, .. } => {
+                    non_negative("initial accumulator", initial_accumulator)?;
+                    positive("eps", eps)?
+                }
             }
         }
         match self.objective {

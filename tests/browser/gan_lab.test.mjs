@@ -53,7 +53,8 @@ for (const webgpu of [true, false]) {
       assert.equal(await number(page, 'step-count'), 0);
       assert.match(await text(page, 'modes'), /^\d+\/8$/);
 
-      await page.locator('[data-testid=train]').click();
+      // On SwiftShader a busy machine can hold the page's main thread for a while.
+      await page.locator('[data-testid=train]').click({ timeout: 180_000 });
       // SwiftShader runs WebGPU on the CPU in emulation: about 0.2 steps/s here, against
       // about 7 on Flex, so the WebGPU run is shorter.
       const target = webgpu ? 12 : 150;
@@ -61,7 +62,7 @@ for (const webgpu of [true, false]) {
       // Let one more snapshot land after the target step.
       const stepAtTarget = await number(page, 'step-count');
       await page.waitForTimeout(1500);
-      await page.locator('[data-testid=pause]').click();
+      await page.locator('[data-testid=pause]').click({ timeout: 180_000 });
       const w1End = await number(page, 'w1');
       const steps = await number(page, 'step-count');
       const sps = await number(page, 'steps-per-sec');

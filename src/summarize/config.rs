@@ -1,0 +1,123 @@
+//! Every size and hyperparameter of the pointer-generator, with See et al. (2017)'s values as
+//! defaults. The config is saved (TOML) inside every checkpoint and export.
+
+use serde::{Deserialize, Serialize};
+
+/// The network's sizes and switches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Words in the fixed vocabulary, the four special tokens included: 50,000 in See et al.;
+    /// 5,000 in seed 000's reproduction.
+    pub vocab_size: usize,
+    /// Word-embedding size (128), shared by encoder and decoder.
+    pub emb: usize,
+    /// LSTM size (256): per direction in the encoder, and the decoder's.
+    pub hidden: usize,
+    /// The copy mechanism (p_gen and the attention as a copy distribution). Off gives the
+    /// plain attentional seq2seq baseline.
+    pub pointer: bool,
+    /// The coverage vector fed to the attention (See et al. §2.3), used for the final
+    /// fine-tuning phase.
+    pub coverage: bool,
+    /// LSTM weights start uniform in ±this (See et al.'s rand_unif_init_mag: 0.02).
+    pub init_uniform: f64,
+    /// Other weights start truncated-normal with this σ (See et al.'s trunc_norm_init_std:
+    /// 1e-4). Tiny weights make early steps small; toy models learn faster with ~0.1.
+    pub init_std: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { vocab_size: 50_000, emb: 128, hidden: 256, pointer: true, coverage: false, init_uniform: 0.02, init_std: 1e-4 }
+    }
+}
+
+impl ModelConfig {
+    /// The attention's hidden size: See et al. use the encoder output size, 2 × hidden.
+    pub fn attn(&self) -> usize {
+        2 * self.hidden
+    }
+}
+
+/// How the model is trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Adagrad's learning rate (See et al.: 0.15).
+    pub lr: f64,
+    /// Adagrad's initial accumulator value (See et al.: 0.1).
+    pub initial_accumulator: f64,
+    /// Gradients are rescaled to this global norm when larger (See et al.: 2.0).
+    pub max_grad_norm: f64,
+    /// Articles per batch (See et al.: 16).
+    pub batch_size: usize,
+    /// Article tokens kept (See et al.: 400).
+    pub max_enc: usize,
+    /// Summary tokens kept, [STOP] included (See et al.: 100).
+    pub max_dec: usize,
+    /// Weight of the coverage loss Σᵢ min(aᵢ, cᵢ) when coverage is on (See et al.: 1.0).
+    pub cov_loss_weight: f64,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { lr: 0.15, initial_accumulator: 0.1, max_grad_norm: 2.0, batch_size: 16, max_enc: 400, max_dec: 100, cov_loss_weight: 1.0, seed: 0 }
+    }
+}
+
+/// How summaries are decoded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecodeConfig {
+    /// Beam width (See et al.: 4); 1 with `greedy` is greedy decoding.
+    pub beam: usize,
+    /// Hypotheses ending before this many tokens are not accepted (See et al.: 35).
+    pub min_len: usize,
+    /// Decoding stops after this many tokens (See et al.: 100 at test time, 120 in the code).
+    pub max_len: usize,
+    /// Forbid any trigram from appearing twice in a summary.
+    pub no_repeat_trigram: bool,
+    /// Greedy decoding (argmax at every step) instead of beam search.
+    pub greedy: bool,
+}
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        DecodeConfig { beam: 4, min_len: 35, max_len: 100, no_repeat_trigram: false, greedy: false }
+    }
+}
+
+/// Everything saved with the weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct SummarizerConfig {
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+    pub decode: DecodeConfig,
+}
+
+impl SummarizerConfig {
+    /// Checks sizes; the message names the bad field.
+    pub fn validate(&self) -> Result<(), String> {
+        let m = &self.model;
+        let t = &self.train;
+        let d = &self.decode;
+        let checks: [(bool, &str); 13] = [
+            (m.init_uniform.is_finite() && m.init_uniform >= 0.0 && m.init_std.is_finite() && m.init_std >= 0.0, "model.init_uniform and model.init_std must be 0 or more"),
+            (m.vocab_size > 4 && m.vocab_size <= 2_000_000, "model.vocab_size must be between 5 and 2,000,000"),
+            (m.emb > 0 && m.emb <= 4096, "model.emb must be between 1 and 4096"),
+            (m.hidden > 0 && m.hidden <= 4096, "model.hidden must be between 1 and 4096"),
+            (t.lr.is_finite() && t.lr > 0.0, "train.lr must be a positive number"),
+            (t.initial_accumulator.is_finite() && t.initial_accumulator > 0.0, "train.initial_accumulator must be positive"),
+            (t.max_grad_norm.is_finite() && t.max_grad_norm > 0.0, "train.max_grad_norm must be positive"),
+            (t.batch_size > 0 && t.batch_size <= 4096, "train.batch_size must be between 1 and 4096"),
+            (t.max_enc > 0 && t.max_enc <= 100_000, "train.max_enc must be between 1 and 100,000"),
+            (t.max_dec > 1 && t.max_dec <= 10_000, "train.max_dec must be between 2 and 10,000"),
+            (t.cov_loss_weight.is_finite() && t.cov_loss_weight >= 0.0, "train.cov_loss_weight must be 0 or more"),
+            (d.beam > 0 && d.beam <= 64, "decode.beam must be between 1 and 64"),
+            (d.max_len > 0 && d.max_len <= 10_000 && d.min_len <= d.max_len, "decode.max_len must be between 1 and 10,000 and at least decode.min_len"),
+        ];
+        match checks.iter().find(|c| !c.0) {
+            Some((_, message)) => Err(message.to_string()),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,659 @@
+//! Readers for summarization data, each yielding [`Pair`]s plus a
+//! [`ReadReport`] of skipped records.
+//!
+//! * [`read_parallel`]: line-parallel `X.source` / `X.target` files, plain or
+//!   gzip-compressed, already tokenized (kept as is; targets keep ` <q> `).
+//! * [`read_jsonl`]: JSON lines with string fields `article` and
+//!   `highlights` (highlight sentences separated by newlines, as in the
+//!   Hugging Face `cnn_dailymail` release); plain or `.gz`.
+//! * [`read_stories`]: CNN/DailyMail `.story` files (a file or a directory):
+//!   article paragraphs, then `@highlight` lines each followed by one
+//!   highlight sentence.
+//!
+//! Raw text (JSONL, `.story`) is tokenized with [`super::tokenize::tokenize`]
+//! (which lower-cases) and summary sentences are joined with ` <q> `, so all
+//! three readers produce the same shape as the parallel files.
+//!
+//! Bad records never abort reading: they are skipped, counted by kind, and
+//! the first [`MAX_MESSAGES`] are kept as `file:line: problem` messages.
+//! Only a file that cannot be found, opened or read is an error.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::tokenize::tokenize;
+
+/// One article with its reference summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pair {
+    /// Tokenized, lower-cased article (tokens separated by single spaces).
+    pub article: String,
+    /// Tokenized, lower-cased summary; sentences joined with ` <q> `.
+    pub summary: String,
+}
+
+/// Pairs read plus what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub pairs: Vec<Pair>,
+    pub report: ReadReport,
+}
+
+/// How many messages [`ReadReport`] keeps.
+pub const MAX_MESSAGES: usize = 20;
+
+/// Kinds of bad records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadKind {
+    EmptyArticle,
+    EmptySummary,
+    /// Whitespace-only line in a JSONL file.
+    EmptyLine,
+    InvalidUtf8,
+    InvalidJson,
+    MissingField,
+    /// The source and target files have different numbers of lines.
+    LineCountMismatch,
+}
+
+/// Counts of skipped records by kind, and the first [`MAX_MESSAGES`]
+/// messages (`path:line: problem`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadReport {
+    /// Good pairs returned.
+    pub ok: usize,
+    pub empty_article: usize,
+    pub empty_summary: usize,
+    pub empty_line: usize,
+    pub invalid_utf8: usize,
+    pub invalid_json: usize,
+    pub missing_field: usize,
+    /// Lines present in only one of source/target.
+    pub line_count_mismatch: usize,
+    pub messages: Vec<String>,
+}
+
+impl ReadReport {
+    /// Total number of bad records.
+    pub fn bad(&self) -> usize {
+        self.empty_article
+            + self.empty_summary
+            + self.empty_line
+            + self.invalid_utf8
+            + self.invalid_json
+            + self.missing_field
+            + self.line_count_mismatch
+    }
+
+    fn note(&mut self, kind: BadKind, path: &Path, line: usize, detail: &str) {
+        let counter = match kind {
+            BadKind::EmptyArticle => &mut self.empty_article,
+            BadKind::EmptySummary => &mut self.empty_summary,
+            BadKind::EmptyLine => &mut self.empty_line,
+            BadKind::InvalidUtf8 => &mut self.invalid_utf8,
+            BadKind::InvalidJson => &mut self.invalid_json,
+            BadKind::MissingField => &mut self.missing_field,
+            BadKind::LineCountMismatch => &mut self.line_count_mismatch,
+        };
+        *counter += 1;
+        if self.messages.len() < MAX_MESSAGES {
+            self.messages
+                .push(format!("{}:{line}: {kind:?}: {detail}", path.display()));
+        }
+    }
+}
+
+/// Errors that stop a reader: the input cannot be found, opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("no {kind} file for prefix {prefix}: tried {tried}")]
+    MissingParallel {
+        kind: &'static str,
+        prefix: PathBuf,
+        tried: String,
+    },
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("error reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no .story files in directory {path}")]
+    NoStories { path: PathBuf },
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let is_gz = path.extension().is_some_and(|e| e == "gz");
+    Ok(if is_gz {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    })
+}
+
+/// Line reader yielding raw bytes without the line ending, so that invalid
+/// UTF-8 can be reported per line.
+struct Lines {
+    reader: Box<dyn BufRead>,
+    path: PathBuf,
+    line: usize,
+}
+
+impl Lines {
+    fn open(path: &Path) -> Result<Self, DataError> {
+        Ok(Lines {
+            reader: open(path)?,
+            path: path.to_path_buf(),
+            line: 0,
+        })
+    }
+
+    fn next_line(&mut self) -> Result<Option<Vec<u8>>, DataError> {
+        let mut buf = Vec::new();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| DataError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        Ok(Some(buf))
+    }
+}
+
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// `prefix.kind` or `prefix.kind.gz`, whichever exists (plain first).
+fn find_parallel(prefix: &Path, kind: &'static str) -> Result<PathBuf, DataError> {
+    let plain = with_suffix(prefix, &format!(".{kind}"));
+    let gz = with_suffix(prefix, &format!(".{kind}.gz"));
+    for p in [&plain, &gz] {
+        if p.is_file() {
+            return Ok(p.clone());
+        }
+    }
+    let tried = format!("{}, {}", plain.display(), gz.display());
+    Err(DataError::MissingParallel {
+        kind,
+        prefix: prefix.to_path_buf(),
+        tried,
+    })
+}
+
+fn reached(limit: Option<usize>, n: usize) -> bool {
+    limit.is_some_and(|l| n >= l)
+}
+
+/// Reads line-parallel `prefix.source(.gz)` / `prefix.target(.gz)`, e.g.
+/// `read_parallel(Path::new("data/cnndm/val"), Some(1000))`. Lines are kept
+/// as they are (trimmed). Stops after `limit` good pairs.
+pub fn read_parallel(prefix: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+    let (src_path, tgt_path) = (
+        find_parallel(prefix, "source")?,
+        find_parallel(prefix, "target")?,
+    );
+    let (mut src, mut tgt) = (Lines::open(&src_path)?, Lines::open(&tgt_path)?);
+    let mut data = Dataset::default();
+    while !reached(limit, data.pairs.len()) {
+        match (src.next_line()?, tgt.next_line()?) {
+            (None, None) => break,
+            (Some(_), None) => note_extra(&mut data.report, &mut src, &tgt_path)?,
+            (None, Some(_)) => note_extra(&mut data.report, &mut tgt, &src_path)?,
+            (Some(a), Some(s)) => {
+                let (a, s) = (
+                    utf8(&mut data.report, &src, a),
+                    utf8(&mut data.report, &tgt, s),
+                );
+                if let (Some(a), Some(s)) = (a, s) {
+                    push_pair(
+                        &mut data,
+                        &src.path,
+                        src.line,
+                        a.trim().to_string(),
+                        s.trim().to_string(),
+                    );
+                }
+            }
+        }
+    }
+    data.report.ok = data.pairs.len();
+    Ok(data)
+}
+
+/// `longer` has a line the other file (`shorter_path`) lacks: count it and
+/// every remaining line as one mismatch record.
+fn note_extra(
+    report: &mut ReadReport,
+    longer: &mut Lines,
+    shorter_path: &Path,
+) -> Result<(), DataError> {
+    let first = longer.line;
+    while longer.next_line()?.is_some() {}
+    let extra = longer.line - first + 1;
+    let detail = format!(
+        "{extra} line(s) from here on have no counterpart in {}",
+        shorter_path.display()
+    );
+    report.note(BadKind::LineCountMismatch, &longer.path, first, &detail);
+    report.line_count_mismatch += extra - 1;
+    Ok(())
+}
+
+fn utf8(report: &mut ReadReport, lines: &Lines, bytes: Vec<u8>) -> Option<String> {
+    match String::from_utf8(bytes) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            report.note(
+                BadKind::InvalidUtf8,
+                &lines.path,
+                lines.line,
+                &format!("invalid UTF-8 at byte {at}"),
+            );
+            None
+        }
+    }
+}
+
+/// Adds the pair unless article or summary is empty (then reports it).
+fn push_pair(data: &mut Dataset, path: &Path, line: usize, article: String, summary: String) {
+    if article.is_empty() {
+        data.report
+            .note(BadKind::EmptyArticle, path, line, "empty article");
+    } else if summary.is_empty() {
+        data.report
+            .note(BadKind::EmptySummary, path, line, "empty summary");
+    } else {
+        data.pairs.push(Pair { article, summary });
+    }
+}
+
+/// Tokenizes raw article text into one space-separated line.
+fn tokenize_text(text: &str) -> String {
+    tokenize(text).join(" ")
+}
+
+/// Tokenizes each non-blank summary sentence and joins them with ` <q> `.
+fn tokenize_summary<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
+    sentences
+        .map(tokenize_text)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" <q> ")
+}
+
+/// Reads JSON lines with string fields `article` and `highlights` (the
+/// highlights' sentences separated by newlines). Plain or `.gz`.
+pub fn read_jsonl(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+    let mut lines = Lines::open(path)?;
+    let mut data = Dataset::default();
+    while !reached(limit, data.pairs.len()) {
+        let Some(bytes) = lines.next_line()? else {
+            break;
+        };
+        let Some(text) = utf8(&mut data.report, &lines, bytes) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            data.report
+                .note(BadKind::EmptyLine, path, lines.line, "blank line");
+            continue;
+        }
+        if let Some((article, highlights)) =
+            parse_json_record(&mut data.report, path, lines.line, &text)
+        {
+            let summary = tokenize_summary(highlights.lines());
+            push_pair(
+                &mut data,
+                path,
+                lines.line,
+                tokenize_text(&article),
+                summary,
+            );
+        }
+    }
+    data.report.ok = data.pairs.len();
+    Ok(data)
+}
+
+fn parse_json_record(
+    report: &mut ReadReport,
+    path: &Path,
+    line: usize,
+    text: &str,
+) -> Option<(String, String)> {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            report.note(BadKind::InvalidJson, path, line, &e.to_string());
+            return None;
+        }
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    match (field("article"), field("highlights")) {
+        (Some(a), Some(h)) => Some((a, h)),
+        (a, _) => {
+            let missing = if a.is_none() { "article" } else { "highlights" };
+            report.note(
+                BadKind::MissingField,
+                path,
+                line,
+                &format!("missing string field `{missing}`"),
+            );
+            None
+        }
+    }
+}
+
+/// Reads one `.story` file, or every `*.story` file in a directory (sorted
+/// by name, not recursive).
+pub fn read_stories(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+    let files = story_files(path)?;
+    let mut data = Dataset::default();
+    for file in files {
+        if reached(limit, data.pairs.len()) {
+            break;
+        }
+        read_story(&mut data, &file)?;
+    }
+    data.report.ok = data.pairs.len();
+    Ok(data)
+}
+
+fn story_files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let meta = std::fs::metadata(path).map_err(|source| DataError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| DataError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| DataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "story") && p.is_file() {
+            files.push(p);
+        }
+    }
+    if files.is_empty() {
+        return Err(DataError::NoStories {
+            path: path.to_path_buf(),
+        });
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_story(data: &mut Dataset, path: &Path) -> Result<(), DataError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .map_err(|source| DataError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .read_to_end(&mut bytes)
+        .map_err(|source| DataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+            data.report.note(
+                BadKind::InvalidUtf8,
+                path,
+                line,
+                &format!("invalid UTF-8 at byte {at}"),
+            );
+            return Ok(());
+        }
+    };
+    let (article, highlights) = parse_story(&text);
+    let summary = tokenize_summary(highlights.into_iter());
+    push_pair(data, path, 1, tokenize_text(&article), summary);
+    Ok(())
+}
+
+/// Splits a story into article text (paragraphs joined by spaces) and its
+/// highlight sentences (the non-blank line after each `@highlight`).
+fn parse_story(text: &str) -> (String, Vec<&str>) {
+    let mut article: Vec<&str> = Vec::new();
+    let mut highlights = Vec::new();
+    let mut in_highlights = false;
+    let mut expect_highlight = false;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line == "@highlight" {
+            in_highlights = true;
+            expect_highlight = true;
+        } else if expect_highlight {
+            highlights.push(line);
+            expect_highlight = false;
+        } else if !in_highlights {
+            article.push(line);
+        }
+    }
+    (article.join(" "), highlights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const CNNDM_VAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val");
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("earthmover-text-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        dir
+    }
+
+    fn write(path: &Path, bytes: &[u8]) {
+        File::create(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .expect("write temp file");
+    }
+
+    #[test]
+    fn reads_cnndm_val() {
+        if !Path::new(&format!("{CNNDM_VAL}.source.gz")).exists() {
+            panic!("{CNNDM_VAL} is missing: the tests read ../shared/data in place");
+        }
+        let data = read_parallel(Path::new(CNNDM_VAL), Some(1000)).expect("read val");
+        assert_eq!(data.pairs.len(), 1000);
+        assert_eq!(data.report.bad(), 0, "{:?}", data.report.messages);
+        assert!(
+            data.pairs[0]
+                .article
+                .starts_with("new delhi ( cnn ) in an unusual public raid")
+        );
+        assert!(data.pairs[0].summary.contains(" <q> "));
+    }
+
+    #[test]
+    fn missing_parallel_names_path() {
+        let err = read_parallel(Path::new("/nonexistent/dir/val"), None).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/dir/val.source"), "{msg}");
+        assert!(matches!(
+            read_jsonl(Path::new("/nonexistent.jsonl"), None),
+            Err(DataError::Open { .. })
+        ));
+    }
+
+    #[test]
+    fn parallel_bad_cases() {
+        let dir = temp_dir("parallel");
+        write(
+            &dir.join("x.source"),
+            b"a b .\n\nc \xff d .\ne f .\ng h .\nextra 1\nextra 2\n",
+        );
+        write(&dir.join("x.target"), b"s1 . <q> s2 .\nt2\nt3\n\ns5\n");
+        let data = read_parallel(&dir.join("x"), None).expect("read");
+        let r = &data.report;
+        assert_eq!(
+            data.pairs,
+            vec![
+                Pair {
+                    article: "a b .".into(),
+                    summary: "s1 . <q> s2 .".into()
+                },
+                Pair {
+                    article: "g h .".into(),
+                    summary: "s5".into()
+                }
+            ]
+        );
+        assert_eq!(
+            (
+                r.empty_article,
+                r.invalid_utf8,
+                r.empty_summary,
+                r.line_count_mismatch
+            ),
+            (1, 1, 1, 2)
+        );
+        assert!(
+            r.messages
+                .iter()
+                .any(|m| m.contains("x.source:3: InvalidUtf8")),
+            "{:?}",
+            r.messages
+        );
+        assert!(
+            r.messages
+                .iter()
+                .any(|m| m.contains("x.source:6: LineCountMismatch")),
+            "{:?}",
+            r.messages
+        );
+        let limited = read_parallel(&dir.join("x"), Some(1)).expect("read");
+        assert_eq!(limited.pairs.len(), 1);
+    }
+
+    #[test]
+    fn parallel_gz() {
+        let dir = temp_dir("gz");
+        for (name, text) in [("y.source.gz", "a b .\n"), ("y.target.gz", "c .\n")] {
+            let f = File::create(dir.join(name)).expect("create");
+            let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+            enc.write_all(text.as_bytes())
+                .and_then(|_| enc.finish().map(|_| ()))
+                .expect("gz");
+        }
+        let data = read_parallel(&dir.join("y"), None).expect("read");
+        assert_eq!(
+            data.pairs,
+            vec![Pair {
+                article: "a b .".into(),
+                summary: "c .".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn jsonl_records_and_bad_cases() {
+        let dir = temp_dir("jsonl");
+        let path = dir.join("d.jsonl");
+        let good =
+            r#"{"article": "The U.S. didn't win (again).", "highlights": "They lost.\nIt's over"}"#;
+        let lines = [
+            good,
+            "",
+            r#"{"article": "x"}"#,
+            "{not json",
+            r#"{"article": "", "highlights": "h"}"#,
+        ];
+        let mut bytes = lines.join("\n").into_bytes();
+        bytes.extend_from_slice(b"\n\xc3\x28\n");
+        write(&path, &bytes);
+        let data = read_jsonl(&path, None).expect("read");
+        assert_eq!(
+            data.pairs,
+            vec![Pair {
+                article: "the u.s. did n't win ( again ) .".into(),
+                summary: "they lost . <q> it 's over".into()
+            }]
+        );
+        let r = &data.report;
+        assert_eq!(
+            (
+                r.empty_line,
+                r.missing_field,
+                r.invalid_json,
+                r.empty_article,
+                r.invalid_utf8
+            ),
+            (1, 1, 1, 1, 1)
+        );
+        assert!(
+            r.messages[1].contains("d.jsonl:3: MissingField"),
+            "{:?}",
+            r.messages
+        );
+        assert_eq!(r.bad(), 5);
+    }
+
+    #[test]
+    fn story_file_and_directory() {
+        let dir = temp_dir("story");
+        let story = "LONDON (CNN) -- It's a test.\n\nSecond paragraph here.\n\n@highlight\n\nFirst highlight\n\n@highlight\n\nSecond one's here\n";
+        write(&dir.join("a.story"), story.as_bytes());
+        write(&dir.join("b.story"), b"Only article, no highlights.\n");
+        write(&dir.join("c.story"), b"Bad \xff bytes\n@highlight\nh\n");
+        let one = read_stories(&dir.join("a.story"), None).expect("read");
+        assert_eq!(
+            one.pairs,
+            vec![Pair {
+                article: "london ( cnn ) -- it 's a test . second paragraph here .".into(),
+                summary: "first highlight <q> second one 's here".into()
+            }]
+        );
+        let all = read_stories(&dir, None).expect("read dir");
+        assert_eq!(all.pairs.len(), 1);
+        assert_eq!((all.report.empty_summary, all.report.invalid_utf8), (1, 1));
+        assert!(
+            all.report
+                .messages
+                .iter()
+                .any(|m| m.contains("c.story:1: InvalidUtf8"))
+        );
+        let empty = temp_dir("empty");
+        assert!(matches!(
+            read_stories(&empty, None),
+            Err(DataError::NoStories { .. })
+        ));
+    }
+}

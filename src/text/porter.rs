@@ -1,0 +1,396 @@
+//! Porter stemmer, matching NLTK's `PorterStemmer()` in its default
+//! `NLTK_EXTENSIONS` mode.
+//!
+//! Google's `rouge-score` package (`rouge_score/tokenizers.py`, v0.1.2)
+//! builds its stemmer as `nltk.stem.porter.PorterStemmer()` with no
+//! arguments, i.e. mode `NLTK_EXTENSIONS` — not `ORIGINAL_ALGORITHM`. That
+//! mode differs from Porter's 1980 paper in these ways, all reproduced here:
+//!
+//! * a small table of irregular forms (`dying` → `die`, `news` → `news`, …);
+//! * words of at most two characters are returned unchanged;
+//! * step 1a: `ies` on a 4-letter word → `ie` (`ties` → `tie`);
+//! * step 1b: `ied` → `ie` (4-letter word) or `i`;
+//! * step 1c: `y` → `i` only after a consonant that is not the first letter;
+//! * step 2: `alli` → `al` then step 2 again, `bli` → `ble` (not `abli`),
+//!   plus `fulli` → `ful` and `logi` → `log`;
+//! * condition *o also accepts a two-letter vowel–consonant stem.
+//!
+//! Everything is written from the algorithm's description; the rule order
+//! matters because the first rule whose *suffix* matches decides, even when
+//! its condition then fails (the word is left as is).
+
+/// Stems one word the way `nltk.stem.porter.PorterStemmer().stem(word)` does.
+///
+/// The word is lower-cased first. Non-ASCII letters are handled as
+/// consonants, as in NLTK.
+pub fn stem(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if let Some(irregular) = irregular_form(&lower) {
+        return irregular.to_string();
+    }
+    // NLTK tests the length of the word as given, before lower-casing.
+    if word.chars().count() <= 2 {
+        return lower;
+    }
+    let mut w: Vec<char> = lower.chars().collect();
+    w = step1a(w);
+    w = step1b(w);
+    w = step1c(w);
+    w = step2(w);
+    w = step3(w);
+    w = step4(w);
+    w = step5a(w);
+    w = step5b(w);
+    w.into_iter().collect()
+}
+
+/// NLTK's `pool` of irregular forms (only used in `NLTK_EXTENSIONS` mode).
+fn irregular_form(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "sky" | "skies" => "sky",
+        "dying" => "die",
+        "lying" => "lie",
+        "tying" => "tie",
+        "news" => "news",
+        "innings" | "inning" => "inning",
+        "outings" | "outing" => "outing",
+        "cannings" | "canning" => "canning",
+        "howe" => "howe",
+        "proceed" => "proceed",
+        "exceed" => "exceed",
+        "succeed" => "succeed",
+        _ => return None,
+    })
+}
+
+fn is_vowel_letter(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
+}
+
+/// Consonant flag for every position: `y` is a consonant at the start or
+/// after a vowel, a vowel after a consonant.
+fn consonant_flags(w: &[char]) -> Vec<bool> {
+    let mut flags: Vec<bool> = Vec::with_capacity(w.len());
+    for (i, &c) in w.iter().enumerate() {
+        let cons = if is_vowel_letter(c) {
+            false
+        } else if c == 'y' {
+            i == 0 || !flags[i - 1]
+        } else {
+            true
+        };
+        flags.push(cons);
+    }
+    flags
+}
+
+fn is_consonant(w: &[char], i: usize) -> bool {
+    consonant_flags(&w[..=i])[i]
+}
+
+/// The measure m of `[C](VC){m}[V]`: the number of vowel→consonant changes.
+fn measure(w: &[char]) -> usize {
+    let flags = consonant_flags(w);
+    flags.windows(2).filter(|p| !p[0] && p[1]).count()
+}
+
+fn contains_vowel(w: &[char]) -> bool {
+    consonant_flags(w).iter().any(|&c| !c)
+}
+
+/// Condition *d: ends with a double consonant.
+fn ends_double_consonant(w: &[char]) -> bool {
+    let n = w.len();
+    n >= 2 && w[n - 1] == w[n - 2] && is_consonant(w, n - 1)
+}
+
+/// Condition *o: ends consonant–vowel–consonant, the last not w, x or y;
+/// NLTK also accepts a two-letter vowel–consonant word.
+fn ends_cvc(w: &[char]) -> bool {
+    let n = w.len();
+    let f = consonant_flags(w);
+    (n >= 3 && f[n - 3] && !f[n - 2] && f[n - 1] && !matches!(w[n - 1], 'w' | 'x' | 'y'))
+        || (n == 2 && !f[0] && f[1])
+}
+
+fn ends_with(w: &[char], suffix: &str) -> bool {
+    let s: Vec<char> = suffix.chars().collect();
+    w.len() >= s.len() && w[w.len() - s.len()..] == s[..]
+}
+
+fn strip(w: &[char], suffix: &str) -> Vec<char> {
+    w[..w.len() - suffix.chars().count()].to_vec()
+}
+
+fn with(mut stem: Vec<char>, replacement: &str) -> Vec<char> {
+    stem.extend(replacement.chars());
+    stem
+}
+
+type Cond = fn(&[char]) -> bool;
+
+fn m_gt0(s: &[char]) -> bool {
+    measure(s) > 0
+}
+
+fn m_gt1(s: &[char]) -> bool {
+    measure(s) > 1
+}
+
+/// Applies the first rule whose suffix matches; if its condition fails the
+/// word is returned unchanged (later rules are not tried).
+fn apply_rules(w: Vec<char>, rules: &[(&str, &str, Cond)]) -> Vec<char> {
+    for &(suffix, replacement, cond) in rules {
+        if ends_with(&w, suffix) {
+            let stem = strip(&w, suffix);
+            return if cond(&stem) {
+                with(stem, replacement)
+            } else {
+                w
+            };
+        }
+    }
+    w
+}
+
+fn step1a(w: Vec<char>) -> Vec<char> {
+    if ends_with(&w, "ies") && w.len() == 4 {
+        return with(strip(&w, "ies"), "ie");
+    }
+    let always: Cond = |_| true;
+    apply_rules(
+        w,
+        &[
+            ("sses", "ss", always),
+            ("ies", "i", always),
+            ("ss", "ss", always),
+            ("s", "", always),
+        ],
+    )
+}
+
+fn step1b(w: Vec<char>) -> Vec<char> {
+    if ends_with(&w, "ied") {
+        let rep = if w.len() == 4 { "ie" } else { "i" };
+        return with(strip(&w, "ied"), rep);
+    }
+    if ends_with(&w, "eed") {
+        let stem = strip(&w, "eed");
+        return if measure(&stem) > 0 {
+            with(stem, "ee")
+        } else {
+            w
+        };
+    }
+    let mut stem = None;
+    for suffix in ["ed", "ing"] {
+        if ends_with(&w, suffix) {
+            let s = strip(&w, suffix);
+            if contains_vowel(&s) {
+                stem = Some(s);
+                break;
+            }
+        }
+    }
+    match stem {
+        Some(s) => step1b_tidy(s),
+        None => w,
+    }
+}
+
+/// The clean-up after removing `ed` / `ing` in step 1b.
+fn step1b_tidy(s: Vec<char>) -> Vec<char> {
+    for (suffix, rep) in [("at", "ate"), ("bl", "ble"), ("iz", "ize")] {
+        if ends_with(&s, suffix) {
+            return with(strip(&s, suffix), rep);
+        }
+    }
+    if ends_double_consonant(&s) {
+        let last = s[s.len() - 1];
+        if matches!(last, 'l' | 's' | 'z') {
+            return s;
+        }
+        let mut out = s;
+        out.pop();
+        return out;
+    }
+    if measure(&s) == 1 && ends_cvc(&s) {
+        return with(s, "e");
+    }
+    s
+}
+
+fn step1c(w: Vec<char>) -> Vec<char> {
+    if ends_with(&w, "y") {
+        let stem = strip(&w, "y");
+        if stem.len() > 1 && is_consonant(&stem, stem.len() - 1) {
+            return with(stem, "i");
+        }
+    }
+    w
+}
+
+const STEP2_RULES: &[(&str, &str)] = &[
+    ("ational", "ate"),
+    ("tional", "tion"),
+    ("enci", "ence"),
+    ("anci", "ance"),
+    ("izer", "ize"),
+    ("bli", "ble"),
+    ("alli", "al"),
+    ("entli", "ent"),
+    ("eli", "e"),
+    ("ousli", "ous"),
+    ("ization", "ize"),
+    ("ation", "ate"),
+    ("ator", "ate"),
+    ("alism", "al"),
+    ("iveness", "ive"),
+    ("fulness", "ful"),
+    ("ousness", "ous"),
+    ("aliti", "al"),
+    ("iviti", "ive"),
+    ("biliti", "ble"),
+    ("fulli", "ful"),
+];
+
+fn step2(w: Vec<char>) -> Vec<char> {
+    if ends_with(&w, "alli") && m_gt0(&strip(&w, "alli")) {
+        return step2(with(strip(&w, "alli"), "al"));
+    }
+    for &(suffix, rep) in STEP2_RULES {
+        if ends_with(&w, suffix) {
+            let stem = strip(&w, suffix);
+            return if m_gt0(&stem) { with(stem, rep) } else { w };
+        }
+    }
+    // NLTK's `logi` rule tests the measure of the word minus "ogi".
+    if ends_with(&w, "logi") {
+        return if m_gt0(&w[..w.len() - 3]) {
+            with(strip(&w, "logi"), "log")
+        } else {
+            w
+        };
+    }
+    w
+}
+
+fn step3(w: Vec<char>) -> Vec<char> {
+    apply_rules(
+        w,
+        &[
+            ("icate", "ic", m_gt0),
+            ("ative", "", m_gt0),
+            ("alize", "al", m_gt0),
+            ("iciti", "ic", m_gt0),
+            ("ical", "ic", m_gt0),
+            ("ful", "", m_gt0),
+            ("ness", "", m_gt0),
+        ],
+    )
+}
+
+fn step4(w: Vec<char>) -> Vec<char> {
+    let ion: Cond = |s| m_gt1(s) && matches!(s.last(), Some('s' | 't'));
+    apply_rules(
+        w,
+        &[
+            ("al", "", m_gt1),
+            ("ance", "", m_gt1),
+            ("ence", "", m_gt1),
+            ("er", "", m_gt1),
+            ("ic", "", m_gt1),
+            ("able", "", m_gt1),
+            ("ible", "", m_gt1),
+            ("ant", "", m_gt1),
+            ("ement", "", m_gt1),
+            ("ment", "", m_gt1),
+            ("ent", "", m_gt1),
+            ("ion", "", ion),
+            ("ou", "", m_gt1),
+            ("ism", "", m_gt1),
+            ("ate", "", m_gt1),
+            ("iti", "", m_gt1),
+            ("ous", "", m_gt1),
+            ("ive", "", m_gt1),
+            ("ize", "", m_gt1),
+        ],
+    )
+}
+
+fn step5a(w: Vec<char>) -> Vec<char> {
+    if ends_with(&w, "e") {
+        let stem = strip(&w, "e");
+        let m = measure(&stem);
+        if m > 1 || (m == 1 && !ends_cvc(&stem)) {
+            return stem;
+        }
+    }
+    w
+}
+
+fn step5b(w: Vec<char>) -> Vec<char> {
+    // Condition is on the word minus one `l`, as in NLTK.
+    if ends_with(&w, "ll") && m_gt1(&w[..w.len() - 1]) {
+        let mut out = w;
+        out.pop();
+        return out;
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stem;
+
+    #[test]
+    fn paper_examples() {
+        let cases = [
+            ("caresses", "caress"),
+            ("ponies", "poni"),
+            ("ties", "tie"),
+            ("cats", "cat"),
+            ("feed", "feed"),
+            ("agreed", "agre"),
+            ("plastered", "plaster"),
+            ("motoring", "motor"),
+            ("sing", "sing"),
+            ("conflated", "conflat"),
+            ("hopping", "hop"),
+            ("falling", "fall"),
+            ("filing", "file"),
+            ("happy", "happi"),
+            ("relational", "relat"),
+            ("generalization", "gener"),
+            ("controlling", "control"),
+            ("dying", "die"),
+            ("news", "news"),
+            ("is", "is"),
+            ("enjoy", "enjoy"),
+            ("analogies", "analog"),
+            ("", ""),
+            ("yyyy", "yyyi"),
+        ];
+        for (word, want) in cases {
+            assert_eq!(stem(word), want, "stem({word})");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for w in [
+            "ééé",
+            "ied",
+            "eed",
+            "ing",
+            "ll",
+            "y",
+            "yed",
+            "💥💥💥ing",
+            "1234",
+            "aaaaalli",
+        ] {
+            let _ = stem(w);
+        }
+    }
+}
