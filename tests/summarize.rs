@@ -139,3 +139,63 @@ fn tiny_model_learns() {
     assert!(losses.iter().all(|l| l.is_finite()));
     assert!(losses[99] < 0.5 * losses[0], "{losses:?}");
 }
+
+/// float16 conversion: every finite half round-trips exactly, and float32 values round to
+/// the nearest half (ties to even).
+#[test]
+fn f16_conversion_is_exact() {
+    use earthmover::summarize::store::{f16_to_f32, f32_to_f16};
+    for h in 0..=u16::MAX {
+        let x = f16_to_f32(h);
+        if x.is_nan() {
+            continue;
+        }
+        assert_eq!(f32_to_f16(x), h, "{h:#06x} → {x}");
+    }
+    assert_eq!(f16_to_f32(0x3c00), 1.0);
+    assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+    assert_eq!(f32_to_f16(1.0 + 2f32.powi(-11)), 0x3c00); // a tie rounds to even
+    assert_eq!(f32_to_f16(1.0 + 3.0 * 2f32.powi(-11)), 0x3c02);
+    assert_eq!(f32_to_f16(1e6), 0x7c00);
+}
+
+/// Checkpoints reload bit-for-bit (weights and Adagrad state); exports reload within their
+/// precision; bad files are named.
+#[test]
+fn checkpoints_and_exports() {
+    use earthmover::summarize::store::{self, Precision, StoreError};
+    let device = Device::flex();
+    let v = toy_vocab();
+    let config = SummarizerConfig { model: tiny_config(), ..Default::default() };
+    let batch = tiny_batch(&v);
+    let (state, _) = train_step(TrainState::new(&config, &device), &batch, &config);
+    let flat = |ps: Vec<Tensor<2>>| ps.into_iter().map(|p| p.inner().into_data().try_to_vec::<f32>().unwrap()).collect::<Vec<_>>();
+    let bytes = store::checkpoint_bytes(&state, &config, &v, &[("cursor", "7".into())]).unwrap();
+    let l = store::load(&bytes, &device).unwrap();
+    assert_eq!(flat(l.model.params()), flat(state.model.params()));
+    assert_eq!(flat(l.opt.as_ref().unwrap().slots.iter().map(|s| s[0].clone()).collect()), flat(state.opt.slots.iter().map(|s| s[0].clone()).collect()));
+    assert_eq!((l.step, l.opt.unwrap().t, l.config.clone(), l.vocab.clone()), (1, 1, config.clone(), v.clone()));
+    assert_eq!(l.extra.get("cursor").map(String::as_str), Some("7"));
+    for (precision, tol) in [(Precision::F16, 1e-3), (Precision::Int8, 1.0 / 127.0)] {
+        let e = store::export_bytes(&state.model, &config, &v, precision).unwrap();
+        let l = store::load(&e, &device).unwrap();
+        assert!(l.is_export && l.opt.is_none());
+        for (a, b) in flat(l.model.params()).iter().zip(flat(state.model.params())) {
+            let max = b.iter().fold(0f32, |m, x| m.max(x.abs()));
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= tol * max.max(1e-3) as f64 as f32 + 1e-6, "{precision:?}: {x} vs {y}");
+            }
+        }
+    }
+    // Damaged and foreign files.
+    assert!(matches!(store::load(b"not a model", &device), Err(StoreError::NotSafetensors(_))));
+    assert!(matches!(store::load(&bytes[..bytes.len() / 2], &device), Err(StoreError::NotSafetensors(_))));
+    let gan = earthmover::gan::checkpoint::to_bytes(&earthmover::gan::GanState::new(&earthmover::gan::GanConfig::toy_default(), &device), &earthmover::gan::GanConfig::toy_default()).unwrap();
+    assert!(matches!(store::load(&gan, &device), Err(StoreError::WrongFormat(_))));
+    // A model whose config no longer matches its tensors.
+    let at = bytes.windows(10).position(|w| w == b"hidden = 3").expect("the config is in the metadata");
+    let mut mismatched = bytes.clone();
+    mismatched[at + 9] = b'5';
+    let err = store::load(&mismatched, &device).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("shape"), "{err}");
+}

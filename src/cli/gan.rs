@@ -213,16 +213,6 @@ fn build_config(args: &TrainArgs) -> Result<GanConfig> {
     Ok(config)
 }
 
-/// Keeps only the metrics lines up to `step` (a resumed run rewrites what came after).
-fn truncate_metrics(path: &Path, step: u64) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
-    let kept: String = text
-        .lines()
-        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    crate::cli::write_atomic(path, kept.as_bytes()).with_context(|| format!("cannot rewrite {}", path.display()))
-}
 
 fn save(dir: &Path, state: &GanState, config: &GanConfig, last_good: u64) -> Result<()> {
     let bytes = match checkpoint::to_bytes(state, config) {
@@ -261,7 +251,7 @@ fn train(args: TrainArgs) -> Result<()> {
     let (mut state, config) = if args.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
         let (state, config) = checkpoint::from_bytes(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
-        truncate_metrics(&args.out.join("metrics.jsonl"), state.step)?;
+        crate::cli::truncate_metrics(&args.out.join("metrics.jsonl"), state.step)?;
         (state, config)
     } else {
         let config = build_config(&args)?;

@@ -1,7 +1,8 @@
-//! The command-line tool: `earthmover gan train …`.
+//! The command-line tool: `earthmover gan …`, `earthmover summarize …`, `earthmover rouge`.
 
 mod gan;
 mod plot;
+mod summarize;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,13 @@ enum Command {
         #[command(subcommand)]
         command: gan::GanCommand,
     },
+    /// Pointer-generator summarization: train, run, eval, lead, export.
+    Summarize {
+        #[command(subcommand)]
+        command: summarize::SummarizeCommand,
+    },
+    /// ROUGE-1/2/L F1 (×100) of candidate summaries against references, as rouge-score.
+    Rouge(summarize::RougeArgs),
 }
 
 /// Parses the arguments, runs the command, and prints any error once with its causes.
@@ -36,6 +44,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Gan { command } => gan::run(command),
+        Command::Summarize { command } => summarize::run(command),
+        Command::Rouge(args) => summarize::rouge_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,4 +69,17 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+/// Keeps only the lines of a metrics.jsonl whose `step` is at most `step` (a resumed run
+/// rewrites what came after).
+pub fn truncate_metrics(path: &std::path::Path, step: u64) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write_atomic(path, kept.as_bytes()).with_context(|| format!("cannot rewrite {}", path.display()))
 }

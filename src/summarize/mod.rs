@@ -3,9 +3,33 @@
 
 pub mod batch;
 pub mod config;
+pub mod decode;
 pub mod model;
+pub mod store;
 pub mod train;
 pub mod vocab;
 
 pub use config::{DecodeConfig, ModelConfig, SummarizerConfig, TrainConfig};
 pub use model::PointerGenerator;
+
+/// Runs a future to completion on this thread. Native reads from burn's devices complete
+/// without waiting, so the async code shared with the browser runs synchronously here.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+    fn noop(_: *const ()) {}
+    fn clone(p: *const ()) -> RawWaker {
+        RawWaker::new(p, &VTABLE)
+    }
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions never touch the (null) data pointer.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}

@@ -38,28 +38,7 @@ impl StepReport {
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn values(&self) -> [f64; 4] {
-        futures_lite_block_on(self.values_async())
-    }
-}
-
-/// Runs a future that is ready without waiting (native reads complete synchronously).
-#[cfg(not(target_arch = "wasm32"))]
-fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
-    fn noop(_: *const ()) {}
-    fn clone(p: *const ()) -> RawWaker {
-        RawWaker::new(p, &VTABLE)
-    }
-    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    // SAFETY: the vtable's functions do nothing with the (null) data pointer.
-    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::yield_now();
+        super::block_on(self.values_async())
     }
 }
 

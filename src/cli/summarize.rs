@@ -1,0 +1,589 @@
+//! `earthmover summarize …` and `earthmover rouge`: train the pointer-generator, decode,
+//! evaluate with ROUGE, write Lead-N baselines and export the model for the web page.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use burn::tensor::Device;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::device::{self, DeviceChoice};
+use crate::rng::Rng;
+use crate::summarize::batch::{Batch, Example};
+use crate::summarize::decode::{Summary, summarize};
+use crate::summarize::store::{self, Loaded, Precision, StoreError};
+use crate::summarize::train::{TrainState, eval_loss, frozen, train_step};
+use crate::summarize::vocab::Vocab;
+use crate::summarize::{SummarizerConfig, block_on};
+use crate::text::data::{Pair, read_parallel};
+use crate::text::{rouge, tokenize};
+
+#[derive(Subcommand)]
+pub enum SummarizeCommand {
+    /// Train a pointer-generator on line-parallel .source/.target files.
+    Train(TrainArgs),
+    /// Summarize an article read from stdin.
+    Run(RunArgs),
+    /// Decode every article of a .source file and score it against the .target with ROUGE.
+    Eval(EvalArgs),
+    /// Write the Lead-N baseline (the first N sentences) of every article.
+    Lead(LeadArgs),
+    /// Write a compact model file (f16 or int8 weights, vocabulary and config) for the web.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data prefix: PREFIX.source(.gz) and PREFIX.target(.gz).
+    #[arg(long)]
+    data: PathBuf,
+    /// Validation data prefix (same layout); its first batches give the validation loss.
+    #[arg(long)]
+    val: Option<PathBuf>,
+    /// Output folder: checkpoint.safetensors, config.toml, vocab.txt, metrics.jsonl.
+    #[arg(long, default_value = "runs/summarizer")]
+    out: PathBuf,
+    /// Continue OUT/checkpoint.safetensors exactly where it stopped.
+    #[arg(long)]
+    resume: bool,
+    /// Start from this model's weights and vocabulary (e.g. for the coverage phase).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// Train until this many updates in total.
+    #[arg(long, default_value_t = 1000)]
+    steps: u64,
+    /// Stop (with a checkpoint) after this many minutes, whatever --steps says.
+    #[arg(long)]
+    max_minutes: Option<f64>,
+    /// Use only the first N training pairs.
+    #[arg(long)]
+    limit: Option<usize>,
+    #[arg(long)]
+    vocab_size: Option<usize>,
+    #[arg(long)]
+    emb: Option<usize>,
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Turn coverage on (See et al. fine-tune with it for the last 3,000 steps).
+    #[arg(long)]
+    coverage: bool,
+    /// Plain attentional seq2seq (no copying).
+    #[arg(long)]
+    no_pointer: bool,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    max_enc: Option<usize>,
+    #[arg(long)]
+    max_dec: Option<usize>,
+    /// Adagrad learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// σ of the initial weights (See et al.: 1e-4).
+    #[arg(long)]
+    init_std: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// auto, vulkan, wgpu, cuda or cpu.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Validation loss every this many updates.
+    #[arg(long, default_value_t = 200)]
+    eval_every: u64,
+    /// Validation batches per evaluation.
+    #[arg(long, default_value_t = 4)]
+    val_batches: usize,
+    /// Checkpoint every this many updates (and at the end).
+    #[arg(long, default_value_t = 200)]
+    checkpoint_every: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Greedy decoding instead of beam search.
+    #[arg(long)]
+    greedy: bool,
+    #[arg(long)]
+    beam: Option<usize>,
+    #[arg(long)]
+    min_len: Option<usize>,
+    #[arg(long)]
+    max_len: Option<usize>,
+    /// Never repeat a trigram.
+    #[arg(long)]
+    no_repeat_trigram: bool,
+    /// auto, vulkan, wgpu, cuda or cpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A training folder, a checkpoint or an export.
+    #[arg(long)]
+    model: PathBuf,
+    /// Also print JSON with p_gen for each output token and the attention matrix.
+    #[arg(long)]
+    explain: bool,
+    #[command(flatten)]
+    decode: DecodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long)]
+    model: PathBuf,
+    /// Articles, one per line (plain or .gz).
+    #[arg(long)]
+    source: PathBuf,
+    /// Reference summaries, line-parallel, sentences separated by <q>.
+    #[arg(long)]
+    target: PathBuf,
+    /// Only the first N pairs.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Also write the decoded summaries here, one per line.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    stem: bool,
+    #[command(flatten)]
+    decode: DecodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LeadArgs {
+    /// Sentences to keep.
+    #[arg(long, default_value_t = 3)]
+    n: usize,
+    /// Articles, one per line (plain or .gz).
+    #[arg(long)]
+    source: PathBuf,
+    /// Output file (stdout if absent); sentences are separated by <q>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// f16 or int8.
+    #[arg(long, default_value = "int8")]
+    precision: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RougeArgs {
+    /// Candidate summaries, one per line.
+    #[arg(long)]
+    candidates: PathBuf,
+    /// Reference summaries, one per line (<q> separates sentences).
+    #[arg(long)]
+    references: PathBuf,
+    /// Porter stemming, as rouge-score's use_stemmer.
+    #[arg(long)]
+    stem: bool,
+}
+
+pub fn run(cmd: SummarizeCommand) -> Result<()> {
+    match cmd {
+        SummarizeCommand::Train(a) => train(a),
+        SummarizeCommand::Run(a) => run_one(a),
+        SummarizeCommand::Eval(a) => eval(a),
+        SummarizeCommand::Lead(a) => lead(a),
+        SummarizeCommand::Export(a) => export(a),
+    }
+}
+
+const CHECKPOINT: &str = "checkpoint.safetensors";
+
+/// Lines of a plain or gzipped text file (invalid UTF-8 is an error naming the line).
+fn read_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) };
+    let mut bytes = vec![];
+    reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = vec![];
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if limit.is_some_and(|n| lines.len() >= n) {
+            break;
+        }
+        let text = std::str::from_utf8(line).map_err(|_| anyhow!("{} line {} is not valid UTF-8", path.display(), i + 1))?;
+        lines.push(text.trim_end_matches('\r').to_string());
+    }
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    Ok(lines)
+}
+
+/// `rouge-score`'s view of a summary: one sentence per line.
+fn sentences(summary: &str) -> String {
+    tokenize::split_summary_sentences(summary).join("\n")
+}
+
+pub fn rouge_cmd(a: RougeArgs) -> Result<()> {
+    let cands = read_lines(&a.candidates, None)?;
+    let refs = read_lines(&a.references, None)?;
+    if cands.len() != refs.len() {
+        bail!("{} has {} lines but {} has {}: they must be line-parallel", a.candidates.display(), cands.len(), a.references.display(), refs.len());
+    }
+    if cands.is_empty() {
+        bail!("{} is empty", a.candidates.display());
+    }
+    let cands: Vec<String> = cands.iter().map(|c| sentences(c)).collect();
+    let refs: Vec<String> = refs.iter().map(|r| sentences(r)).collect();
+    let s = rouge::corpus(&cands, &refs, a.stem);
+    println!("{}", serde_json::json!({ "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l, "pairs": cands.len(), "stem": a.stem }));
+    Ok(())
+}
+
+fn lead(a: LeadArgs) -> Result<()> {
+    if a.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let lines = read_lines(&a.source, a.limit)?;
+    let out: String = lines.iter().map(|l| format!("{}\n", tokenize::split_sentences(l).into_iter().take(a.n).collect::<Vec<_>>().join(" <q> "))).collect();
+    match &a.out {
+        Some(p) => super::write_atomic(p, out.as_bytes()).with_context(|| format!("cannot write {}", p.display()))?,
+        None => std::io::stdout().write_all(out.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Loads a model from a training folder, a checkpoint or an export.
+pub fn load_model(path: &Path, device: &Device) -> Result<Loaded> {
+    let file = if path.is_dir() { path.join(CHECKPOINT) } else { path.to_path_buf() };
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read the model {}", file.display()))?;
+    store::load(&bytes, device).with_context(|| format!("{} is not a usable model", file.display()))
+}
+
+fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerConfig> {
+    let mut c = base.clone();
+    c.decode.greedy |= a.greedy;
+    if let Some(b) = a.beam {
+        c.decode.beam = b;
+    }
+    if let Some(v) = a.min_len {
+        c.decode.min_len = v;
+    }
+    if let Some(v) = a.max_len {
+        c.decode.max_len = v;
+    }
+    c.decode.no_repeat_trigram |= a.no_repeat_trigram;
+    c.validate().map_err(|e| anyhow!(e))?;
+    Ok(c)
+}
+
+/// The most input `summarize run` reads.
+const MAX_INPUT: usize = 64 << 20;
+
+fn run_one(a: RunArgs) -> Result<()> {
+    let (device, _) = device::native(a.decode.device.parse::<DeviceChoice>()?)?;
+    let loaded = load_model(&a.model, &device)?;
+    let config = decode_config(&loaded.config, &a.decode)?;
+    let mut bytes = vec![];
+    std::io::stdin().take(MAX_INPUT as u64 + 1).read_to_end(&mut bytes).context("cannot read stdin")?;
+    if bytes.len() > MAX_INPUT {
+        bail!("the input is larger than {} MB", MAX_INPUT >> 20);
+    }
+    if bytes.contains(&0) {
+        bail!("the input looks binary (it contains NUL bytes): give plain text");
+    }
+    let text = String::from_utf8(bytes).map_err(|e| anyhow!("the input is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))?;
+    let tokens = tokenize::tokenize(&text);
+    if tokens.is_empty() {
+        bail!("the input is empty: give an article on stdin");
+    }
+    let model = frozen(&loaded.model);
+    let known = tokens.iter().take(config.train.max_enc).filter(|t| loaded.vocab.contains(t)).count();
+    if known == 0 {
+        eprintln!("note: none of the article's first {} words is in the model's vocabulary; the summary can only copy", config.train.max_enc.min(tokens.len()));
+    }
+    let s = block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode)).map_err(|e| anyhow!(e))?;
+    if s.truncated {
+        eprintln!("note: the article has {} tokens; the model read the first {}", tokens.len(), config.train.max_enc);
+    }
+    println!("{}", tokenize::detokenize(&s.tokens));
+    if a.explain {
+        println!("{}", explain_json(&s));
+    }
+    Ok(())
+}
+
+fn explain_json(s: &Summary) -> String {
+    serde_json::json!({ "tokens": s.tokens, "p_gen": s.p_gen, "attention": s.attention, "source": s.source, "truncated": s.truncated, "score": s.score }).to_string()
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let (device, _) = device::native(a.decode.device.parse::<DeviceChoice>()?)?;
+    let loaded = load_model(&a.model, &device)?;
+    let config = decode_config(&loaded.config, &a.decode)?;
+    let sources = read_lines(&a.source, a.limit)?;
+    let targets = read_lines(&a.target, a.limit)?;
+    if sources.len() != targets.len() {
+        bail!("{} has {} lines but {} has {}", a.source.display(), sources.len(), a.target.display(), targets.len());
+    }
+    let model = frozen(&loaded.model);
+    let bar = ProgressBar::new(sources.len() as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {per_sec} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let mut cands = vec![];
+    for src in &sources {
+        let tokens: Vec<String> = src.split_whitespace().map(str::to_string).collect();
+        let summary = if tokens.is_empty() { String::new() } else { block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode)).map_err(|e| anyhow!(e))?.tokens.join(" ") };
+        cands.push(summary);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if let Some(out) = &a.out {
+        let text: String = cands.iter().map(|c| format!("{c}\n")).collect();
+        super::write_atomic(out, text.as_bytes())?;
+    }
+    let refs: Vec<String> = targets.iter().map(|r| sentences(r)).collect();
+    let s = rouge::corpus(&cands, &refs, a.stem);
+    println!("{}", serde_json::json!({ "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l, "pairs": cands.len(), "stem": a.stem }));
+    Ok(())
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let precision: Precision = a.precision.parse().map_err(|e: String| anyhow!(e))?;
+    let loaded = load_model(&a.model, &Device::flex())?;
+    let bytes = store::export_bytes(&loaded.model, &loaded.config, &loaded.vocab, precision)?;
+    super::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!("wrote {} ({:.2} MB, {} weights, vocabulary {})", a.out.display(), bytes.len() as f64 / 1e6, format!("{precision:?}").to_lowercase(), loaded.vocab.len());
+    Ok(())
+}
+
+/// Pairs as token lists, and the examples of one batch.
+struct Data {
+    pairs: Vec<Pair>,
+}
+
+impl Data {
+    fn examples(&self, idx: &[usize], vocab: &Vocab, c: &SummarizerConfig) -> Vec<Example> {
+        idx.iter()
+            .map(|&i| {
+                let p = &self.pairs[i];
+                let art: Vec<&str> = p.article.split_whitespace().collect();
+                let sum: Vec<&str> = p.summary.split_whitespace().filter(|w| *w != "<q>").collect();
+                Example::new(&art, &sum, vocab, c.train.max_enc, c.train.max_dec)
+            })
+            .collect()
+    }
+}
+
+/// The order of epoch `epoch`: a seeded shuffle, so a cursor identifies a position exactly.
+fn epoch_order(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = Rng::stream(seed, 31, epoch);
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    order
+}
+
+fn batch_indices(n: usize, batch: usize, seed: u64, step: u64) -> Vec<usize> {
+    let per_epoch = (n / batch).max(1) as u64;
+    let (epoch, k) = (step / per_epoch, (step % per_epoch) as usize);
+    let order = epoch_order(n, seed, epoch);
+    (0..batch).map(|i| order[(k * batch + i) % n]).collect()
+}
+
+fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<SummarizerConfig> {
+    let mut c = base.cloned().unwrap_or_default();
+    let m = &mut c.model;
+    if let Some(v) = a.vocab_size {
+        if base.is_some() && v != m.vocab_size {
+            bail!("--vocab-size cannot change when starting --from a model (it has {})", m.vocab_size);
+        }
+        m.vocab_size = v;
+    }
+    for (flag, value, field) in [("--emb", a.emb, &mut m.emb), ("--hidden", a.hidden, &mut m.hidden)] {
+        if let Some(v) = value {
+            if base.is_some() && v != *field {
+                bail!("{flag} cannot change when starting --from a model");
+            }
+            *field = v;
+        }
+    }
+    m.coverage |= a.coverage;
+    if a.no_pointer {
+        m.pointer = false;
+    }
+    if let Some(v) = a.init_std {
+        m.init_std = v;
+    }
+    let t = &mut c.train;
+    if let Some(v) = a.batch_size {
+        t.batch_size = v;
+    }
+    if let Some(v) = a.max_enc {
+        t.max_enc = v;
+    }
+    if let Some(v) = a.max_dec {
+        t.max_dec = v;
+    }
+    if let Some(v) = a.lr {
+        t.lr = v;
+    }
+    if let Some(v) = a.seed {
+        t.seed = v;
+    }
+    c.validate().map_err(|e| anyhow!(e))?;
+    Ok(c)
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let choice: DeviceChoice = a.device.parse()?;
+    if a.eval_every == 0 || a.checkpoint_every == 0 {
+        bail!("--eval-every and --checkpoint-every must be at least 1");
+    }
+    if a.resume && a.from.is_some() {
+        bail!("use either --resume (continue this folder) or --from (start from another model), not both");
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let (device, backend) = device::native(choice)?;
+    let ckpt = a.out.join(CHECKPOINT);
+    eprintln!("reading {} …", a.data.display());
+    let train_set = read_parallel(&a.data, a.limit).with_context(|| format!("cannot read training data {}", a.data.display()))?;
+    report_bad(&a.data, &train_set.report);
+    if train_set.pairs.is_empty() {
+        bail!("{} has no usable article/summary pairs", a.data.display());
+    }
+    let val_set = match &a.val {
+        Some(v) => {
+            let d = read_parallel(v, Some(a.val_batches.max(1) * 64)).with_context(|| format!("cannot read validation data {}", v.display()))?;
+            report_bad(v, &d.report);
+            Some(d)
+        }
+        None => None,
+    };
+    let (mut state, config, vocab) = if a.resume {
+        let bytes = std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
+        let l = store::load(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt.display()))?;
+        let opt = l.opt.ok_or_else(|| anyhow!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display()))?;
+        let state = TrainState { model: crate::summarize::train::trainable(l.model), opt, step: l.step };
+        (state, l.config, l.vocab)
+    } else if let Some(from) = &a.from {
+        let l = load_model(from, &device)?;
+        let config = build_config(&a, Some(&l.config))?;
+        (TrainState::from_model(l.model, &config), config, l.vocab)
+    } else {
+        let config = build_config(&a, None)?;
+        eprintln!("building a {}-word vocabulary …", config.model.vocab_size);
+        let tokens = train_set.pairs.iter().flat_map(|p| p.article.split_whitespace().chain(p.summary.split_whitespace().filter(|w| *w != "<q>")));
+        let vocab = Vocab::build(tokens, config.model.vocab_size)?;
+        if vocab.len() < config.model.vocab_size {
+            bail!("the training data has only {} distinct words; use --vocab-size {} or less", vocab.len() - 4, vocab.len());
+        }
+        (TrainState::new(&config, &device), config, vocab)
+    };
+    super::write_atomic(&a.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    super::write_atomic(&a.out.join("vocab.txt"), vocab.to_text().as_bytes())?;
+    let data = Data { pairs: train_set.pairs };
+    let val = val_set.map(|d| Data { pairs: d.pairs });
+    let metrics_path = a.out.join("metrics.jsonl");
+    crate::cli::truncate_metrics(&metrics_path, if a.resume { state.step } else { 0 })?;
+    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path)?;
+    let save = |state: &TrainState, last_good: u64| -> Result<()> {
+        let bytes = match store::checkpoint_bytes(state, &config, &vocab, &[]) {
+            Err(StoreError::NonFinite(name)) => bail!("training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.", state.step, ckpt.display()),
+            other => other?,
+        };
+        super::write_atomic(&ckpt, &bytes).with_context(|| format!("cannot write {}", ckpt.display()))
+    };
+    let val_loss = |state: &TrainState| -> Option<f64> {
+        let v = val.as_ref()?;
+        let n = v.pairs.len();
+        let losses: Vec<f64> = (0..a.val_batches)
+            .map(|k| {
+                let idx: Vec<usize> = (0..config.train.batch_size).map(|i| (k * config.train.batch_size + i) % n).collect();
+                eval_loss(&state.model, &Batch::new(&v.examples(&idx, &vocab, &config), vocab.len()), &config)
+            })
+            .collect();
+        Some(losses.iter().sum::<f64>() / losses.len().max(1) as f64)
+    };
+    let mut last_val = String::new();
+    if !a.resume {
+        save(&state, 0)?;
+        // The starting point, so the curve shows where training began.
+        if let Some(v) = val_loss(&state) {
+            writeln!(metrics, "{}", serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 }))?;
+            last_val = format!(" · val {v:.3}");
+        }
+    }
+    let m = &config.model;
+    eprintln!(
+        "pointer-generator{} · vocab {} · emb {} · hidden {} · batch {} · ≤{}/{} tokens · Adagrad {} · {} pairs · {backend}",
+        if m.coverage { " + coverage" } else { "" },
+        m.vocab_size,
+        m.emb,
+        m.hidden,
+        config.train.batch_size,
+        config.train.max_enc,
+        config.train.max_dec,
+        config.train.lr,
+        data.pairs.len()
+    );
+    let bar = ProgressBar::new(a.steps);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} · {msg} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_position(state.step.min(a.steps));
+    let start = Instant::now();
+    let (mut tokens, mut last_good) = (0usize, state.step);
+    while state.step < a.steps {
+        if a.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
+            bar.println(format!("--max-minutes reached at step {}", state.step));
+            break;
+        }
+        let idx = batch_indices(data.pairs.len(), config.train.batch_size, config.train.seed, state.step);
+        let examples = data.examples(&idx, &vocab, &config);
+        tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
+        let batch = Batch::new(&examples, vocab.len());
+        let (next, report) = train_step(state, &batch, &config);
+        let [loss, nll, cov, norm] = report.values();
+        if !loss.is_finite() {
+            bar.abandon();
+            bail!("training diverged at step {}: the loss became {loss}. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.", next.step, ckpt.display());
+        }
+        state = next;
+        let step = state.step;
+        let elapsed = start.elapsed().as_secs_f64();
+        if step % a.eval_every == 0 || step == a.steps {
+            let v = val_loss(&state);
+            if let Some(v) = v {
+                last_val = format!(" · val {v:.3}");
+            }
+            let line = serde_json::json!({ "step": step, "loss": loss, "nll": nll, "coverage": cov, "grad_norm": norm, "val_nll": v, "tokens_per_sec": tokens as f64 / elapsed, "seconds": elapsed });
+            writeln!(metrics, "{line}")?;
+        }
+        bar.set_message(format!("loss {loss:.3}{} · |g| {norm:.2} · {:.0} tok/s{last_val}", if config.model.coverage { format!(" (cov {cov:.3})") } else { String::new() }, tokens as f64 / elapsed));
+        bar.set_position(step);
+        if step % a.checkpoint_every == 0 || step == a.steps {
+            save(&state, last_good)?;
+            last_good = step;
+        }
+    }
+    bar.finish();
+    save(&state, last_good)?;
+    println!("step {} ({:.0} s). Wrote {}", state.step, start.elapsed().as_secs_f64(), a.out.display());
+    Ok(())
+}
+
+fn report_bad(path: &Path, r: &crate::text::data::ReadReport) {
+    let bad = r.bad();
+    if bad > 0 {
+        eprintln!("{}: skipped {bad} bad records", path.display());
+        for m in r.messages.iter().take(5) {
+            eprintln!("  {m}");
+        }
+    }
+}
+

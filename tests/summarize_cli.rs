@@ -1,0 +1,180 @@
+//! `earthmover summarize …` and `earthmover rouge` as a person uses them: a tiny end-to-end
+//! training run on real CNN/DailyMail pairs, exact --resume, export, and clear errors for
+//! bad input and bad model files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm");
+
+fn earthmover(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_earthmover")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    let bytes = stdin.unwrap_or_default().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("earthmover-sum-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    let (out, err) = text(o);
+    assert!(o.status.success(), "{err}");
+    serde_json::from_str(out.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// A small model on 400 training pairs: big enough to learn something in a minute or two.
+fn train_args<'a>(out: &'a str, steps: &'a str) -> Vec<&'a str> {
+    let mut v = vec!["summarize", "train", "--data", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/train")];
+    v.extend(["--val", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val"), "--limit", "400", "--vocab-size", "2000", "--emb", "32", "--hidden", "64"]);
+    v.extend(["--max-enc", "120", "--max-dec", "40", "--batch-size", "8", "--init-std", "0.1", "--lr", "0.5", "--eval-every", "50", "--val-batches", "4", "--device", "cpu"]);
+    v.extend(["--out", out, "--steps", steps]);
+    v
+}
+
+fn eval(model: &Path) -> serde_json::Value {
+    let (src, tgt) = (format!("{DATA}/val.source.gz"), format!("{DATA}/val.target.gz"));
+    json(&earthmover(&["summarize", "eval", "--model", model.to_str().unwrap(), "--source", &src, "--target", &tgt, "--limit", "50", "--greedy", "--no-repeat-trigram", "--min-len", "20", "--max-len", "40"], None))
+}
+
+/// Validation loss falls from its step-0 value; the int8 export is much smaller than the
+/// checkpoint and runs through `summarize run` and `summarize eval`.
+///
+/// Not asserted: that a few hundred CPU steps beat an untrained model's ROUGE. They do not
+/// yet. The small model first learns the summaries' word frequencies and emits punctuation.
+/// Measured on 50 val articles, greedy, 400 steps at lr 0.15: ROUGE-1 0.07 trained, 1.3
+/// untrained.
+#[test]
+fn tiny_training_run_learns() {
+    let dir = tmp("e2e");
+    let trained = dir.join("trained");
+    let o = earthmover(&train_args(trained.to_str().unwrap(), "300"), None);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let metrics: Vec<serde_json::Value> = std::fs::read_to_string(trained.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let val: Vec<f64> = metrics.iter().map(|m| m["val_nll"].as_f64().unwrap()).collect();
+    eprintln!("validation NLL at step 0 and every 50 steps: {val:.3?}");
+    assert_eq!(metrics[0]["step"], 0);
+    assert!(val.last().unwrap() < &(val[0] - 0.5), "validation loss should fall: {val:?}");
+
+    let export = dir.join("model.safetensors");
+    let o = earthmover(&["summarize", "export", "--model", trained.to_str().unwrap(), "--out", export.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(std::fs::metadata(&export).unwrap().len() * 3 < std::fs::metadata(trained.join("checkpoint.safetensors")).unwrap().len());
+    let o = earthmover(&["summarize", "run", "--model", export.to_str().unwrap(), "--min-len", "5", "--max-len", "20"], Some(b"The cat sat on the mat. It was a sunny day in London, and the cat was happy."));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.split_whitespace().count() >= 5, "{out}");
+    let r = eval(&export);
+    assert_eq!(r["pairs"], 50);
+    assert!(["rouge1", "rouge2", "rougeL"].iter().all(|k| r[k].as_f64().is_some_and(|v| (0.0..=100.0).contains(&v))), "{r}");
+}
+
+/// Stopping and resuming gives the checkpoint of the run that never stopped, bit for bit.
+#[test]
+fn resume_is_exact() {
+    let dir = tmp("resume");
+    let (a, b) = (dir.join("straight"), dir.join("resumed"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    assert!(earthmover(&train_args(a, "6"), None).status.success());
+    assert!(earthmover(&train_args(b, "3"), None).status.success());
+    let mut resumed = train_args(b, "6");
+    resumed.push("--resume");
+    let o = earthmover(&resumed, None);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let load = |d: &str| {
+        let bytes = std::fs::read(Path::new(d).join("checkpoint.safetensors")).unwrap();
+        let l = earthmover::summarize::store::load(&bytes, &burn::tensor::Device::flex()).unwrap();
+        let flat = |t: &burn::tensor::Tensor<2>| t.clone().into_data().try_to_vec::<f32>().unwrap();
+        let mut v: Vec<Vec<f32>> = l.model.params().iter().map(flat).collect();
+        v.extend(l.opt.unwrap().slots.iter().map(|s| flat(&s[0])));
+        (l.step, v)
+    };
+    let (sa, va) = load(a);
+    let (sb, vb) = load(b);
+    assert_eq!((sa, sb), (6, 6));
+    assert!(va == vb, "the resumed run's weights or optimizer state differ from the straight run's");
+}
+
+#[test]
+fn rouge_and_lead() {
+    let dir = tmp("rouge");
+    let (c, r) = (dir.join("c.txt"), dir.join("r.txt"));
+    std::fs::write(&c, "the cat sat on the mat\npolice arrested a man\n").unwrap();
+    std::fs::write(&r, "the cat sat on the mat\npolice killed a dog <q> more later\n").unwrap();
+    let s = json(&earthmover(&["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()], None));
+    // Pair 1 is perfect; pair 2: unigrams {police, a} of 4 and 6 tokens → F1 = 2·(2/4·2/6)/(2/4 + 2/6) = 0.4.
+    assert!((s["rouge1"].as_f64().unwrap() - 70.0).abs() < 1e-9, "{s}");
+    std::fs::write(&r, "just one line\n").unwrap();
+    let o = earthmover(&["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()], None);
+    assert!(!o.status.success() && text(&o).1.contains("line-parallel"));
+    let lead = dir.join("lead3.txt");
+    let src = format!("{DATA}/val.source.gz");
+    let o = earthmover(&["summarize", "lead", "--n", "3", "--source", &src, "--limit", "20", "--out", lead.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let lines = std::fs::read_to_string(&lead).unwrap();
+    assert_eq!(lines.lines().count(), 20);
+    assert!(lines.lines().all(|l| l.matches(" <q> ").count() <= 2 && !l.is_empty()));
+}
+
+#[test]
+fn bad_input_and_bad_models_get_clear_messages() {
+    let dir = tmp("bad");
+    let model = dir.join("m");
+    assert!(earthmover(&train_args(model.to_str().unwrap(), "0"), None).status.success());
+    let m = model.to_str().unwrap();
+    let run = |input: &[u8], extra: &[&str]| {
+        let mut args = vec!["summarize", "run", "--model", m, "--min-len", "3", "--max-len", "8"];
+        args.extend(extra);
+        earthmover(&args, Some(input))
+    };
+    let fails_with = |o: Output, what: &str| {
+        let (_, err) = text(&o);
+        assert!(!o.status.success() && err.contains(what), "expected “{what}”: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    fails_with(run(b"", &[]), "empty");
+    fails_with(run(b"  \n\t ", &[]), "empty");
+    fails_with(run(b"\x00\x01binary\xff", &[]), "binary");
+    fails_with(run(b"caf\xe9 latin-1", &[]), "UTF-8");
+    // Unknown words only: a summary still comes out, with a note.
+    let o = run("日本語のテキスト 🙂🙂 zzqxv".as_bytes(), &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && !out.trim().is_empty() && err.contains("vocabulary"), "{err}");
+    // A 10 MB article is read, truncated to the encoder length, and said so.
+    let big = "the police said the man was arrested on monday . ".repeat(210_000);
+    let o = run(big.as_bytes(), &[]);
+    let (_, err) = text(&o);
+    assert!(o.status.success() && err.contains("read the first 120"), "{err}");
+    // Broken models.
+    let garbage = dir.join("garbage.safetensors");
+    std::fs::write(&garbage, b"not a model at all").unwrap();
+    fails_with(earthmover(&["summarize", "run", "--model", garbage.to_str().unwrap()], Some(b"hello")), "not a safetensors file");
+    let ckpt = std::fs::read(model.join("checkpoint.safetensors")).unwrap();
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &ckpt[..ckpt.len() / 2]).unwrap();
+    fails_with(earthmover(&["summarize", "run", "--model", cut.to_str().unwrap()], Some(b"hello")), "not a safetensors file");
+    let mismatched = dir.join("mismatched.safetensors");
+    let at = ckpt.windows(11).position(|w| w == b"hidden = 64").expect("the config is in the metadata");
+    let mut changed = ckpt.clone();
+    changed[at + 10] = b'5';
+    std::fs::write(&mismatched, &changed).unwrap();
+    fails_with(earthmover(&["summarize", "run", "--model", mismatched.to_str().unwrap()], Some(b"hello")), "shape");
+    fails_with(earthmover(&["summarize", "run", "--model", dir.join("missing").to_str().unwrap()], Some(b"hello")), "cannot read the model");
+    fails_with(earthmover(&["summarize", "run", "--model", m, "--beam", "0"], Some(b"hello")), "decode.beam");
+    fails_with(earthmover(&["summarize", "export", "--model", m, "--out", dir.join("x").to_str().unwrap(), "--precision", "int4"], None), "int4");
+    fails_with(earthmover(&["summarize", "train", "--data", dir.join("nothing").to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()], None), "nothing");
+}
