@@ -51,7 +51,7 @@ fn main() {
         max_oovs: 0,
     };
     let mut state = TrainState::new(&config, &device);
-    let mut step = |s: TrainState| {
+    let step = |s: TrainState| {
         let (s, r) = train_step(s, &batch, &config);
         let _ = r.values(); // one read per step, as the CLI does
         s
