@@ -43,7 +43,9 @@ fn read(t: &Tensor<2>) -> Result<(Vec<f32>, [usize; 2]), CheckpointError> {
     Ok((v, dims))
 }
 
-fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+/// A row-major `[rows, cols]` matrix transposed to `[cols, rows]` (our `[in, out]` weights to
+/// PyTorch's `[out, in]` and back).
+pub(crate) fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; v.len()];
     for r in 0..rows {
         for c in 0..cols {

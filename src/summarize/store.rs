@@ -17,6 +17,7 @@ use super::config::SummarizerConfig;
 use super::model::{PARAM_NAMES, PointerGenerator};
 use super::train::TrainState;
 use super::vocab::Vocab;
+use crate::gan::checkpoint::transpose;
 use crate::optim::OptimState;
 
 pub const CHECKPOINT_FORMAT: &str = "earthmover-pointer-generator-v1";
@@ -70,32 +71,9 @@ fn read(t: &Tensor<2>) -> Result<Vec<f32>, StoreError> {
     t.clone().inner().into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| StoreError::Read(format!("{e:?}")))
 }
 
-fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = v[r * cols + c];
-        }
-    }
-    out
-}
 
-/// Our `[in, out]` parameter → PyTorch's layout (shape and row-major values).
-fn to_torch(name: &str, values: Vec<f32>, dims: [usize; 2]) -> (Vec<usize>, Vec<f32>) {
-    if name.ends_with("bias") {
-        (vec![dims[0] * dims[1]], values)
-    } else if name == "embedding.weight" {
-        (dims.to_vec(), values)
-    } else {
-        (vec![dims[1], dims[0]], transpose(&values, dims[0], dims[1]))
-    }
-}
-
-/// The inverse of [`to_torch`].
-fn from_torch(name: &str, values: Vec<f32>, dims: [usize; 2]) -> Vec<f32> {
-    if name.ends_with("bias") || name == "embedding.weight" { values } else { transpose(&values, dims[1], dims[0]) }
-}
-
+/// The shape of our `[in, out]` parameter `name` in PyTorch's layout: biases are 1-D, the
+/// embedding keeps its shape, every other matrix is transposed to `[out, in]`.
 fn torch_shape(name: &str, dims: [usize; 2]) -> Vec<usize> {
     if name.ends_with("bias") {
         vec![dims[0] * dims[1]]
@@ -104,6 +82,21 @@ fn torch_shape(name: &str, dims: [usize; 2]) -> Vec<usize> {
     } else {
         vec![dims[1], dims[0]]
     }
+}
+
+fn is_transposed(name: &str) -> bool {
+    !name.ends_with("bias") && name != "embedding.weight"
+}
+
+/// Our `[in, out]` parameter → PyTorch's layout (shape and row-major values).
+fn to_torch(name: &str, values: Vec<f32>, dims: [usize; 2]) -> (Vec<usize>, Vec<f32>) {
+    let values = if is_transposed(name) { transpose(&values, dims[0], dims[1]) } else { values };
+    (torch_shape(name, dims), values)
+}
+
+/// The inverse of [`to_torch`].
+fn from_torch(name: &str, values: Vec<f32>, dims: [usize; 2]) -> Vec<f32> {
+    if is_transposed(name) { transpose(&values, dims[1], dims[0]) } else { values }
 }
 
 /// IEEE 754 binary16 from binary32, rounding to nearest even (overflow → ±∞; the weights

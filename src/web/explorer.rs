@@ -135,9 +135,9 @@ pub fn LinesPage() -> impl IntoView {
                         <tr><td>"KL(P₀‖P_θ)"</td><td data-testid="kl">{move || fmt(exact.get().kl)}</td><td></td><td></td><td></td></tr>
                         <tr><td>"KL(P_θ‖P₀)"</td><td data-testid="kl-reverse">{move || fmt(exact.get().kl_reverse)}</td><td></td><td></td><td></td></tr>
                         <tr><td>"JS"</td><td data-testid="js">{move || fmt(exact.get().js)}</td><td data-testid="js-grad">{move || fmt(grads.get().0)}</td>
-                            <td data-testid="js-estimate">{est(|e| e.1.value)}</td><td data-testid="js-grad-estimate">{est(|e| e.1.generator_grad[0])}</td></tr>
+                            <td data-testid="js-estimate">{est(|e| e.1.value)}</td><td data-testid="js-grad-estimate">{est(|e| e.1.generator_grad.first().copied().unwrap_or(f64::NAN))}</td></tr>
                         <tr><td>"W"</td><td data-testid="w">{move || fmt(exact.get().w)}</td><td data-testid="w-grad">{move || fmt(grads.get().1)}</td>
-                            <td data-testid="w-estimate">{est(|e| e.2.value)}</td><td data-testid="w-grad-estimate">{est(|e| e.2.generator_grad[0])}</td></tr>
+                            <td data-testid="w-estimate">{est(|e| e.2.value)}</td><td data-testid="w-grad-estimate">{est(|e| e.2.generator_grad.first().copied().unwrap_or(f64::NAN))}</td></tr>
                     </table>
                     <div class="buttons">
                         <button data-testid="estimate" on:click=estimate disabled=move || busy.get()>"Estimate from samples"</button>
