@@ -41,7 +41,7 @@ fn json(o: &Output) -> serde_json::Value {
 fn train_args<'a>(out: &'a str, steps: &'a str) -> Vec<&'a str> {
     let mut v = vec!["summarize", "train", "--data", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/train")];
     v.extend(["--val", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val"), "--limit", "400", "--vocab-size", "2000", "--emb", "32", "--hidden", "64"]);
-    v.extend(["--max-enc", "120", "--max-dec", "40", "--batch-size", "8", "--init-std", "0.1", "--lr", "0.5", "--eval-every", "50", "--val-batches", "4", "--device", "cpu"]);
+    v.extend(["--max-enc", "120", "--max-dec", "40", "--batch-size", "8", "--lr", "0.5", "--eval-every", "50", "--val-batches", "4", "--device", "cpu"]);
     v.extend(["--out", out, "--steps", steps]);
     v
 }
@@ -51,24 +51,33 @@ fn eval(model: &Path) -> serde_json::Value {
     json(&earthmover(&["summarize", "eval", "--model", model.to_str().unwrap(), "--source", &src, "--target", &tgt, "--limit", "50", "--greedy", "--no-repeat-trigram", "--min-len", "20", "--max-len", "40"], None))
 }
 
-/// Validation loss falls from its step-0 value; the int8 export is much smaller than the
+/// Validation loss falls from its step-0 value, and ROUGE on 50 validation articles beats the
+/// same network untrained (same seed, same decoding); the int8 export is much smaller than the
 /// checkpoint and runs through `summarize run` and `summarize eval`.
 ///
-/// Not asserted: that a few hundred CPU steps beat an untrained model's ROUGE. They do not
-/// yet. The small model first learns the summaries' word frequencies and emits punctuation.
-/// Measured on 50 val articles, greedy, 400 steps at lr 0.15: ROUGE-1 0.07 trained, 1.3
-/// untrained.
+/// What 300 CPU steps teach is modest and this test says so: the model learns the summaries'
+/// word frequencies (function words, punctuation) before it learns to copy, so its greedy
+/// summaries are not yet readable. Measured here: ROUGE-1 22.3 trained against 20.0 untrained
+/// (the untrained pointer copies random article words). Training is deterministic, so the
+/// margin asserted below does not flake.
 #[test]
 fn tiny_training_run_learns() {
     let dir = tmp("e2e");
     let trained = dir.join("trained");
+    let untrained = dir.join("untrained");
     let o = earthmover(&train_args(trained.to_str().unwrap(), "300"), None);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = earthmover(&train_args(untrained.to_str().unwrap(), "0"), None);
     assert!(o.status.success(), "{}", text(&o).1);
     let metrics: Vec<serde_json::Value> = std::fs::read_to_string(trained.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let val: Vec<f64> = metrics.iter().map(|m| m["val_nll"].as_f64().unwrap()).collect();
     eprintln!("validation NLL at step 0 and every 50 steps: {val:.3?}");
     assert_eq!(metrics[0]["step"], 0);
     assert!(val.last().unwrap() < &(val[0] - 0.5), "validation loss should fall: {val:?}");
+    let (r_trained, r_untrained) = (eval(&trained), eval(&untrained));
+    eprintln!("ROUGE on 50 val articles: trained {r_trained}, untrained {r_untrained}");
+    let r1 = |r: &serde_json::Value| r["rouge1"].as_f64().unwrap();
+    assert!(r1(&r_trained) > r1(&r_untrained) + 1.0, "training should raise ROUGE-1: trained {r_trained}, untrained {r_untrained}");
 
     let export = dir.join("model.safetensors");
     let o = earthmover(&["summarize", "export", "--model", trained.to_str().unwrap(), "--out", export.to_str().unwrap()], None);
@@ -83,30 +92,43 @@ fn tiny_training_run_learns() {
     assert!(["rouge1", "rouge2", "rougeL"].iter().all(|k| r[k].as_f64().is_some_and(|v| (0.0..=100.0).contains(&v))), "{r}");
 }
 
-/// Stopping and resuming gives the checkpoint of the run that never stopped, bit for bit.
+/// Stopping and resuming gives the checkpoint of the run that never stopped, bit for bit, with
+/// either optimizer (Adagrad's accumulators, Adam's two moments).
 #[test]
 fn resume_is_exact() {
-    let dir = tmp("resume");
-    let (a, b) = (dir.join("straight"), dir.join("resumed"));
-    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    assert!(earthmover(&train_args(a, "6"), None).status.success());
-    assert!(earthmover(&train_args(b, "3"), None).status.success());
-    let mut resumed = train_args(b, "6");
-    resumed.push("--resume");
-    let o = earthmover(&resumed, None);
-    assert!(o.status.success(), "{}", text(&o).1);
-    let load = |d: &str| {
-        let bytes = std::fs::read(Path::new(d).join("checkpoint.safetensors")).unwrap();
-        let l = earthmover::summarize::store::load(&bytes, &burn::tensor::Device::flex()).unwrap();
-        let flat = |t: &burn::tensor::Tensor<2>| t.clone().into_data().try_to_vec::<f32>().unwrap();
-        let mut v: Vec<Vec<f32>> = l.model.params().iter().map(flat).collect();
-        v.extend(l.opt.unwrap().slots.iter().map(|s| flat(&s[0])));
-        (l.step, v)
-    };
-    let (sa, va) = load(a);
-    let (sb, vb) = load(b);
-    assert_eq!((sa, sb), (6, 6));
-    assert!(va == vb, "the resumed run's weights or optimizer state differ from the straight run's");
+    for optimizer in ["adagrad", "adam"] {
+        let dir = tmp(&format!("resume-{optimizer}"));
+        let (a, b) = (dir.join("straight"), dir.join("resumed"));
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        let args = |out: &'static str, steps: &'static str| -> Vec<String> {
+            let mut v: Vec<String> = train_args(out, steps).into_iter().map(String::from).collect();
+            v.extend(["--optimizer".to_string(), optimizer.to_string()]);
+            v
+        };
+        let a: &'static str = Box::leak(a.to_string().into_boxed_str());
+        let b: &'static str = Box::leak(b.to_string().into_boxed_str());
+        let run = |v: Vec<String>| earthmover(&v.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert!(run(args(a, "6")).status.success());
+        assert!(run(args(b, "3")).status.success());
+        let mut resumed = args(b, "6");
+        resumed.push("--resume".into());
+        let o = run(resumed);
+        assert!(o.status.success(), "{}", text(&o).1);
+        let load = |d: &str| {
+            let bytes = std::fs::read(Path::new(d).join("checkpoint.safetensors")).unwrap();
+            let l = earthmover::summarize::store::load(&bytes, &burn::tensor::Device::flex()).unwrap();
+            let flat = |t: &burn::tensor::Tensor<2>| t.clone().into_data().try_to_vec::<f32>().unwrap();
+            let mut v: Vec<Vec<f32>> = l.model.params().iter().map(flat).collect();
+            let opt = l.opt.unwrap();
+            assert!(opt.slots.iter().all(|s| s.len() == if optimizer == "adam" { 2 } else { 1 }));
+            v.extend(opt.slots.iter().flatten().map(flat));
+            (l.step, l.config.train.optimizer, v)
+        };
+        let (sa, oa, va) = load(a);
+        let (sb, ob, vb) = load(b);
+        assert_eq!((sa, sb, oa.as_str(), ob.as_str()), (6, 6, optimizer, optimizer));
+        assert!(va == vb, "{optimizer}: the resumed run's weights or optimizer state differ from the straight run's");
+    }
 }
 
 #[test]

@@ -14,10 +14,11 @@ use crate::device::{self, DeviceChoice};
 use crate::rng::Rng;
 use crate::summarize::batch::{Batch, Example};
 use crate::summarize::decode::{Summary, summarize};
+use crate::summarize::input::read_article;
 use crate::summarize::store::{self, Loaded, Precision, StoreError};
 use crate::summarize::train::{TrainState, eval_loss, frozen, train_step};
 use crate::summarize::vocab::Vocab;
-use crate::summarize::{SummarizerConfig, block_on};
+use crate::summarize::{SummarizerConfig, TrainConfig, block_on};
 use crate::text::data::{Pair, read_parallel};
 use crate::text::{rouge, tokenize};
 
@@ -79,7 +80,10 @@ pub struct TrainArgs {
     max_enc: Option<usize>,
     #[arg(long)]
     max_dec: Option<usize>,
-    /// Adagrad learning rate.
+    /// adagrad (See et al.) or adam
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Learning rate (default: 0.15 for Adagrad, 1e-3 for Adam)
     #[arg(long)]
     lr: Option<f64>,
     /// σ of the initial weights (See et al.: 1e-4).
@@ -292,26 +296,13 @@ fn run_one(a: RunArgs) -> Result<()> {
     let config = decode_config(&loaded.config, &a.decode)?;
     let mut bytes = vec![];
     std::io::stdin().take(MAX_INPUT as u64 + 1).read_to_end(&mut bytes).context("cannot read stdin")?;
-    if bytes.len() > MAX_INPUT {
-        bail!("the input is larger than {} MB", MAX_INPUT >> 20);
-    }
-    if bytes.contains(&0) {
-        bail!("the input looks binary (it contains NUL bytes): give plain text");
-    }
-    let text = String::from_utf8(bytes).map_err(|e| anyhow!("the input is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))?;
-    let tokens = tokenize::tokenize(&text);
-    if tokens.is_empty() {
-        bail!("the input is empty: give an article on stdin");
-    }
+    let article = read_article(&bytes, MAX_INPUT, &loaded.vocab, config.train.max_enc)?;
     let model = frozen(&loaded.model);
-    let known = tokens.iter().take(config.train.max_enc).filter(|t| loaded.vocab.contains(t)).count();
-    if known == 0 {
-        eprintln!("note: none of the article's first {} words is in the model's vocabulary; the summary can only copy", config.train.max_enc.min(tokens.len()));
+    for note in &article.notes {
+        eprintln!("note: {note}");
     }
+    let tokens = article.tokens;
     let s = block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode)).map_err(|e| anyhow!(e))?;
-    if s.truncated {
-        eprintln!("note: the article has {} tokens; the model read the first {}", tokens.len(), config.train.max_enc);
-    }
     println!("{}", tokenize::detokenize(&s.tokens));
     if a.explain {
         println!("{}", explain_json(&s));
@@ -431,6 +422,12 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     if let Some(v) = a.max_dec {
         t.max_dec = v;
     }
+    if let Some(v) = &a.optimizer {
+        if *v != t.optimizer {
+            t.lr = if v == "adam" { 1e-3 } else { TrainConfig::default().lr };
+        }
+        t.optimizer = v.clone();
+    }
     if let Some(v) = a.lr {
         t.lr = v;
     }
@@ -522,7 +519,7 @@ fn train(a: TrainArgs) -> Result<()> {
     }
     let m = &config.model;
     eprintln!(
-        "pointer-generator{} · vocab {} · emb {} · hidden {} · batch {} · ≤{}/{} tokens · Adagrad {} · {} pairs · {backend}",
+        "pointer-generator{} · vocab {} · emb {} · hidden {} · batch {} · ≤{}/{} tokens · {} {} · {} pairs · {backend}",
         if m.coverage { " + coverage" } else { "" },
         m.vocab_size,
         m.emb,
@@ -530,6 +527,7 @@ fn train(a: TrainArgs) -> Result<()> {
         config.train.batch_size,
         config.train.max_enc,
         config.train.max_dec,
+        config.train.optimizer,
         config.train.lr,
         data.pairs.len()
     );

@@ -87,6 +87,12 @@ fn best_tokens(dist: &[f32], n: usize, allowed: impl Fn(usize) -> bool) -> Vec<u
 
 /// Summarises one article given as tokens (already lower-cased and tokenized).
 pub async fn summarize(model: &PointerGenerator, vocab: &Vocab, article: &[String], max_enc: usize, cfg: &DecodeConfig) -> Result<Summary, String> {
+    summarize_with(model, vocab, article, max_enc, cfg, async |_| {}).await
+}
+
+/// [`summarize`], awaiting `pause(step)` before every decoder step: the page uses it to let
+/// the browser paint and to show progress.
+pub async fn summarize_with(model: &PointerGenerator, vocab: &Vocab, article: &[String], max_enc: usize, cfg: &DecodeConfig, mut pause: impl AsyncFnMut(usize)) -> Result<Summary, String> {
     let words: Vec<&str> = article.iter().map(String::as_str).collect();
     let ex = Example::new(&words, &[], vocab, max_enc, 2);
     if ex.enc.is_empty() {
@@ -101,6 +107,7 @@ pub async fn summarize(model: &PointerGenerator, vocab: &Vocab, article: &[Strin
     let mut results: Vec<Hyp> = vec![];
     let t = ex.enc.len();
     for step in 0..cfg.max_len {
+        pause(step).await;
         // Rows beyond the live hypotheses repeat the first; their outputs are ignored.
         let prev: Vec<usize> = (0..k).map(|r| hyps.get(r).unwrap_or(&hyps[0]).tokens.last().copied().unwrap_or(START_ID)).map(|id| if id >= v { UNK_ID } else { id }).collect();
         let (new_state, out) = model.decode_step(&enc, state, &prev);

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod config;
 pub mod decode;
+pub mod input;
 pub mod model;
 pub mod store;
 pub mod train;

@@ -349,13 +349,22 @@ impl PointerGenerator {
         let m = self.constant(mask.clone(), [batch, len]);
         let zeros = || self.constant(vec![0.0; batch * h], [batch, h]);
         // A padded position keeps the state unchanged and outputs zeros, so each direction
-        // sees exactly its sequence's own tokens.
+        // sees exactly its sequence's own tokens. Where no row is padded (most positions: news
+        // articles are longer than the encoder), the masking ops are skipped; multiplying by
+        // one and adding zero would give the same bits.
+        let full: Vec<bool> = (0..len).map(|t| (0..batch).all(|b| mask[b * len + t] == 1.0)).collect();
         let run = |lstm: &Lstm, gxs: &Tensor<3>, order: Vec<usize>| {
             let (mut hs, mut cs) = (zeros(), zeros());
             let mut outs: Vec<Option<Tensor<2>>> = vec![None; len];
             for t in order {
-                let mt = m.clone().narrow(1, t, 1); // [B, 1]
                 let (h_new, c_new) = lstm.step(gxs.clone().narrow(1, t, 1).reshape([batch, 4 * h]), hs.clone(), cs.clone());
+                if full[t] {
+                    hs = h_new.clone();
+                    cs = c_new;
+                    outs[t] = Some(h_new);
+                    continue;
+                }
+                let mt = m.clone().narrow(1, t, 1); // [B, 1]
                 let keep = mt.clone().neg().add_scalar(1.0);
                 hs = h_new.clone() * mt.clone() + hs * keep.clone();
                 cs = c_new * mt.clone() + cs * keep;

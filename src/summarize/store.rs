@@ -182,7 +182,7 @@ fn base_metadata(format: &str, config: &SummarizerConfig, vocab: &Vocab) -> Resu
     Ok(HashMap::from([("format".to_string(), format.to_string()), ("config".to_string(), config_text), ("vocab".to_string(), vocab.to_text())]))
 }
 
-/// A checkpoint: float32 weights, Adagrad accumulators, counters and `extra` metadata (the
+/// A checkpoint: float32 weights, the optimizer's state (Adagrad accumulators or Adam moments), counters and `extra` metadata (the
 /// CLI keeps its data cursor there).
 pub fn checkpoint_bytes(state: &TrainState, config: &SummarizerConfig, vocab: &Vocab, extra: &[(&str, String)]) -> Result<Vec<u8>, StoreError> {
     let mut entries = vec![];
@@ -301,10 +301,15 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
     let (opt, step) = if is_export {
         (None, 0)
     } else {
+        let n_slots = crate::summarize::train::optimizer(&config).slots();
         let mut slots = vec![];
         for (name, dims) in PARAM_NAMES.iter().zip(&shapes) {
-            let v = values(&st, &format!("optim.{name}.0"), dims)?;
-            slots.push(vec![Tensor::<2>::from_data(TensorData::new(v, *dims), device)]);
+            let mut per_param = vec![];
+            for k in 0..n_slots {
+                let v = values(&st, &format!("optim.{name}.{k}"), dims)?;
+                per_param.push(Tensor::<2>::from_data(TensorData::new(v, *dims), device));
+            }
+            slots.push(per_param);
         }
         (Some(OptimState { t: number("optim_t")?, slots }), number("step")?)
     };

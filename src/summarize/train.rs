@@ -43,7 +43,10 @@ impl StepReport {
 }
 
 pub fn optimizer(config: &SummarizerConfig) -> OptimizerConfig {
-    OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator)
+    match config.train.optimizer.as_str() {
+        "adam" => OptimizerConfig::adam(config.train.lr, 0.9, 0.999),
+        _ => OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator),
+    }
 }
 
 impl TrainState {

@@ -9,7 +9,7 @@ use web_sys::HtmlCanvasElement;
 use super::canvas;
 use super::chart::{LineChart, Series};
 use super::{now_ms, yield_to_browser};
-use crate::device::{self, Backend};
+use crate::device::Backend;
 use crate::gan::train::{critic_step, generator_step};
 use crate::gan::view::{Snapshot, snapshot};
 use crate::gan::{GanConfig, GanState, Objective, StepValues, Tricks, train_step};
@@ -345,7 +345,7 @@ pub fn GanLab() -> impl IntoView {
         generation: StoredValue::new(0),
     };
     spawn_local(async move {
-        let (device, backend, why) = device::browser().await;
+        let (device, backend, why) = super::shared_device().await;
         ctx.device.set_value(Some(device));
         ctx.backend.set(Some(backend));
         ctx.backend_note.set(why.map(|w| {

@@ -6,6 +6,7 @@ mod chart;
 mod emd_page;
 mod explorer;
 mod gan_lab;
+mod summarize_page;
 
 use leptos::prelude::*;
 
@@ -15,17 +16,22 @@ pub fn mount() {
         console_error_panic_hook::hook(info);
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             if let Some(el) = doc.get_element_by_id("panic") {
-                el.set_text_content(Some(&format!("Something went wrong: {info}. Reload the page to continue.")));
+                el.set_text_content(Some(&format!("Something went wrong: {info}. The page keeps working; reload it if something looks stuck.")));
                 let _ = el.set_attribute("style", "display:block");
             }
+        }
+        // Pages listen for this to release anything the failed task held (a busy button).
+        if let (Some(w), Ok(ev)) = (web_sys::window(), web_sys::Event::new("earthmover-panic")) {
+            let _ = w.dispatch_event(&ev);
         }
     }));
     leptos::mount::mount_to_body(App);
 }
 
 /// The app's pages: (hash, title). The first is the default.
-const PAGES: [(&str, &str); 7] = [
+const PAGES: [(&str, &str); 8] = [
     ("gan-lab", "GAN lab"),
+    ("summarize", "Summarize"),
     ("lines", "Parallel lines"),
     ("gaussians", "Two Gaussians"),
     ("emd", "Earth mover"),
@@ -57,17 +63,55 @@ fn App() -> impl IntoView {
     view! {
         <header>
             <h1>"earthmover"</h1>
-            <p class="tagline">"Wasserstein GANs, trained live in your browser."</p>
+            <p class="tagline">"Wasserstein GANs and summarization, live in your browser."</p>
         </header>
         <nav>{links}</nav>
         <div id="panic" role="alert" data-testid="panic"></div>
         <main id="gan-lab" class:hidden=shown("gan-lab")><gan_lab::GanLab/></main>
+        <main id="summarize" class:hidden=shown("summarize")><summarize_page::SummarizePage visible=Signal::derive(move || page.get() == "summarize")/></main>
         <main id="lines" class:hidden=shown("lines")><explorer::LinesPage/></main>
         <main id="gaussians" class:hidden=shown("gaussians")><explorer::GaussiansPage/></main>
         <main id="emd" class:hidden=shown("emd")><emd_page::EmdPage/></main>
         <main id="kl" class:hidden=shown("kl")><explorer::KlPage/></main>
         <main id="optimal-d" class:hidden=shown("optimal-d")><explorer::OptimalDPage/></main>
         <main id="xy" class:hidden=shown("xy")><explorer::XyPage/></main>
+    }
+}
+
+enum SharedDevice {
+    Empty,
+    Pending,
+    Ready(burn::tensor::Device, crate::device::Backend, Option<String>),
+}
+
+thread_local! {
+    static DEVICE: std::cell::RefCell<SharedDevice> = const { std::cell::RefCell::new(SharedDevice::Empty) };
+}
+
+/// The page's one device, shared by every page: WebGPU when the browser has it, else Flex,
+/// with the reason WebGPU is missing. The first caller initialises it; later callers wait.
+pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, Option<String>) {
+    loop {
+        let start = DEVICE.with(|d| {
+            let mut d = d.borrow_mut();
+            match &*d {
+                SharedDevice::Ready(dev, b, why) => Some(Some((dev.clone(), *b, why.clone()))),
+                SharedDevice::Pending => None,
+                SharedDevice::Empty => {
+                    *d = SharedDevice::Pending;
+                    Some(None)
+                }
+            }
+        });
+        match start {
+            Some(Some(ready)) => return ready,
+            Some(None) => {
+                let (dev, b, why) = crate::device::browser().await;
+                DEVICE.with(|d| *d.borrow_mut() = SharedDevice::Ready(dev.clone(), b, why.clone()));
+                return (dev, b, why);
+            }
+            None => yield_to_browser().await,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ const ROOT = path.resolve('dist');
 const SHOTS = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target', 'screenshots');
 
 async function text(page, id) {
-  return (await page.locator(`[data-testid=${id}]`).textContent()).trim();
+  return (await page.locator(`#gan-lab [data-testid=${id}]`).textContent()).trim();
 }
 
 async function number(page, id) {
@@ -34,7 +34,7 @@ for (const webgpu of [true, false]) {
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(server.url);
       await page.waitForFunction(() => {
-        const el = document.querySelector('[data-testid=backend]');
+        const el = document.querySelector('#gan-lab [data-testid=backend]');
         return el !== null && el.textContent !== 'starting…';
       }, null, { timeout: 120_000 });
       const backend = await text(page, 'backend');
@@ -44,8 +44,8 @@ for (const webgpu of [true, false]) {
         assert.equal(backend, 'CPU (Flex)');
         assert.match(await text(page, 'backend-note'), /WebGPU is not available/);
       }
-      assert.equal(await page.locator('[data-testid=data-select]').inputValue(), '8gaussians');
-      assert.equal(await page.locator('[data-testid=loss-select]').inputValue(), 'wgan-gp');
+      assert.equal(await page.locator('#gan-lab [data-testid=data-select]').inputValue(), '8gaussians');
+      assert.equal(await page.locator('#gan-lab [data-testid=loss-select]').inputValue(), 'wgan-gp');
 
       // The untrained generator's exact W1, shown before any step.
       await page.waitForFunction(() => !Number.isNaN(Number.parseFloat(document.querySelector('[data-testid=w1]').textContent)), null, { timeout: 120_000 });
@@ -54,7 +54,7 @@ for (const webgpu of [true, false]) {
       assert.match(await text(page, 'modes'), /^\d+\/8$/);
 
       // On SwiftShader a busy machine can hold the page's main thread for a while.
-      await page.locator('[data-testid=train]').click({ timeout: 180_000 });
+      await page.locator('#gan-lab [data-testid=train]').click({ timeout: 180_000 });
       // SwiftShader runs WebGPU on the CPU in emulation: about 0.2 steps/s here, against
       // about 7 on Flex, so the WebGPU run is shorter.
       const target = webgpu ? 12 : 150;
@@ -62,7 +62,7 @@ for (const webgpu of [true, false]) {
       // Let one more snapshot land after the target step.
       const stepAtTarget = await number(page, 'step-count');
       await page.waitForTimeout(1500);
-      await page.locator('[data-testid=pause]').click({ timeout: 180_000 });
+      await page.locator('#gan-lab [data-testid=pause]').click({ timeout: 180_000 });
       const w1End = await number(page, 'w1');
       const steps = await number(page, 'step-count');
       const sps = await number(page, 'steps-per-sec');

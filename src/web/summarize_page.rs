@@ -1,0 +1,471 @@
+//! The Summarize page: paste or drop an article, and the pointer-generator summarises it on
+//! the person's own device (WebGPU, or Flex on the CPU). Each summary word is coloured by
+//! p_gen; hovering or focusing a word shows where the network looked. Nothing leaves the
+//! browser: the only request is the model file, once.
+//!
+//! The component holds signals and calls `crate::summarize`: the same input checks, model and
+//! decoder as `earthmover summarize run`.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use burn::tensor::Device;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::HtmlCanvasElement;
+
+use super::{now_ms, yield_to_browser};
+use crate::device::Backend;
+use crate::summarize::decode::{Summary, summarize_with};
+use crate::summarize::input::read_article;
+use crate::summarize::store;
+use crate::summarize::train::frozen;
+use crate::summarize::vocab::Vocab;
+use crate::summarize::{DecodeConfig, PointerGenerator, SummarizerConfig};
+use crate::text::tokenize::detokenize;
+
+/// The exported default model (see `public/models/README.md`).
+pub const MODEL_URL: &str = "public/models/pointer-generator.safetensors";
+/// The most text the page accepts.
+const MAX_TEXT: usize = 5 << 20;
+
+struct Model {
+    net: PointerGenerator,
+    vocab: Vocab,
+    config: SummarizerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum LoadState {
+    Idle,
+    Loading { received: usize, total: Option<usize> },
+    Ready { ms: f64, bytes: usize },
+    Failed(String),
+}
+
+/// The decoding controls, as plain values.
+#[derive(Clone, Debug, PartialEq)]
+struct Controls {
+    greedy: bool,
+    beam: usize,
+    min_len: usize,
+    max_len: usize,
+    no_repeat_trigram: bool,
+}
+
+impl From<&DecodeConfig> for Controls {
+    fn from(d: &DecodeConfig) -> Self {
+        Controls { greedy: d.greedy, beam: d.beam, min_len: d.min_len, max_len: d.max_len, no_repeat_trigram: d.no_repeat_trigram }
+    }
+}
+
+impl Controls {
+    fn apply(&self, base: &SummarizerConfig) -> Result<SummarizerConfig, String> {
+        let mut c = base.clone();
+        c.decode = DecodeConfig { greedy: self.greedy, beam: self.beam, min_len: self.min_len, max_len: self.max_len, no_repeat_trigram: self.no_repeat_trigram };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    load: RwSignal<LoadState>,
+    backend: RwSignal<Option<Backend>>,
+    backend_note: RwSignal<Option<String>>,
+    text: RwSignal<String>,
+    file_note: RwSignal<Option<String>>,
+    controls: RwSignal<Controls>,
+    running: RwSignal<bool>,
+    progress: RwSignal<usize>,
+    summary: RwSignal<Option<Arc<Summary>>>,
+    notes: RwSignal<Vec<String>>,
+    error: RwSignal<Option<String>>,
+    summarize_ms: RwSignal<Option<f64>>,
+    focus: RwSignal<Option<usize>>,
+    heatmap: RwSignal<bool>,
+    copied: RwSignal<bool>,
+    device: StoredValue<Option<Device>, LocalStorage>,
+    model: StoredValue<Option<Rc<Model>>, LocalStorage>,
+    canvas: NodeRef<leptos::html::Canvas>,
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Downloads `url`, reporting bytes received as they arrive.
+async fn download(url: &str, mut progress: impl FnMut(usize, Option<usize>)) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("the download failed ({})", js_err(e)))?.unchecked_into();
+    if !resp.ok() {
+        return Err(format!("the server answered {} {}", resp.status(), resp.status_text()));
+    }
+    let total = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    let Some(body) = resp.body() else {
+        let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?).await.map_err(js_err)?;
+        return Ok(js_sys::Uint8Array::new(&buf).to_vec());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0));
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("the download broke off ({})", js_err(e)))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) {
+            bytes.extend(js_sys::Uint8Array::new(&value).to_vec());
+        }
+        progress(bytes.len(), total);
+    }
+    Ok(bytes)
+}
+
+impl Ctx {
+    /// Picks the device and downloads the model, once per page load.
+    fn ensure_loaded(self) {
+        if !matches!(self.load.get_untracked(), LoadState::Idle | LoadState::Failed(_)) {
+            return;
+        }
+        self.load.set(LoadState::Loading { received: 0, total: None });
+        spawn_local(async move {
+            let start = now_ms();
+            if self.device.with_value(|d| d.is_none()) {
+                let (device, backend, why) = super::shared_device().await;
+                self.device.set_value(Some(device));
+                self.backend.set(Some(backend));
+                self.backend_note.set(why.map(|_| "WebGPU is not available here, so the model runs on the CPU.".to_string()));
+            }
+            let bytes = match download(MODEL_URL, |received, total| self.load.set(LoadState::Loading { received, total })).await {
+                Ok(b) => b,
+                Err(e) => return self.load.set(LoadState::Failed(format!("Could not load the model {MODEL_URL}: {e}."))),
+            };
+            let device = self.device.get_value().expect("set above");
+            match store::load(&bytes, &device) {
+                Ok(l) => {
+                    self.controls.set(Controls::from(&l.config.decode));
+                    let model = Model { net: frozen(&l.model), vocab: l.vocab, config: l.config };
+                    self.model.set_value(Some(Rc::new(model)));
+                    self.load.set(LoadState::Ready { ms: now_ms() - start, bytes: bytes.len() });
+                }
+                Err(e) => self.load.set(LoadState::Failed(format!("The model file {MODEL_URL} is not usable: {e}."))),
+            }
+        });
+    }
+
+    fn run(self) {
+        if self.running.get_untracked() {
+            return;
+        }
+        let Some(model) = self.model.get_value() else {
+            self.error.set(Some("The model has not loaded yet.".into()));
+            return;
+        };
+        self.error.set(None);
+        let config = match self.controls.get_untracked().apply(&model.config) {
+            Ok(c) => c,
+            Err(e) => return self.error.set(Some(format!("Check the decoding settings: {e}."))),
+        };
+        let article = match read_article(self.text.get_untracked().as_bytes(), MAX_TEXT, &model.vocab, config.train.max_enc) {
+            Ok(a) => a,
+            Err(e) => {
+                self.summary.set(None);
+                return self.error.set(Some(capitalise(&e.to_string())));
+            }
+        };
+        self.notes.set(article.notes.iter().map(|n| capitalise(n)).collect());
+        self.running.set(true);
+        self.progress.set(0);
+        spawn_local(async move {
+            let start = now_ms();
+            let result = summarize_with(&model.net, &model.vocab, &article.tokens, config.train.max_enc, &config.decode, async |step| {
+                self.progress.set(step);
+                yield_to_browser().await;
+            })
+            .await;
+            self.running.set(false);
+            match result {
+                Ok(s) => {
+                    self.summarize_ms.set(Some(now_ms() - start));
+                    self.focus.set(None);
+                    self.summary.set(Some(Arc::new(s)));
+                    self.draw_heatmap();
+                }
+                Err(e) => self.error.set(Some(format!("Summarising failed: {e}."))),
+            }
+        });
+    }
+
+    /// Reads a dropped or chosen file into the text box, refusing what is not text.
+    fn take_file(self, file: web_sys::File) {
+        let name = file.name();
+        if file.size() > MAX_TEXT as f64 {
+            self.error.set(Some(format!("{name} is {:.1} MB, more than the 5 MB this page accepts.", file.size() / (1 << 20) as f64)));
+            return;
+        }
+        spawn_local(async move {
+            let buf = match JsFuture::from(file.array_buffer()).await {
+                Ok(b) => b,
+                Err(e) => return self.error.set(Some(format!("Could not read {name}: {}.", js_err(e)))),
+            };
+            let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+            if bytes.contains(&0) {
+                return self.error.set(Some(format!("{name} looks binary (it contains NUL bytes): choose a .txt or .md file.")));
+            }
+            match String::from_utf8(bytes) {
+                Ok(text) => {
+                    self.error.set(None);
+                    self.file_note.set(Some(format!("Read {name} ({:.1} KB).", text.len() as f64 / 1024.0)));
+                    self.text.set(text);
+                }
+                Err(e) => self.error.set(Some(format!("{name} is not UTF-8 text (invalid byte at offset {}).", e.utf8_error().valid_up_to()))),
+            }
+        });
+    }
+
+    /// Draws the summary × source attention as a heatmap, each row scaled to its maximum.
+    fn draw_heatmap(self) {
+        let (Some(canvas), Some(s)) = (self.canvas.get_untracked(), self.summary.get_untracked()) else { return };
+        let canvas: HtmlCanvasElement = canvas;
+        let (rows, cols) = (s.attention.len().max(1), s.source.len().max(1));
+        let (cw, ch) = ((800.0 / cols as f64).clamp(1.0, 12.0), (480.0 / rows as f64).clamp(2.0, 14.0));
+        canvas.set_width((cw * cols as f64).ceil() as u32);
+        canvas.set_height((ch * rows as f64).ceil() as u32);
+        let Some(ctx) = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()) else { return };
+        ctx.set_fill_style_str("#fff");
+        ctx.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+        for (r, row) in s.attention.iter().enumerate() {
+            let max = row.iter().cloned().fold(1e-12f32, f32::max);
+            for (c, &a) in row.iter().enumerate() {
+                let v = (a / max).clamp(0.0, 1.0);
+                if v > 0.01 {
+                    ctx.set_fill_style_str(&format!("rgba(49,103,176,{v:.3})"));
+                    ctx.fill_rect(c as f64 * cw, r as f64 * ch, cw, ch);
+                }
+            }
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// Background colour for a summary word: copied (p_gen 0) blue, generated (p_gen 1) orange.
+fn pgen_color(p: f32) -> String {
+    let p = p.clamp(0.0, 1.0);
+    let (r, g, b) = (49.0 + (230.0 - 49.0) * p, 103.0 + (140.0 - 103.0) * p, 176.0 + (30.0 - 176.0) * p);
+    format!("rgba({r:.0},{g:.0},{b:.0},0.5)")
+}
+
+/// Whether a token attaches to the one before it when read (no space).
+fn attaches(tok: &str) -> bool {
+    matches!(tok, "." | "," | ":" | ";" | "!" | "?" | ")" | "%" | "'s" | "n't" | "'re" | "'ve" | "'ll" | "'d" | "'m")
+}
+
+fn save(name: &str, mime: &str, content: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(content));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(js_err)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_err)?;
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(js_err)?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+fn explain_json(s: &Summary) -> String {
+    serde_json::json!({ "summary": detokenize(&s.tokens), "tokens": s.tokens, "p_gen": s.p_gen, "attention": s.attention, "source": s.source, "truncated": s.truncated, "score": s.score }).to_string()
+}
+
+#[component]
+pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
+    let ctx = Ctx {
+        load: RwSignal::new(LoadState::Idle),
+        backend: RwSignal::new(None),
+        backend_note: RwSignal::new(None),
+        text: RwSignal::new(String::new()),
+        file_note: RwSignal::new(None),
+        controls: RwSignal::new(Controls::from(&DecodeConfig::default())),
+        running: RwSignal::new(false),
+        progress: RwSignal::new(0),
+        summary: RwSignal::new(None),
+        notes: RwSignal::new(vec![]),
+        error: RwSignal::new(None),
+        summarize_ms: RwSignal::new(None),
+        focus: RwSignal::new(None),
+        heatmap: RwSignal::new(false),
+        copied: RwSignal::new(false),
+        device: StoredValue::new_local(None),
+        model: StoredValue::new_local(None),
+        canvas: NodeRef::new(),
+    };
+    // The model downloads the first time the page is shown, and stays while the page is open.
+    Effect::new(move |_| {
+        if visible.get() {
+            ctx.ensure_loaded();
+        }
+    });
+    // A panic elsewhere must not leave the button disabled for good.
+    let handle = window_event_listener_untyped("earthmover-panic", move |_| {
+        if ctx.running.get_untracked() {
+            ctx.running.set(false);
+            ctx.error.set(Some("Summarising stopped with an internal error (shown above). You can try again.".into()));
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    let c = move || ctx.controls.get();
+    let set = move |f: &dyn Fn(&mut Controls)| ctx.controls.update(|c| f(c));
+    let num = |ev: &leptos::ev::Event| event_target_value(ev).trim().parse::<usize>().ok();
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(f) = input.files().and_then(|l| l.get(0)) {
+            ctx.take_file(f);
+        }
+        input.set_value("");
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+            ctx.take_file(f);
+        }
+    };
+    let load_text = move || match ctx.load.get() {
+        LoadState::Idle => "not loaded".to_string(),
+        LoadState::Loading { received, total: Some(t) } => format!("downloading the model: {:.1} of {:.1} MB", received as f64 / 1e6, t as f64 / 1e6),
+        LoadState::Loading { received, total: None } => format!("downloading the model: {:.1} MB", received as f64 / 1e6),
+        LoadState::Ready { ms, bytes } => format!("model ready ({:.1} MB, loaded in {:.2} s)", bytes as f64 / 1e6, ms / 1e3),
+        LoadState::Failed(e) => e,
+    };
+    let ready = move || matches!(ctx.load.get(), LoadState::Ready { .. });
+
+    let summary_words = move || {
+        ctx.summary.get().map(|s| {
+            s.tokens
+                .iter()
+                .zip(&s.p_gen)
+                .enumerate()
+                .map(|(i, (tok, &p))| {
+                    let space = if i == 0 || attaches(tok) { "" } else { " " };
+                    view! {
+                        {space}
+                        <span class="word" tabindex="0" data-pgen=format!("{p:.4}") data-token=tok.clone() style=format!("background:{}", pgen_color(p))
+                            class:focused=move || ctx.focus.get() == Some(i)
+                            title=format!("p_gen {p:.2}: {}", if p < 0.5 { "mostly copied" } else { "mostly generated" })
+                            on:mouseenter=move |_| ctx.focus.set(Some(i)) on:focus=move |_| ctx.focus.set(Some(i))>{tok.clone()}</span>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let source_words = move || {
+        ctx.summary.get().map(|s| {
+            let s2 = s.clone();
+            s.source
+                .iter()
+                .enumerate()
+                .map(|(j, tok)| {
+                    let s3 = s2.clone();
+                    let weight = move || {
+                        ctx.focus.get().and_then(|i| s3.attention.get(i)).map(|row| {
+                            let max = row.iter().cloned().fold(1e-12f32, f32::max);
+                            row.get(j).map(|a| a / max).unwrap_or(0.0)
+                        })
+                    };
+                    let weight2 = weight.clone();
+                    view! { <span class="src" data-attn=move || weight().map(|w| format!("{w:.3}")) style=move || weight2().map(|w| format!("background:rgba(224,123,0,{:.3})", w * 0.8)).unwrap_or_default()>{tok.clone()}</span>" " }
+                })
+                .collect_view()
+        })
+    };
+    let reading = move || ctx.summary.get().map(|s| detokenize(&s.tokens)).unwrap_or_default();
+    let copy = move |_| {
+        let text = reading();
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&text);
+            ctx.copied.set(true);
+        }
+    };
+    let download_txt = move |_| {
+        if let Err(e) = save("summary.txt", "text/plain", &reading()) {
+            ctx.error.set(Some(format!("Could not save: {e}.")));
+        }
+    };
+    let download_json = move |_| {
+        if let Some(s) = ctx.summary.get_untracked() {
+            if let Err(e) = save("summary.json", "application/json", &explain_json(&s)) {
+                ctx.error.set(Some(format!("Could not save: {e}.")));
+            }
+        }
+    };
+
+    view! {
+        <section class="panel summarize">
+            <h2>"Summarize an article, privately"</h2>
+            <p class="lead">"Paste a news article or drop a .txt or .md file. A pointer-generator network (See et al. 2017) trained by earthmover summarises it on this device: on WebGPU, or on the CPU when the browser has no WebGPU. The text never leaves the browser; the only download is the model, once. Each summary word is coloured by p_gen, the network's probability of generating a word rather than copying one from the article; hover or focus a word to see where it looked."</p>
+            <div class="sum-grid">
+                <div>
+                    <textarea data-testid="source-text" rows="14" placeholder="Paste an article here…" prop:value=move || ctx.text.get() on:input=move |ev| { ctx.text.set(event_target_value(&ev)); ctx.file_note.set(None) }></textarea>
+                    <div class="drop" on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
+                        <label>"…or drop a file here, or choose one: " <input type="file" accept=".txt,.md,text/plain,text/markdown" data-testid="file-input" on:change=on_file/></label>
+                        <span class="note" data-testid="file-note">{move || ctx.file_note.get()}</span>
+                    </div>
+                    <div class="controls inline">
+                        <label>"Decoding "
+                            <select data-testid="decode-mode" on:change=move |ev| { let g = event_target_value(&ev) == "greedy"; set(&|c| c.greedy = g) }>
+                                <option value="beam" selected=move || !c().greedy>"beam search"</option>
+                                <option value="greedy" selected=move || c().greedy>"greedy"</option>
+                            </select>
+                        </label>
+                        <label>"beam " <input data-testid="beam" type="number" min="1" max="16" prop:value=move || c().beam on:change=move |ev| if let Some(v) = num(&ev) { set(&|c| c.beam = v) }/></label>
+                        <label>"min length " <input data-testid="min-len" type="number" min="0" max="400" prop:value=move || c().min_len on:change=move |ev| if let Some(v) = num(&ev) { set(&|c| c.min_len = v) }/></label>
+                        <label>"max length " <input data-testid="max-len" type="number" min="1" max="400" prop:value=move || c().max_len on:change=move |ev| if let Some(v) = num(&ev) { set(&|c| c.max_len = v) }/></label>
+                        <label><input type="checkbox" data-testid="no-repeat-trigram" prop:checked=move || c().no_repeat_trigram on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_trigram = v) }/>" no repeated trigram"</label>
+                        <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
+                    </div>
+                    <div class="stats">
+                        <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
+                        <span data-testid="model-status">{load_text}</span>
+                        <span>"Summary time: " <b data-testid="summarize-ms">{move || ctx.summarize_ms.get().map(|t| format!("{:.0} ms", t)).unwrap_or_else(|| "–".into())}</b></span>
+                        <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, c().max_len))}</span>
+                    </div>
+                    <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
+                    <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+                    <ul class="note" data-testid="notes">{move || ctx.notes.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                </div>
+                <div>
+                    <h3>"Summary"</h3>
+                    <p class="legend-line">
+                        <span class="swatch" style=format!("background:{}", pgen_color(0.0))></span>" copied from the article (p_gen 0) "
+                        <span class="swatch" style=format!("background:{}", pgen_color(0.5))></span>" 0.5 "
+                        <span class="swatch" style=format!("background:{}", pgen_color(1.0))></span>" generated from the vocabulary (p_gen 1)"
+                    </p>
+                    <p class="summary" data-testid="summary" on:mouseleave=move |_| ctx.focus.set(None)>{summary_words}</p>
+                    <p class="reading" data-testid="summary-text">{reading}</p>
+                    <div class="buttons" class:hidden=move || ctx.summary.get().is_none()>
+                        <button data-testid="copy" on:click=copy>{move || if ctx.copied.get() { "Copied" } else { "Copy" }}</button>
+                        <button data-testid="download-txt" on:click=download_txt>"Download .txt"</button>
+                        <button data-testid="download-json" on:click=download_json>"Download .json (p_gen, attention)"</button>
+                        <label><input type="checkbox" data-testid="show-heatmap" prop:checked=move || ctx.heatmap.get() on:change=move |ev| { ctx.heatmap.set(event_target_checked(&ev)); ctx.draw_heatmap() }/>" attention heatmap"</label>
+                    </div>
+                    <figure class:hidden=move || !ctx.heatmap.get() || ctx.summary.get().is_none()>
+                        <canvas node_ref=ctx.canvas class="heatmap" data-testid="heatmap"></canvas>
+                        <figcaption class="legend-line">"Rows: summary words, top to bottom. Columns: the article words the model read, left to right. Darker: more attention (each row scaled to its largest weight)."</figcaption>
+                    </figure>
+                    <h3>"The article as the model read it"</h3>
+                    <p class="legend-line">"Orange: attention of the focused summary word."</p>
+                    <p class="source" data-testid="source-view">{source_words}</p>
+                </div>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,202 @@
+// The Summarize page in headless Chromium, with WebGPU (SwiftShader) and without (CPU
+// fallback): paste and upload articles, compare the greedy summary with the native CLI token
+// for token, watch that nothing is requested while summarising, and feed it bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { serve, chromiumArgs } from './serve.mjs';
+
+const ROOT = path.resolve('dist');
+const TARGET = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target');
+const SHOTS = path.join(TARGET, 'screenshots');
+const NATIVE = path.join(TARGET, 'debug', 'earthmover');
+const MODEL = path.resolve('public/models/pointer-generator.safetensors');
+const VAL = path.resolve('../shared/data/cnndm/val.source.gz');
+
+const sel = (id) => `#summarize [data-testid=${id}]`;
+const text = async (page, id) => (await page.locator(sel(id)).textContent()).trim();
+
+// Fixed articles: the first validation articles, as plain text.
+const articles = zlib.gunzipSync(fs.readFileSync(VAL)).toString('utf8').split('\n').slice(0, 3);
+
+// The native CLI's greedy summary of `article` (tokens, from --explain).
+function native(article, { minLen, maxLen }) {
+  const out = execFileSync(NATIVE, ['summarize', 'run', '--model', MODEL, '--greedy', '--min-len', String(minLen), '--max-len', String(maxLen), '--explain', '--device', 'cpu'], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = out.toString('utf8').trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+async function set(page, id, value) {
+  await page.locator(sel(id)).evaluate((el, v) => {
+    const proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : el.tagName === 'SELECT' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+    Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, String(v));
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
+
+// Clicks Summarize and waits until the page is done (a new summary or an error).
+async function summarize(page) {
+  await page.locator(sel('summary')).evaluate((el) => { el.dataset.stale = '1'; });
+  await page.locator(sel('summarize')).click({ timeout: 180_000 });
+  await page.waitForFunction(() => {
+    const btn = document.querySelector('#summarize [data-testid=summarize]');
+    const err = document.querySelector('#summarize [data-testid=error]').textContent.trim();
+    const words = document.querySelectorAll('#summarize [data-testid=summary] [data-pgen]').length;
+    return !btn.disabled && (err !== '' || words > 0);
+  }, null, { timeout: 540_000, polling: 250 });
+}
+
+const words = (page) => page.locator(`${sel('summary')} [data-pgen]`).evaluateAll((els) => els.map((e) => ({ token: e.dataset.token, pgen: Number(e.dataset.pgen) })));
+
+async function expectError(page, what) {
+  await summarize(page);
+  const err = await text(page, 'error');
+  assert.match(err, what);
+  assert.equal(await page.locator(sel('summarize')).isEnabled(), true, 'the page stays usable');
+}
+
+async function upload(page, name, buffer) {
+  await page.locator(sel('file-input')).setInputFiles({ name, mimeType: 'text/plain', buffer });
+}
+
+for (const webgpu of [true, false]) {
+  const label = webgpu ? 'WebGPU' : 'CPU fallback';
+  test(`Summarize page (${label})`, { timeout: 1_500_000 }, async () => {
+    assert.ok(fs.existsSync(path.join(ROOT, 'index.html')), 'run `trunk build --release` first');
+    assert.ok(fs.existsSync(NATIVE), 'run `cargo test` (it builds the native CLI) first');
+    const server = await serve(ROOT);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu }) });
+    const errors = [];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+      page.on('pageerror', (e) => errors.push(e.message));
+      const requests = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(`${server.url}#summarize`);
+      await page.waitForFunction(() => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? ''), null, { timeout: 300_000, polling: 250 });
+      const status = await text(page, 'model-status');
+      assert.match(status, /model ready/);
+      assert.equal(await text(page, 'backend'), webgpu ? 'WebGPU' : 'CPU (Flex)');
+      console.log(`${label}: ${status}`);
+
+      // Same answers as native: greedy, token for token, on fixed articles. The privacy check
+      // watches every request from here on.
+      const before = requests.length;
+      const served = server.requests.length;
+      const lengths = { minLen: 10, maxLen: webgpu ? 20 : 40 };
+      await set(page, 'decode-mode', 'greedy');
+      await set(page, 'min-len', lengths.minLen);
+      await set(page, 'max-len', lengths.maxLen);
+      for (const article of articles.slice(0, webgpu ? 1 : 3)) {
+        const want = native(article, lengths);
+        await set(page, 'source-text', article);
+        await summarize(page);
+        assert.equal(await text(page, 'error'), '');
+        const got = await words(page);
+        assert.deepEqual(got.map((w) => w.token), want.tokens, 'the page and the native CLI disagree');
+        got.forEach((w, i) => {
+          assert.ok(w.pgen >= 0 && w.pgen <= 1, `p_gen ${w.pgen}`);
+          assert.ok(Math.abs(w.pgen - want.p_gen[i]) < 2e-3, `p_gen of word ${i}: page ${w.pgen}, native ${want.p_gen[i]}`);
+        });
+      }
+      console.log(`${label}: greedy summaries equal the native CLI's on ${webgpu ? 1 : 3} articles; last: ${await text(page, 'summary-text')}`);
+
+      // Hovering a summary word shows its attention over the article.
+      await page.locator(`${sel('summary')} [data-pgen]`).first().hover();
+      const attn = await page.locator(`${sel('source-view')} [data-attn]`).evaluateAll((els) => els.map((e) => Number(e.dataset.attn)));
+      assert.ok(attn.length > 0 && Math.max(...attn) === 1, 'the focused word highlights its attention (scaled to its peak)');
+
+      // Upload a file.
+      await upload(page, 'article.txt', Buffer.from(articles[0]));
+      await page.waitForFunction(() => /Read article\.txt/.test(document.querySelector('#summarize [data-testid=file-note]').textContent));
+      assert.equal(await page.locator(sel('source-text')).inputValue(), articles[0]);
+      await summarize(page);
+      assert.equal(await text(page, 'error'), '');
+      assert.ok((await words(page)).length >= lengths.minLen);
+
+      // Beam search (See et al.'s settings) on a 400-token article: the timing for BENCHMARKS.md
+      // (on WebGPU here that is SwiftShader, a CPU emulation).
+      {
+        await set(page, 'decode-mode', 'beam');
+        await set(page, 'beam', 4);
+        await set(page, 'min-len', 35);
+        await set(page, 'max-len', 100);
+        const long = articles.find((a) => a.split(' ').length >= 400) ?? articles[0].repeat(3);
+        await set(page, 'source-text', long.split(' ').slice(0, 400).join(' '));
+        await summarize(page);
+        assert.equal(await text(page, 'error'), '');
+        console.log(`${label}: beam 4 on a 400-token article: ${await text(page, 'summarize-ms')}, ${(await words(page)).length} words`);
+        await page.locator(sel('show-heatmap')).check();
+        await page.locator(sel('heatmap')).waitFor({ state: 'visible' });
+        fs.mkdirSync(SHOTS, { recursive: true });
+        await page.locator(`${sel('summary')} [data-pgen]`).nth(3).hover();
+        await page.screenshot({ path: path.join(SHOTS, `summarize-${webgpu ? 'webgpu' : 'cpu'}.png`), fullPage: true });
+      }
+
+      const fetched = requests.slice(before).filter((u) => !u.startsWith('data:') && !u.startsWith('blob:'));
+      assert.deepEqual(fetched, [], 'the page made requests while summarising');
+      assert.equal(server.requests.length, served, 'the server saw requests while the page summarised');
+
+      // Bad input: a clear message each, and the page stays usable.
+      await set(page, 'source-text', '');
+      await expectError(page, /empty/);
+      await set(page, 'source-text', '  \n\t  ');
+      await expectError(page, /empty/);
+      await set(page, 'source-text', '... !!! ??? ---');
+      await expectError(page, /no words/);
+      await set(page, 'source-text', '🙂🎉🙂 🚀');
+      await expectError(page, /no words/);
+      await page.locator(sel('source-text')).evaluate((el) => {
+        el.value = 'the police said . '.repeat(300_000);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      await expectError(page, /more than the 5 MB/);
+      await upload(page, 'big.txt', Buffer.alloc(6 << 20, 'a'));
+      await page.waitForFunction(() => /5 MB/.test(document.querySelector('#summarize [data-testid=error]').textContent));
+      await upload(page, 'photo.txt', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01, 0x02]));
+      await page.waitForFunction(() => /binary/.test(document.querySelector('#summarize [data-testid=error]').textContent));
+      await upload(page, 'latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+      await page.waitForFunction(() => /not UTF-8/.test(document.querySelector('#summarize [data-testid=error]').textContent));
+      // CJK: a summary still comes out (it can only copy), with a note.
+      await set(page, 'decode-mode', 'greedy');
+      await set(page, 'min-len', 3);
+      await set(page, 'max-len', 8);
+      await set(page, 'source-text', '日本語のテキストです。東京は大きい。');
+      await summarize(page);
+      assert.equal(await text(page, 'error'), '');
+      assert.match(await text(page, 'notes'), /vocabulary/);
+      // A very long article is truncated to the encoder length, and the page says so.
+      await set(page, 'source-text', articles.join(' '));
+      await summarize(page);
+      assert.match(await text(page, 'notes'), /read the first \d+/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+}
+
+test('a model file that fails to load says why', { timeout: 300_000 }, async () => {
+  const server = await serve(ROOT);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
+  try {
+    for (const [body, status, want] of [['not a model', 200, /not usable: .*safetensors/], ['gone', 404, /answered 404/]]) {
+      const page = await browser.newPage();
+      await page.route('**/pointer-generator.safetensors', (route) => route.fulfill({ status, body }));
+      await page.goto(`${server.url}#summarize`);
+      await page.waitForFunction(() => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? ''), null, { timeout: 120_000 });
+      assert.match(await text(page, 'model-status'), want);
+      assert.equal(await page.locator(sel('summarize')).isEnabled(), false);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
