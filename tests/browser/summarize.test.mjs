@@ -23,9 +23,11 @@ const text = async (page, id) => (await page.locator(sel(id)).textContent()).tri
 // Fixed articles: the first validation articles, as plain text.
 const articles = zlib.gunzipSync(fs.readFileSync(VAL)).toString('utf8').split('\n').slice(0, 3);
 
-// The native CLI's greedy summary of `article` (tokens, from --explain).
-function native(article, { minLen, maxLen }) {
-  const out = execFileSync(NATIVE, ['summarize', 'run', '--model', MODEL, '--greedy', '--min-len', String(minLen), '--max-len', String(maxLen), '--explain', '--device', 'cpu'], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
+// The native CLI's summary of `article` (tokens, from --explain): greedy, or beam search with
+// `beam` rows.
+function native(article, { minLen, maxLen, beam }) {
+  const mode = beam ? ['--beam', String(beam)] : ['--greedy'];
+  const out = execFileSync(NATIVE, ['summarize', 'run', '--model', MODEL, ...mode, '--min-len', String(minLen), '--max-len', String(maxLen), '--explain', '--device', 'cpu'], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = out.toString('utf8').trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
 }
@@ -127,9 +129,14 @@ for (const webgpu of [true, false]) {
         await set(page, 'min-len', 35);
         await set(page, 'max-len', 100);
         const long = articles.find((a) => a.split(' ').length >= 400) ?? articles[0].repeat(3);
-        await set(page, 'source-text', long.split(' ').slice(0, 400).join(' '));
+        const article400 = long.split(' ').slice(0, 400).join(' ');
+        await set(page, 'source-text', article400);
         await summarize(page);
         assert.equal(await text(page, 'error'), '');
+        // Beam search matches the native CLI too (the same host-side search over the same
+        // device outputs; float differences between backends have not changed a choice here).
+        const beamWant = native(article400, { minLen: 35, maxLen: 100, beam: 4 });
+        assert.deepEqual((await words(page)).map((w) => w.token), beamWant.tokens, 'beam search: the page and the native CLI disagree');
         console.log(`${label}: beam 4 on a 400-token article: ${await text(page, 'summarize-ms')}, ${(await words(page)).length} words`);
         await page.locator(sel('show-heatmap')).check();
         await page.locator(sel('heatmap')).waitFor({ state: 'visible' });
