@@ -75,7 +75,9 @@ fn resume_continues_exactly_and_config_round_trips() {
 #[test]
 fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
     let out = tmp("bad");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
+        (&["--loss", "wgan-gp", "--minibatch-discrimination"], "minibatch discrimination cannot be used with wgan-gp"),
+        (&["--loss", "gan", "--minibatch-kernels", "0"], "minibatch kernels must be at least 1"),
         (&["--data", "9gaussians"], "unknown data set '9gaussians'"),
         (&["--loss", "lsgan"], "unknown loss 'lsgan'"),
         (&["--n-critic", "0"], "n_critic must be at least 1"),

@@ -86,7 +86,7 @@ fn values(t: &Tensor<2>) -> Vec<f32> {
 
 fn check(activation: Activation, seed: u64) {
     let device = Device::flex();
-    let cfg = MlpConfig { input: 2, hidden: 16, depth: 3, output: 1, activation };
+    let cfg = MlpConfig { input: 2, hidden: 16, depth: 3, output: 1, activation, minibatch: None };
     let mut rng = Rng::new(seed);
     // Larger-than-default weights so that ‖∇f‖ is far from 1 and every term matters.
     let critic = cfg.init(&mut rng, &device).map(|p| p.mul_scalar(2.5)).trainable();
@@ -157,7 +157,7 @@ fn gradient_penalty_weight_gradient_matches_float64_finite_differences_leaky_rel
 #[test]
 fn input_gradient_matches_finite_differences_in_x() {
     let device = Device::flex();
-    let cfg = MlpConfig { input: 3, hidden: 12, depth: 2, output: 1, activation: Activation::Relu };
+    let cfg = MlpConfig { input: 3, hidden: 12, depth: 2, output: 1, activation: Activation::Relu, minibatch: None };
     let mlp: Mlp = cfg.init(&mut Rng::new(9), &device);
     let net = Net64::from_mlp(&mlp, false);
     let x: Vec<f32> = Rng::new(10).normals_f32(4 * 3);

@@ -13,7 +13,8 @@ use earthmover::toy::Toy;
 use earthmover::transport::{exact_w1, pairs};
 
 /// Stopping, saving, loading and going on gives bit-for-bit the uninterrupted run, for every
-/// objective and with historical averaging (whose running means are in the checkpoint too).
+/// objective, with historical averaging (whose running means are in the checkpoint too) and
+/// with minibatch discrimination (whose tensor `T` is a critic parameter).
 #[test]
 fn resume_is_exact() {
     let device = Device::flex();
@@ -22,6 +23,9 @@ fn resume_is_exact() {
         if name == "gan" {
             c.tricks.historical_averaging = Some(0.01);
             c.tricks.label_smoothing = Some(0.9);
+        }
+        if name == "wgan" || name == "gan-minimax" {
+            c.tricks.minibatch_discrimination = Some(earthmover::gan::mlp::MinibatchShape { kernels: 3, dims: 2 });
         }
         let straight = run(GanState::new(&c, &device), &c, 6);
         let half = run(GanState::new(&c, &device), &c, 3);

@@ -98,6 +98,16 @@ pub struct TrainArgs {
     /// Historical-averaging weight.
     #[arg(long)]
     historical_averaging: Option<f64>,
+    /// Minibatch discrimination in the critic (gan, gan-minimax or wgan), with Salimans et
+    /// al.'s 100 kernels of 5 dimensions unless --minibatch-kernels/--minibatch-dims say otherwise.
+    #[arg(long)]
+    minibatch_discrimination: bool,
+    /// Minibatch-discrimination kernels B (implies --minibatch-discrimination).
+    #[arg(long)]
+    minibatch_kernels: Option<usize>,
+    /// Dimensions C of each minibatch-discrimination kernel (implies --minibatch-discrimination).
+    #[arg(long)]
+    minibatch_dims: Option<usize>,
     /// Learning-rate schedule: constant, or linear (decays to zero at --steps).
     #[arg(long)]
     lr_schedule: Option<String>,
@@ -199,6 +209,12 @@ fn build_config(args: &TrainArgs) -> Result<GanConfig> {
     }
     if args.feature_matching {
         config.tricks.feature_matching = true;
+    }
+    if args.minibatch_discrimination || args.minibatch_kernels.is_some() || args.minibatch_dims.is_some() {
+        let mut shape = config.tricks.minibatch_discrimination.unwrap_or_default();
+        shape.kernels = args.minibatch_kernels.unwrap_or(shape.kernels);
+        shape.dims = args.minibatch_dims.unwrap_or(shape.dims);
+        config.tricks.minibatch_discrimination = Some(shape);
     }
     if args.historical_averaging.is_some() {
         config.tricks.historical_averaging = args.historical_averaging;

@@ -27,8 +27,9 @@ fn diverging(t: f64) -> RGBColor {
     }
 }
 
-/// The critic's values on a `GRID × GRID` lattice over [−EXTENT, EXTENT]², row-major from the top.
-pub fn critic_grid(state: &GanState) -> Result<Vec<f32>> {
+/// The critic's values on a `GRID × GRID` lattice over [−EXTENT, EXTENT]², row-major from the
+/// top; with minibatch discrimination each lattice point is scored against the batch `fake`.
+pub fn critic_grid(state: &GanState, fake: &[[f64; 2]]) -> Result<Vec<f32>> {
     let mut pts = Vec::with_capacity(2 * GRID * GRID);
     for r in 0..GRID {
         for c in 0..GRID {
@@ -39,12 +40,14 @@ pub fn critic_grid(state: &GanState) -> Result<Vec<f32>> {
         }
     }
     let t = Tensor::<2>::from_data(TensorData::new(pts, [GRID * GRID, 2]), &state.device);
-    state.critic_values(t).into_data().try_to_vec::<f32>().map_err(|e| anyhow!("cannot read critic values: {e:?}"))
+    let flat: Vec<f32> = fake.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
+    let reference = Tensor::<2>::from_data(TensorData::new(flat, [fake.len(), 2]), &state.device);
+    state.critic_values(t, reference).into_data().try_to_vec::<f32>().map_err(|e| anyhow!("cannot read critic values: {e:?}"))
 }
 
 /// Real points (black), generated points (orange) over the critic's values (blue low, red high).
 pub fn samples_png(path: &Path, state: &GanState, config: &GanConfig, fake: &[[f64; 2]]) -> Result<()> {
-    let values = critic_grid(state)?;
+    let values = critic_grid(state, fake)?;
     let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let span = (hi - lo).max(1e-12) as f64;
     let real = pairs(&config.data.sample(fake.len(), &mut Rng::new(config.seed ^ 0xFEED)));

@@ -99,7 +99,7 @@ const STREAM_EVAL: u64 = 13;
 
 impl CriticFit {
     pub fn new(kind: Divergence, config: EstimatorConfig, dim: usize, device: &Device) -> Self {
-        let net = MlpConfig { input: dim, hidden: config.hidden, depth: config.depth, output: 1, activation: Activation::Relu };
+        let net = MlpConfig { input: dim, hidden: config.hidden, depth: config.depth, output: 1, activation: Activation::Relu, minibatch: None };
         let critic = net.init(&mut Rng::stream(config.seed, STREAM_INIT, kind as u64), device).trainable();
         let opt = config.optimizer.init(&critic.params());
         CriticFit { kind, config, critic, opt, step: 0 }

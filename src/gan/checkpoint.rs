@@ -75,6 +75,10 @@ fn mlp_entries(prefix: &str, mlp: &Mlp, out: &mut Vec<Entry>) -> Result<(), Chec
         out.push(entry(format!("{prefix}.net.{}.weight", 2 * i), vec![fan_out, fan_in], &transpose(&w, fan_in, fan_out)));
         out.push(entry(format!("{prefix}.net.{}.bias", 2 * i), vec![fan_out], &b));
     }
+    if let Some(mb) = &mlp.minibatch {
+        let (t, [a, bc]) = read(&mb.t)?;
+        out.push(entry(format!("{prefix}.minibatch.weight"), vec![bc, a], &transpose(&t, a, bc)));
+    }
     Ok(())
 }
 
@@ -151,7 +155,11 @@ impl Reader<'_> {
             params.push(self.tensor(transpose(&w, fan_out, fan_in), [fan_in, fan_out]));
             params.push(self.tensor(b, [1, fan_out]));
         }
-        Ok(Mlp::from_params(params, net.activation))
+        if let Some([a, bc]) = net.minibatch_shape() {
+            let t = self.values(&format!("{prefix}.minibatch.weight"), &[bc, a])?;
+            params.push(self.tensor(transpose(&t, bc, a), [a, bc]));
+        }
+        Ok(Mlp::from_params(params, net.activation, net.minibatch))
     }
 
     fn raw(&self, prefix: &str, like: &[Tensor<2>]) -> Result<Vec<Tensor<2>>, CheckpointError> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::mlp::{Activation, MlpConfig};
+use super::mlp::{Activation, MinibatchShape, MlpConfig};
 use super::objective::Objective;
 use crate::optim::OptimizerConfig;
 use crate::toy::{Source, Toy};
@@ -20,6 +20,10 @@ pub struct Tricks {
     pub feature_matching: bool,
     /// Historical averaging: adds `w·‖θ − mean of past θ‖²` to both players' losses.
     pub historical_averaging: Option<f64>,
+    /// Minibatch discrimination in the critic: it sees how close each sample is to the
+    /// others in its batch, so a collapsed generator is easy to spot. Not with a gradient
+    /// penalty, which needs a per-sample critic.
+    pub minibatch_discrimination: Option<MinibatchShape>,
 }
 
 /// How the learning rate changes over a run.
@@ -78,6 +82,8 @@ pub enum ConfigError {
     Bad { name: &'static str, value: f64, rule: &'static str },
     #[error("{0} is too large for this model (at most {1})")]
     TooLarge(&'static str, usize),
+    #[error("{0}")]
+    Incompatible(String),
     #[error(transparent)]
     Data(#[from] crate::toy::SourceError),
 }
@@ -124,11 +130,18 @@ impl GanConfig {
     }
 
     pub fn generator_net(&self) -> MlpConfig {
-        MlpConfig { input: self.noise_dim, hidden: self.hidden, depth: self.depth, output: self.data_dim(), activation: self.activation }
+        MlpConfig { input: self.noise_dim, hidden: self.hidden, depth: self.depth, output: self.data_dim(), activation: self.activation, minibatch: None }
     }
 
     pub fn critic_net(&self) -> MlpConfig {
-        MlpConfig { input: self.data_dim(), hidden: self.hidden, depth: self.depth, output: 1, activation: self.activation }
+        MlpConfig {
+            input: self.data_dim(),
+            hidden: self.hidden,
+            depth: self.depth,
+            output: 1,
+            activation: self.activation,
+            minibatch: self.tricks.minibatch_discrimination,
+        }
     }
 
     /// Refuses settings that cannot train, with a message naming the setting.
@@ -183,6 +196,23 @@ impl GanConfig {
         }
         if let Some(w) = self.tricks.historical_averaging {
             non_negative("historical_averaging", w)?;
+        }
+        if let Some(mb) = self.tricks.minibatch_discrimination {
+            for (name, v, max) in [("minibatch kernels", mb.kernels, 1024), ("minibatch kernel dims", mb.dims, 256)] {
+                if v == 0 {
+                    return Err(ConfigError::Zero(name));
+                }
+                if v > max {
+                    return Err(ConfigError::TooLarge(name, max));
+                }
+            }
+            if matches!(self.objective, Objective::WganGp { .. } | Objective::CtGan { .. }) {
+                return Err(ConfigError::Incompatible(format!(
+                    "minibatch discrimination cannot be used with {}: its gradient penalty needs the critic's gradient at each sample on its own, \
+                     and minibatch discrimination makes every output depend on the whole batch (use gan, gan-minimax or wgan)",
+                    self.objective.name()
+                )));
+            }
         }
         self.data.validate()?;
         Ok(())

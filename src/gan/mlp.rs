@@ -10,6 +10,10 @@
 //!
 //! Weights are stored as `[in, out]` (so a layer is `x·W + b`) and every parameter is a
 //! rank-2 tensor (biases are `[1, out]`), which keeps the optimizers and checkpoints uniform.
+//!
+//! A critic may end in a minibatch-discrimination layer (Salimans et al. 2016, §3.2), which
+//! makes each sample's output depend on the rest of its batch. Such a critic has no per-sample
+//! input gradient, so [`Mlp::input_grad`] (and with it the gradient penalty) refuses it.
 
 use burn::tensor::{Device, Tensor, TensorData, activation};
 use serde::{Deserialize, Serialize};
@@ -46,6 +50,23 @@ impl Activation {
     }
 }
 
+/// Size of a minibatch-discrimination layer: the last hidden features `f` `[N, A]` are mapped
+/// by a tensor `T` `[A, B·C]` to `B` rows of `C` numbers per sample, and each sample gets
+/// `o_b(xᵢ) = Σ_{j≠i} exp(−‖M_{i,b} − M_{j,b}‖₁)`, which the output layer reads beside `f`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinibatchShape {
+    /// B, the number of kernels (100 in Salimans et al.'s CIFAR-10 discriminator).
+    pub kernels: usize,
+    /// C, the dimension of each kernel (5, their code's default).
+    pub dims: usize,
+}
+
+impl Default for MinibatchShape {
+    fn default() -> Self {
+        MinibatchShape { kernels: 100, dims: 5 }
+    }
+}
+
 /// Sizes of an MLP: `depth` hidden layers of `hidden` units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
@@ -54,6 +75,9 @@ pub struct MlpConfig {
     pub depth: usize,
     pub output: usize,
     pub activation: Activation,
+    /// Minibatch discrimination before the output layer (critics only).
+    #[serde(default)]
+    pub minibatch: Option<MinibatchShape>,
 }
 
 impl MlpConfig {
@@ -62,11 +86,21 @@ impl MlpConfig {
         let mut dims = vec![self.input];
         dims.extend(std::iter::repeat_n(self.hidden, self.depth));
         dims.push(self.output);
-        dims.windows(2).map(|w| (w[0], w[1])).collect()
+        let mut shapes: Vec<(usize, usize)> = dims.windows(2).map(|w| (w[0], w[1])).collect();
+        if let (Some(mb), Some(last)) = (self.minibatch, shapes.last_mut()) {
+            last.0 += mb.kernels; // the output layer reads [f, o]
+        }
+        shapes
+    }
+
+    /// Shape `[A, B·C]` of the minibatch-discrimination tensor, when there is one.
+    pub fn minibatch_shape(&self) -> Option<[usize; 2]> {
+        let last_hidden = if self.depth == 0 { self.input } else { self.hidden };
+        self.minibatch.map(|mb| [last_hidden, mb.kernels * mb.dims])
     }
 
     pub fn num_params(&self) -> usize {
-        self.shapes().iter().map(|(i, o)| i * o + o).sum()
+        self.shapes().iter().map(|(i, o)| i * o + o).sum::<usize>() + self.minibatch_shape().map_or(0, |[a, bc]| a * bc)
     }
 
     /// PyTorch's default `nn.Linear` initialisation: weights and biases U(−1/√fan_in, 1/√fan_in).
@@ -85,7 +119,40 @@ impl MlpConfig {
                 }
             })
             .collect();
-        Mlp { layers, activation: self.activation }
+        // Drawn after the layers, so a critic without it initialises exactly as before.
+        let minibatch = self.minibatch.zip(self.minibatch_shape()).map(|(shape, [a, bc])| {
+            let bound = 1.0 / (a as f64).sqrt();
+            let t: Vec<f32> = (0..a * bc).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect();
+            Minibatch { t: Tensor::from_data(TensorData::new(t, [a, bc]), device), shape }
+        });
+        Mlp { layers, activation: self.activation, minibatch }
+    }
+}
+
+/// The minibatch-discrimination tensor `T` `[A, B·C]` (PyTorch: an `nn.Linear(A, B·C,
+/// bias=False)`, stored transposed like every weight here).
+#[derive(Clone, Debug)]
+pub struct Minibatch {
+    pub t: Tensor<2>,
+    pub shape: MinibatchShape,
+}
+
+impl Minibatch {
+    /// `o_b(xᵢ) = Σⱼ exp(−‖M_{i,b} − R_{j,b}‖₁)` `[N, B]` for features `h` `[N, A]`, where `R`
+    /// comes from `reference` `[M, A]`, or from `h` itself without the `j = i` term.
+    pub fn features(&self, h: Tensor<2>, reference: Option<Tensor<2>>) -> Tensor<2> {
+        let MinibatchShape { kernels, dims } = self.shape;
+        let n = h.dims()[0];
+        let m = h.matmul(self.t.clone());
+        let (r, self_term) = match reference {
+            Some(r) => (r.matmul(self.t.clone()), 0.0),
+            None => (m.clone(), 1.0), // exp(−0) for j = i, exactly
+        };
+        let rows = r.dims()[0];
+        let m = m.reshape([n, 1, kernels, dims]).expand([n, rows, kernels, dims]);
+        let r = r.reshape([1, rows, kernels, dims]).expand([n, rows, kernels, dims]);
+        let c = (m - r).abs().sum_dim(3).neg().exp(); // [N, M, B, 1]
+        c.sum_dim(1).reshape([n, kernels]).sub_scalar(self_term)
     }
 }
 
@@ -102,6 +169,7 @@ pub struct Dense {
 pub struct Mlp {
     pub layers: Vec<Dense>,
     pub activation: Activation,
+    pub minibatch: Option<Minibatch>,
 }
 
 /// Everything a loss may need from one forward pass.
@@ -113,25 +181,35 @@ pub struct Pass {
 }
 
 impl Mlp {
-    /// Parameters in a fixed order: w₀, b₀, w₁, b₁, …
+    /// Parameters in a fixed order: w₀, b₀, w₁, b₁, …, then `T` when there is minibatch
+    /// discrimination.
     pub fn params(&self) -> Vec<Tensor<2>> {
-        self.layers.iter().flat_map(|l| [l.weight.clone(), l.bias.clone()]).collect()
+        let mut params: Vec<Tensor<2>> = self.layers.iter().flat_map(|l| [l.weight.clone(), l.bias.clone()]).collect();
+        params.extend(self.minibatch.as_ref().map(|m| m.t.clone()));
+        params
     }
 
-    /// The inverse of [`Mlp::params`].
-    pub fn from_params(params: Vec<Tensor<2>>, activation: Activation) -> Self {
+    /// The inverse of [`Mlp::params`], for a network with the given minibatch layer.
+    pub fn from_params(params: Vec<Tensor<2>>, activation: Activation, minibatch: Option<MinibatchShape>) -> Self {
+        let mut params = params;
+        let minibatch = minibatch.and_then(|shape| params.pop().map(|t| Minibatch { t, shape }));
         let mut it = params.into_iter();
         let mut layers = vec![];
         while let (Some(weight), Some(bias)) = (it.next(), it.next()) {
             layers.push(Dense { weight, bias });
         }
-        Mlp { layers, activation }
+        Mlp { layers, activation, minibatch }
+    }
+
+    /// The same architecture with new parameters (in [`Mlp::params`] order).
+    pub fn with_params(&self, params: Vec<Tensor<2>>) -> Self {
+        Mlp::from_params(params, self.activation, self.minibatch.as_ref().map(|m| m.shape))
     }
 
     /// Every parameter mapped through `f` (moving devices, detaching, clipping…).
     pub fn map(self, mut f: impl FnMut(Tensor<2>) -> Tensor<2>) -> Self {
-        let activation = self.activation;
-        Mlp::from_params(self.params().into_iter().map(&mut f).collect(), activation)
+        let params = self.params().into_iter().map(&mut f).collect();
+        self.with_params(params)
     }
 
     /// Trainable leaves on an autodiff device.
@@ -148,17 +226,51 @@ impl Mlp {
         x.matmul(layer.weight.clone()) + layer.bias.clone()
     }
 
-    /// Forward pass. `dropout`, if given, holds one (already rescaled) mask per hidden layer.
-    pub fn pass(&self, x: Tensor<2>, dropout: Option<&[Tensor<2>]>) -> Pass {
-        let (last, hidden) = self.layers.split_last().expect("an MLP has at least one layer");
+    /// The last hidden layer. `dropout`, if given, holds one (already rescaled) mask per
+    /// hidden layer.
+    fn hidden(&self, x: Tensor<2>, dropout: Option<&[Tensor<2>]>) -> Tensor<2> {
         let mut h = x;
-        for (i, layer) in hidden.iter().enumerate() {
+        for (i, layer) in self.layers[..self.layers.len() - 1].iter().enumerate() {
             h = self.activation.apply(Self::affine(layer, h));
             if let Some(masks) = dropout {
                 h = h * masks[i].clone();
             }
         }
-        Pass { out: Self::affine(last, h.clone()), features: h }
+        h
+    }
+
+    /// Forward pass over one batch (with minibatch discrimination, each sample is compared
+    /// with the rest of `x`). `dropout` as in [`Mlp::hidden`].
+    pub fn pass(&self, x: Tensor<2>, dropout: Option<&[Tensor<2>]>) -> Pass {
+        let last = self.layers.last().expect("an MLP has at least one layer");
+        let h = self.hidden(x, dropout);
+        let input = match &self.minibatch {
+            Some(mb) => Tensor::cat(vec![h.clone(), mb.features(h.clone(), None)], 1),
+            None => h.clone(),
+        };
+        Pass { out: Self::affine(last, input), features: h }
+    }
+
+    /// Outputs for `x` where each point's minibatch features compare it with `reference`
+    /// (a batch of generated points, say) instead of with the rest of `x`: what the critic
+    /// says about one point joining that batch. Without minibatch discrimination this is
+    /// [`Mlp::forward`].
+    pub fn forward_against(&self, x: Tensor<2>, reference: Tensor<2>) -> Tensor<2> {
+        let Some(mb) = &self.minibatch else { return self.forward(x) };
+        let last = self.layers.last().expect("an MLP has at least one layer");
+        let h = self.hidden(x, None);
+        let r = self.hidden(reference, None);
+        // Chunked, so a large grid against a large batch never builds one huge [N, M, B, C].
+        let (n, m) = (h.dims()[0], r.dims()[0]);
+        let chunk = (4_000_000 / (m * mb.shape.kernels * mb.shape.dims).max(1)).max(1);
+        let parts: Vec<Tensor<2>> = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                let h = h.clone().narrow(0, start, chunk.min(n - start));
+                Self::affine(last, Tensor::cat(vec![h.clone(), mb.features(h, Some(r.clone()))], 1))
+            })
+            .collect();
+        Tensor::cat(parts, 0)
     }
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
@@ -170,7 +282,11 @@ impl Mlp {
     ///
     /// With `z_l = h_{l−1} W_l + b_l` and `h_l = σ(z_l)`, the chain rule gives, row by row,
     /// `∇ₓf = (((1 · W_Lᵀ) ⊙ σ'(z_{L−1})) W_{L−1}ᵀ ⊙ …) W_1ᵀ`.
+    ///
+    /// A critic with minibatch discrimination has no per-sample input gradient; configs that
+    /// need one (the gradient penalties) refuse it, and this panics if called anyway.
     pub fn input_grad(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        assert!(self.minibatch.is_none(), "input_grad needs a per-sample critic (no minibatch discrimination)");
         let (last, hidden) = self.layers.split_last().expect("an MLP has at least one layer");
         let batch = x.dims()[0];
         let mut slopes = Vec::with_capacity(hidden.len());

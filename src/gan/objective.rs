@@ -128,15 +128,25 @@ pub fn gradient_penalty(critic: &Mlp, real: Tensor<2>, fake: Tensor<2>, rng: &mu
     norm.sub_scalar(1.0).square().mean()
 }
 
+/// The critic's outputs on a real and a fake batch. One pass over both when samples are
+/// scored independently; two when the critic compares each sample with its own batch
+/// (minibatch discrimination), so a real batch is never mixed with a generated one.
+fn outputs(critic: &Mlp, real: Tensor<2>, fake: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    if critic.minibatch.is_some() {
+        return (critic.forward(real), critic.forward(fake));
+    }
+    let batch = real.dims()[0];
+    let out = critic.forward(Tensor::cat(vec![real, fake], 0));
+    (out.clone().narrow(0, 0, batch), out.narrow(0, batch, batch))
+}
+
 /// The critic's loss on one batch. `real` and `fake` are `[B, dim]`; `fake` should be a
 /// constant (no gradient flows back into the generator here).
 pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: Tensor<2>, label_smoothing: Option<f64>, rng: &mut Rng) -> CriticTerms {
     let batch = real.dims()[0];
     match *objective {
         Objective::Gan { .. } => {
-            let out = critic.forward(Tensor::cat(vec![real, fake], 0));
-            let d_real = out.clone().narrow(0, 0, batch);
-            let d_fake = out.narrow(0, batch, batch);
+            let (d_real, d_fake) = outputs(critic, real, fake);
             // −log D(x) = softplus(−d), −log(1 − D(x)) = softplus(d).
             let real_term = softplus(d_real.clone().neg()).mean();
             let fake_term = softplus(d_fake).mean();
@@ -151,8 +161,8 @@ pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: 
             CriticTerms { loss, estimate, penalty: zero }
         }
         Objective::Wgan { .. } | Objective::WganGp { .. } => {
-            let out = critic.forward(Tensor::cat(vec![real.clone(), fake.clone()], 0));
-            let w = out.clone().narrow(0, 0, batch).mean() - out.narrow(0, batch, batch).mean();
+            let (d_real, d_fake) = outputs(critic, real.clone(), fake.clone());
+            let w = d_real.mean() - d_fake.mean();
             let penalty = match *objective {
                 Objective::WganGp { lambda } => gradient_penalty(critic, real, fake, rng).mul_scalar(lambda),
                 _ => w.clone().mul_scalar(0.0).detach(),

@@ -130,14 +130,23 @@ impl GanState {
         self.generator.frozen().forward(z)
     }
 
-    /// The critic's value at each row of `points` `[n, dim]` (no gradients).
-    pub fn critic_values(&self, points: Tensor<2>) -> Tensor<2> {
-        self.critic.frozen().forward(points)
+    /// The critic's value at each row of `points` `[n, dim]` (no gradients). With minibatch
+    /// discrimination each point is scored as one more member of the batch `reference`.
+    pub fn critic_values(&self, points: Tensor<2>, reference: Tensor<2>) -> Tensor<2> {
+        self.critic.frozen().forward_against(points, reference)
     }
 
-    /// `∇ₓ f(x)` at each row of `points`: the direction the critic pushes generated samples.
+    /// The gradient the critic hands each row of `points` `[n, dim]`: `∇ₓ f(x)`, the direction
+    /// the critic pushes generated samples. With minibatch discrimination `points` is taken as
+    /// one generated batch and this is `n·∇ₓᵢ mean_j f(x_j)`, since each output then depends on
+    /// every point (first-order autodiff, as the generator's own update sees it).
     pub fn critic_gradient(&self, points: Tensor<2>) -> Tensor<2> {
-        self.critic.frozen().input_grad(points).1
+        if self.critic.minibatch.is_none() {
+            return self.critic.frozen().input_grad(points).1;
+        }
+        let x = points.detach().autodiff().require_grad();
+        let grads = self.critic.forward(x.clone()).sum().backward();
+        x.grad(&grads).unwrap_or_else(|| x.zeros_like().inner())
     }
 }
 
@@ -193,7 +202,7 @@ pub fn update_critic(
         new = new.into_iter().map(|p| p.clamp(-clip, clip)).collect();
     }
     let terms = objective::CriticTerms { loss: terms.loss.inner(), estimate: terms.estimate.inner(), penalty: terms.penalty.inner() };
-    (Mlp::from_params(new, critic.activation).trainable(), opt, terms)
+    (critic.with_params(new).trainable(), opt, terms)
 }
 
 /// One critic update. Returns the new state and (critic loss, estimate, penalty).
@@ -243,7 +252,7 @@ pub fn generator_step(mut state: GanState, config: &GanConfig, data: &dyn RealDa
     let (new, opt) = config.generator_optimizer.step(params, grads, state.generator_opt, config.schedule.scale(state.step));
     state.step += 1;
     state.generator_avg = update_average(state.generator_avg, &new, state.step);
-    state.generator = Mlp::from_params(new, config.activation).trainable();
+    state.generator = state.generator.with_params(new).trainable();
     state.generator_opt = opt;
     (state, loss.inner())
 }

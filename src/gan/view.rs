@@ -56,7 +56,7 @@ pub async fn snapshot(state: &GanState, config: &GanConfig, n: usize, grid_size:
     let fake_t = state.generate(n, &mut rng, config.noise_dim);
     let real = pairs(&config.data.sample(n, &mut rng));
     let arrows_t = state.critic_gradient(fake_t.clone());
-    let grid_t = state.critic_values(tensor2(grid_points(grid_size), grid_size * grid_size, 2, &state.device));
+    let grid_t = state.critic_values(tensor2(grid_points(grid_size), grid_size * grid_size, 2, &state.device), fake_t.clone());
     let fake = pairs(&read(fake_t).await?);
     let arrows = pairs(&read(arrows_t).await?);
     let grid = read(grid_t).await?;

@@ -10,6 +10,7 @@ use super::canvas;
 use super::chart::{LineChart, Series};
 use super::{now_ms, yield_to_browser};
 use crate::device::Backend;
+use crate::gan::mlp::MinibatchShape;
 use crate::gan::train::{critic_step, generator_step};
 use crate::gan::view::{Snapshot, snapshot};
 use crate::gan::{GanConfig, GanState, Objective, StepValues, Tricks, train_step};
@@ -54,6 +55,7 @@ struct Settings {
     label_smoothing: bool,
     feature_matching: bool,
     historical_averaging: bool,
+    minibatch_discrimination: bool,
 }
 
 impl Settings {
@@ -88,6 +90,7 @@ impl Settings {
             label_smoothing: false,
             feature_matching: false,
             historical_averaging: false,
+            minibatch_discrimination: false,
         }
     }
 
@@ -117,6 +120,8 @@ impl Settings {
             label_smoothing: self.label_smoothing.then_some(0.9),
             feature_matching: self.feature_matching,
             historical_averaging: self.historical_averaging.then_some(1e-3),
+            // Fewer kernels than Salimans et al.'s 100 keeps the page's [B, B, kernels, 5] cheap.
+            minibatch_discrimination: self.minibatch_discrimination.then_some(MinibatchShape { kernels: 10, dims: 5 }),
         };
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
@@ -444,6 +449,7 @@ pub fn GanLab() -> impl IntoView {
                 <label><input type="checkbox" data-testid="label-smoothing" prop:checked=move || s().label_smoothing on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.label_smoothing = v) }/>" one-sided label smoothing (GAN)"</label>
                 <label><input type="checkbox" data-testid="feature-matching" prop:checked=move || s().feature_matching on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.feature_matching = v) }/>" feature matching"</label>
                 <label><input type="checkbox" data-testid="historical-averaging" prop:checked=move || s().historical_averaging on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.historical_averaging = v) }/>" historical averaging"</label>
+                <label><input type="checkbox" data-testid="minibatch-discrimination" prop:checked=move || s().minibatch_discrimination on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.minibatch_discrimination = v) }/>" minibatch discrimination (GAN, WGAN)"</label>
                 <label><input type="checkbox" data-testid="arrows" prop:checked=move || ctx.arrows.get() on:change=move |ev| { ctx.arrows.set(event_target_checked(&ev)); ctx.redraw() }/>" gradient arrows"</label>
                 <div class="buttons">
                     <button data-testid="train" disabled=move || ctx.running.get() on:click=move |_| ctx.start()>"Train"</button>

@@ -80,3 +80,34 @@ for (const webgpu of [true, false]) {
     }
   });
 }
+
+test('GAN lab: minibatch discrimination trains a GAN and is refused with a gradient penalty (CPU fallback)', { timeout: 300_000 }, async () => {
+  const server = await serve(ROOT);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
+  const errors = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => !Number.isNaN(Number.parseFloat(document.querySelector('#gan-lab [data-testid=w1]')?.textContent ?? '')), null, { timeout: 120_000 });
+    // WGAN-GP's penalty needs a per-sample critic: the page says why instead of training.
+    await page.locator('#gan-lab [data-testid=minibatch-discrimination]').check();
+    await page.waitForFunction(() => (document.querySelector('#gan-lab [data-testid=error]')?.textContent ?? '').includes('minibatch discrimination cannot be used with wgan-gp'), null, { timeout: 30_000 });
+    // The Jensen–Shannon GAN with it: steps run, the view (heatmap against the generated batch,
+    // autodiff arrows) renders, nothing fails.
+    await page.locator('#gan-lab [data-testid=loss-select]').selectOption('gan');
+    await page.locator('#gan-lab [data-testid=minibatch-discrimination]').check();
+    assert.equal(await text(page, 'error'), '');
+    for (let i = 0; i < 3; i++) {
+      await page.locator('#gan-lab [data-testid=step-both]').click();
+      await page.waitForFunction((n) => Number(document.querySelector('#gan-lab [data-testid=step-count]')?.textContent) >= n, i + 1, { timeout: 60_000 });
+    }
+    await page.waitForFunction(() => !Number.isNaN(Number.parseFloat(document.querySelector('#gan-lab [data-testid=w1]')?.textContent ?? '')), null, { timeout: 60_000 });
+    assert.equal(await number(page, 'step-count'), 3);
+    assert.equal(await text(page, 'error'), '');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
