@@ -7,11 +7,11 @@ use anyhow::{Result, anyhow};
 use burn::tensor::{Tensor, TensorData};
 use plotters::prelude::*;
 
+use crate::gan::view::{EXTENT, grid_points};
 use crate::gan::{GanConfig, GanState};
 use crate::rng::Rng;
 use crate::transport::pairs;
 
-const EXTENT: f64 = 2.5;
 const GRID: usize = 120;
 
 /// A diverging blue–white–red scale for critic values in [0, 1].
@@ -30,16 +30,7 @@ fn diverging(t: f64) -> RGBColor {
 /// The critic's values on a `GRID × GRID` lattice over [−EXTENT, EXTENT]², row-major from the
 /// top; with minibatch discrimination each lattice point is scored against the batch `fake`.
 pub fn critic_grid(state: &GanState, fake: &[[f64; 2]]) -> Result<Vec<f32>> {
-    let mut pts = Vec::with_capacity(2 * GRID * GRID);
-    for r in 0..GRID {
-        for c in 0..GRID {
-            let x = -EXTENT + 2.0 * EXTENT * (c as f64 + 0.5) / GRID as f64;
-            let y = EXTENT - 2.0 * EXTENT * (r as f64 + 0.5) / GRID as f64;
-            pts.push(x as f32);
-            pts.push(y as f32);
-        }
-    }
-    let t = Tensor::<2>::from_data(TensorData::new(pts, [GRID * GRID, 2]), &state.device);
+    let t = Tensor::<2>::from_data(TensorData::new(grid_points(GRID), [GRID * GRID, 2]), &state.device);
     let flat: Vec<f32> = fake.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
     let reference = Tensor::<2>::from_data(TensorData::new(flat, [fake.len(), 2]), &state.device);
     state.critic_values(t, reference).into_data().try_to_vec::<f32>().map_err(|e| anyhow!("cannot read critic values: {e:?}"))

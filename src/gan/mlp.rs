@@ -242,13 +242,19 @@ impl Mlp {
     /// Forward pass over one batch (with minibatch discrimination, each sample is compared
     /// with the rest of `x`). `dropout` as in [`Mlp::hidden`].
     pub fn pass(&self, x: Tensor<2>, dropout: Option<&[Tensor<2>]>) -> Pass {
-        let last = self.layers.last().expect("an MLP has at least one layer");
         let h = self.hidden(x, dropout);
+        Pass { out: self.head(h.clone(), None), features: h }
+    }
+
+    /// The output layer on last-hidden features `h`, reading the minibatch features (against
+    /// `reference`, or within `h`) beside them when there is minibatch discrimination.
+    fn head(&self, h: Tensor<2>, reference: Option<Tensor<2>>) -> Tensor<2> {
+        let last = self.layers.last().expect("an MLP has at least one layer");
         let input = match &self.minibatch {
-            Some(mb) => Tensor::cat(vec![h.clone(), mb.features(h.clone(), None)], 1),
-            None => h.clone(),
+            Some(mb) => Tensor::cat(vec![h.clone(), mb.features(h, reference)], 1),
+            None => h,
         };
-        Pass { out: Self::affine(last, input), features: h }
+        Self::affine(last, input)
     }
 
     /// Outputs for `x` where each point's minibatch features compare it with `reference`
@@ -257,7 +263,6 @@ impl Mlp {
     /// [`Mlp::forward`].
     pub fn forward_against(&self, x: Tensor<2>, reference: Tensor<2>) -> Tensor<2> {
         let Some(mb) = &self.minibatch else { return self.forward(x) };
-        let last = self.layers.last().expect("an MLP has at least one layer");
         let h = self.hidden(x, None);
         let r = self.hidden(reference, None);
         // Chunked, so a large grid against a large batch never builds one huge [N, M, B, C].
@@ -265,10 +270,7 @@ impl Mlp {
         let chunk = (4_000_000 / (m * mb.shape.kernels * mb.shape.dims).max(1)).max(1);
         let parts: Vec<Tensor<2>> = (0..n)
             .step_by(chunk)
-            .map(|start| {
-                let h = h.clone().narrow(0, start, chunk.min(n - start));
-                Self::affine(last, Tensor::cat(vec![h.clone(), mb.features(h, Some(r.clone()))], 1))
-            })
+            .map(|start| self.head(h.clone().narrow(0, start, chunk.min(n - start)), Some(r.clone())))
             .collect();
         Tensor::cat(parts, 0)
     }
