@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pointer-generator benchmark: earthmover (Flex, dev profile) and the PyTorch reference, the
+# Pointer-generator benchmark: earthmover (Flex, release profile, as `cargo run --release` trains) and the PyTorch reference, the
 # same model, batch shape and step, back to back on this machine. Prints both JSON lines and
 # the ratio of training throughputs.
 #   bash bench/run_pg.sh [VOCAB EMB HIDDEN BATCH ENC DEC STEPS]
@@ -8,8 +8,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/earthmover/target}"
 cd "$(dirname "$0")/.."
 set -- "${1:-50000}" "${2:-128}" "${3:-256}" "${4:-16}" "${5:-400}" "${6:-100}" "${7:-3}"
 [ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q torch; }
-cargo build --example bench_pg -q
-ours=$(cargo run -q --example bench_pg -- "$@")
+cargo build --release --example bench_pg -q
+ours=$("$CARGO_TARGET_DIR/release/examples/bench_pg" "$@")
 theirs=$(.venv/bin/python bench/pointer_generator.py --vocab "$1" --emb "$2" --hidden "$3" --batch "$4" --enc "$5" --dec "$6" --steps "$7" 2>/dev/null)
 echo "$ours"
 echo "$theirs"

@@ -8,6 +8,7 @@ use earthmover::gan::{GanConfig, GanState, train_step};
 use std::time::Instant;
 
 fn main() {
+    earthmover::heap::keep_freed_memory(); // as the CLI does
     let mut args = std::env::args().skip(1);
     let iters: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(30);
     let hidden: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(512);

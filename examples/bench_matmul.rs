@@ -21,6 +21,7 @@ fn gflops(a: &Tensor<2>, b: &Tensor<2>, reps: usize) -> f64 {
 }
 
 fn main() {
+    earthmover::heap::keep_freed_memory(); // as the CLI does
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let device = Device::flex();
     let x = Tensor::<2>::random([256, 512], Distribution::Normal(0.0, 1.0), &device);

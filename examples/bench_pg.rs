@@ -15,6 +15,7 @@ use earthmover::summarize::vocab::Vocab;
 use earthmover::summarize::{SummarizerConfig, block_on};
 
 fn main() {
+    earthmover::heap::keep_freed_memory(); // as the CLI does
     let a: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
     let arg = |i: usize, d: usize| a.get(i).copied().unwrap_or(d);
     let (vocab, emb, hidden, b, t, j, steps) = (arg(0, 50_000), arg(1, 128), arg(2, 256), arg(3, 16), arg(4, 400), arg(5, 100), arg(6, 5));

@@ -12,5 +12,7 @@ pub mod transport;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod heap;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

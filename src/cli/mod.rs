@@ -33,6 +33,7 @@ enum Command {
 
 /// Parses the arguments, runs the command, and prints any error once with its causes.
 pub fn main() -> ExitCode {
+    crate::heap::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
