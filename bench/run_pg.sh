@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Pointer-generator benchmark: earthmover (Flex, release profile, as `cargo run --release` trains) and the PyTorch reference, the
-# same model, batch shape and step, back to back on this machine. Prints both JSON lines and
-# the ratio of training throughputs.
+# Pointer-generator benchmark: earthmover (Flex, release profile, as `cargo run --release`
+# trains) and the PyTorch reference, the same model, batch shape and step, back to back on
+# this machine. Prints both JSON lines and the ratio of training throughputs.
 #   bash bench/run_pg.sh [VOCAB EMB HIDDEN BATCH ENC DEC STEPS]
 set -euo pipefail
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/earthmover/target}"
