@@ -1,6 +1,7 @@
 """PyTorch side of the matmul micro-benchmark (see examples/bench_matmul.rs): GFLOP/s of a
 [256, 512] x [512, 512] product, the input-gradient product [256, 512] x [512, 512]^T and the
-weight-gradient product [256, 512]^T x [256, 512], on transposed views as autograd forms them."""
+weight-gradient product [256, 512]^T x [256, 512], on transposed views as autograd forms them.
+Usage: python bench/matmul.py [REPS [M K N]]"""
 import json
 import sys
 import time
@@ -19,7 +20,9 @@ def gflops(a, b, reps):
 
 torch.set_num_threads(2)
 reps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-x, w = torch.randn(256, 512), torch.randn(512, 512)
+m, k, n = (int(v) for v in sys.argv[2:5]) if len(sys.argv) > 4 else (256, 512, 512)
+x, w = torch.randn(m, k), torch.randn(k, n)
+out = x @ w
 print(json.dumps({"impl": "pytorch", "forward_gflops": round(gflops(x, w, reps), 2),
-                  "input_grad_gflops": round(gflops(x, w.t(), reps), 2),
-                  "weight_grad_gflops": round(gflops(x.t(), x @ w, reps), 2)}))
+                  "input_grad_gflops": round(gflops(out, w.t(), reps), 2),
+                  "weight_grad_gflops": round(gflops(x.t(), out, reps), 2)}))

@@ -6,13 +6,21 @@ copy distribution — and the same step: teacher-forced NLL (+ coverage loss), g
 clipping at 2.0 and Adagrad (lr 0.15, initial accumulator 0.1). Written the way a PyTorch user
 would (nn.LSTM with packed sequences, nn.LSTMCell), on the CPU.
 
+Also times a beam search (beam 4, 35-100 tokens, See et al.'s decoding, as
+src/summarize/decode.rs runs it: candidates ranked by mean log-probability over the extended
+vocabulary, p_vocab mixed with the copy distribution) on a 400-token article, with the model
+initialised as See et al. do (uniform +-0.02 LSTMs, truncated normal 1e-4 elsewhere), so an
+untrained model runs all 100 steps on both sides.
+
 Usage: python bench/pointer_generator.py [--vocab 50000 --emb 128 --hidden 256 --batch 16
        --enc 400 --dec 100 --steps 5 --threads 2]
-Prints one JSON line: seconds per step and tokens per second (article + summary tokens).
+Prints one JSON line: seconds per step, tokens per second (article + summary tokens) and the
+beam-search latency.
 """
 
 import argparse
 import json
+import math
 import time
 
 import torch
@@ -81,6 +89,73 @@ class PointerGenerator(nn.Module):
         return loss
 
 
+    def init_like_see(self, uniform=0.02, std=1e-4):
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.startswith("encoder") or name.startswith("decoder."):
+                    p.uniform_(-uniform, uniform)
+                elif name.endswith("bias"):
+                    p.zero_()
+                else:
+                    nn.init.trunc_normal_(p, std=std, a=-2 * std, b=2 * std)
+
+    @torch.no_grad()
+    def beam_search(self, article, beam=4, min_len=35, max_len=100, start=2, stop=3, unk=1):
+        """See et al.'s beam search over one article (ids in the fixed vocabulary, no OOVs)."""
+        t = article.shape[0]
+        out, (h_n, c_n) = self.encoder(self.embedding(article).unsqueeze(0))
+        features = self.w_h(out)
+        h = F.relu(self.reduce_h(torch.cat([h_n[0], h_n[1]], 1))).repeat(beam, 1)
+        c = F.relu(self.reduce_c(torch.cat([c_n[0], c_n[1]], 1))).repeat(beam, 1)
+        out, features = out.repeat(beam, 1, 1), features.repeat(beam, 1, 1)
+        context = out.new_zeros(beam, 2 * self.hidden)
+        coverage = out.new_zeros(beam, t)
+        hyps = [([], 0.0)]
+        results = []
+        steps = 0
+        for step in range(max_len):
+            steps += 1
+            prev = torch.tensor([(hyps[r][0][-1] if hyps[r][0] else start) if r < len(hyps) else (hyps[0][0][-1] if hyps[0][0] else start) for r in range(beam)])
+            x = self.decoder_input(torch.cat([self.embedding(prev), context], 1))
+            h, c = self.decoder(x, (h, c))
+            s = torch.cat([c, h], 1)
+            scores = features + self.w_s(s).unsqueeze(1)
+            if self.coverage:
+                scores = scores + self.w_c(coverage.unsqueeze(2))
+            attn = F.softmax(self.v(torch.tanh(scores)).squeeze(2), 1)
+            context = torch.bmm(attn.unsqueeze(1), out).squeeze(1)
+            coverage = coverage + attn
+            p_vocab = F.softmax(self.out2(self.out1(torch.cat([h, context], 1))), 1)
+            p_gen = torch.sigmoid(self.p_gen(torch.cat([context, s, x], 1)))
+            dist = (p_gen * p_vocab).scatter_add(1, article.unsqueeze(0).repeat(beam, 1), (1 - p_gen) * attn)
+            dist[:, unk] = 0.0
+            top_p, top_w = dist[: len(hyps)].topk(2 * beam, 1)
+            allow_stop = step + 1 >= min_len
+            cands = []
+            for r, (tokens, lp) in enumerate(hyps):
+                for p, w in zip(top_p[r].tolist(), top_w[r].tolist()):
+                    cands.append((r, w, lp + math.log(max(p, 1e-20))))
+            cands.sort(key=lambda cnd: -cnd[2] / (len(hyps[cnd[0]][0]) + 1))
+            nxt, rows = [], []
+            for r, w, lp in cands:
+                if w == stop:
+                    if allow_stop:
+                        results.append((hyps[r][0] + [w], lp))
+                else:
+                    nxt.append((hyps[r][0] + [w], lp))
+                    rows.append(r)
+                if len(nxt) == beam or len(results) == beam:
+                    break
+            if len(results) >= beam or not nxt:
+                break
+            rows += [rows[0]] * (beam - len(rows))
+            idx = torch.tensor(rows)
+            h, c, context, coverage = h[idx], c[idx], context[idx], coverage[idx]
+            hyps = nxt
+        best = max(results or hyps, key=lambda hp: hp[1] / max(len(hp[0]), 1))
+        return best[0], steps
+
+
 def random_batch(vocab, batch, enc, dec, gen):
     ids = torch.randint(4, vocab, (batch, enc), generator=gen)
     enc_lens = torch.full((batch,), enc)
@@ -134,7 +209,17 @@ def main():
         step()
     per_step = (time.perf_counter() - t0) / a.steps
     tokens = a.batch * (a.enc + a.dec)
+    # Beam-search latency on a fresh See-initialised model (as earthmover's bench times its own).
+    decoder = PointerGenerator(a.vocab, a.emb, a.hidden, a.coverage)
+    decoder.init_like_see()
+    decoder.eval()
+    article = torch.tensor([4 + (i * 7) % (a.vocab - 4) for i in range(400)])
+    decoder.beam_search(article[:50], max_len=5)  # warm-up
+    t1 = time.perf_counter()
+    summary, beam_steps = decoder.beam_search(article)
+    latency = time.perf_counter() - t1
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "seconds_per_step": per_step, "tokens_per_sec": tokens / per_step,
+                      "latency_beam4_400_tokens_s": latency, "beam_steps": beam_steps, "summary_tokens": len(summary),
                       "config": {k: getattr(a, k) for k in ["vocab", "emb", "hidden", "batch", "enc", "dec", "coverage"]}}))
 
 

@@ -22,13 +22,17 @@ fn gflops(a: &Tensor<2>, b: &Tensor<2>, reps: usize) -> f64 {
 
 fn main() {
     earthmover::heap::keep_freed_memory(); // as the CLI does
-    let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
+    let reps = args.first().copied().unwrap_or(200);
+    // Optional shape: `REPS M K N` times [M, K]·[K, N] and its two gradient products.
+    let (m, k, n) = (args.get(1).copied().unwrap_or(256), args.get(2).copied().unwrap_or(512), args.get(3).copied().unwrap_or(512));
     let device = Device::flex();
-    let x = Tensor::<2>::random([256, 512], Distribution::Normal(0.0, 1.0), &device);
-    let w = Tensor::<2>::random([512, 512], Distribution::Normal(0.0, 1.0), &device);
+    let x = Tensor::<2>::random([m, k], Distribution::Normal(0.0, 1.0), &device);
+    let w = Tensor::<2>::random([k, n], Distribution::Normal(0.0, 1.0), &device);
     let forward = gflops(&x, &w, reps);
-    let input_grad = gflops(&x, &w.clone().transpose(), reps);
-    let weight_grad = gflops(&x.clone().transpose(), &x.matmul(w), reps);
+    let out = x.clone().matmul(w.clone());
+    let input_grad = gflops(&out, &w.transpose(), reps);
+    let weight_grad = gflops(&x.transpose(), &out, reps);
     println!(
         "{{\"impl\": \"earthmover-flex\", \"forward_gflops\": {forward:.2}, \"input_grad_gflops\": {input_grad:.2}, \"weight_grad_gflops\": {weight_grad:.2}}}"
     );

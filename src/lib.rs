@@ -3,6 +3,7 @@
 pub mod device;
 pub mod divergence;
 pub mod gan;
+pub mod ops;
 pub mod optim;
 pub mod rng;
 pub mod summarize;

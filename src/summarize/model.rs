@@ -21,6 +21,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData, activation};
 
 use super::batch::Batch;
 use super::config::ModelConfig;
+use crate::ops;
 use crate::rng::Rng;
 
 /// One LSTM: `gates = x W_ih + h W_hh + b`.
@@ -160,19 +161,6 @@ impl Lstm {
             w_hh: t2(uniform(rng, hidden * 4 * hidden, mag), [hidden, 4 * hidden], device),
             b: t2(b, [1, 4 * hidden], device),
         }
-    }
-
-    /// One step given the precomputed input part `gx = x W_ih + b`.
-    fn step(&self, gx: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let hidden = h.dims()[1];
-        let g = gx + h.matmul(self.w_hh.clone());
-        let i = activation::sigmoid(g.clone().narrow(1, 0, hidden));
-        let f = activation::sigmoid(g.clone().narrow(1, hidden, hidden));
-        let u = g.clone().narrow(1, 2 * hidden, hidden).tanh();
-        let o = activation::sigmoid(g.narrow(1, 3 * hidden, hidden));
-        let c = f * c + i * u;
-        let h = o * c.clone().tanh();
-        (h, c)
     }
 }
 
@@ -338,43 +326,17 @@ impl PointerGenerator {
         Tensor::<2, Int>::from_data(TensorData::new(values, shape), &self.device())
     }
 
-    /// Runs the bidirectional encoder over `[B, T]` ids with `[B, T]` mask (1 on tokens).
+    /// Runs the bidirectional encoder over `[B, T]` ids with `[B, T]` mask (1 on tokens). Each
+    /// direction is one fused sequence op ([`crate::ops::lstm_seq`]): a padded position keeps the
+    /// state unchanged and outputs zeros, so each direction sees exactly its sequence's tokens.
     pub fn encode(&self, ids: Vec<i64>, mask: Vec<f32>, batch: usize, len: usize) -> Encoded {
         let h = self.config.hidden;
-        let e = self.config.emb;
         let emb = burn::tensor::module::embedding(self.embedding.clone(), self.ids(ids, [batch, len])); // [B, T, E]
-        let flat = emb.reshape([batch * len, e]);
-        let gx = |l: &Lstm| (flat.clone().matmul(l.w_ih.clone()) + l.b.clone()).reshape([batch, len, 4 * h]);
-        let (gx_fw, gx_bw) = (gx(&self.enc_fw), gx(&self.enc_bw));
         let m = self.constant(mask.clone(), [batch, len]);
-        let zeros = || self.constant(vec![0.0; batch * h], [batch, h]);
-        // A padded position keeps the state unchanged and outputs zeros, so each direction
-        // sees exactly its sequence's own tokens. Where no row is padded (most positions: news
-        // articles are longer than the encoder), the masking ops are skipped; multiplying by
-        // one and adding zero would give the same bits.
-        let full: Vec<bool> = (0..len).map(|t| (0..batch).all(|b| mask[b * len + t] == 1.0)).collect();
-        let run = |lstm: &Lstm, gxs: &Tensor<3>, order: Vec<usize>| {
-            let (mut hs, mut cs) = (zeros(), zeros());
-            let mut outs: Vec<Option<Tensor<2>>> = vec![None; len];
-            for t in order {
-                let (h_new, c_new) = lstm.step(gxs.clone().narrow(1, t, 1).reshape([batch, 4 * h]), hs.clone(), cs.clone());
-                if full[t] {
-                    hs = h_new.clone();
-                    cs = c_new;
-                    outs[t] = Some(h_new);
-                    continue;
-                }
-                let mt = m.clone().narrow(1, t, 1); // [B, 1]
-                let keep = mt.clone().neg().add_scalar(1.0);
-                hs = h_new.clone() * mt.clone() + hs * keep.clone();
-                cs = c_new * mt.clone() + cs * keep;
-                outs[t] = Some(h_new * mt);
-            }
-            (outs.into_iter().map(|o| o.expect("every step ran")).collect::<Vec<_>>(), hs, cs)
-        };
-        let (out_fw, h_fw, c_fw) = run(&self.enc_fw, &gx_fw, (0..len).collect());
-        let (out_bw, h_bw, c_bw) = run(&self.enc_bw, &gx_bw, (0..len).rev().collect());
-        let out = Tensor::cat(vec![Tensor::stack::<3>(out_fw, 1), Tensor::stack::<3>(out_bw, 1)], 2); // [B, T, 2H]
+        let run = |l: &Lstm, reverse: bool| ops::lstm_seq(emb.clone(), l.w_ih.clone(), l.w_hh.clone(), l.b.clone(), m.clone(), reverse);
+        let (out_fw, h_fw, c_fw) = run(&self.enc_fw, false);
+        let (out_bw, h_bw, c_bw) = run(&self.enc_bw, true);
+        let out = Tensor::cat(vec![out_fw, out_bw], 2); // [B, T, 2H]
         let a = self.config.attn();
         let features = out.clone().reshape([batch * len, 2 * h]).matmul(self.attn_h.clone()).reshape([batch, len, a]);
         let h0 = activation::relu(self.reduce_h.forward(Tensor::cat(vec![h_fw, h_bw], 1)));
@@ -397,19 +359,17 @@ impl PointerGenerator {
     /// One decoder step from input embeddings `emb` `[B, E]`.
     fn step(&self, enc: &Encoded, state: DecoderState, emb: Tensor<2>) -> StepOut {
         let [b, t, _] = enc.out.dims();
-        let a = self.config.attn();
+        let hd = self.config.hidden;
         let x = self.dec_input.forward(Tensor::cat(vec![emb, state.context], 1));
-        let gx = x.clone().matmul(self.dec.w_ih.clone()) + self.dec.b.clone();
-        let (h, c) = self.dec.step(gx, state.h, state.c);
-        let s = Tensor::cat(vec![c.clone(), h.clone()], 1);
-        let dec_features = self.attn_s.forward(s.clone()).reshape([b, 1, a]);
-        let mut scores = enc.features.clone() + dec_features;
-        if self.config.coverage {
-            scores = scores + state.coverage.clone().reshape([b, t, 1]) * self.attn_cov.clone().reshape([1, 1, a]);
-        }
-        let e = scores.tanh().reshape([b * t, a]).matmul(self.attn_v.clone()).reshape([b, t]) + enc.neg_mask.clone();
+        let gates = x.clone().matmul(self.dec.w_ih.clone()) + self.dec.b.clone() + state.h.matmul(self.dec.w_hh.clone());
+        let s = ops::lstm_cell(gates, state.c); // [c; h]
+        let (c, h) = (s.clone().narrow(1, 0, hd), s.clone().narrow(1, hd, hd));
+        let dec_features = self.attn_s.forward(s.clone()); // [B, A]
+        // Without coverage the scores ignore it: zeros in, and w_c gets no gradient.
+        let coverage_in = if self.config.coverage { state.coverage.clone() } else { state.coverage.zeros_like() };
+        let e = ops::attention_scores(enc.features.clone(), dec_features, coverage_in, self.attn_cov.clone(), self.attn_v.clone()) + enc.neg_mask.clone();
         let attn = activation::softmax(e, 1);
-        let context = attn.clone().reshape([b, 1, t]).matmul(enc.out.clone()).reshape([b, 2 * self.config.hidden]);
+        let context = attn.clone().reshape([b, 1, t]).matmul(enc.out.clone()).reshape([b, 2 * hd]);
         let cov_loss = attn.clone().min_pair(state.coverage.clone()).sum_dim(1);
         let coverage = state.coverage + attn.clone();
         StepOut { state: DecoderState { h, c, context: context.clone(), coverage }, attn, context, s, x, cov_loss }
@@ -422,7 +382,7 @@ impl PointerGenerator {
 
     /// `p_gen` for rows `[context; s; x]` `[N, 4H + E]`.
     fn p_gen(&self, ctx_s_x: Tensor<2>) -> Tensor<2> {
-        activation::sigmoid(self.p_gen.forward(ctx_s_x))
+        ops::sigmoid(self.p_gen.forward(ctx_s_x))
     }
 
     /// Teacher-forced loss on a batch. The output layer and p_gen do not feed back into the
@@ -447,10 +407,11 @@ impl PointerGenerator {
         // Rows ordered (b, j): stack on dim 1, then flatten.
         let rows = |v: Vec<Tensor<2>>, width: usize| Tensor::stack::<3>(v, 1).reshape([b * j, width]);
         let (h_all, ctx_all) = (rows(hs, hd), rows(ctxs, 2 * hd));
-        let p_vocab = self.vocab_dist(Tensor::cat(vec![h_all, ctx_all.clone()], 1)); // [BJ, V]
+        let logits = self.out2.forward(self.out1.forward(Tensor::cat(vec![h_all, ctx_all.clone()], 1))); // [BJ, V]
         let target = Tensor::<2, Int>::from_data(TensorData::new(batch.target_vocab.clone(), [b * j, 1]), &self.device());
         let in_vocab = self.constant(batch.target_in_vocab.clone(), [b * j, 1]);
-        let p_vocab_target = p_vocab.gather(1, target) * in_vocab; // [BJ, 1]
+        // p_vocab at the target only: the fused op never materialises the [BJ, V] softmax.
+        let p_vocab_target = ops::softmax_pick(logits, target) * in_vocab; // [BJ, 1]
         let prob = if self.config.pointer {
             let p_gen = self.p_gen(Tensor::cat(vec![ctx_all, rows(ss, 2 * hd), rows(xs, e)], 1)); // [BJ, 1]
             let attn_all = Tensor::stack::<3>(attns, 1); // [B, J, T]
