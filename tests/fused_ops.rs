@@ -15,7 +15,7 @@ fn tensor(values: &[f64], shape: [usize; 2], device: &Device, dtype: DType) -> T
 }
 
 fn read(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f64>().to_vec::<f64>().unwrap()[0]
+    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()[0]
 }
 
 fn random(rng: &mut Rng, n: usize, scale: f64) -> Vec<f64> {
@@ -44,7 +44,7 @@ fn check_gradients(name: &str, inputs: &[(Vec<f64>, [usize; 2])], loss: &Loss) {
     let eps = 1e-5;
     let mut worst = 0f64;
     for (k, leaf) in leaves.iter().enumerate() {
-        let g = leaf.grad(&grads).map(|g| g.into_data().convert::<f64>().to_vec::<f64>().unwrap()).unwrap_or_else(|| vec![0.0; inputs[k].0.len()]);
+        let g = leaf.grad(&grads).map(|g| g.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()).unwrap_or_else(|| vec![0.0; inputs[k].0.len()]);
         assert!(g.iter().any(|x| x.abs() > 1e-6), "{name}: input {k} gets no gradient");
         for i in 0..inputs[k].0.len() {
             let mut plus = inputs.to_vec();
@@ -68,7 +68,7 @@ fn check_against_unfused(name: &str, inputs: &[(Vec<f64>, [usize; 2])], fused: &
         let loss = f(&leaves);
         let value = read(loss.clone().inner());
         let grads = loss.backward();
-        let g: Vec<Vec<f64>> = leaves.iter().map(|l| l.grad(&grads).map(|g| g.into_data().convert::<f64>().to_vec::<f64>().unwrap()).unwrap_or_default()).collect();
+        let g: Vec<Vec<f64>> = leaves.iter().map(|l| l.grad(&grads).map(|g| g.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()).unwrap_or_default()).collect();
         (value, g)
     };
     let (v1, g1) = run(fused);
@@ -207,5 +207,35 @@ fn tanh_and_sigmoid_gradients_match_finite_differences_and_unfused_ops() {
         let loss = move |f: Unary| -> Box<Loss> { Box::new(move |p: &[Tensor<2>]| weighted(f(p[0].clone()), 12)) };
         check_gradients(name, &[(x.clone(), [4, 9])], &*loss(fused));
         check_against_unfused(name, &[(x.clone(), [4, 9])], &*loss(fused), &*loss(reference), 1e-5);
+    }
+}
+
+/// Decoding's projection (a kernel for a few rows, gemm above 16) and row softmax, against the
+/// ordinary ops: the same values, and under autodiff the same gradients.
+#[test]
+fn projection_and_row_softmax_match_unfused_ops() {
+    let mut rng = Rng::new(13);
+    let (k, n) = (37, 9003); // more than two column tiles, with a remainder
+    for m in [1, 4, 16, 17] {
+        let inputs = [(random(&mut rng, m * k, 1.0), [m, k]), (random(&mut rng, k * n, 1.0), [k, n])];
+        let loss = |fused: bool| -> Box<Loss> {
+            Box::new(move |p: &[Tensor<2>]| {
+                let (proj, soft) = if fused { (ops::project as fn(_, _) -> _, ops::softmax_rows as fn(_) -> _) } else { (unfused::project as fn(_, _) -> _, unfused::softmax_rows as fn(_) -> _) };
+                let logits: Tensor<2> = proj(p[0].clone(), p[1].clone());
+                weighted(logits.clone(), 14) + weighted(soft(logits), 15)
+            })
+        };
+        check_against_unfused(&format!("project + softmax_rows, {m} rows"), &inputs, &*loss(true), &*loss(false), 1e-5);
+        // Without autodiff (decoding), Flex runs the kernels themselves.
+        let plain = Device::flex();
+        let (x, w) = (tensor(&inputs[0].0, [m, k], &plain, DType::F32), tensor(&inputs[1].0, [k, n], &plain, DType::F32));
+        let read2 = |t: Tensor<2>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        let (a, b) = (read2(ops::project(x.clone(), w.clone())), read2(unfused::project(x, w)));
+        let worst = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst < 1e-4, "project, {m} rows: differs from matmul by {worst}");
+        let logits = tensor(&a, [m, n], &plain, DType::F32);
+        let (s1, s2) = (read2(ops::softmax_rows(logits.clone())), read2(unfused::softmax_rows(logits)));
+        let worst = s1.iter().zip(&s2).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst < 1e-6, "softmax_rows, {m} rows: differs from softmax by {worst}");
     }
 }

@@ -11,15 +11,24 @@ use burn::tensor::Device;
 use common::{all_params, run, small};
 use earthmover::gan::GanState;
 
+/// The wgpu device, started once: a process can register the wgpu runtime only once.
+fn gpu() -> Device {
+    static GPU: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
+    GPU.get_or_init(|| match earthmover::device::native(earthmover::device::DeviceChoice::Wgpu) {
+        Ok((d, backend)) => {
+            println!("wgpu backend: {backend}");
+            d
+        }
+        Err(e) => panic!("no Vulkan device ({e}); install mesa-vulkan-drivers (scripts/setup.sh does)"),
+    })
+    .clone()
+}
+
 /// One full training step on the wgpu backend (Vulkan; lavapipe in CI) from the same start as
 /// on Flex lands on the same parameters within float tolerance.
 #[test]
 fn wgpu_step_matches_flex() {
-    let (gpu, backend) = match earthmover::device::native(earthmover::device::DeviceChoice::Wgpu) {
-        Ok(d) => d,
-        Err(e) => panic!("no Vulkan device ({e}); install mesa-vulkan-drivers (scripts/setup.sh does)"),
-    };
-    println!("wgpu backend: {backend}");
+    let gpu = gpu();
     let cpu = Device::flex();
     for name in ["wgan-gp", "ct-gan", "gan"] {
         let mut c = small(name);
@@ -39,5 +48,42 @@ fn wgpu_step_matches_flex() {
         let init = all_params(&GanState::new(&c, &cpu));
         let moved = init.iter().zip(&pa).flat_map(|(x, y)| x.iter().zip(y).map(|(u, v)| (u - v).abs())).fold(0f32, f32::max);
         assert!(moved > 1e-5);
+    }
+}
+
+/// The text ops' default bodies (ordinary burn ops, what wgpu and WebGPU run) against the fused
+/// Flex kernels, through the whole pointer-generator: the same teacher-forced loss and the same
+/// gradients for every parameter, within float32 tolerance.
+#[test]
+fn pointer_generator_loss_and_gradients_on_wgpu_match_flex() {
+    use burn::tensor::Tensor;
+    use earthmover::summarize::batch::{Batch, Example};
+    use earthmover::summarize::model::PARAM_NAMES;
+    use earthmover::summarize::train::{gradients, trainable};
+    use earthmover::summarize::vocab::Vocab;
+    use earthmover::summarize::{ModelConfig, PointerGenerator};
+
+    let gpu = gpu();
+    let words = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+    let vocab = Vocab::build("the cat sat on mat a dog ran to the cat".split(' '), 10).unwrap();
+    let (a1, s1, a2, s2) = (words("zorro the cat sat on zorro mat the cat"), words("zorro sat on the mat"), words("a dog ran to qux"), words("dog ran qux"));
+    let ex = |a: &[String], s: &[String]| Example::new(&a.iter().map(String::as_str).collect::<Vec<_>>(), &s.iter().map(String::as_str).collect::<Vec<_>>(), &vocab, 400, 100);
+    let batch = Batch::new(&[ex(&a1, &s1), ex(&a2, &s2)], vocab.len()); // the second row is padded
+    let config = ModelConfig { vocab_size: vocab.len(), emb: 8, hidden: 6, pointer: true, coverage: true, init_uniform: 0.3, init_std: 0.3 };
+    let on = |device: &Device| {
+        let m = trainable(PointerGenerator::init(&config, 3, &Device::flex()).map(|p| Tensor::<2>::from_data(p.into_data(), device)));
+        let loss = m.loss(&batch, 1.0);
+        let value = loss.total.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
+        let grads: Vec<Vec<f32>> = gradients(&loss.total, &m.params()).into_iter().map(|g| g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()).collect();
+        (value, grads)
+    };
+    let (l_cpu, g_cpu) = on(&Device::flex());
+    let (l_gpu, g_gpu) = on(&gpu);
+    println!("loss: Flex {l_cpu}, wgpu {l_gpu}");
+    assert!((l_cpu - l_gpu).abs() < 1e-4 * l_cpu.abs().max(1.0), "loss: Flex {l_cpu}, wgpu {l_gpu}");
+    for ((name, a), b) in PARAM_NAMES.iter().zip(&g_cpu).zip(&g_gpu) {
+        let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
+        let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale;
+        assert!(worst < 1e-3, "{name}: gradients differ by {worst} of their largest entry");
     }
 }

@@ -157,6 +157,15 @@ impl<C: CheckpointStrategy> TextOps for Ad<C> {
         unary::<C>(x, false)
     }
 
+    // Training takes gradients through these: the ordinary autodiff ops.
+    fn project(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_matmul(x, w)
+    }
+
+    fn softmax_rows(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as burn::backend::ops::ActivationOps<Self>>::softmax(x, 1)
+    }
+
     fn fused_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
         unary::<C>(x, true)
     }

@@ -201,7 +201,38 @@ pub fn unary_backward(grad: &FlexTensor, y: &FlexTensor, sigmoid: bool) -> FlexT
     })
 }
 
+/// `x · w`: [`kernels::project_rows`] for a few rows, Flex's gemm otherwise.
+pub fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() != 2 || ws.len() != 2 || xs[0] > kernels::SMALL_ROWS || x.dtype() != w.dtype() {
+        return Flex::float_matmul(x, w);
+    }
+    let (m, k, n) = (xs[0], xs[1], ws[1]);
+    let dtype = x.dtype();
+    by_dtype!(dtype, T => restore(tensor(kernels::project_rows::<T>(&view(&x), &view(&w), m, k, n), &[m, n]), dtype))
+}
+
+/// Softmax over the last dimension of a `[m, n]` tensor.
+pub fn softmax_rows(x: FlexTensor) -> FlexTensor {
+    let s = x.shape();
+    if s.len() != 2 {
+        return <Flex as burn::backend::ops::ActivationOps<Flex>>::softmax(x, s.len() - 1);
+    }
+    let dtype = x.dtype();
+    by_dtype!(dtype, T => {
+        let mut v = view::<T>(&x).into_owned();
+        kernels::softmax_rows(&mut v, s[1]);
+        restore(tensor(v, &[s[0], s[1]]), dtype)
+    })
+}
+
 impl TextOps for Flex {
+    fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
+        project(x, w)
+    }
+    fn softmax_rows(x: FlexTensor) -> FlexTensor {
+        softmax_rows(x)
+    }
     fn lstm_seq(x: FlexTensor, w_ih: FlexTensor, w_hh: FlexTensor, bias: FlexTensor, mask: FlexTensor, reverse: bool) -> FlexTensor {
         lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, reverse).0
     }

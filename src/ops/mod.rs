@@ -50,6 +50,14 @@ pub trait TextOps: Backend {
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_tanh(x)
     }
+    /// `x` `[M, K]` · `w` `[K, N]`; on Flex a kernel that streams `w` once when `M` is small.
+    fn project(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_matmul(x, w)
+    }
+    /// Softmax over the last dimension of `[M, N]`; vectorised on Flex.
+    fn softmax_rows(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::softmax(x, 1)
+    }
     fn fused_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::sigmoid(x)
     }
@@ -88,6 +96,18 @@ pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as TextOps>::softmax_pick(logits.into_dispatch(), target.into_dispatch()))
 }
 
+/// `x · w`, for decoding's few rows against a large output matrix; see [`TextOps::project`].
+/// Differentiable everywhere (under autodiff it is the ordinary matmul).
+pub fn project(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as TextOps>::project(x.into_dispatch(), w.into_dispatch()))
+}
+
+/// Softmax over the last dimension of `[M, N]`; see [`TextOps::softmax_rows`]. Differentiable
+/// everywhere (under autodiff it is the ordinary softmax).
+pub fn softmax_rows(x: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as TextOps>::softmax_rows(x.into_dispatch()))
+}
+
 /// Vectorised tanh (exact gradient `1 − tanh²`).
 pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as TextOps>::fused_tanh(x.into_dispatch()))
@@ -117,6 +137,12 @@ pub mod unfused {
     }
     pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         x.tanh()
+    }
+    pub fn project(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+        x.matmul(w)
+    }
+    pub fn softmax_rows(x: Tensor<2>) -> Tensor<2> {
+        burn::tensor::activation::softmax(x, 1)
     }
     pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         burn::tensor::activation::sigmoid(x)

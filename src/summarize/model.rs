@@ -377,7 +377,9 @@ impl PointerGenerator {
 
     /// `p_vocab` for rows `[h; context]` `[N, 3H]`.
     fn vocab_dist(&self, h_ctx: Tensor<2>) -> Tensor<2> {
-        activation::softmax(self.out2.forward(self.out1.forward(h_ctx)), 1)
+        // Decoding's few rows: a kernel that reads the [H, V] output matrix once per step.
+        let logits = ops::project(self.out1.forward(h_ctx), self.out2.w.clone()) + self.out2.b.clone();
+        ops::softmax_rows(logits)
     }
 
     /// `p_gen` for rows `[context; s; x]` `[N, 4H + E]`.
