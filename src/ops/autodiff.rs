@@ -14,12 +14,14 @@ use super::flex;
 
 type Ad<C> = Autodiff<Flex, C>;
 
-/// Registers `grad` for the parent when it requires one. (A macro: the node type is private
-/// to burn-autodiff.)
+/// Registers each gradient for its parent, where the parent requires one. (A macro: the node
+/// type is private to burn-autodiff.)
 macro_rules! give {
-    ($grads:expr, $parent:expr, $grad:expr) => {
-        if let Some(node) = $parent {
-            $grads.register::<Flex>(node.id, $grad);
+    ($grads:expr, $parents:expr, $values:expr) => {
+        for (parent, grad) in $parents.iter().zip($values) {
+            if let Some(node) = parent {
+                $grads.register::<Flex>(node.id, grad);
+            }
         }
     };
 }
@@ -34,9 +36,7 @@ impl Backward<Flex, 5> for LstmSeqBackward {
         let dy = grads.consume::<Flex>(&ops.node);
         let (saved, [x, w_ih, w_hh, mask], reverse) = ops.state;
         let g = flex::lstm_seq_backward(&dy, &saved, &x, &w_ih, &w_hh, &mask, reverse);
-        for (parent, grad) in ops.parents.iter().zip(g) {
-            give!(grads, parent, grad);
-        }
+        give!(grads, ops.parents, g);
     }
 }
 
@@ -50,8 +50,7 @@ impl Backward<Flex, 2> for LstmCellBackward {
         let dout = grads.consume::<Flex>(&ops.node);
         let (tape, c_prev) = ops.state;
         let [dg, dc] = flex::lstm_cell_backward(&dout, &tape, &c_prev);
-        give!(grads, &ops.parents[0], dg);
-        give!(grads, &ops.parents[1], dc);
+        give!(grads, ops.parents, [dg, dc]);
     }
 }
 
@@ -65,9 +64,7 @@ impl Backward<Flex, 5> for AttentionBackward {
         let de = grads.consume::<Flex>(&ops.node);
         let [f, q, cov, w_c, v] = ops.state;
         let g = flex::attention_backward(&de, &f, &q, &cov, &w_c, &v);
-        for (parent, grad) in ops.parents.iter().zip(g) {
-            give!(grads, parent, grad);
-        }
+        give!(grads, ops.parents, g);
     }
 }
 
@@ -80,7 +77,7 @@ impl Backward<Flex, 1> for SoftmaxPickBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dp = grads.consume::<Flex>(&ops.node);
         let [p, stats, logits, target] = ops.state;
-        give!(grads, &ops.parents[0], flex::softmax_pick_backward(&dp, &p, &stats, &logits, &target));
+        give!(grads, ops.parents, [flex::softmax_pick_backward(&dp, &p, &stats, &logits, &target)]);
     }
 }
 
@@ -94,7 +91,7 @@ impl Backward<Flex, 1> for UnaryBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let g = grads.consume::<Flex>(&ops.node);
         let (y, sigmoid) = ops.state;
-        give!(grads, &ops.parents[0], flex::unary_backward(&g, &y, sigmoid));
+        give!(grads, ops.parents, [flex::unary_backward(&g, &y, sigmoid)]);
     }
 }
 

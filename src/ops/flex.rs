@@ -108,12 +108,8 @@ pub fn lstm_seq_backward(dy: &FlexTensor, saved: &LstmSaved, x: &FlexTensor, w_i
         let tape = LstmTape::<T> { acts: view(&saved.acts).into_owned(), h_prev: view(&saved.h_prev).into_owned(), c_prev: view(&saved.c_prev).into_owned(), tanh_c: view(&saved.tanh_c).into_owned() };
         let (dx, dwih, dwhh, db) = kernels::lstm_seq_backward::<T>(&view(dy), &tape, &view(x), &view(w_ih), &view(w_hh), &view(mask), d);
         let h4 = 4 * d.hidden;
-        [dx, dwih, dwhh, db].into_iter().zip([x.shape().to_vec(), vec![d.input, h4], vec![d.hidden, h4], bias_shape(h4)]).map(|(v, s)| restore(tensor(v, &s), dtype)).collect::<Vec<_>>().try_into().expect("four gradients")
+        [dx, dwih, dwhh, db].into_iter().zip([x.shape().to_vec(), vec![d.input, h4], vec![d.hidden, h4], vec![1, h4]]).map(|(v, s)| restore(tensor(v, &s), dtype)).collect::<Vec<_>>().try_into().expect("four gradients")
     })
-}
-
-fn bias_shape(n: usize) -> Vec<usize> {
-    vec![1, n]
 }
 
 /// `([c; h], tape)`; the tape holds the activated gates and tanh(c), `[B, 5H]`.
