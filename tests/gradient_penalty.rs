@@ -50,11 +50,12 @@ impl Net64 {
     fn from_mlp(mlp: &Mlp, leaky: bool) -> Self {
         Net64 {
             layers: mlp
-                .layers
+                .net
                 .iter()
                 .map(|l| {
                     let [fi, fo] = l.weight.dims();
-                    (values(&l.weight).into_iter().map(f64::from).collect(), values(&l.bias).into_iter().map(f64::from).collect(), fi, fo)
+                    let bias = l.bias.as_ref().expect("every layer has a bias").val().unsqueeze::<2>();
+                    (values(&l.weight.val()).into_iter().map(f64::from).collect(), values(&bias).into_iter().map(f64::from).collect(), fi, fo)
                 })
                 .collect(),
             leaky,
@@ -89,7 +90,7 @@ fn check(activation: Activation, seed: u64) {
     let cfg = MlpConfig { input: 2, hidden: 16, depth: 3, output: 1, activation, minibatch: None };
     let mut rng = Rng::new(seed);
     // Larger-than-default weights so that ‖∇f‖ is far from 1 and every term matters.
-    let critic = cfg.init(&mut rng, &device).map(|p| p.mul_scalar(2.5)).trainable();
+    let critic = earthmover::nn::map_floats(cfg.init(&mut rng, &device), &mut earthmover::nn::Scale(2.5)).trainable();
     let batch = 6;
     let real: Vec<f32> = rng.normals_f32(batch * 2);
     let fake: Vec<f32> = rng.normals_f32(batch * 2);
@@ -98,14 +99,14 @@ fn check(activation: Activation, seed: u64) {
     // burn: penalty and its weight gradient through first-order autodiff.
     let seed_eps = seed + 1000;
     let gp = gradient_penalty(&critic, t(&real), t(&fake), &mut Rng::new(seed_eps));
-    let grads = gp.backward();
-    let burn_grad: Vec<f64> = critic
-        .params()
-        .iter()
+    let grads = earthmover::optim::gradients(&gp, &critic);
+    let sizes: Vec<usize> = earthmover::nn::param_values(&critic).into_iter().map(|(_, v)| v.len()).collect();
+    let burn_grad: Vec<f64> = earthmover::nn::grad_values(&critic, &grads)
+        .into_iter()
+        .zip(sizes)
         // The output bias, and (through the a.e.-constant activation masks) every bias, leaves
         // ∇ₓf unchanged, so autodiff may report no gradient for them: that is a zero.
-        .flat_map(|p| p.grad(&grads).map(|g| values(&g)).unwrap_or_else(|| vec![0.0; p.dims()[0] * p.dims()[1]]))
-        .map(|v| v as f64)
+        .flat_map(|((_, g), n)| g.unwrap_or_else(|| vec![0.0; n]))
         .collect();
 
     // float64 reference with the same weights and the same interpolation ε.

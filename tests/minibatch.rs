@@ -45,7 +45,7 @@ fn minibatch_features_match_a_float64_brute_force() {
     let mut rng = Rng::new(9);
     let h: Vec<f32> = rng.normals_f32(n * a).iter().map(|v| v * 0.5).collect();
     let r: Vec<f32> = rng.normals_f32(m * a).iter().map(|v| v * 0.5).collect();
-    let t = values(mb.t.clone());
+    let t = values(mb.weight.val());
     let to = |v: &[f32], rows| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [rows, a]), &device);
     for (reference, expected) in [(None, brute_force(&h, None, &t, a, kernels, dims)), (Some(to(&r, m)), brute_force(&h, Some(&r), &t, a, kernels, dims))] {
         let got = values(mb.features(to(&h, n), reference));

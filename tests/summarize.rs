@@ -2,11 +2,14 @@
 //! against float64 finite differences (p_gen, the copy path and coverage included), and
 //! a tiny model learning.
 
+use burn::module::Module;
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use earthmover::nn::{self, FloatMap};
+use earthmover::optim::gradients;
 use earthmover::rng::Rng;
 use earthmover::summarize::batch::{Batch, Example};
-use earthmover::summarize::model::{PARAM_NAMES, PointerGenerator};
-use earthmover::summarize::train::{TrainState, gradients, train_step};
+use earthmover::summarize::model::PointerGenerator;
+use earthmover::summarize::train::{TrainState, train_step};
 use earthmover::summarize::vocab::{self, Vocab};
 use earthmover::summarize::{ModelConfig, SummarizerConfig};
 
@@ -61,14 +64,22 @@ fn tiny_batch(v: &Vocab) -> Batch {
     Batch::new(&[a, b], v.len())
 }
 
-/// Random float64 parameters (scale 0.5, so every path carries gradient).
-fn model_f64(config: &ModelConfig, values: &[Vec<f64>], device: &Device) -> PointerGenerator {
-    let shapes = PointerGenerator::shapes(config);
-    let params = values.iter().zip(&shapes).map(|(v, s)| Tensor::<2>::from_data(TensorData::new(v.clone(), *s), device).cast(FloatDType::F64)).collect();
-    PointerGenerator::from_params(config, params).unwrap()
+/// Puts the given values into each parameter, by name, as float64.
+struct SetValues<'a>(&'a [(String, Vec<f64>)]);
+
+impl FloatMap for SetValues<'_> {
+    fn apply<const D: usize>(&mut self, path: &str, t: Tensor<D>) -> Tensor<D> {
+        let v = &self.0.iter().find(|(n, _)| n == path).expect("every parameter has values").1;
+        Tensor::<D>::from_data(TensorData::new(v.clone(), t.shape()), &t.device()).cast(FloatDType::F64)
+    }
 }
 
-fn loss_f64(config: &ModelConfig, values: &[Vec<f64>], batch: &Batch, device: &Device) -> f64 {
+/// A float64 model with the given parameter values (by name).
+fn model_f64(config: &ModelConfig, values: &[(String, Vec<f64>)], device: &Device) -> PointerGenerator {
+    nn::map_floats(PointerGenerator::init(config, 0, device), &mut SetValues(values))
+}
+
+fn loss_f64(config: &ModelConfig, values: &[(String, Vec<f64>)], batch: &Batch, device: &Device) -> f64 {
     let m = model_f64(config, values, device);
     m.loss(batch, 1.0).total.into_data().convert::<f64>().try_into_vec::<f64>().unwrap()[0]
 }
@@ -83,25 +94,27 @@ fn full_model_gradient_matches_finite_differences() {
     let batch = tiny_batch(&v);
     assert!(batch.copy_mask.iter().any(|&m| m == 1.0) && batch.target_in_vocab.iter().any(|&m| m == 0.0));
     let mut rng = Rng::new(5);
-    let values: Vec<Vec<f64>> = PointerGenerator::shapes(&config).iter().map(|s| (0..s[0] * s[1]).map(|_| rng.uniform() - 0.5).collect()).collect();
-    let m = model_f64(&config, &values, &device.clone().autodiff()).map(|p| p.require_grad());
+    // Random parameters (scale 0.5, so every path carries gradient), by name.
+    let values: Vec<(String, Vec<f64>)> = nn::param_values(&PointerGenerator::init(&config, 0, &device)).into_iter().map(|(name, v)| (name, v.iter().map(|_| rng.uniform() - 0.5).collect())).collect();
+    assert_eq!(values.len(), 27, "every weight of See et al.'s model is a named parameter");
+    let m = model_f64(&config, &values, &device).train();
     let loss = m.loss(&batch, 1.0);
-    let grads: Vec<Vec<f64>> = gradients(&loss.total, &m.params()).into_iter().map(|g| g.into_data().convert::<f64>().try_into_vec::<f64>().unwrap()).collect();
+    let grads: Vec<Vec<f64>> = nn::grad_values(&m, &gradients(&loss.total, &m)).into_iter().map(|(name, g)| g.unwrap_or_else(|| panic!("{name} gets no gradient"))).collect();
     // ε = 1e-3: with smaller ε the differences pick up noise from Flex's float64 forward pass
     // (relative differences of 1e-3 at ε = 1e-6 and 1e-4 at 1e-4, shrinking as ε grows, so
     // not gradient error); the truncation error at 1e-3 is far below the bar.
     let eps = 1e-3;
     let mut worst = 0.0f64;
     let mut checked = 0;
-    for (p, name) in PARAM_NAMES.iter().enumerate() {
+    for (p, (name, _)) in values.iter().enumerate() {
         // A few entries of every parameter, including the largest-gradient one.
-        let n = values[p].len();
+        let n = values[p].1.len();
         let biggest = (0..n).max_by(|&a, &b| grads[p][a].abs().total_cmp(&grads[p][b].abs())).unwrap();
         for i in [0, n / 2, n - 1, biggest] {
             let mut plus = values.clone();
-            plus[p][i] += eps;
+            plus[p].1[i] += eps;
             let mut minus = values.clone();
-            minus[p][i] -= eps;
+            minus[p].1[i] -= eps;
             let fd = (loss_f64(&config, &plus, &batch, &device) - loss_f64(&config, &minus, &batch, &device)) / (2.0 * eps);
             let ad = grads[p][i];
             let err = (fd - ad).abs() / fd.abs().max(ad.abs()).max(1e-6);
@@ -114,7 +127,7 @@ fn full_model_gradient_matches_finite_differences() {
         assert!(grads[p].iter().any(|g| g.abs() > 1e-8), "{name} gets no gradient");
     }
     assert!(worst < 1e-4, "worst relative error {worst:e}");
-    eprintln!("checked {checked} entries of {} parameters: worst relative error {worst:.2e}", PARAM_NAMES.len());
+    eprintln!("checked {checked} entries of {} parameters: worst relative error {worst:.2e}", values.len());
 }
 
 /// A tiny model memorises two article→summary pairs (Adagrad at lr 0.5 from σ 0.1 weights:
@@ -169,21 +182,23 @@ fn checkpoints_and_exports() {
     let config = SummarizerConfig { model: tiny_config(), ..Default::default() };
     let batch = tiny_batch(&v);
     let (state, _) = train_step(TrainState::new(&config, &device), &batch, &config);
-    let flat = |ps: Vec<Tensor<2>>| ps.into_iter().map(|p| p.inner().into_data().try_to_vec::<f32>().unwrap()).collect::<Vec<_>>();
+    let flat = |m: &PointerGenerator| nn::param_values(m).into_iter().map(|(_, v)| v).collect::<Vec<_>>();
     let bytes = store::checkpoint_bytes(&state, &config, &v, &[("cursor", "7".into())]).unwrap();
     let l = store::load(&bytes, &device).unwrap();
-    assert_eq!(flat(l.model.params()), flat(state.model.params()));
-    assert_eq!(flat(l.opt.as_ref().unwrap().slots.iter().map(|s| s[0].clone()).collect()), flat(state.opt.slots.iter().map(|s| s[0].clone()).collect()));
+    assert_eq!(flat(&l.model), flat(&state.model));
+    let (saved, loaded) = (state.opt.state_values(), l.opt.as_ref().unwrap().state_values());
+    assert_eq!(saved.len(), 27, "an Adagrad accumulator for every parameter (coverage on: the loss reaches all 27)");
+    assert_eq!(loaded, saved);
     assert_eq!((l.step, l.opt.unwrap().t, l.config.clone(), l.vocab.clone()), (1, 1, config.clone(), v.clone()));
     assert_eq!(l.extra.get("cursor").map(String::as_str), Some("7"));
     for (precision, tol) in [(Precision::F16, 1e-3), (Precision::Int8, 1.0 / 127.0)] {
         let e = store::export_bytes(&state.model, &config, &v, precision).unwrap();
         let l = store::load(&e, &device).unwrap();
-        assert!(l.is_export && l.opt.is_none());
-        for (a, b) in flat(l.model.params()).iter().zip(flat(state.model.params())) {
-            let max = b.iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(l.is_export() && l.opt.is_none());
+        for (a, b) in flat(&l.model).iter().zip(flat(&state.model)) {
+            let max = b.iter().fold(0f64, |m, x| m.max(x.abs()));
             for (x, y) in a.iter().zip(&b) {
-                assert!((x - y).abs() <= tol * max.max(1e-3) as f64 as f32 + 1e-6, "{precision:?}: {x} vs {y}");
+                assert!((x - y).abs() <= tol * max.max(1e-3) + 1e-6, "{precision:?}: {x} vs {y}");
             }
         }
     }
@@ -198,4 +213,115 @@ fn checkpoints_and_exports() {
     mismatched[at + 9] = b'5';
     let err = store::load(&mismatched, &device).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("shape"), "{err}");
+}
+
+/// The tensors of `bytes` written again in the reverse order of their offsets, with each
+/// name still on its own data: a file in which every pair of same-shaped tensors
+/// (`reduce_h.weight` and `reduce_c.weight`, say) has swapped places.
+fn reversed_layout(bytes: &[u8], rename: &dyn Fn(&str) -> String) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    let mut entries: Vec<(String, serde_json::Value)> = header.into_iter().filter(|(k, _)| k != "__metadata__").collect();
+    let offsets = |v: &serde_json::Value| {
+        let o = v["data_offsets"].as_array().unwrap();
+        (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)
+    };
+    entries.sort_by_key(|(_, v)| std::cmp::Reverse(offsets(v).0));
+    let (mut out_header, mut out_data) = (serde_json::Map::new(), vec![]);
+    for (name, v) in entries {
+        let (a, b) = offsets(&v);
+        let mut v = v.clone();
+        v["data_offsets"] = serde_json::json!([out_data.len(), out_data.len() + b - a]);
+        out_data.extend_from_slice(&data[a..b]);
+        out_header.insert(rename(&name), v);
+    }
+    let metadata: serde_json::Value = serde_json::from_slice::<serde_json::Value>(&bytes[8..8 + n]).unwrap()["__metadata__"].clone();
+    out_header.insert("__metadata__".into(), metadata);
+    let mut text = serde_json::to_vec(&out_header).unwrap();
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend(text);
+    out.extend(out_data);
+    out
+}
+
+/// Weights load by name, never by position: a checkpoint whose same-shaped tensors have
+/// swapped places in the file loads into exactly the model that was saved, and one whose
+/// tensor was renamed is refused with the name it lacks.
+#[test]
+fn swapped_tensors_load_by_name() {
+    use earthmover::summarize::store;
+    let device = Device::flex();
+    let v = toy_vocab();
+    let config = SummarizerConfig { model: tiny_config(), ..Default::default() };
+    let batch = tiny_batch(&v);
+    let (state, _) = train_step(TrainState::new(&config, &device), &batch, &config);
+    let bytes = store::checkpoint_bytes(&state, &config, &v, &[]).unwrap();
+    let reversed = reversed_layout(&bytes, &|n| n.to_string());
+    // The reversal really swaps same-shaped weights: reduce_h's bytes and reduce_c's trade order.
+    let position = |b: &[u8], name: &str| {
+        let st = safetensors::SafeTensors::deserialize(b).unwrap();
+        st.tensor(name).unwrap().data().as_ptr() as usize - b.as_ptr() as usize
+    };
+    let before = position(&bytes, "reduce_h.weight") < position(&bytes, "reduce_c.weight");
+    let after = position(&reversed, "reduce_h.weight") < position(&reversed, "reduce_c.weight");
+    assert_ne!(before, after);
+    let l = store::load(&reversed, &device).unwrap();
+    assert_eq!(nn::param_values(&l.model), nn::param_values(&state.model));
+    let loss = |m: &PointerGenerator| m.valid().loss(&batch, 1.0).total.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    assert_eq!(loss(&l.model), loss(&state.model));
+    // A renamed tensor: refused, naming the missing weight.
+    let renamed = reversed_layout(&bytes, &|n| if n == "reduce_c.weight" { "reduce_x.weight".into() } else { n.to_string() });
+    let err = store::load(&renamed, &device).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("reduce_c.weight"), "{err}");
+}
+
+/// A checkpoint written before the models were burn modules (format v1: optimizer slots by
+/// position as `optim.NAME.k`, biases `[1, n]`) loads with its Adagrad or Adam state, and the
+/// next step from it is the step the run would have taken.
+#[test]
+fn v1_checkpoints_still_resume() {
+    use earthmover::summarize::store::{self, Kind};
+    use safetensors::{Dtype, tensor::TensorView};
+    let device = Device::flex();
+    let v = toy_vocab();
+    let batch = tiny_batch(&v);
+    for optimizer in ["adagrad", "adam"] {
+        let mut config = SummarizerConfig { model: tiny_config(), ..Default::default() };
+        config.train.optimizer = optimizer.into();
+        let mut state = TrainState::new(&config, &device);
+        for _ in 0..2 {
+            state = train_step(state, &batch, &config).0;
+        }
+        let v2 = store::checkpoint_bytes(&state, &config, &v, &[]).unwrap();
+        // The same checkpoint as v1 wrote it.
+        let st = safetensors::SafeTensors::deserialize(&v2).unwrap();
+        let (_, md) = safetensors::SafeTensors::read_metadata(&v2).unwrap();
+        let mut metadata: std::collections::HashMap<String, String> = md.metadata().clone().unwrap().into_iter().filter(|(k, _)| !k.starts_with("optim.")).collect();
+        metadata.insert("format".into(), store::CHECKPOINT_FORMAT_V1.into());
+        metadata.insert("optim_t".into(), state.opt.t.to_string());
+        let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = st.names().into_iter().filter(|n| !n.starts_with("optim.")).map(|n| (n.to_string(), st.tensor(n).unwrap().shape().to_vec(), st.tensor(n).unwrap().data().to_vec())).collect();
+        let slots = state.opt.state_values();
+        let leaves: &[&str] = if optimizer == "adam" { &["momentum.moment_1", "momentum.moment_2"] } else { &["sum"] };
+        for (path, dims) in nn::param_shapes(&state.model) {
+            let shape = if dims.len() == 1 { vec![1, dims[0]] } else { dims };
+            for (k, leaf) in leaves.iter().enumerate() {
+                let values = &slots.iter().find(|(n, _)| *n == format!("{path}.{leaf}")).unwrap().1;
+                entries.push((format!("optim.{path}.{k}"), shape.clone(), values.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect()));
+            }
+        }
+        let views: Vec<(String, TensorView<'_>)> = entries.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())).collect();
+        let v1 = safetensors::serialize(views, Some(metadata)).unwrap();
+        let l = store::load(&v1, &device).unwrap();
+        assert_eq!(l.kind, Kind::OldCheckpoint);
+        assert_eq!(nn::param_values(&l.model), nn::param_values(&state.model));
+        let opt = l.opt.unwrap();
+        assert_eq!(opt.state_values(), slots, "{optimizer}");
+        let resumed = train_step(TrainState { model: earthmover::summarize::train::trainable(l.model), opt, step: l.step }, &batch, &config).0;
+        let straight = train_step(state, &batch, &config).0;
+        assert_eq!(nn::param_values(&resumed.model), nn::param_values(&straight.model), "{optimizer}: the step after loading v1 differs");
+    }
 }

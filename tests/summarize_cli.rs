@@ -117,11 +117,13 @@ fn resume_is_exact() {
         let load = |d: &str| {
             let bytes = std::fs::read(Path::new(d).join("checkpoint.safetensors")).unwrap();
             let l = earthmover::summarize::store::load(&bytes, &burn::tensor::Device::flex()).unwrap();
-            let flat = |t: &burn::tensor::Tensor<2>| t.clone().into_data().try_to_vec::<f32>().unwrap();
-            let mut v: Vec<Vec<f32>> = l.model.params().iter().map(flat).collect();
+            let mut v = earthmover::nn::param_values(&l.model);
             let opt = l.opt.unwrap();
-            assert!(opt.slots.iter().all(|s| s.len() == if optimizer == "adam" { 2 } else { 1 }));
-            v.extend(opt.slots.iter().flatten().map(flat));
+            let state = opt.state_values();
+            // Adagrad keeps one accumulator per parameter the loss reaches; Adam two moments.
+            let per = if optimizer == "adam" { 2 } else { 1 };
+            assert!(state.len() % per == 0 && (26..=27).contains(&(state.len() / per)), "{:?}", state.iter().map(|s| &s.0).collect::<Vec<_>>());
+            v.extend(state);
             (l.step, l.config.train.optimizer, v)
         };
         let (sa, oa, va) = load(a);

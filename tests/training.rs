@@ -39,6 +39,69 @@ fn resume_is_exact() {
     }
 }
 
+/// A checkpoint written before the models were burn modules (format v1: optimizer slots and
+/// running averages by position, in burn's layout) loads, and going on from it is the run that
+/// never stopped: RMSProp (WGAN, with minibatch discrimination), Adam (WGAN-GP) and SGD with
+/// momentum, each with historical averaging.
+#[test]
+fn v1_checkpoints_still_resume() {
+    use earthmover::optim::OptimizerConfig;
+    use safetensors::{Dtype, tensor::TensorView};
+    let device = Device::flex();
+    for name in ["wgan", "wgan-gp", "gan"] {
+        let mut c = small(name);
+        c.tricks.historical_averaging = Some(0.01);
+        if name == "wgan" {
+            c.tricks.minibatch_discrimination = Some(earthmover::gan::mlp::MinibatchShape { kernels: 3, dims: 2 });
+        }
+        if name == "gan" {
+            c.critic_optimizer = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
+            c.generator_optimizer = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
+        }
+        let straight = run(GanState::new(&c, &device), &c, 6);
+        let half = run(GanState::new(&c, &device), &c, 3);
+        let v2 = checkpoint::to_bytes(&half, &c).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&v2).unwrap();
+        let (_, md) = safetensors::SafeTensors::read_metadata(&v2).unwrap();
+        let mut metadata: std::collections::HashMap<String, String> = md.metadata().clone().unwrap().into_iter().filter(|(k, _)| !k.starts_with("optim.")).collect();
+        metadata.insert("format".into(), checkpoint::FORMAT_V1.into());
+        let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .names()
+            .into_iter()
+            .filter(|n| !n.starts_with("optim.") && !n.starts_with("average."))
+            .map(|n| (n.to_string(), st.tensor(n).unwrap().shape().to_vec(), st.tensor(n).unwrap().data().to_vec()))
+            .collect();
+        let bytes = |v: &[f64]| v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect::<Vec<u8>>();
+        let v1_shape = |dims: Vec<usize>| if dims.len() == 1 { vec![1, dims[0]] } else { dims };
+        for (who, model, avg, opt, cfg) in [
+            ("generator", &half.generator, &half.generator_avg, &half.generator_opt, &c.generator_optimizer),
+            ("critic", &half.critic, &half.critic_avg, &half.critic_opt, &c.critic_optimizer),
+        ] {
+            metadata.insert(format!("{who}_opt_t"), opt.t.to_string());
+            let leaves: &[&str] = match cfg {
+                OptimizerConfig::Adam { .. } => &["momentum.moment_1", "momentum.moment_2"],
+                OptimizerConfig::Rmsprop { .. } => &["square_avg.square_avg"],
+                _ => &["momentum.velocity"],
+            };
+            let slots = opt.state_values();
+            let averages = earthmover::nn::param_values(avg.as_ref().unwrap());
+            for (p, (path, dims)) in earthmover::nn::param_shapes(model).into_iter().enumerate() {
+                for (k, leaf) in leaves.iter().enumerate() {
+                    let values = &slots.iter().find(|(n, _)| *n == format!("{path}.{leaf}")).unwrap_or_else(|| panic!("{name}: {path}.{leaf}")).1;
+                    entries.push((format!("optim.{who}.{p}.{k}"), v1_shape(dims.clone()), bytes(values)));
+                }
+                entries.push((format!("average.{who}.{p}"), v1_shape(dims.clone()), bytes(&averages[p].1)));
+            }
+        }
+        let views: Vec<(String, TensorView<'_>)> = entries.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())).collect();
+        let v1 = safetensors::serialize(views, Some(metadata)).unwrap();
+        let (loaded, c2) = checkpoint::from_bytes(&v1, &device).unwrap();
+        assert_eq!(c2, c);
+        let resumed = run(loaded, &c2, 3);
+        assert_eq!(all_params(&resumed), all_params(&straight), "{name}: the run resumed from v1 differs");
+    }
+}
+
 #[test]
 fn corrupt_or_foreign_checkpoints_are_named() {
     let device = Device::flex();

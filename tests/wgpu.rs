@@ -36,8 +36,10 @@ fn wgpu_step_matches_flex() {
         let a = run(GanState::new(&c, &cpu), &c, 2);
         let b = run(GanState::new(&c, &gpu), &c, 2);
         let (pa, pb) = (all_params(&a), all_params(&b));
-        let mut worst = 0f32;
-        for (x, y) in pa.iter().zip(&pb) {
+        assert_eq!(pa.len(), pb.len());
+        let mut worst = 0f64;
+        for ((nx, x), (ny, y)) in pa.iter().zip(&pb) {
+            assert_eq!(nx, ny);
             for (u, v) in x.iter().zip(y) {
                 worst = worst.max((u - v).abs() / (1e-3 + u.abs()));
             }
@@ -46,7 +48,7 @@ fn wgpu_step_matches_flex() {
         assert!(worst < 1e-2, "{name}: wgpu and Flex differ by {worst}");
         // The step moved the parameters well beyond that tolerance.
         let init = all_params(&GanState::new(&c, &cpu));
-        let moved = init.iter().zip(&pa).flat_map(|(x, y)| x.iter().zip(y).map(|(u, v)| (u - v).abs())).fold(0f32, f32::max);
+        let moved = init.iter().zip(&pa).flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(u, v)| (u - v).abs())).fold(0f64, f64::max);
         assert!(moved > 1e-5);
     }
 }
@@ -56,10 +58,10 @@ fn wgpu_step_matches_flex() {
 /// gradients for every parameter, within float32 tolerance.
 #[test]
 fn pointer_generator_loss_and_gradients_on_wgpu_match_flex() {
-    use burn::tensor::Tensor;
     use earthmover::summarize::batch::{Batch, Example};
-    use earthmover::summarize::model::PARAM_NAMES;
-    use earthmover::summarize::train::{gradients, trainable};
+    use burn::module::Module;
+    use earthmover::optim::gradients;
+    use earthmover::summarize::train::trainable;
     use earthmover::summarize::vocab::Vocab;
     use earthmover::summarize::{ModelConfig, PointerGenerator};
 
@@ -71,19 +73,22 @@ fn pointer_generator_loss_and_gradients_on_wgpu_match_flex() {
     let batch = Batch::new(&[ex(&a1, &s1), ex(&a2, &s2)], vocab.len()); // the second row is padded
     let config = ModelConfig { vocab_size: vocab.len(), emb: 8, hidden: 6, pointer: true, coverage: true, init_uniform: 0.3, init_std: 0.3 };
     let on = |device: &Device| {
-        let m = trainable(PointerGenerator::init(&config, 3, &Device::flex()).map(|p| Tensor::<2>::from_data(p.into_data(), device)));
+        let m = trainable(PointerGenerator::init(&config, 3, &Device::flex()).to_device(device));
         let loss = m.loss(&batch, 1.0);
         let value = loss.total.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
-        let grads: Vec<Vec<f32>> = gradients(&loss.total, &m.params()).into_iter().map(|g| g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()).collect();
+        let grads: Vec<(String, Vec<f64>)> = earthmover::nn::grad_values(&m, &gradients(&loss.total, &m)).into_iter().map(|(n, g)| (n, g.unwrap_or_default())).collect();
         (value, grads)
     };
     let (l_cpu, g_cpu) = on(&Device::flex());
     let (l_gpu, g_gpu) = on(&gpu);
     println!("loss: Flex {l_cpu}, wgpu {l_gpu}");
     assert!((l_cpu - l_gpu).abs() < 1e-4 * l_cpu.abs().max(1.0), "loss: Flex {l_cpu}, wgpu {l_gpu}");
-    for ((name, a), b) in PARAM_NAMES.iter().zip(&g_cpu).zip(&g_gpu) {
-        let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
-        let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale;
+    assert_eq!(g_cpu.len(), 27);
+    for ((name, a), (name_gpu, b)) in g_cpu.iter().zip(&g_gpu) {
+        assert_eq!(name, name_gpu);
+        assert_eq!(a.len(), b.len(), "{name}: a gradient on one device only");
+        let scale = a.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-6);
+        let worst = a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs())) / scale;
         assert!(worst < 1e-3, "{name}: gradients differ by {worst} of their largest entry");
     }
 }

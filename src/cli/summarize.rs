@@ -466,7 +466,10 @@ fn train(a: TrainArgs) -> Result<()> {
     let (mut state, config, vocab) = if a.resume {
         let bytes = std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
         let l = store::load(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt.display()))?;
-        let opt = l.opt.ok_or_else(|| anyhow!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display()))?;
+        let opt = match l.kind {
+            store::Kind::Checkpoint | store::Kind::OldCheckpoint => l.opt.ok_or_else(|| anyhow!("{} has no optimizer state", ckpt.display()))?,
+            store::Kind::Export => bail!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display()),
+        };
         let state = TrainState { model: crate::summarize::train::trainable(l.model), opt, step: l.step };
         (state, l.config, l.vocab)
     } else if let Some(from) = &a.from {

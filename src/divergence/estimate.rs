@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::gan::mlp::{Activation, Mlp, MlpConfig};
 use crate::gan::objective::{Objective, softplus};
 use crate::gan::train::{RealData, tensor2, update_critic};
-use crate::optim::{OptimState, OptimizerConfig};
+use crate::optim::{Optimizer, OptimizerConfig};
 use crate::rng::Rng;
 
 /// Which divergence the network estimates.
@@ -89,7 +89,7 @@ pub struct CriticFit {
     pub kind: Divergence,
     pub config: EstimatorConfig,
     pub critic: Mlp,
-    opt: OptimState,
+    opt: Optimizer,
     pub step: u64,
 }
 
@@ -101,7 +101,7 @@ impl CriticFit {
     pub fn new(kind: Divergence, config: EstimatorConfig, dim: usize, device: &Device) -> Self {
         let net = MlpConfig { input: dim, hidden: config.hidden, depth: config.depth, output: 1, activation: Activation::Relu, minibatch: None };
         let critic = net.init(&mut Rng::stream(config.seed, STREAM_INIT, kind as u64), device).trainable();
-        let opt = config.optimizer.init(&critic.params());
+        let opt = config.optimizer.init();
         CriticFit { kind, config, critic, opt, step: 0 }
     }
 
@@ -120,11 +120,12 @@ impl CriticFit {
     pub fn step(self, real: &dyn RealData, fake: &dyn RealData) -> Self {
         let mut rng = Rng::stream(self.config.seed, STREAM_TRAIN + 10 * self.kind as u64, self.step);
         let (b, dim) = (self.config.batch_size, real.dim());
-        let device = self.critic.layers[0].weight.device();
+        let device = self.critic.device();
         let r = tensor2(real.sample(b, &mut rng), b, dim, &device);
         let f = tensor2(fake.sample(b, &mut rng), b, dim, &device);
         let objective = self.objective();
-        let (critic, opt, _) = update_critic(self.critic, self.opt, &objective, &self.config.optimizer, r, f, None, |_| None, 1.0, &mut rng);
+        let mut opt = self.opt;
+        let (critic, _) = update_critic(self.critic, &mut opt, &objective, r, f, None, |_| None, 1.0, &mut rng);
         CriticFit { critic, opt, step: self.step + 1, ..self }
     }
 
@@ -133,7 +134,7 @@ impl CriticFit {
         let mut rng = Rng::stream(self.config.seed, STREAM_EVAL, 0);
         let (n, dim) = (self.config.eval_samples, real.dim());
         let critic = self.critic.frozen();
-        let device = critic.layers[0].weight.device();
+        let device = critic.device();
         let r = tensor2(real.sample(n, &mut rng), n, dim, &device);
         let f = tensor2(fake.sample(n, &mut rng), n, dim, &device);
         let out_real = critic.forward(r);
@@ -156,7 +157,7 @@ impl CriticFit {
     /// `log(1 − D(x))` (minimax) or of `−f(x)`.
     pub fn curve_tensor(&self, xs: &[f32]) -> Tensor<1> {
         let critic = self.critic.frozen();
-        let device = critic.layers[0].weight.device();
+        let device = critic.device();
         let n = xs.len();
         let (out, grad) = critic.input_grad(tensor2(xs.to_vec(), n, 1, &device));
         let (value, magnitude) = match self.kind {

@@ -1,230 +1,161 @@
 //! Checkpoints as safetensors: the weights in PyTorch's layout (`net.{2i}.weight` is
 //! `[out, in]`, `net.{2i}.bias` is `[out]`, as in an `nn.Sequential` of Linear and ReLU), the
-//! optimizer slots, the running averages, and in the metadata the config (TOML) and the step
-//! counters. Loading it and training on is bit-for-bit the run that never stopped.
+//! optimizer states by parameter name, the running averages, and in the metadata the config
+//! (TOML) and the step counters. Loading it and training on is bit-for-bit the run that never
+//! stopped.
 
-use std::collections::HashMap;
-
-use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use burn::tensor::{Device, TensorData};
 
 use super::config::GanConfig;
 use super::mlp::Mlp;
 use super::train::GanState;
-use crate::optim::OptimState;
+use crate::nn;
+use crate::optim::{Optimizer, OptimizerConfig, StateRecord};
+use crate::record::{Reader, RecordError, Writer};
 
-pub const FORMAT: &str = "earthmover-gan-v1";
+pub const FORMAT: &str = "earthmover-gan-v2";
+/// Before the models were burn modules: the same weights and names; optimizer slots and
+/// running averages by position (`optim.{who}.{p}.{k}`, `average.{who}.{p}`), in burn's layout
+/// with biases as `[1, n]`. Such a checkpoint loads and resumes; the next save writes v2.
+pub const FORMAT_V1: &str = "earthmover-gan-v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("not a safetensors file ({0})")]
-    NotSafetensors(String),
     #[error("not an earthmover GAN checkpoint (format is '{0}', expected '{FORMAT}')")]
     WrongFormat(String),
-    #[error("the checkpoint has no '{0}' entry")]
-    Missing(String),
     #[error("the checkpoint's config is unreadable: {0}")]
     Config(String),
-    #[error("tensor '{name}' has shape {found:?}, but the config needs {expected:?}")]
-    Shape { name: String, found: Vec<usize>, expected: Vec<usize> },
-    #[error("tensor '{0}' is not float32")]
-    DType(String),
-    #[error("a tensor could not be read back from the device: {0}")]
-    Read(String),
-    #[error("could not write safetensors: {0}")]
-    Write(String),
     #[error("'{0}' holds NaN or infinite values; it was not saved")]
     NonFinite(String),
+    #[error(transparent)]
+    Record(RecordError),
 }
 
-fn read(t: &Tensor<2>) -> Result<(Vec<f32>, [usize; 2]), CheckpointError> {
-    let dims = t.dims();
-    let v = t.clone().inner().into_data().try_to_vec::<f32>().map_err(|e| CheckpointError::Read(format!("{e:?}")))?;
-    Ok((v, dims))
-}
-
-/// A row-major `[rows, cols]` matrix transposed to `[cols, rows]` (our `[in, out]` weights to
-/// PyTorch's `[out, in]` and back).
-pub(crate) fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = v[r * cols + c];
+impl From<RecordError> for CheckpointError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::NonFinite(name) => CheckpointError::NonFinite(name),
+            other => CheckpointError::Record(other),
         }
     }
-    out
 }
 
-struct Entry {
-    finite: bool,
-    name: String,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-fn entry(name: String, shape: Vec<usize>, values: &[f32]) -> Entry {
-    Entry {
-        finite: values.iter().all(|v| v.is_finite()), name, shape, bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
-}
-
-/// PyTorch-layout entries of one MLP.
-fn mlp_entries(prefix: &str, mlp: &Mlp, out: &mut Vec<Entry>) -> Result<(), CheckpointError> {
-    for (i, layer) in mlp.layers.iter().enumerate() {
-        let (w, [fan_in, fan_out]) = read(&layer.weight)?;
-        let (b, _) = read(&layer.bias)?;
-        out.push(entry(format!("{prefix}.net.{}.weight", 2 * i), vec![fan_out, fan_in], &transpose(&w, fan_in, fan_out)));
-        out.push(entry(format!("{prefix}.net.{}.bias", 2 * i), vec![fan_out], &b));
+/// `net.{i}` (our `Vec<Linear>` index) → `net.{2i}` (its place in PyTorch's Sequential).
+fn torch_name(path: &str) -> String {
+    let parts: Vec<String> = path.split('.').map(str::to_string).collect();
+    let mut out = parts.clone();
+    for k in 0..parts.len().saturating_sub(1) {
+        if parts[k] == "net"
+            && let Ok(i) = parts[k + 1].parse::<usize>()
+        {
+            out[k + 1] = (2 * i).to_string();
+        }
     }
-    if let Some(mb) = &mlp.minibatch {
-        let (t, [a, bc]) = read(&mb.t)?;
-        out.push(entry(format!("{prefix}.minibatch.weight"), vec![bc, a], &transpose(&t, a, bc)));
-    }
-    Ok(())
-}
-
-fn raw_entries(prefix: &str, tensors: &[Tensor<2>], out: &mut Vec<Entry>) -> Result<(), CheckpointError> {
-    for (i, t) in tensors.iter().enumerate() {
-        let (v, dims) = read(t)?;
-        out.push(entry(format!("{prefix}.{i}"), dims.to_vec(), &v));
-    }
-    Ok(())
+    out.join(".")
 }
 
 /// The whole state and config as safetensors bytes.
 pub fn to_bytes(state: &GanState, config: &GanConfig) -> Result<Vec<u8>, CheckpointError> {
-    let mut entries = vec![];
-    mlp_entries("generator", &state.generator, &mut entries)?;
-    mlp_entries("critic", &state.critic, &mut entries)?;
-    for (who, opt) in [("generator", &state.generator_opt), ("critic", &state.critic_opt)] {
-        for (p, slots) in opt.slots.iter().enumerate() {
-            raw_entries(&format!("optim.{who}.{p}"), slots, &mut entries)?;
-        }
-    }
+    let mut w = Writer::default();
+    w.module(&state.generator, "generator", torch_name)?;
+    w.module(&state.critic, "critic", torch_name)?;
+    w.optimizer(&state.generator_opt, "generator")?;
+    w.optimizer(&state.critic_opt, "critic")?;
     if let Some(a) = &state.generator_avg {
-        raw_entries("average.generator", a, &mut entries)?;
+        w.module(a, "average.generator", torch_name)?;
     }
     if let Some(a) = &state.critic_avg {
-        raw_entries("average.critic", a, &mut entries)?;
-    }
-    if let Some(bad) = entries.iter().find(|e| !e.finite) {
-        return Err(CheckpointError::NonFinite(bad.name.clone()));
+        w.module(a, "average.critic", torch_name)?;
     }
     let config_text = toml::to_string(config).map_err(|e| CheckpointError::Config(e.to_string()))?;
-    let metadata = HashMap::from([
-        ("format".to_string(), FORMAT.to_string()),
-        ("config".to_string(), config_text),
-        ("step".to_string(), state.step.to_string()),
-        ("critic_steps".to_string(), state.critic_steps.to_string()),
-        ("generator_opt_t".to_string(), state.generator_opt.t.to_string()),
-        ("critic_opt_t".to_string(), state.critic_opt.t.to_string()),
-    ]);
-    let views: Vec<(String, TensorView<'_>)> = entries
-        .iter()
-        .map(|e| TensorView::new(Dtype::F32, e.shape.clone(), &e.bytes).map(|v| (e.name.clone(), v)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| CheckpointError::Write(e.to_string()))?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| CheckpointError::Write(e.to_string()))
+    w.metadata.insert("format".into(), FORMAT.into());
+    w.metadata.insert("config".into(), config_text);
+    w.metadata.insert("step".into(), state.step.to_string());
+    w.metadata.insert("critic_steps".into(), state.critic_steps.to_string());
+    Ok(w.into_bytes()?)
 }
 
-struct Reader<'a> {
-    st: SafeTensors<'a>,
-    device: Device,
+/// Whether the file is v1 (`Ok(true)`) or v2.
+fn check_format(r: &Reader<'_>) -> Result<bool, CheckpointError> {
+    let format = r.metadata.get("format").cloned().unwrap_or_default();
+    match format.as_str() {
+        FORMAT => Ok(false),
+        FORMAT_V1 => Ok(true),
+        _ => Err(CheckpointError::WrongFormat(format)),
+    }
 }
 
-impl Reader<'_> {
-    fn values(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, CheckpointError> {
-        let view = self.st.tensor(name).map_err(|_| CheckpointError::Missing(name.to_string()))?;
-        if view.dtype() != Dtype::F32 {
-            return Err(CheckpointError::DType(name.to_string()));
+/// A v1 optimizer: slot `k` of the `p`-th parameter (in the module's visiting order, which is
+/// v1's order) was `optim.{who}.{p}.{k}`.
+fn v1_optimizer(r: &Reader<'_>, model: &Mlp, rule: &OptimizerConfig, who: &str, device: &Device) -> Result<Optimizer, CheckpointError> {
+    let t = r.meta_u64(&format!("{who}_opt_t"))?;
+    let mut record = StateRecord::default();
+    for (p, (path, dims)) in nn::param_shapes(model).into_iter().enumerate() {
+        let slots = (0..rule.v1_slots()).map(|k| v1_tensor(r, &format!("optim.{who}.{p}.{k}"), &dims)).collect::<Result<_, _>>()?;
+        rule.v1_state(&path, slots, t, &mut record);
+    }
+    rule.init().load(record, t, device).map_err(|e| CheckpointError::Record(RecordError::Other(e)))
+}
+
+fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, CheckpointError> {
+    let s = r.floats(name)?;
+    if s.values.len() != dims.iter().product::<usize>() {
+        return Err(RecordError::Shape { name: name.to_string(), found: s.shape, expected: dims.to_vec() }.into());
+    }
+    Ok(TensorData::new(s.values, dims.to_vec()))
+}
+
+/// A v1 running average: the `p`-th parameter was `average.{who}.{p}`.
+fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, CheckpointError> {
+    struct Fill(Vec<TensorData>);
+    impl nn::FloatMap for Fill {
+        fn apply<const D: usize>(&mut self, _path: &str, t: burn::tensor::Tensor<D>) -> burn::tensor::Tensor<D> {
+            burn::tensor::Tensor::from_data(self.0.remove(0), &t.device())
         }
-        if view.shape() != expected {
-            return Err(CheckpointError::Shape { name: name.to_string(), found: view.shape().to_vec(), expected: expected.to_vec() });
-        }
-        Ok(view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
-
-    fn tensor(&self, values: Vec<f32>, dims: [usize; 2]) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, dims), &self.device)
-    }
-
-    fn mlp(&self, prefix: &str, net: &super::mlp::MlpConfig) -> Result<Mlp, CheckpointError> {
-        let mut params = vec![];
-        for (i, (fan_in, fan_out)) in net.shapes().into_iter().enumerate() {
-            let w = self.values(&format!("{prefix}.net.{}.weight", 2 * i), &[fan_out, fan_in])?;
-            let b = self.values(&format!("{prefix}.net.{}.bias", 2 * i), &[fan_out])?;
-            params.push(self.tensor(transpose(&w, fan_out, fan_in), [fan_in, fan_out]));
-            params.push(self.tensor(b, [1, fan_out]));
-        }
-        if let Some([a, bc]) = net.minibatch_shape() {
-            let t = self.values(&format!("{prefix}.minibatch.weight"), &[bc, a])?;
-            params.push(self.tensor(transpose(&t, bc, a), [a, bc]));
-        }
-        Ok(Mlp::from_params(params, net.activation, net.minibatch))
-    }
-
-    fn raw(&self, prefix: &str, like: &[Tensor<2>]) -> Result<Vec<Tensor<2>>, CheckpointError> {
-        like.iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let dims = p.dims();
-                Ok(self.tensor(self.values(&format!("{prefix}.{i}"), &dims)?, dims))
-            })
-            .collect()
-    }
-
-    fn optim(&self, who: &str, cfg: &crate::optim::OptimizerConfig, params: &[Tensor<2>], t: u64) -> Result<OptimState, CheckpointError> {
-        let slots = params
-            .iter()
-            .enumerate()
-            .map(|(p, param)| self.raw(&format!("optim.{who}.{p}"), &vec![param.clone(); cfg.slots()]))
-            .collect::<Result<_, _>>()?;
-        Ok(OptimState { t, slots })
-    }
+    let values = nn::param_shapes(&like).into_iter().enumerate().map(|(p, (_, dims))| v1_tensor(r, &format!("average.{who}.{p}"), &dims)).collect::<Result<_, _>>()?;
+    Ok(nn::map_floats(like, &mut Fill(values)))
 }
 
-fn meta<'a>(m: &'a HashMap<String, String>, key: &str) -> Result<&'a str, CheckpointError> {
-    m.get(key).map(String::as_str).ok_or_else(|| CheckpointError::Missing(format!("metadata.{key}")))
-}
-
-fn meta_u64(m: &HashMap<String, String>, key: &str) -> Result<u64, CheckpointError> {
-    meta(m, key)?.parse().map_err(|_| CheckpointError::Config(format!("metadata.{key} is not a whole number")))
-}
-
-/// The config stored in a checkpoint, without loading any tensor.
-pub fn read_config(bytes: &[u8]) -> Result<GanConfig, CheckpointError> {
-    let (_, md) = SafeTensors::read_metadata(bytes).map_err(|e| CheckpointError::NotSafetensors(e.to_string()))?;
-    let m = md.metadata().clone().unwrap_or_default();
-    let format = m.get("format").cloned().unwrap_or_default();
-    if format != FORMAT {
-        return Err(CheckpointError::WrongFormat(format));
-    }
-    let config: GanConfig = toml::from_str(meta(&m, "config")?).map_err(|e| CheckpointError::Config(e.to_string()))?;
+fn config(r: &Reader<'_>) -> Result<GanConfig, CheckpointError> {
+    let config: GanConfig = toml::from_str(r.meta("config")?).map_err(|e| CheckpointError::Config(e.to_string()))?;
     config.validate().map_err(|e| CheckpointError::Config(e.to_string()))?;
     Ok(config)
 }
 
+/// The config stored in a checkpoint, without loading any tensor.
+pub fn read_config(bytes: &[u8]) -> Result<GanConfig, CheckpointError> {
+    let r = Reader::new(bytes)?;
+    check_format(&r)?;
+    config(&r)
+}
+
 /// Loads a state and its config onto `device`.
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(GanState, GanConfig), CheckpointError> {
-    let config = read_config(bytes)?;
-    let (_, md) = SafeTensors::read_metadata(bytes).map_err(|e| CheckpointError::NotSafetensors(e.to_string()))?;
-    let m = md.metadata().clone().unwrap_or_default();
-    let st = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::NotSafetensors(e.to_string()))?;
-    let r = Reader { st, device: device.clone() };
-    let generator = r.mlp("generator", &config.generator_net())?;
-    let critic = r.mlp("critic", &config.critic_net())?;
-    let generator_opt = r.optim("generator", &config.generator_optimizer, &generator.params(), meta_u64(&m, "generator_opt_t")?)?;
-    let critic_opt = r.optim("critic", &config.critic_optimizer, &critic.params(), meta_u64(&m, "critic_opt_t")?)?;
-    let (generator_avg, critic_avg) = match config.tricks.historical_averaging {
-        Some(_) => (Some(r.raw("average.generator", &generator.params())?), Some(r.raw("average.critic", &critic.params())?)),
-        None => (None, None),
+    let r = Reader::new(bytes)?;
+    let v1 = check_format(&r)?;
+    let config = config(&r)?;
+    // A skeleton of the right shapes (its seeded values are all replaced).
+    let fresh = GanState::new(&config, device);
+    let generator = r.module(fresh.generator.frozen(), "generator", torch_name)?;
+    let critic = r.module(fresh.critic.frozen(), "critic", torch_name)?;
+    let (generator_opt, critic_opt) = if v1 {
+        (v1_optimizer(&r, &generator, &config.generator_optimizer, "generator", device)?, v1_optimizer(&r, &critic, &config.critic_optimizer, "critic", device)?)
+    } else {
+        (r.optimizer(config.generator_optimizer.init(), "generator", device)?, r.optimizer(config.critic_optimizer.init(), "critic", device)?)
+    };
+    let (generator_avg, critic_avg) = match (config.tricks.historical_averaging, v1) {
+        (None, _) => (None, None),
+        (Some(_), false) => (Some(r.module(generator.clone(), "average.generator", torch_name)?), Some(r.module(critic.clone(), "average.critic", torch_name)?)),
+        (Some(_), true) => (Some(v1_average(&r, generator.clone(), "generator")?), Some(v1_average(&r, critic.clone(), "critic")?)),
     };
     let state = GanState {
         generator: generator.trainable(),
         critic: critic.trainable(),
         generator_opt,
         critic_opt,
-        step: meta_u64(&m, "step")?,
-        critic_steps: meta_u64(&m, "critic_steps")?,
+        step: r.meta_u64("step")?,
+        critic_steps: r.meta_u64("critic_steps")?,
         generator_avg,
         critic_avg,
         device: device.clone(),

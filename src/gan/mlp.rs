@@ -8,15 +8,19 @@
 //! activations the activation derivative is a constant mask almost everywhere, so the
 //! result is the exact gradient of the gradient penalty.
 //!
-//! Weights are stored as `[in, out]` (so a layer is `x·W + b`) and every parameter is a
-//! rank-2 tensor (biases are `[1, out]`), which keeps the optimizers and checkpoints uniform.
+//! The network is a burn `Module`: `net` holds burn `Linear` layers (weights `[in, out]`, so a
+//! layer is `x·W + b`; biases 1-D), and names in a checkpoint are field paths.
 //!
 //! A critic may end in a minibatch-discrimination layer (Salimans et al. 2016, §3.2), which
 //! makes each sample's output depend on the rest of its batch. Such a critic has no per-sample
 //! input gradient, so [`Mlp::input_grad`] (and with it the gradient penalty) refuses it.
 
-use burn::tensor::{Device, Tensor, TensorData, activation};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, activation};
 use serde::{Deserialize, Serialize};
+
+use crate::nn::{linear, param};
 
 use crate::rng::Rng;
 
@@ -105,7 +109,7 @@ impl MlpConfig {
 
     /// PyTorch's default `nn.Linear` initialisation: weights and biases U(−1/√fan_in, 1/√fan_in).
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Mlp {
-        let layers = self
+        let net = self
             .shapes()
             .into_iter()
             .map(|(fan_in, fan_out)| {
@@ -113,27 +117,25 @@ impl MlpConfig {
                 let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect() };
                 let w = draw(fan_in * fan_out);
                 let b = draw(fan_out);
-                Dense {
-                    weight: Tensor::from_data(TensorData::new(w, [fan_in, fan_out]), device),
-                    bias: Tensor::from_data(TensorData::new(b, [1, fan_out]), device),
-                }
+                linear(w, Some(b), [fan_in, fan_out], device)
             })
             .collect();
         // Drawn after the layers, so a critic without it initialises exactly as before.
         let minibatch = self.minibatch.zip(self.minibatch_shape()).map(|(shape, [a, bc])| {
             let bound = 1.0 / (a as f64).sqrt();
             let t: Vec<f32> = (0..a * bc).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect();
-            Minibatch { t: Tensor::from_data(TensorData::new(t, [a, bc]), device), shape }
+            Minibatch { weight: param(t, [a, bc], device), shape }
         });
-        Mlp { layers, activation: self.activation, minibatch }
+        Mlp { net, activation: self.activation, minibatch }
     }
 }
 
 /// The minibatch-discrimination tensor `T` `[A, B·C]` (PyTorch: an `nn.Linear(A, B·C,
 /// bias=False)`, stored transposed like every weight here).
-#[derive(Clone, Debug)]
+#[derive(Module, Debug)]
 pub struct Minibatch {
-    pub t: Tensor<2>,
+    pub weight: Param<Tensor<2>>,
+    #[module(skip)]
     pub shape: MinibatchShape,
 }
 
@@ -143,9 +145,9 @@ impl Minibatch {
     pub fn features(&self, h: Tensor<2>, reference: Option<Tensor<2>>) -> Tensor<2> {
         let MinibatchShape { kernels, dims } = self.shape;
         let n = h.dims()[0];
-        let m = h.matmul(self.t.clone());
+        let m = h.matmul(self.weight.val());
         let (r, self_term) = match reference {
-            Some(r) => (r.matmul(self.t.clone()), 0.0),
+            Some(r) => (r.matmul(self.weight.val()), 0.0),
             None => (m.clone(), 1.0), // exp(−0) for j = i, exactly
         };
         let rows = r.dims()[0];
@@ -156,18 +158,12 @@ impl Minibatch {
     }
 }
 
-/// One affine layer `x·W + b`.
-#[derive(Clone, Debug)]
-pub struct Dense {
-    /// `[in, out]`
-    pub weight: Tensor<2>,
-    /// `[1, out]`
-    pub bias: Tensor<2>,
-}
-
-#[derive(Clone, Debug)]
+/// A stack of affine layers with a nonlinearity between them, as PyTorch's
+/// `nn.Sequential(Linear, act, …, Linear)`; `net[i]` is stored as `net.{2i}`.
+#[derive(Module, Debug)]
 pub struct Mlp {
-    pub layers: Vec<Dense>,
+    pub net: Vec<Linear>,
+    #[module(skip)]
     pub activation: Activation,
     pub minibatch: Option<Minibatch>,
 }
@@ -181,56 +177,29 @@ pub struct Pass {
 }
 
 impl Mlp {
-    /// Parameters in a fixed order: w₀, b₀, w₁, b₁, …, then `T` when there is minibatch
-    /// discrimination.
-    pub fn params(&self) -> Vec<Tensor<2>> {
-        let mut params: Vec<Tensor<2>> = self.layers.iter().flat_map(|l| [l.weight.clone(), l.bias.clone()]).collect();
-        params.extend(self.minibatch.as_ref().map(|m| m.t.clone()));
-        params
-    }
-
-    /// The inverse of [`Mlp::params`], for a network with the given minibatch layer.
-    pub fn from_params(params: Vec<Tensor<2>>, activation: Activation, minibatch: Option<MinibatchShape>) -> Self {
-        let mut params = params;
-        let minibatch = minibatch.and_then(|shape| params.pop().map(|t| Minibatch { t, shape }));
-        let mut it = params.into_iter();
-        let mut layers = vec![];
-        while let (Some(weight), Some(bias)) = (it.next(), it.next()) {
-            layers.push(Dense { weight, bias });
-        }
-        Mlp { layers, activation, minibatch }
-    }
-
-    /// The same architecture with new parameters (in [`Mlp::params`] order).
-    pub fn with_params(&self, params: Vec<Tensor<2>>) -> Self {
-        Mlp::from_params(params, self.activation, self.minibatch.as_ref().map(|m| m.shape))
-    }
-
-    /// Every parameter mapped through `f` (moving devices, detaching, clipping…).
-    pub fn map(self, mut f: impl FnMut(Tensor<2>) -> Tensor<2>) -> Self {
-        let params = self.params().into_iter().map(&mut f).collect();
-        self.with_params(params)
-    }
-
     /// Trainable leaves on an autodiff device.
     pub fn trainable(self) -> Self {
-        self.map(|p| p.detach().autodiff().require_grad())
+        self.train()
     }
 
     /// Constants: the same values without autodiff (for sampling and evaluation).
     pub fn frozen(&self) -> Self {
-        self.clone().map(|p| p.inner())
+        self.valid()
     }
 
-    fn affine(layer: &Dense, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(layer.weight.clone()) + layer.bias.clone()
+    pub fn device(&self) -> Device {
+        self.net[0].weight.device()
+    }
+
+    fn affine(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+        layer.forward(x)
     }
 
     /// The last hidden layer. `dropout`, if given, holds one (already rescaled) mask per
     /// hidden layer.
     fn hidden(&self, x: Tensor<2>, dropout: Option<&[Tensor<2>]>) -> Tensor<2> {
         let mut h = x;
-        for (i, layer) in self.layers[..self.layers.len() - 1].iter().enumerate() {
+        for (i, layer) in self.net[..self.net.len() - 1].iter().enumerate() {
             h = self.activation.apply(Self::affine(layer, h));
             if let Some(masks) = dropout {
                 h = h * masks[i].clone();
@@ -249,7 +218,7 @@ impl Mlp {
     /// The output layer on last-hidden features `h`, reading the minibatch features (against
     /// `reference`, or within `h`) beside them when there is minibatch discrimination.
     fn head(&self, h: Tensor<2>, reference: Option<Tensor<2>>) -> Tensor<2> {
-        let last = self.layers.last().expect("an MLP has at least one layer");
+        let last = self.net.last().expect("an MLP has at least one layer");
         let input = match &self.minibatch {
             Some(mb) => Tensor::cat(vec![h.clone(), mb.features(h, reference)], 1),
             None => h,
@@ -289,7 +258,7 @@ impl Mlp {
     /// need one (the gradient penalties) refuse it, and this panics if called anyway.
     pub fn input_grad(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         assert!(self.minibatch.is_none(), "input_grad needs a per-sample critic (no minibatch discrimination)");
-        let (last, hidden) = self.layers.split_last().expect("an MLP has at least one layer");
+        let (last, hidden) = self.net.split_last().expect("an MLP has at least one layer");
         let batch = x.dims()[0];
         let mut slopes = Vec::with_capacity(hidden.len());
         let mut h = x;
@@ -300,9 +269,9 @@ impl Mlp {
         }
         let out = Self::affine(last, h);
         let ones = Tensor::<2>::ones([batch, 1], &out.device());
-        let mut g = ones.matmul(last.weight.clone().transpose()); // [B, hidden]
+        let mut g = ones.matmul(last.weight.val().transpose()); // [B, hidden]
         for (layer, slope) in hidden.iter().zip(slopes).rev() {
-            g = (g * slope).matmul(layer.weight.clone().transpose()); // [B, fan_in]
+            g = (g * slope).matmul(layer.weight.val().transpose()); // [B, fan_in]
         }
         (out, g)
     }

@@ -105,8 +105,8 @@ pub struct CriticTerms {
 /// on every device).
 pub fn dropout_masks(critic: &Mlp, batch: usize, rate: f64, rng: &mut Rng) -> Vec<Tensor<2>> {
     let keep = 1.0 - rate;
-    let device = critic.layers[0].weight.device();
-    critic.layers[..critic.layers.len() - 1]
+    let device = critic.device();
+    critic.net[..critic.net.len() - 1]
         .iter()
         .map(|l| {
             let width = l.weight.dims()[1];

@@ -10,7 +10,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::config::GanConfig;
 use super::mlp::Mlp;
 use super::objective::{self, Objective};
-use crate::optim::{OptimState, OptimizerConfig};
+use crate::nn::{self, Clamp, flat_params};
+use crate::optim::{Optimizer, gradients};
 use crate::rng::Rng;
 
 const STREAM_INIT: u64 = 1;
@@ -37,15 +38,16 @@ impl RealData for crate::toy::Source {
 pub struct GanState {
     pub generator: Mlp,
     pub critic: Mlp,
-    pub generator_opt: OptimState,
-    pub critic_opt: OptimState,
+    pub generator_opt: Optimizer,
+    pub critic_opt: Optimizer,
     /// Generator updates done.
     pub step: u64,
     /// Critic updates done.
     pub critic_steps: u64,
-    /// Running means of past parameters, when historical averaging is on.
-    pub generator_avg: Option<Vec<Tensor<2>>>,
-    pub critic_avg: Option<Vec<Tensor<2>>>,
+    /// Running means of past parameters, when historical averaging is on (same modules,
+    /// plain tensors).
+    pub generator_avg: Option<Mlp>,
+    pub critic_avg: Option<Mlp>,
     pub device: Device,
 }
 
@@ -108,9 +110,9 @@ impl GanState {
         let mut rng = Rng::stream(config.seed, STREAM_INIT, 0);
         let generator = config.generator_net().init(&mut rng, device);
         let critic = config.critic_net().init(&mut rng, device);
-        let generator_opt = config.generator_optimizer.init(&generator.params());
-        let critic_opt = config.critic_optimizer.init(&critic.params());
-        let avg = |m: &Mlp| config.tricks.historical_averaging.map(|_| m.params());
+        let generator_opt = config.generator_optimizer.init();
+        let critic_opt = config.critic_optimizer.init();
+        let avg = |m: &Mlp| config.tricks.historical_averaging.map(|_| m.clone());
         GanState {
             generator_avg: avg(&generator),
             critic_avg: avg(&critic),
@@ -151,25 +153,27 @@ impl GanState {
 }
 
 /// `w·Σ‖θ − θ̄‖²` for historical averaging; `None` when the trick is off.
-fn history_penalty(params: &[Tensor<2>], avg: &Option<Vec<Tensor<2>>>, weight: Option<f64>) -> Option<Tensor<1>> {
+fn history_penalty(model: &Mlp, avg: &Option<Mlp>, weight: Option<f64>) -> Option<Tensor<1>> {
     let (avg, w) = (avg.as_ref()?, weight?);
-    params
-        .iter()
-        .zip(avg)
-        .map(|(p, a)| (p.clone() - a.clone()).square().sum())
+    flat_params(model)
+        .into_iter()
+        .zip(flat_params(avg))
+        .map(|((_, p), (_, a))| (p - a).square().sum())
         .reduce(|a, b| a + b)
         .map(|s| s.mul_scalar(w))
 }
 
-/// θ̄ ← θ̄ + (θ − θ̄)/k after the k-th update.
-fn update_average(avg: Option<Vec<Tensor<2>>>, params: &[Tensor<2>], k: u64) -> Option<Vec<Tensor<2>>> {
-    avg.map(|avg| avg.into_iter().zip(params).map(|(a, p)| a.clone() + (p.clone().inner() - a).div_scalar(k as f64 + 1.0)).collect())
-}
-
-/// Gradients of `loss` for each of `params` (zeros for a parameter the loss does not touch).
-fn gradients(loss: &Tensor<1>, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
-    let grads = loss.backward();
-    params.iter().map(|p| p.grad(&grads).unwrap_or_else(|| p.zeros_like().inner())).collect()
+/// θ̄ ← θ̄ + (θ − θ̄)/(k + 1) after the k-th update.
+fn update_average(avg: Option<Mlp>, model: &Mlp, k: u64) -> Option<Mlp> {
+    struct Toward(std::collections::VecDeque<Tensor<1>>, f64);
+    impl nn::FloatMap for Toward {
+        fn apply<const D: usize>(&mut self, _path: &str, a: Tensor<D>) -> Tensor<D> {
+            let p = self.0.pop_front().expect("same architecture").inner().reshape(a.shape());
+            a.clone() + (p - a).div_scalar(self.1)
+        }
+    }
+    let params = flat_params(model).into_iter().map(|(_, p)| p).collect();
+    avg.map(|a| nn::map_floats(a, &mut Toward(params, k as f64 + 1.0)))
 }
 
 /// One update of any critic or discriminator on given `real` and `fake` batches `[B, dim]`:
@@ -180,29 +184,27 @@ fn gradients(loss: &Tensor<1>, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
 #[allow(clippy::too_many_arguments)]
 pub fn update_critic(
     critic: Mlp,
-    opt: OptimState,
+    opt: &mut Optimizer,
     objective: &Objective,
-    optimizer: &OptimizerConfig,
     real: Tensor<2>,
     fake: Tensor<2>,
     label_smoothing: Option<f64>,
-    regulariser: impl FnOnce(&[Tensor<2>]) -> Option<Tensor<1>>,
+    regulariser: impl FnOnce(&Mlp) -> Option<Tensor<1>>,
     lr_scale: f64,
     rng: &mut Rng,
-) -> (Mlp, OptimState, objective::CriticTerms) {
+) -> (Mlp, objective::CriticTerms) {
     let terms = objective::critic_terms(objective, &critic, real, fake, label_smoothing, rng);
-    let params = critic.params();
-    let loss = match regulariser(&params) {
+    let loss = match regulariser(&critic) {
         Some(h) => terms.loss.clone() + h,
         None => terms.loss.clone(),
     };
-    let grads = gradients(&loss, &params);
-    let (mut new, opt) = optimizer.step(params, grads, opt, lr_scale);
+    let grads = gradients(&loss, &critic);
+    let mut new = opt.step(critic, grads, lr_scale);
     if let Objective::Wgan { clip } = *objective {
-        new = new.into_iter().map(|p| p.clamp(-clip, clip)).collect();
+        new = nn::map_floats(new, &mut Clamp(clip));
     }
     let terms = objective::CriticTerms { loss: terms.loss.inner(), estimate: terms.estimate.inner(), penalty: terms.penalty.inner() };
-    (critic.with_params(new).trainable(), opt, terms)
+    (new.trainable(), terms)
 }
 
 /// One critic update. Returns the new state and (critic loss, estimate, penalty).
@@ -212,22 +214,20 @@ pub fn critic_step(mut state: GanState, config: &GanConfig, data: &dyn RealData)
     let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
     let fake = state.generate(b, &mut rng, config.noise_dim);
     let (critic_avg, weight) = (&state.critic_avg, config.tricks.historical_averaging);
-    let (critic, opt, terms) = update_critic(
+    let (critic, terms) = update_critic(
         state.critic,
-        state.critic_opt,
+        &mut state.critic_opt,
         &config.objective,
-        &config.critic_optimizer,
         real,
         fake,
         config.tricks.label_smoothing,
-        |params| history_penalty(params, critic_avg, weight),
+        |critic| history_penalty(critic, critic_avg, weight),
         config.schedule.scale(state.step),
         &mut rng,
     );
     state.critic_steps += 1;
-    state.critic_avg = update_average(state.critic_avg, &critic.params(), state.critic_steps);
+    state.critic_avg = update_average(state.critic_avg, &critic, state.critic_steps);
     state.critic = critic;
-    state.critic_opt = opt;
     (state, terms.loss, terms.estimate, terms.penalty)
 }
 
@@ -243,17 +243,15 @@ pub fn generator_step(mut state: GanState, config: &GanConfig, data: &dyn RealDa
         critic.pass(real, None).features
     });
     let loss = objective::generator_loss(&config.objective, &critic, fake, real_features);
-    let params = state.generator.params();
-    let total = match history_penalty(&params, &state.generator_avg, config.tricks.historical_averaging) {
+    let total = match history_penalty(&state.generator, &state.generator_avg, config.tricks.historical_averaging) {
         Some(h) => loss.clone() + h,
         None => loss.clone(),
     };
-    let grads = gradients(&total, &params);
-    let (new, opt) = config.generator_optimizer.step(params, grads, state.generator_opt, config.schedule.scale(state.step));
+    let grads = gradients(&total, &state.generator);
+    let new = state.generator_opt.step(state.generator, grads, config.schedule.scale(state.step));
     state.step += 1;
     state.generator_avg = update_average(state.generator_avg, &new, state.step);
-    state.generator = state.generator.with_params(new).trainable();
-    state.generator_opt = opt;
+    state.generator = new.trainable();
     (state, loss.inner())
 }
 

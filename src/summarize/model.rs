@@ -13,60 +13,64 @@
 //! the decoder input is `x_j = W[emb(y_{j−1}); v_{j−1}] + b` (input feeding), and the initial
 //! decoder state is `ReLU(W[h_fw; h_bw] + b)` for both `h` and `c` ("reduce state").
 //!
-//! Every parameter is a rank-2 tensor (biases `[1, n]`), weights are `[in, out]`, and LSTM
-//! gates are ordered i, f, g, o as in PyTorch. Constants built here take the parameters'
-//! dtype, so the whole model runs in float64 for the gradient check.
+//! The model is a burn `Module` of burn `Linear`/`Embedding` layers and [`Lstm`]s: weights
+//! are `[in, out]`, biases 1-D, LSTM gates ordered i, f, g, o as in PyTorch, and a weight's
+//! name is its field path (`encoder.forward.weight_ih`). Constants built here take the
+//! parameters' dtype, so the whole model runs in float64 for the gradient check.
 
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, Linear};
 use burn::tensor::{Device, Int, Tensor, TensorData, activation};
 
 use super::batch::Batch;
 use super::config::ModelConfig;
+use crate::nn::{Lstm, linear, param};
 use crate::ops;
 use crate::rng::Rng;
 
-/// One LSTM: `gates = x W_ih + h W_hh + b`.
-#[derive(Clone, Debug)]
-pub struct Lstm {
-    pub w_ih: Tensor<2>,
-    pub w_hh: Tensor<2>,
-    pub b: Tensor<2>,
+/// The bidirectional encoder: one LSTM per direction.
+#[derive(Module, Debug)]
+pub struct BiLstm {
+    pub forward: Lstm,
+    pub backward: Lstm,
 }
 
-/// An affine map `x W + b`.
-#[derive(Clone, Debug)]
-pub struct Linear {
-    pub w: Tensor<2>,
-    pub b: Tensor<2>,
+/// Additive attention with coverage: `eᵢ = vᵀ tanh(W_h hᵢ + W_s s + w_c cᵢ + b)`.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// `W_h`, `[2H, A]` (no bias).
+    pub w_h: Param<Tensor<2>>,
+    /// `W_s` and the attention bias `b`, `[2H, A]`.
+    pub w_s: Linear,
+    /// `w_c`, `[1, A]`.
+    pub w_c: Param<Tensor<2>>,
+    /// `v`, `[A, 1]`.
+    pub v: Param<Tensor<2>>,
 }
 
-impl Linear {
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(self.w.clone()) + self.b.clone()
-    }
+/// The output layer `p_vocab = softmax(V′(V[h; v] + b) + b′)`.
+#[derive(Module, Debug)]
+pub struct Output {
+    /// `V`, `[3H, H]`.
+    pub v1: Linear,
+    /// `V′`, `[H, vocab]`.
+    pub v2: Linear,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Module, Debug)]
 pub struct PointerGenerator {
+    #[module(skip)]
     pub config: ModelConfig,
-    pub embedding: Tensor<2>,
-    pub enc_fw: Lstm,
-    pub enc_bw: Lstm,
+    pub embedding: Embedding,
+    pub encoder: BiLstm,
+    /// `h₀ = ReLU(W[h_fw; h_bw] + b)`, `[2H, H]`; `reduce_c` likewise for `c₀`.
     pub reduce_h: Linear,
     pub reduce_c: Linear,
-    pub dec_input: Linear,
-    pub dec: Lstm,
-    /// `W_h`, `[2H, A]` (no bias).
-    pub attn_h: Tensor<2>,
-    /// `W_s` and the attention bias, `[2H, A]`.
-    pub attn_s: Linear,
-    /// `w_c`, `[1, A]`.
-    pub attn_cov: Tensor<2>,
-    /// `w`, `[A, 1]`.
-    pub attn_v: Tensor<2>,
-    /// `V`, `[3H, H]`.
-    pub out1: Linear,
-    /// `V′`, `[H, vocab]`.
-    pub out2: Linear,
+    /// Input feeding: `x_j = W[emb(y_{j−1}); v_{j−1}] + b`, `[E + 2H, E]`.
+    pub decoder_input: Linear,
+    pub decoder: Lstm,
+    pub attention: Attention,
+    pub output: Output,
     /// `[w_v; w_s; w_x]`, `[2H + 2H + E, 1]`.
     pub p_gen: Linear,
 }
@@ -131,195 +135,110 @@ pub struct DecodeOut {
     pub p_gen: Tensor<2>,
 }
 
-fn uniform(rng: &mut Rng, n: usize, mag: f64) -> Vec<f32> {
-    (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * mag) as f32).collect()
+/// Where fresh weights come from.
+pub enum Init {
+    /// See et al.'s initialisation, from a seed.
+    Seeded(u64),
+    /// Zeros: a skeleton of the right shapes for loading a file into.
+    Zeros,
 }
 
-fn normal(rng: &mut Rng, n: usize, std: f64) -> Vec<f32> {
-    // Truncated at 2σ, like TensorFlow's truncated_normal_initializer.
-    (0..n)
-        .map(|_| loop {
-            let z = rng.normal();
-            if z.abs() <= 2.0 {
-                break (z * std) as f32;
-            }
-        })
-        .collect()
+/// Draws initial values: uniform(±mag) for LSTM weights, truncated normal(σ) elsewhere.
+struct Draw {
+    rng: Option<Rng>,
+    std: f64,
+    mag: f64,
 }
 
-fn t2(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, shape), device)
-}
+impl Draw {
+    fn uniform(&mut self, n: usize) -> Vec<f32> {
+        let mag = self.mag;
+        match &mut self.rng {
+            Some(rng) => (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * mag) as f32).collect(),
+            None => vec![0.0; n],
+        }
+    }
 
-impl Lstm {
-    fn init(rng: &mut Rng, input: usize, hidden: usize, mag: f64, device: &Device) -> Self {
+    fn normal(&mut self, n: usize) -> Vec<f32> {
+        let std = self.std;
+        match &mut self.rng {
+            // Truncated at 2σ, like TensorFlow's truncated_normal_initializer.
+            Some(rng) => (0..n)
+                .map(|_| loop {
+                    let z = rng.normal();
+                    if z.abs() <= 2.0 {
+                        break (z * std) as f32;
+                    }
+                })
+                .collect(),
+            None => vec![0.0; n],
+        }
+    }
+
+    fn lstm(&mut self, input: usize, hidden: usize, device: &Device) -> Lstm {
         // See et al.: uniform(±0.02) weights; TensorFlow's LSTMCell adds 1 to the forget gate.
         let mut b = vec![0.0; 4 * hidden];
         b[hidden..2 * hidden].iter_mut().for_each(|v| *v = 1.0);
         Lstm {
-            w_ih: t2(uniform(rng, input * 4 * hidden, mag), [input, 4 * hidden], device),
-            w_hh: t2(uniform(rng, hidden * 4 * hidden, mag), [hidden, 4 * hidden], device),
-            b: t2(b, [1, 4 * hidden], device),
+            weight_ih: param(self.uniform(input * 4 * hidden), [input, 4 * hidden], device),
+            weight_hh: param(self.uniform(hidden * 4 * hidden), [hidden, 4 * hidden], device),
+            bias: param(b, [4 * hidden], device),
         }
     }
-}
 
-impl Linear {
-    fn init(rng: &mut Rng, input: usize, output: usize, std: f64, device: &Device) -> Self {
-        Linear { w: t2(normal(rng, input * output, std), [input, output], device), b: t2(vec![0.0; output], [1, output], device) }
+    fn linear(&mut self, input: usize, output: usize, device: &Device) -> Linear {
+        linear(self.normal(input * output), Some(vec![0.0; output]), [input, output], device)
     }
 }
-
-/// Names in the checkpoint, in the order of [`PointerGenerator::params`].
-pub const PARAM_NAMES: [&str; 27] = [
-    "embedding.weight",
-    "encoder.forward.weight_ih",
-    "encoder.forward.weight_hh",
-    "encoder.forward.bias",
-    "encoder.backward.weight_ih",
-    "encoder.backward.weight_hh",
-    "encoder.backward.bias",
-    "reduce_h.weight",
-    "reduce_h.bias",
-    "reduce_c.weight",
-    "reduce_c.bias",
-    "decoder_input.weight",
-    "decoder_input.bias",
-    "decoder.weight_ih",
-    "decoder.weight_hh",
-    "decoder.bias",
-    "attention.w_h",
-    "attention.w_s.weight",
-    "attention.w_s.bias",
-    "attention.w_c",
-    "attention.v",
-    "output.v1.weight",
-    "output.v1.bias",
-    "output.v2.weight",
-    "output.v2.bias",
-    "p_gen.weight",
-    "p_gen.bias",
-];
 
 impl PointerGenerator {
     /// Fresh weights, initialised as in See et al.'s code (uniform ±0.02 for the LSTMs,
     /// truncated normal with σ 1e-4 elsewhere).
     pub fn init(config: &ModelConfig, seed: u64, device: &Device) -> Self {
-        let mut rng = Rng::stream(seed, 21, 0);
+        Self::new(config, Init::Seeded(seed), device)
+    }
+
+    pub fn new(config: &ModelConfig, init: Init, device: &Device) -> Self {
+        let rng = match init {
+            Init::Seeded(seed) => Some(Rng::stream(seed, 21, 0)),
+            Init::Zeros => None,
+        };
+        let mut d = Draw { rng, std: config.init_std, mag: config.init_uniform };
         let (v, e, h, a) = (config.vocab_size, config.emb, config.hidden, config.attn());
-        let (std, mag) = (config.init_std, config.init_uniform);
+        // The draw order is the old flat list's, so a seed gives the same model as before.
+        let embedding = Embedding { weight: param(d.normal(v * e), [v, e], device) };
+        let encoder = BiLstm { forward: d.lstm(e, h, device), backward: d.lstm(e, h, device) };
+        let reduce_h = d.linear(2 * h, h, device);
+        let reduce_c = d.linear(2 * h, h, device);
+        let decoder_input = d.linear(e + 2 * h, e, device);
+        let decoder = d.lstm(e, h, device);
+        let w_h = param(d.normal(2 * h * a), [2 * h, a], device);
+        let w_s = d.linear(2 * h, a, device);
+        let w_c = param(d.normal(a), [1, a], device);
+        let attn_v = param(d.normal(a), [a, 1], device);
+        let output = Output { v1: d.linear(3 * h, h, device), v2: d.linear(h, v, device) };
+        let p_gen = d.linear(4 * h + e, 1, device);
         PointerGenerator {
             config: config.clone(),
-            embedding: t2(normal(&mut rng, v * e, std), [v, e], device),
-            enc_fw: Lstm::init(&mut rng, e, h, mag, device),
-            enc_bw: Lstm::init(&mut rng, e, h, mag, device),
-            reduce_h: Linear::init(&mut rng, 2 * h, h, std, device),
-            reduce_c: Linear::init(&mut rng, 2 * h, h, std, device),
-            dec_input: Linear::init(&mut rng, e + 2 * h, e, std, device),
-            dec: Lstm::init(&mut rng, e, h, mag, device),
-            attn_h: t2(normal(&mut rng, 2 * h * a, std), [2 * h, a], device),
-            attn_s: Linear::init(&mut rng, 2 * h, a, std, device),
-            attn_cov: t2(normal(&mut rng, a, std), [1, a], device),
-            attn_v: t2(normal(&mut rng, a, std), [a, 1], device),
-            out1: Linear::init(&mut rng, 3 * h, h, std, device),
-            out2: Linear::init(&mut rng, h, v, std, device),
-            p_gen: Linear::init(&mut rng, 4 * h + e, 1, std, device),
+            embedding,
+            encoder,
+            reduce_h,
+            reduce_c,
+            decoder_input,
+            decoder,
+            attention: Attention { w_h, w_s, w_c, v: attn_v },
+            output,
+            p_gen,
         }
-    }
-
-    /// Every parameter, in the order of [`PARAM_NAMES`].
-    pub fn params(&self) -> Vec<Tensor<2>> {
-        let lstm = |l: &Lstm| [l.w_ih.clone(), l.w_hh.clone(), l.b.clone()];
-        let lin = |l: &Linear| [l.w.clone(), l.b.clone()];
-        let mut p = vec![self.embedding.clone()];
-        p.extend(lstm(&self.enc_fw));
-        p.extend(lstm(&self.enc_bw));
-        p.extend(lin(&self.reduce_h));
-        p.extend(lin(&self.reduce_c));
-        p.extend(lin(&self.dec_input));
-        p.extend(lstm(&self.dec));
-        p.push(self.attn_h.clone());
-        p.extend(lin(&self.attn_s));
-        p.push(self.attn_cov.clone());
-        p.push(self.attn_v.clone());
-        p.extend(lin(&self.out1));
-        p.extend(lin(&self.out2));
-        p.extend(lin(&self.p_gen));
-        p
-    }
-
-    /// The inverse of [`PointerGenerator::params`]; `None` if the count is wrong.
-    pub fn from_params(config: &ModelConfig, params: Vec<Tensor<2>>) -> Option<Self> {
-        if params.len() != PARAM_NAMES.len() {
-            return None;
-        }
-        let mut it = params.into_iter();
-        let mut next = || it.next().expect("counted above");
-        let lstm = |n: &mut dyn FnMut() -> Tensor<2>| Lstm { w_ih: n(), w_hh: n(), b: n() };
-        let embedding = next();
-        let enc_fw = lstm(&mut next);
-        let enc_bw = lstm(&mut next);
-        let lin = |n: &mut dyn FnMut() -> Tensor<2>| Linear { w: n(), b: n() };
-        let reduce_h = lin(&mut next);
-        let reduce_c = lin(&mut next);
-        let dec_input = lin(&mut next);
-        let dec = lstm(&mut next);
-        let attn_h = next();
-        let attn_s = lin(&mut next);
-        let attn_cov = next();
-        let attn_v = next();
-        let out1 = lin(&mut next);
-        let out2 = lin(&mut next);
-        let p_gen = lin(&mut next);
-        Some(PointerGenerator { config: config.clone(), embedding, enc_fw, enc_bw, reduce_h, reduce_c, dec_input, dec, attn_h, attn_s, attn_cov, attn_v, out1, out2, p_gen })
-    }
-
-    /// Expected shape of each parameter, in order.
-    pub fn shapes(config: &ModelConfig) -> Vec<[usize; 2]> {
-        let (v, e, h, a) = (config.vocab_size, config.emb, config.hidden, config.attn());
-        vec![
-            [v, e],
-            [e, 4 * h],
-            [h, 4 * h],
-            [1, 4 * h],
-            [e, 4 * h],
-            [h, 4 * h],
-            [1, 4 * h],
-            [2 * h, h],
-            [1, h],
-            [2 * h, h],
-            [1, h],
-            [e + 2 * h, e],
-            [1, e],
-            [e, 4 * h],
-            [h, 4 * h],
-            [1, 4 * h],
-            [2 * h, a],
-            [2 * h, a],
-            [1, a],
-            [1, a],
-            [a, 1],
-            [3 * h, h],
-            [1, h],
-            [h, v],
-            [1, v],
-            [4 * h + e, 1],
-            [1, 1],
-        ]
-    }
-
-    pub fn map(self, f: impl FnMut(Tensor<2>) -> Tensor<2>) -> Self {
-        let config = self.config.clone();
-        Self::from_params(&config, self.params().into_iter().map(f).collect()).expect("same parameters")
     }
 
     fn device(&self) -> Device {
-        self.embedding.device()
+        self.embedding.weight.device()
     }
 
     /// A float constant with the parameters' dtype.
     fn constant<const D: usize>(&self, values: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
-        Tensor::<D>::from_data(TensorData::new(values, shape), &self.device()).cast(self.embedding.dtype())
+        Tensor::<D>::from_data(TensorData::new(values, shape), &self.device()).cast(self.embedding.weight.dtype())
     }
 
     fn ids(&self, values: Vec<i64>, shape: [usize; 2]) -> Tensor<2, Int> {
@@ -331,14 +250,14 @@ impl PointerGenerator {
     /// state unchanged and outputs zeros, so each direction sees exactly its sequence's tokens.
     pub fn encode(&self, ids: Vec<i64>, mask: Vec<f32>, batch: usize, len: usize) -> Encoded {
         let h = self.config.hidden;
-        let emb = burn::tensor::module::embedding(self.embedding.clone(), self.ids(ids, [batch, len])); // [B, T, E]
+        let emb = self.embedding.forward(self.ids(ids, [batch, len])); // [B, T, E]
         let m = self.constant(mask.clone(), [batch, len]);
-        let run = |l: &Lstm, reverse: bool| ops::lstm_seq(emb.clone(), l.w_ih.clone(), l.w_hh.clone(), l.b.clone(), m.clone(), reverse);
-        let (out_fw, h_fw, c_fw) = run(&self.enc_fw, false);
-        let (out_bw, h_bw, c_bw) = run(&self.enc_bw, true);
+        let run = |l: &Lstm, reverse: bool| ops::lstm_seq(emb.clone(), l.weight_ih.val(), l.weight_hh.val(), l.bias_row(), m.clone(), reverse);
+        let (out_fw, h_fw, c_fw) = run(&self.encoder.forward, false);
+        let (out_bw, h_bw, c_bw) = run(&self.encoder.backward, true);
         let out = Tensor::cat(vec![out_fw, out_bw], 2); // [B, T, 2H]
         let a = self.config.attn();
-        let features = out.clone().reshape([batch * len, 2 * h]).matmul(self.attn_h.clone()).reshape([batch, len, a]);
+        let features = out.clone().reshape([batch * len, 2 * h]).matmul(self.attention.w_h.val()).reshape([batch, len, a]);
         let h0 = activation::relu(self.reduce_h.forward(Tensor::cat(vec![h_fw, h_bw], 1)));
         let c0 = activation::relu(self.reduce_c.forward(Tensor::cat(vec![c_fw, c_bw], 1)));
         let neg_mask = self.constant(mask.iter().map(|&v| (v - 1.0) * 1e9).collect(), [batch, len]);
@@ -360,14 +279,14 @@ impl PointerGenerator {
     fn step(&self, enc: &Encoded, state: DecoderState, emb: Tensor<2>) -> StepOut {
         let [b, t, _] = enc.out.dims();
         let hd = self.config.hidden;
-        let x = self.dec_input.forward(Tensor::cat(vec![emb, state.context], 1));
-        let gates = x.clone().matmul(self.dec.w_ih.clone()) + self.dec.b.clone() + state.h.matmul(self.dec.w_hh.clone());
+        let x = self.decoder_input.forward(Tensor::cat(vec![emb, state.context], 1));
+        let gates = x.clone().matmul(self.decoder.weight_ih.val()) + self.decoder.bias_row() + state.h.matmul(self.decoder.weight_hh.val());
         let s = ops::lstm_cell(gates, state.c); // [c; h]
         let (c, h) = (s.clone().narrow(1, 0, hd), s.clone().narrow(1, hd, hd));
-        let dec_features = self.attn_s.forward(s.clone()); // [B, A]
+        let dec_features = self.attention.w_s.forward(s.clone()); // [B, A]
         // Without coverage the scores ignore it: zeros in, and w_c gets no gradient.
         let coverage_in = if self.config.coverage { state.coverage.clone() } else { state.coverage.zeros_like() };
-        let e = ops::attention_scores(enc.features.clone(), dec_features, coverage_in, self.attn_cov.clone(), self.attn_v.clone()) + enc.neg_mask.clone();
+        let e = ops::attention_scores(enc.features.clone(), dec_features, coverage_in, self.attention.w_c.val(), self.attention.v.val()) + enc.neg_mask.clone();
         let attn = activation::softmax(e, 1);
         let context = attn.clone().reshape([b, 1, t]).matmul(enc.out.clone()).reshape([b, 2 * hd]);
         let cov_loss = attn.clone().min_pair(state.coverage.clone()).sum_dim(1);
@@ -378,7 +297,13 @@ impl PointerGenerator {
     /// `p_vocab` for rows `[h; context]` `[N, 3H]`.
     fn vocab_dist(&self, h_ctx: Tensor<2>) -> Tensor<2> {
         // Decoding's few rows: a kernel that reads the [H, V] output matrix once per step.
-        let logits = ops::project(self.out1.forward(h_ctx), self.out2.w.clone()) + self.out2.b.clone();
+        let v2 = &self.output.v2;
+        let bias = v2.bias.as_ref().map(|b| b.val().unsqueeze::<2>());
+        let logits = ops::project(self.output.v1.forward(h_ctx), v2.weight.val());
+        let logits = match bias {
+            Some(b) => logits + b,
+            None => logits,
+        };
         ops::softmax_rows(logits)
     }
 
@@ -393,7 +318,7 @@ impl PointerGenerator {
         let (b, t, j) = (batch.size, batch.enc_len, batch.dec_len);
         let (hd, e) = (self.config.hidden, self.config.emb);
         let enc = self.encode(batch.enc.clone(), batch.enc_mask.clone(), b, t);
-        let dec_emb = burn::tensor::module::embedding(self.embedding.clone(), self.ids(batch.dec_in.clone(), [b, j])); // [B, J, E]
+        let dec_emb = self.embedding.forward(self.ids(batch.dec_in.clone(), [b, j])); // [B, J, E]
         let mut state = self.initial_state(&enc);
         let (mut hs, mut ctxs, mut ss, mut xs, mut attns, mut covs) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         for k in 0..j {
@@ -409,7 +334,7 @@ impl PointerGenerator {
         // Rows ordered (b, j): stack on dim 1, then flatten.
         let rows = |v: Vec<Tensor<2>>, width: usize| Tensor::stack::<3>(v, 1).reshape([b * j, width]);
         let (h_all, ctx_all) = (rows(hs, hd), rows(ctxs, 2 * hd));
-        let logits = self.out2.forward(self.out1.forward(Tensor::cat(vec![h_all, ctx_all.clone()], 1))); // [BJ, V]
+        let logits = self.output.v2.forward(self.output.v1.forward(Tensor::cat(vec![h_all, ctx_all.clone()], 1))); // [BJ, V]
         let target = Tensor::<2, Int>::from_data(TensorData::new(batch.target_vocab.clone(), [b * j, 1]), &self.device());
         let in_vocab = self.constant(batch.target_in_vocab.clone(), [b * j, 1]);
         // p_vocab at the target only: the fused op never materialises the [BJ, V] softmax.
@@ -463,7 +388,7 @@ impl PointerGenerator {
     pub fn decode_step(&self, enc: &Encoded, state: DecoderState, prev: &[usize]) -> (DecoderState, DecodeOut) {
         let k = prev.len();
         let ids = self.ids(prev.iter().map(|&i| i as i64).collect(), [k, 1]);
-        let emb = burn::tensor::module::embedding(self.embedding.clone(), ids).reshape([k, self.config.emb]);
+        let emb = self.embedding.forward(ids).reshape([k, self.config.emb]);
         let out = self.step(enc, state, emb);
         let p_vocab = self.vocab_dist(Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1));
         let p_gen = if self.config.pointer { self.p_gen(Tensor::cat(vec![out.context, out.s, out.x], 1)) } else { self.constant(vec![1.0; k], [k, 1]) };

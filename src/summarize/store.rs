@@ -1,26 +1,31 @@
 //! Saving and loading the pointer-generator as safetensors, in PyTorch's layout: every
 //! weight matrix is `[out, in]` (LSTM `weight_ih`/`weight_hh` are `[4H, in]` with gates i, f,
-//! g, o), biases are 1-D, the embedding is `[vocab, emb]`. The config (TOML) and the
-//! vocabulary travel in the metadata, so one file is a whole model.
+//! g, o), biases are 1-D, the embedding is `[vocab, emb]`. Tensor names are the model's field
+//! paths, and loading goes by name through burn-store ([`crate::nn::TorchLayout`]). The config
+//! (TOML) and the vocabulary travel in the metadata, so one file is a whole model.
 //!
-//! - A *checkpoint* holds float32 weights, the Adagrad accumulators and the counters, for an
-//!   exact `--resume`.
+//! - A *checkpoint* holds float32 weights, the optimizer's state under
+//!   `optim.model.{parameter}.{leaf}` and the counters, for an exact `--resume`.
 //! - An *export* holds only the weights, as float16 or int8 (symmetric, one float32 scale per
 //!   output row, stored as `NAME.scale`), for the web page.
 
 use std::collections::HashMap;
 
-use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use burn::tensor::Device;
+use safetensors::Dtype;
 
 use super::config::SummarizerConfig;
-use super::model::{PARAM_NAMES, PointerGenerator};
+use super::model::{Init, PointerGenerator};
 use super::train::TrainState;
 use super::vocab::Vocab;
-use crate::gan::checkpoint::transpose;
-use crate::optim::OptimState;
+use crate::nn;
+use crate::optim::Optimizer;
+use crate::record::{Reader, RecordError, Writer};
 
-pub const CHECKPOINT_FORMAT: &str = "earthmover-pointer-generator-v1";
+pub const CHECKPOINT_FORMAT: &str = "earthmover-pointer-generator-v2";
+/// Before the model was a burn module: the same weights and names, optimizer slots by
+/// position. Its weights load; its optimizer state does not.
+pub const CHECKPOINT_FORMAT_V1: &str = "earthmover-pointer-generator-v1";
 pub const EXPORT_FORMAT: &str = "earthmover-pointer-generator-export-v1";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -49,6 +54,19 @@ pub enum StoreError {
     NonFinite(String),
 }
 
+impl From<RecordError> for StoreError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::NotSafetensors(m) => StoreError::NotSafetensors(m),
+            RecordError::Missing(m) => StoreError::Missing(m),
+            RecordError::Shape { name, found, expected } => StoreError::Shape { name, found, expected },
+            RecordError::DType { name, found, expected } => StoreError::DType { name, found, expected },
+            RecordError::NonFinite(m) => StoreError::NonFinite(m),
+            RecordError::Other(m) => StoreError::Read(m),
+        }
+    }
+}
+
 /// How an export stores its weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
@@ -65,38 +83,6 @@ impl std::str::FromStr for Precision {
             other => Err(format!("unknown precision '{other}': choose f16 or int8")),
         }
     }
-}
-
-fn read(t: &Tensor<2>) -> Result<Vec<f32>, StoreError> {
-    t.clone().inner().into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| StoreError::Read(format!("{e:?}")))
-}
-
-
-/// The shape of our `[in, out]` parameter `name` in PyTorch's layout: biases are 1-D, the
-/// embedding keeps its shape, every other matrix is transposed to `[out, in]`.
-fn torch_shape(name: &str, dims: [usize; 2]) -> Vec<usize> {
-    if name.ends_with("bias") {
-        vec![dims[0] * dims[1]]
-    } else if name == "embedding.weight" {
-        dims.to_vec()
-    } else {
-        vec![dims[1], dims[0]]
-    }
-}
-
-fn is_transposed(name: &str) -> bool {
-    !name.ends_with("bias") && name != "embedding.weight"
-}
-
-/// Our `[in, out]` parameter → PyTorch's layout (shape and row-major values).
-fn to_torch(name: &str, values: Vec<f32>, dims: [usize; 2]) -> (Vec<usize>, Vec<f32>) {
-    let values = if is_transposed(name) { transpose(&values, dims[0], dims[1]) } else { values };
-    (torch_shape(name, dims), values)
-}
-
-/// The inverse of [`to_torch`].
-fn from_torch(name: &str, values: Vec<f32>, dims: [usize; 2]) -> Vec<f32> {
-    if is_transposed(name) { transpose(&values, dims[1], dims[0]) } else { values }
 }
 
 /// IEEE 754 binary16 from binary32, rounding to nearest even (overflow → ±∞; the weights
@@ -154,88 +140,66 @@ pub fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-struct Entry {
-    name: String,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-fn f32_entry(name: String, shape: Vec<usize>, values: &[f32]) -> Result<Entry, StoreError> {
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(StoreError::NonFinite(name));
-    }
-    Ok(Entry { name, dtype: Dtype::F32, shape, bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() })
-}
-
-fn serialize(entries: Vec<Entry>, metadata: HashMap<String, String>) -> Result<Vec<u8>, StoreError> {
-    let views: Vec<(String, TensorView<'_>)> = entries
-        .iter()
-        .map(|e| TensorView::new(e.dtype, e.shape.clone(), &e.bytes).map(|v| (e.name.clone(), v)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| StoreError::Write(e.to_string()))?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| StoreError::Write(e.to_string()))
-}
-
-fn base_metadata(format: &str, config: &SummarizerConfig, vocab: &Vocab) -> Result<HashMap<String, String>, StoreError> {
+fn base_metadata(w: &mut Writer, format: &str, config: &SummarizerConfig, vocab: &Vocab) -> Result<(), StoreError> {
     let config_text = toml::to_string(config).map_err(|e| StoreError::Config(e.to_string()))?;
-    Ok(HashMap::from([("format".to_string(), format.to_string()), ("config".to_string(), config_text), ("vocab".to_string(), vocab.to_text())]))
+    w.metadata.extend([("format".to_string(), format.to_string()), ("config".to_string(), config_text), ("vocab".to_string(), vocab.to_text())]);
+    Ok(())
 }
 
-/// A checkpoint: float32 weights, the optimizer's state (Adagrad accumulators or Adam moments), counters and `extra` metadata (the
-/// CLI keeps its data cursor there).
+/// A checkpoint: float32 weights, the optimizer's state (Adagrad accumulators or Adam
+/// moments), counters and `extra` metadata (the CLI keeps its data cursor there).
 pub fn checkpoint_bytes(state: &TrainState, config: &SummarizerConfig, vocab: &Vocab, extra: &[(&str, String)]) -> Result<Vec<u8>, StoreError> {
-    let mut entries = vec![];
-    for (name, p) in PARAM_NAMES.iter().zip(state.model.params()) {
-        let (shape, values) = to_torch(name, read(&p)?, p.dims());
-        entries.push(f32_entry(name.to_string(), shape, &values)?);
-    }
-    for (i, slots) in state.opt.slots.iter().enumerate() {
-        for (k, s) in slots.iter().enumerate() {
-            entries.push(f32_entry(format!("optim.{}.{k}", PARAM_NAMES[i]), s.dims().to_vec(), &read(s)?)?);
-        }
-    }
-    let mut metadata = base_metadata(CHECKPOINT_FORMAT, config, vocab)?;
-    metadata.insert("step".into(), state.step.to_string());
-    metadata.insert("optim_t".into(), state.opt.t.to_string());
+    let mut w = Writer::default();
+    w.module(&state.model, "", |n| n.to_string())?;
+    w.optimizer(&state.opt, "model")?;
+    base_metadata(&mut w, CHECKPOINT_FORMAT, config, vocab)?;
+    w.metadata.insert("step".into(), state.step.to_string());
     for (k, v) in extra {
-        metadata.insert(format!("extra.{k}"), v.clone());
+        w.metadata.insert(format!("extra.{k}"), v.clone());
     }
-    serialize(entries, metadata)
+    Ok(w.into_bytes()?)
 }
 
 /// A compact export for the web page.
 pub fn export_bytes(model: &PointerGenerator, config: &SummarizerConfig, vocab: &Vocab, precision: Precision) -> Result<Vec<u8>, StoreError> {
-    let mut entries = vec![];
-    for (name, p) in PARAM_NAMES.iter().zip(model.params()) {
-        let (shape, values) = to_torch(name, read(&p)?, p.dims());
+    let mut w = Writer::default();
+    for nn::Stored { name, shape, values } in nn::to_torch(model, "").map_err(StoreError::Read)? {
         if values.iter().any(|v| !v.is_finite()) {
-            return Err(StoreError::NonFinite(name.to_string()));
+            return Err(StoreError::NonFinite(name));
         }
         match precision {
             Precision::F16 => {
                 let bytes = values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect();
-                entries.push(Entry { name: name.to_string(), dtype: Dtype::F16, shape, bytes });
+                w.raw(name, Dtype::F16, shape, bytes);
             }
             Precision::Int8 => {
-                let cols = *shape.last().unwrap_or(&1);
-                let rows = values.len() / cols.max(1);
-                let mut scales = Vec::with_capacity(rows);
+                let cols = shape.last().copied().unwrap_or(1).max(1);
+                let mut scales = Vec::with_capacity(values.len() / cols);
                 let mut bytes = Vec::with_capacity(values.len());
-                for row in values.chunks(cols.max(1)) {
+                for row in values.chunks(cols) {
                     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
                     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
                     scales.push(scale);
                     bytes.extend(row.iter().map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8));
                 }
-                entries.push(Entry { name: name.to_string(), dtype: Dtype::I8, shape, bytes });
-                entries.push(f32_entry(format!("{name}.scale"), vec![rows], &scales)?);
+                let rows = scales.len();
+                w.raw(name.clone(), Dtype::I8, shape, bytes);
+                w.floats(vec![nn::Stored { name: format!("{name}.scale"), shape: vec![rows], values: scales }])?;
             }
         }
     }
-    let mut metadata = base_metadata(EXPORT_FORMAT, config, vocab)?;
-    metadata.insert("precision".into(), format!("{precision:?}").to_lowercase());
-    serialize(entries, metadata)
+    base_metadata(&mut w, EXPORT_FORMAT, config, vocab)?;
+    w.metadata.insert("precision".into(), format!("{precision:?}").to_lowercase());
+    Ok(w.into_bytes()?)
+}
+
+/// What kind of file was loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Checkpoint,
+    /// A checkpoint from before the burn-module rewrite: its weights, but no usable optimizer state.
+    OldCheckpoint,
+    Export,
 }
 
 /// Everything loaded from a checkpoint or an export.
@@ -244,75 +208,65 @@ pub struct Loaded {
     pub config: SummarizerConfig,
     pub vocab: Vocab,
     /// Present for checkpoints.
-    pub opt: Option<OptimState>,
+    pub opt: Option<Optimizer>,
     pub step: u64,
     pub extra: HashMap<String, String>,
-    pub is_export: bool,
+    pub kind: Kind,
 }
 
-fn values(st: &SafeTensors<'_>, name: &str, expected: &[usize]) -> Result<Vec<f32>, StoreError> {
-    let view = st.tensor(name).map_err(|_| StoreError::Missing(name.to_string()))?;
-    if view.shape() != expected {
-        return Err(StoreError::Shape { name: name.to_string(), found: view.shape().to_vec(), expected: expected.to_vec() });
+impl Loaded {
+    pub fn is_export(&self) -> bool {
+        self.kind == Kind::Export
     }
-    let data = view.data();
-    match view.dtype() {
-        Dtype::F32 => Ok(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        Dtype::F16 => Ok(data.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect()),
-        Dtype::I8 => {
-            let cols = *expected.last().unwrap_or(&1);
-            let rows = data.len() / cols.max(1);
-            let scales = values(st, &format!("{name}.scale"), &[rows])?;
-            Ok(data.iter().enumerate().map(|(i, &b)| (b as i8) as f32 * scales[i / cols.max(1)]).collect())
-        }
-        other => Err(StoreError::DType { name: name.to_string(), found: format!("{other:?}"), expected: "F32, F16 or I8".into() }),
+}
+
+/// The optimizer state of a v1 checkpoint, where parameter `NAME`'s slots were stored as
+/// `optim.NAME.{k}` in burn's layout (biases as `[1, n]`): Adagrad's accumulator (slot 0), or
+/// Adam's first and second moments (slots 0 and 1) with the step count `optim_t`. They become
+/// the same states of burn's rules, so a v1 run resumes where it stopped.
+fn v1_optimizer(r: &Reader<'_>, model: &PointerGenerator, config: &SummarizerConfig, device: &Device) -> Result<Optimizer, StoreError> {
+    let rule = super::train::optimizer(config);
+    let t = r.meta_u64("optim_t")?;
+    let mut record = crate::optim::StateRecord::default();
+    for (path, dims) in nn::param_shapes(model) {
+        let slots = (0..rule.v1_slots()).map(|k| v1_slot(r, &format!("optim.{path}.{k}"), &dims)).collect::<Result<_, _>>()?;
+        rule.v1_state(&path, slots, t, &mut record);
     }
+    rule.init().load(record, t, device).map_err(StoreError::Config)
+}
+
+/// One v1 optimizer slot, reshaped to its parameter's `dims` (v1 kept biases as `[1, n]`).
+pub(crate) fn v1_slot(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<burn::tensor::TensorData, StoreError> {
+    let s = r.floats(name)?;
+    if s.values.len() != dims.iter().product::<usize>() {
+        return Err(StoreError::Shape { name: name.to_string(), found: s.shape, expected: dims.to_vec() });
+    }
+    Ok(burn::tensor::TensorData::new(s.values, dims.to_vec()))
 }
 
 /// Loads a checkpoint or an export onto `device`; every problem is named.
 pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
-    let (_, md) = SafeTensors::read_metadata(bytes).map_err(|e| StoreError::NotSafetensors(e.to_string()))?;
-    let m = md.metadata().clone().unwrap_or_default();
-    let format = m.get("format").cloned().unwrap_or_default();
-    let is_export = match format.as_str() {
-        CHECKPOINT_FORMAT => false,
-        EXPORT_FORMAT => true,
+    let r = Reader::new(bytes)?;
+    let format = r.metadata.get("format").cloned().unwrap_or_default();
+    let kind = match format.as_str() {
+        CHECKPOINT_FORMAT => Kind::Checkpoint,
+        CHECKPOINT_FORMAT_V1 => Kind::OldCheckpoint,
+        EXPORT_FORMAT => Kind::Export,
         _ => return Err(StoreError::WrongFormat(format)),
     };
-    let meta = |k: &str| m.get(k).ok_or_else(|| StoreError::Missing(format!("metadata.{k}")));
-    let config: SummarizerConfig = toml::from_str(meta("config")?).map_err(|e| StoreError::Config(e.to_string()))?;
+    let config: SummarizerConfig = toml::from_str(r.meta("config")?).map_err(|e| StoreError::Config(e.to_string()))?;
     config.validate().map_err(StoreError::Config)?;
-    let vocab = Vocab::from_text(meta("vocab")?).map_err(|e| StoreError::Vocab(e.to_string()))?;
+    let vocab = Vocab::from_text(r.meta("vocab")?).map_err(|e| StoreError::Vocab(e.to_string()))?;
     if vocab.len() != config.model.vocab_size {
         return Err(StoreError::VocabSize { found: vocab.len(), expected: config.model.vocab_size });
     }
-    let st = SafeTensors::deserialize(bytes).map_err(|e| StoreError::NotSafetensors(e.to_string()))?;
-    let shapes = PointerGenerator::shapes(&config.model);
-    let mut params = vec![];
-    for (name, dims) in PARAM_NAMES.iter().zip(&shapes) {
-        let v = values(&st, name, &torch_shape(name, *dims))?;
-        if v.iter().any(|x| !x.is_finite()) {
-            return Err(StoreError::NonFinite(name.to_string()));
-        }
-        params.push(Tensor::<2>::from_data(TensorData::new(from_torch(name, v, *dims), *dims), device));
-    }
-    let model = PointerGenerator::from_params(&config.model, params).ok_or_else(|| StoreError::Config("wrong parameter count".into()))?;
-    let number = |k: &str| meta(k)?.parse::<u64>().map_err(|_| StoreError::Config(format!("metadata.{k} is not a whole number")));
-    let (opt, step) = if is_export {
-        (None, 0)
-    } else {
-        let n_slots = crate::summarize::train::optimizer(&config).slots();
-        let mut slots = vec![];
-        for (name, dims) in PARAM_NAMES.iter().zip(&shapes) {
-            let mut per_param = vec![];
-            for k in 0..n_slots {
-                let v = values(&st, &format!("optim.{name}.{k}"), dims)?;
-                per_param.push(Tensor::<2>::from_data(TensorData::new(v, *dims), device));
-            }
-            slots.push(per_param);
-        }
-        (Some(OptimState { t: number("optim_t")?, slots }), number("step")?)
+    let skeleton = PointerGenerator::new(&config.model, Init::Zeros, device);
+    let model = r.module(skeleton, "", |n| n.to_string())?;
+    let (opt, step) = match kind {
+        Kind::Checkpoint => (Some(r.optimizer(super::train::optimizer(&config).init(), "model", device)?), r.meta_u64("step")?),
+        Kind::OldCheckpoint => (Some(v1_optimizer(&r, &model, &config, device)?), r.meta_u64("step")?),
+        Kind::Export => (None, 0),
     };
-    let extra = m.iter().filter_map(|(k, v)| k.strip_prefix("extra.").map(|k| (k.to_string(), v.clone()))).collect();
-    Ok(Loaded { model, config, vocab, opt, step, extra, is_export })
+    let extra = r.metadata.iter().filter_map(|(k, v)| k.strip_prefix("extra.").map(|k| (k.to_string(), v.clone()))).collect();
+    Ok(Loaded { model, config, vocab, opt, step, extra, kind })
 }

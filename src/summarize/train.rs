@@ -1,18 +1,19 @@
 //! One training step as a pure function: teacher-forced loss, gradients, global-norm
 //! clipping and an Adagrad update (See et al.'s recipe). The CLI calls it in a loop.
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::batch::Batch;
 use super::config::SummarizerConfig;
 use super::model::PointerGenerator;
-use crate::optim::{OptimState, OptimizerConfig};
+use crate::optim::{Optimizer, OptimizerConfig, clip_global_norm, gradients};
 
 /// The model and optimizer state: everything a checkpoint holds besides the config.
 #[derive(Clone, Debug)]
 pub struct TrainState {
     pub model: PointerGenerator,
-    pub opt: OptimState,
+    pub opt: Optimizer,
     /// Updates done.
     pub step: u64,
 }
@@ -58,46 +59,29 @@ impl TrainState {
     /// Starts training from given weights (e.g. a coverage phase from a trained model).
     pub fn from_model(model: PointerGenerator, config: &SummarizerConfig) -> Self {
         let model = PointerGenerator { config: config.model.clone(), ..model };
-        let opt = optimizer(config).init(&model.params());
-        TrainState { model: trainable(model), opt, step: 0 }
+        TrainState { model: trainable(model), opt: optimizer(config).init(), step: 0 }
     }
 }
 
 /// Trainable leaves on an autodiff device.
 pub fn trainable(model: PointerGenerator) -> PointerGenerator {
-    model.map(|p| p.inner().detach().autodiff().require_grad())
+    model.train()
 }
 
 /// The same weights as constants (for decoding and evaluation).
 pub fn frozen(model: &PointerGenerator) -> PointerGenerator {
-    model.clone().map(|p| p.inner())
-}
-
-/// Gradients of `loss` for every parameter (zeros for one the loss does not touch, such as
-/// the coverage weight when coverage is off).
-pub fn gradients(loss: &Tensor<1>, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
-    let grads = loss.backward();
-    params.iter().map(|p| p.grad(&grads).unwrap_or_else(|| p.zeros_like().inner())).collect()
-}
-
-/// Rescales `grads` to global norm `max` when larger (TensorFlow's clip_by_global_norm, as
-/// in See et al.); returns them with the norm before clipping.
-pub fn clip_global_norm(grads: Vec<Tensor<2>>, max: f64) -> (Vec<Tensor<2>>, Tensor<1>) {
-    let norm = grads.iter().map(|g| g.clone().square().sum()).reduce(|a, b| a + b).expect("at least one gradient").sqrt();
-    let scale = norm.clone().clamp_min(max).recip().mul_scalar(max).reshape([1, 1]);
-    (grads.into_iter().map(|g| g * scale.clone()).collect(), norm)
+    model.valid()
 }
 
 /// One update on `batch`.
 pub fn train_step(state: TrainState, batch: &Batch, config: &SummarizerConfig) -> (TrainState, StepReport) {
-    let loss = state.model.loss(batch, config.train.cov_loss_weight);
-    let params = state.model.params();
-    let grads = gradients(&loss.total, &params);
-    let (grads, grad_norm) = clip_global_norm(grads, config.train.max_grad_norm);
-    let (new, opt) = optimizer(config).step(params, grads, state.opt, 1.0);
-    let model = PointerGenerator::from_params(&state.model.config, new).expect("same parameters");
-    let report = StepReport { loss: loss.total.inner(), nll: loss.nll.inner(), coverage: loss.coverage.inner(), grad_norm };
-    (TrainState { model: trainable(model), opt, step: state.step + 1 }, report)
+    let TrainState { model, mut opt, step } = state;
+    let loss = model.loss(batch, config.train.cov_loss_weight);
+    let grads = gradients(&loss.total, &model);
+    let (grads, grad_norm) = clip_global_norm(&model, grads, config.train.max_grad_norm);
+    let model = opt.step(model, grads, 1.0);
+    let report = StepReport { loss: loss.total.inner(), nll: loss.nll.inner(), coverage: loss.coverage.inner(), grad_norm: grad_norm.inner() };
+    (TrainState { model: trainable(model), opt, step: step + 1 }, report)
 }
 
 /// The loss without updating (validation); reads it back natively.

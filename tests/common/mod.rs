@@ -10,10 +10,12 @@ pub fn values(t: &Tensor<2>) -> Vec<f32> {
     t.clone().inner().into_data().try_to_vec::<f32>().unwrap()
 }
 
-pub fn all_params(s: &GanState) -> Vec<Vec<f32>> {
-    let mut v: Vec<Vec<f32>> = s.generator.params().iter().chain(s.critic.params().iter()).map(values).collect();
+/// Every weight and optimizer state of a run, by name.
+pub fn all_params(s: &GanState) -> Vec<(String, Vec<f64>)> {
+    let mut v = earthmover::nn::param_values(&s.generator);
+    v.extend(earthmover::nn::param_values(&s.critic));
     for opt in [&s.generator_opt, &s.critic_opt] {
-        v.extend(opt.slots.iter().flatten().map(values));
+        v.extend(opt.state_values());
     }
     v
 }

@@ -1,0 +1,279 @@
+//! What every model here is built from: burn's `Linear` and `Embedding`, an `Lstm` module,
+//! and the PyTorch layout that records are stored in.
+//!
+//! Models are `#[derive(Module)]` structs, so a weight's name is its field path
+//! (`encoder.forward.weight_ih`) and nothing is matched by position. Weights live as
+//! `[in, out]` (burn's `Linear`); a record stores every rank-2 weight transposed to PyTorch's
+//! `[out, in]`, except an embedding table, which both libraries keep as `[vocab, dim]`. Biases
+//! are 1-D in both. [`TorchLayout`] is the burn-store adapter that does this both ways.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::nn::Linear;
+use burn::optim::GradientsParams;
+use burn::store::burn_pack::Tensor as PackTensor;
+use burn::store::{ApplyResult, ModuleAdapter, ModuleContext, ModuleSnapshot, bridge};
+use burn::tensor::{DType, Device, Shape, Tensor, TensorData};
+
+/// One LSTM layer, PyTorch's names and gate order (i, f, g, o):
+/// `gates = x·W_ih + h·W_hh + b`.
+#[derive(Module, Debug)]
+pub struct Lstm {
+    /// `[in, 4H]`
+    pub weight_ih: Param<Tensor<2>>,
+    /// `[H, 4H]`
+    pub weight_hh: Param<Tensor<2>>,
+    /// `[4H]` (PyTorch keeps `bias_ih` and `bias_hh`; their sum is this one).
+    pub bias: Param<Tensor<1>>,
+}
+
+impl Lstm {
+    pub fn hidden(&self) -> usize {
+        self.weight_hh.dims()[0]
+    }
+
+    /// The bias as a `[1, 4H]` row, for adding to a batch of gate rows.
+    pub fn bias_row(&self) -> Tensor<2> {
+        self.bias.val().unsqueeze::<2>()
+    }
+}
+
+/// A trainable parameter from row-major values.
+pub fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+/// A `Linear` from an `[input, output]` weight and an optional bias.
+pub fn linear(weight: Vec<f32>, bias: Option<Vec<f32>>, [input, output]: [usize; 2], device: &Device) -> Linear {
+    Linear { weight: param(weight, [input, output], device), bias: bias.map(|b| param(b, [output], device)) }
+}
+
+/// Transposes every rank-2 float tensor except an `Embedding`'s table: our `[in, out]` to
+/// PyTorch's `[out, in]` on save, and back on load (the same map both ways).
+#[derive(Clone, Debug, Default)]
+pub struct TorchLayout;
+
+fn transpose_data(data: TensorData) -> TensorData {
+    let (rows, cols) = (data.shape()[0], data.shape()[1]);
+    let size = data.dtype().size();
+    let bytes = data.as_bytes();
+    let mut out = vec![0u8; bytes.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            let (from, to) = ((r * cols + c) * size, (c * rows + r) * size);
+            out[to..to + size].copy_from_slice(&bytes[from..from + size]);
+        }
+    }
+    TensorData::from_bytes_vec(out, vec![cols, rows], data.dtype())
+}
+
+impl ModuleAdapter for TorchLayout {
+    fn adapt(&self, tensor: PackTensor, ctx: ModuleContext<'_>) -> PackTensor {
+        let float = matches!(tensor.dtype, DType::F32 | DType::F64 | DType::F16 | DType::BF16);
+        if tensor.shape.num_dims() != 2 || !float || ctx.module_type() == Some("Struct:Embedding") {
+            return tensor;
+        }
+        let (name, dtype) = (tensor.name.clone(), tensor.dtype);
+        let shape = Shape::from(vec![tensor.shape[1], tensor.shape[0]]);
+        bridge::map_data(tensor, name, dtype, shape, transpose_data)
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        Box::new(self.clone())
+    }
+}
+
+/// One stored tensor: its name, PyTorch-layout shape and float32 values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// Every parameter of `module` in PyTorch's layout, named by its path under `prefix`
+/// (`prefix.` + path; no prefix when empty), as float32.
+pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, String> {
+    module
+        .collect(None, Some(Box::new(TorchLayout)), false)
+        .into_iter()
+        .map(|t| {
+            let name = if prefix.is_empty() { t.name.clone() } else { format!("{prefix}.{}", t.name) };
+            let data = bridge::into_data(t).map_err(|e| format!("{name}: {e:?}"))?;
+            let shape = data.shape().to_vec();
+            let values = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{name}: {e:?}"))?;
+            Ok(Stored { name, shape, values })
+        })
+        .collect()
+}
+
+/// Each parameter's name and PyTorch-layout shape, as [`to_torch`] would store them.
+pub fn torch_shapes<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
+    module.collect(None, Some(Box::new(TorchLayout)), false).into_iter().map(|t| (t.name.clone(), t.shape.to_vec())).collect()
+}
+
+/// Why stored tensors could not be put into a module.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the file has no '{0}' entry")]
+    Missing(String),
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// Loads PyTorch-layout tensors (names relative to the module) into `module` by name. Every
+/// parameter must be present with its exact shape; a tensor the module does not have is
+/// ignored (the caller passes only the module's own entries).
+pub fn from_torch<M: Module>(mut module: M, tensors: Vec<Stored>) -> Result<M, ApplyError> {
+    // Host data; the applier puts each tensor on its parameter's device.
+    let packs = tensors.into_iter().map(|s| bridge::from_data(TensorData::new(s.values, s.shape), s.name, None)).collect();
+    let result: ApplyResult = module.apply(packs, None, Some(Box::new(TorchLayout)), false);
+    if let Some(e) = result.errors.first() {
+        return Err(ApplyError::Rejected(e.to_string()));
+    }
+    if let Some((path, _)) = result.missing.first() {
+        return Err(ApplyError::Missing(path.clone()));
+    }
+    Ok(module)
+}
+
+/// A map applied to every float parameter, whatever its rank.
+pub trait FloatMap {
+    fn apply<const D: usize>(&mut self, path: &str, tensor: Tensor<D>) -> Tensor<D>;
+}
+
+struct Mapper<'a, F: FloatMap> {
+    path: Vec<String>,
+    f: &'a mut F,
+}
+
+impl<F: FloatMap> ModuleMapper for Mapper<'_, F> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let tensor = self.f.apply(&self.path.join("."), tensor);
+        Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
+/// `module` with `f` applied to every float parameter (keeping ids and training state).
+pub fn map_floats<M: Module, F: FloatMap>(module: M, f: &mut F) -> M {
+    module.map(&mut Mapper { path: vec![], f })
+}
+
+/// Visits every float parameter with its path.
+pub trait FloatVisit {
+    fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>);
+}
+
+struct Visitor<'a, F: FloatVisit> {
+    path: Vec<String>,
+    f: &'a mut F,
+}
+
+impl<F: FloatVisit> ModuleVisitor for Visitor<'_, F> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.f.visit(&self.path.join("."), param);
+    }
+}
+
+pub fn visit_floats<M: Module, F: FloatVisit>(module: &M, f: &mut F) {
+    module.visit(&mut Visitor { path: vec![], f });
+}
+
+/// Every float parameter flattened to 1-D, in visiting order, with its path. For sums over
+/// all parameters (penalties, norms) and for comparing two models entry by entry.
+pub fn flat_params<M: Module>(module: &M) -> Vec<(String, Tensor<1>)> {
+    struct Flat(Vec<(String, Tensor<1>)>);
+    impl FloatVisit for Flat {
+        fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let n = t.shape().num_elements();
+            self.0.push((path.to_string(), t.reshape([n])));
+        }
+    }
+    let mut f = Flat(vec![]);
+    visit_floats(module, &mut f);
+    f.0
+}
+
+/// Every parameter's shape (burn's layout) by path.
+pub fn param_shapes<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
+    struct Shapes(Vec<(String, Vec<usize>)>);
+    impl FloatVisit for Shapes {
+        fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
+            self.0.push((path.to_string(), param.shape().to_vec()));
+        }
+    }
+    let mut s = Shapes(vec![]);
+    visit_floats(module, &mut s);
+    s.0
+}
+
+/// Every parameter's values by path (float32 and float64 parameters both exactly): for tests
+/// and checks.
+pub fn param_values<M: Module>(module: &M) -> Vec<(String, Vec<f64>)> {
+    flat_params(module).into_iter().map(|(name, t)| (name, host(t))).collect()
+}
+
+fn host(t: Tensor<1>) -> Vec<f64> {
+    t.inner().into_data().convert::<f64>().try_into_vec::<f64>().unwrap_or_default()
+}
+
+/// Each parameter's gradient in `grads` by path (`None` where the loss does not reach it).
+pub fn grad_values<M: Module>(module: &M, grads: &GradientsParams) -> Vec<(String, Option<Vec<f64>>)> {
+    struct Grads<'a>(&'a GradientsParams, Vec<(String, Option<Vec<f64>>)>);
+    impl FloatVisit for Grads<'_> {
+        fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
+            let g = self.0.get::<D>(param.id).map(|g| {
+                let n = g.shape().num_elements();
+                host(g.reshape([n]))
+            });
+            self.1.push((path.to_string(), g));
+        }
+    }
+    let mut v = Grads(grads, vec![]);
+    visit_floats(module, &mut v);
+    v.1
+}
+
+/// Casts every parameter to `dtype` (the float64 gradient checks).
+pub struct Cast(pub DType);
+
+impl FloatMap for Cast {
+    fn apply<const D: usize>(&mut self, _path: &str, tensor: Tensor<D>) -> Tensor<D> {
+        tensor.cast(self.0)
+    }
+}
+
+/// Clamps every parameter to `[-c, c]` (WGAN's weight clipping).
+pub struct Clamp(pub f64);
+
+impl FloatMap for Clamp {
+    fn apply<const D: usize>(&mut self, _path: &str, tensor: Tensor<D>) -> Tensor<D> {
+        tensor.clamp(-self.0, self.0)
+    }
+}
+
+/// Multiplies every parameter by a constant.
+pub struct Scale(pub f64);
+
+impl FloatMap for Scale {
+    fn apply<const D: usize>(&mut self, _path: &str, tensor: Tensor<D>) -> Tensor<D> {
+        tensor.mul_scalar(self.0)
+    }
+}
