@@ -325,3 +325,32 @@ fn v1_checkpoints_still_resume() {
         assert_eq!(nn::param_values(&resumed.model), nn::param_values(&straight.model), "{optimizer}: the step after loading v1 differs");
     }
 }
+
+/// The committed default model (an export written before the models were burn modules) loads,
+/// and each weight holds the file's values in burn's layout: the embedding as stored, every
+/// matrix transposed from PyTorch's `[out, in]`, biases 1-D.
+#[test]
+fn the_committed_default_model_loads_by_name() {
+    use earthmover::summarize::store::{self, f16_to_f32};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors");
+    let bytes = std::fs::read(path).unwrap();
+    let l = store::load(&bytes, &Device::flex()).unwrap();
+    assert!(l.is_export());
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let file = |name: &str| {
+        let t = st.tensor(name).unwrap();
+        assert_eq!(t.dtype(), safetensors::Dtype::F16);
+        (t.shape().to_vec(), t.data().chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])) as f64).collect::<Vec<_>>())
+    };
+    let ours = nn::param_values(&l.model);
+    let get = |name: &str| ours.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(ours.len(), 27);
+    assert_eq!(get("embedding.weight"), file("embedding.weight").1);
+    assert_eq!(get("decoder.bias"), file("decoder.bias").1);
+    for name in ["output.v2.weight", "encoder.backward.weight_hh", "attention.v"] {
+        let (shape, v) = file(name);
+        let (rows, cols) = (shape[0], shape[1]);
+        let transposed: Vec<f64> = (0..cols * rows).map(|k| v[(k % rows) * cols + k / rows]).collect();
+        assert_eq!(get(name), transposed, "{name}");
+    }
+}
