@@ -7,7 +7,7 @@
 //! `[out, in]`, except an embedding table, which both libraries keep as `[vocab, dim]`. Biases
 //! are 1-D in both. [`TorchLayout`] is the burn-store adapter that does this both ways.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::nn::Linear;
 use burn::optim::GradientsParams;
 use burn::store::burn_pack::Tensor as PackTensor;
@@ -136,9 +136,9 @@ pub fn from_torch<M: Module>(mut module: M, tensors: Vec<Stored>) -> Result<M, A
     Ok(module)
 }
 
-/// A map applied to every float parameter, whatever its rank.
+/// A map applied to every float parameter, whatever its rank, told the parameter's path and id.
 pub trait FloatMap {
-    fn apply<const D: usize>(&mut self, path: &str, tensor: Tensor<D>) -> Tensor<D>;
+    fn apply<const D: usize>(&mut self, path: &str, id: ParamId, tensor: Tensor<D>) -> Tensor<D>;
 }
 
 struct Mapper<'a, F: FloatMap> {
@@ -157,7 +157,7 @@ impl<F: FloatMap> ModuleMapper for Mapper<'_, F> {
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let (id, tensor, mapper) = param.consume();
-        let tensor = self.f.apply(&self.path.join("."), tensor);
+        let tensor = self.f.apply(&self.path.join("."), id, tensor);
         Param::from_mapped_value(id, tensor, mapper)
     }
 }
@@ -255,7 +255,7 @@ pub fn grad_values<M: Module>(module: &M, grads: &GradientsParams) -> Vec<(Strin
 pub struct Cast(pub DType);
 
 impl FloatMap for Cast {
-    fn apply<const D: usize>(&mut self, _path: &str, tensor: Tensor<D>) -> Tensor<D> {
+    fn apply<const D: usize>(&mut self, _path: &str, _id: ParamId, tensor: Tensor<D>) -> Tensor<D> {
         tensor.cast(self.0)
     }
 }
@@ -264,7 +264,7 @@ impl FloatMap for Cast {
 pub struct Clamp(pub f64);
 
 impl FloatMap for Clamp {
-    fn apply<const D: usize>(&mut self, _path: &str, tensor: Tensor<D>) -> Tensor<D> {
+    fn apply<const D: usize>(&mut self, _path: &str, _id: ParamId, tensor: Tensor<D>) -> Tensor<D> {
         tensor.clamp(-self.0, self.0)
     }
 }
@@ -273,7 +273,7 @@ impl FloatMap for Clamp {
 pub struct Scale(pub f64);
 
 impl FloatMap for Scale {
-    fn apply<const D: usize>(&mut self, _path: &str, tensor: Tensor<D>) -> Tensor<D> {
+    fn apply<const D: usize>(&mut self, _path: &str, _id: ParamId, tensor: Tensor<D>) -> Tensor<D> {
         tensor.mul_scalar(self.0)
     }
 }

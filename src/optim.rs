@@ -8,12 +8,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, DynOptimizer, DynState, GradientsParams, RecordState, RmsPropConfig, SgdConfig, StateSink, StateSource};
 use burn::store::burn_pack::Scalar;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+
+use crate::nn::FloatMap;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -224,8 +226,7 @@ impl Optimizer {
     pub fn step<M: Module>(&mut self, module: M, mut grads: GradientsParams, lr_scale: f64) -> M {
         self.t += 1;
         let lr = self.config.lr() * lr_scale;
-        let mut stepper = Stepper { path: vec![], grads: &mut grads, lr, opt: self };
-        module.map(&mut stepper)
+        crate::nn::map_floats(module, &mut Stepper { grads: &mut grads, lr, opt: self })
     }
 
     /// The state of every parameter that has one.
@@ -282,35 +283,22 @@ impl Optimizer {
 }
 
 struct Stepper<'a> {
-    path: Vec<String>,
     grads: &'a mut GradientsParams,
     lr: f64,
     opt: &'a mut Optimizer,
 }
 
-impl ModuleMapper for Stepper<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (id, tensor, mapper) = param.consume();
+impl FloatMap for Stepper<'_> {
+    fn apply<const D: usize>(&mut self, path: &str, id: ParamId, tensor: Tensor<D>) -> Tensor<D> {
         let tensor = tensor.inner();
-        let Some(grad) = self.grads.remove::<D>(id) else {
-            return Param::from_mapped_value(id, tensor, mapper);
-        };
-        let path = self.path.join(".");
+        let Some(grad) = self.grads.remove::<D>(id) else { return tensor };
         let device = tensor.device();
-        let state = self.opt.states.remove(&path).map(|s| self.opt.rule.to_device_dyn(s, &device));
+        let state = self.opt.states.remove(path).map(|s| self.opt.rule.to_device_dyn(s, &device));
         let (new, state) = self.opt.rule.step_dyn(D, self.lr, tensor.into_bridge(), grad.into_bridge(), state);
         if let Some(state) = state {
-            self.opt.states.insert(path, state);
+            self.opt.states.insert(path.to_string(), state);
         }
-        Param::from_mapped_value(id, Tensor::from_bridge(new), mapper)
+        Tensor::from_bridge(new)
     }
 }
 

@@ -130,6 +130,16 @@ impl<'a> Reader<'a> {
         Ok(Stored { name: name.to_string(), shape, values })
     }
 
+    /// `name`'s values as a tensor of shape `dims`, whatever shape the file gives it with that
+    /// many elements (v1 kept biases and their optimizer slots as `[1, n]`).
+    pub fn reshaped(&self, name: &str, dims: &[usize]) -> Result<TensorData, RecordError> {
+        let s = self.floats(name)?;
+        if s.values.len() != dims.iter().product::<usize>() {
+            return Err(RecordError::Shape { name: name.to_string(), found: s.shape, expected: dims.to_vec() });
+        }
+        Ok(TensorData::new(s.values, dims.to_vec()))
+    }
+
     /// Loads `module`'s weights stored under `prefix` (file names through `rename`), by name:
     /// each parameter must be there with its exact shape.
     pub fn module<M: Module>(&self, module: M, prefix: &str, rename: impl Fn(&str) -> String) -> Result<M, RecordError> {

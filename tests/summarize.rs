@@ -68,7 +68,7 @@ fn tiny_batch(v: &Vocab) -> Batch {
 struct SetValues<'a>(&'a [(String, Vec<f64>)]);
 
 impl FloatMap for SetValues<'_> {
-    fn apply<const D: usize>(&mut self, path: &str, t: Tensor<D>) -> Tensor<D> {
+    fn apply<const D: usize>(&mut self, path: &str, _id: burn::module::ParamId, t: Tensor<D>) -> Tensor<D> {
         let v = &self.0.iter().find(|(n, _)| n == path).expect("every parameter has values").1;
         Tensor::<D>::from_data(TensorData::new(v.clone(), t.shape()), &t.device()).cast(FloatDType::F64)
     }

@@ -98,18 +98,14 @@ fn v1_optimizer(r: &Reader<'_>, model: &Mlp, rule: &OptimizerConfig, who: &str, 
 }
 
 fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, CheckpointError> {
-    let s = r.floats(name)?;
-    if s.values.len() != dims.iter().product::<usize>() {
-        return Err(RecordError::Shape { name: name.to_string(), found: s.shape, expected: dims.to_vec() }.into());
-    }
-    Ok(TensorData::new(s.values, dims.to_vec()))
+    Ok(r.reshaped(name, dims)?)
 }
 
 /// A v1 running average: the `p`-th parameter was `average.{who}.{p}`.
 fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, CheckpointError> {
     struct Fill(Vec<TensorData>);
     impl nn::FloatMap for Fill {
-        fn apply<const D: usize>(&mut self, _path: &str, t: burn::tensor::Tensor<D>) -> burn::tensor::Tensor<D> {
+        fn apply<const D: usize>(&mut self, _path: &str, _id: burn::module::ParamId, t: burn::tensor::Tensor<D>) -> burn::tensor::Tensor<D> {
             burn::tensor::Tensor::from_data(self.0.remove(0), &t.device())
         }
     }

@@ -167,7 +167,7 @@ fn history_penalty(model: &Mlp, avg: &Option<Mlp>, weight: Option<f64>) -> Optio
 fn update_average(avg: Option<Mlp>, model: &Mlp, k: u64) -> Option<Mlp> {
     struct Toward(std::collections::VecDeque<Tensor<1>>, f64);
     impl nn::FloatMap for Toward {
-        fn apply<const D: usize>(&mut self, _path: &str, a: Tensor<D>) -> Tensor<D> {
+        fn apply<const D: usize>(&mut self, _path: &str, _id: burn::module::ParamId, a: Tensor<D>) -> Tensor<D> {
             let p = self.0.pop_front().expect("same architecture").inner().reshape(a.shape());
             a.clone() + (p - a).div_scalar(self.1)
         }

@@ -229,19 +229,10 @@ fn v1_optimizer(r: &Reader<'_>, model: &PointerGenerator, config: &SummarizerCon
     let t = r.meta_u64("optim_t")?;
     let mut record = crate::optim::StateRecord::default();
     for (path, dims) in nn::param_shapes(model) {
-        let slots = (0..rule.v1_slots()).map(|k| v1_slot(r, &format!("optim.{path}.{k}"), &dims)).collect::<Result<_, _>>()?;
+        let slots = (0..rule.v1_slots()).map(|k| r.reshaped(&format!("optim.{path}.{k}"), &dims)).collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
     rule.init().load(record, t, device).map_err(StoreError::Config)
-}
-
-/// One v1 optimizer slot, reshaped to its parameter's `dims` (v1 kept biases as `[1, n]`).
-pub(crate) fn v1_slot(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<burn::tensor::TensorData, StoreError> {
-    let s = r.floats(name)?;
-    if s.values.len() != dims.iter().product::<usize>() {
-        return Err(StoreError::Shape { name: name.to_string(), found: s.shape, expected: dims.to_vec() });
-    }
-    Ok(burn::tensor::TensorData::new(s.values, dims.to_vec()))
 }
 
 /// Loads a checkpoint or an export onto `device`; every problem is named.
