@@ -158,13 +158,22 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// An optimizer's states written by [`Writer::optimizer`], onto `device`.
-    pub fn optimizer(&self, opt: Optimizer, prefix: &str, device: &Device) -> Result<Optimizer, RecordError> {
+    /// An optimizer's states written by [`Writer::optimizer`] for `module`, onto `device`. Every
+    /// state tensor must have its parameter's shape, so a damaged file is refused here rather
+    /// than failing in the first step.
+    pub fn optimizer<M: Module>(&self, opt: Optimizer, module: &M, prefix: &str, device: &Device) -> Result<Optimizer, RecordError> {
         let head = format!("optim.{prefix}.");
+        let shapes = nn::param_shapes(module);
         let mut record = StateRecord::default();
         for name in self.st.names() {
             if let Some(rest) = name.strip_prefix(&head) {
                 let s = self.floats(name)?;
+                let param = shapes.iter().filter(|(path, _)| rest.strip_prefix(path.as_str()).is_some_and(|leaf| leaf.starts_with('.'))).max_by_key(|(path, _)| path.len());
+                match param {
+                    Some((_, dims)) if *dims == s.shape => {}
+                    Some((_, dims)) => return Err(RecordError::Shape { name: name.to_string(), found: s.shape, expected: dims.clone() }),
+                    None => return Err(RecordError::Other(format!("'{name}' is the optimizer state of no parameter of this model"))),
+                }
                 record.tensors.push((rest.to_string(), TensorData::new(s.values, s.shape)));
             }
         }

@@ -138,7 +138,7 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(GanState, GanConfig)
     let (generator_opt, critic_opt) = if v1 {
         (v1_optimizer(&r, &generator, &config.generator_optimizer, "generator", device)?, v1_optimizer(&r, &critic, &config.critic_optimizer, "critic", device)?)
     } else {
-        (r.optimizer(config.generator_optimizer.init(), "generator", device)?, r.optimizer(config.critic_optimizer.init(), "critic", device)?)
+        (r.optimizer(config.generator_optimizer.init(), &generator, "generator", device)?, r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?)
     };
     let (generator_avg, critic_avg) = match (config.tricks.historical_averaging, v1) {
         (None, _) => (None, None),

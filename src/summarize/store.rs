@@ -254,7 +254,7 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
     let skeleton = PointerGenerator::new(&config.model, Init::Zeros, device);
     let model = r.module(skeleton, "", |n| n.to_string())?;
     let (opt, step) = match kind {
-        Kind::Checkpoint => (Some(r.optimizer(super::train::optimizer(&config).init(), "model", device)?), r.meta_u64("step")?),
+        Kind::Checkpoint => (Some(r.optimizer(super::train::optimizer(&config).init(), &model, "model", device)?), r.meta_u64("step")?),
         Kind::OldCheckpoint => (Some(v1_optimizer(&r, &model, &config, device)?), r.meta_u64("step")?),
         Kind::Export => (None, 0),
     };
