@@ -230,9 +230,15 @@ fn projection_and_row_softmax_match_unfused_ops() {
         let plain = Device::flex();
         let (x, w) = (tensor(&inputs[0].0, [m, k], &plain, DType::F32), tensor(&inputs[1].0, [k, n], &plain, DType::F32));
         let read2 = |t: Tensor<2>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
-        let (a, b) = (read2(ops::project(x.clone(), w.clone())), read2(unfused::project(x, w)));
+        let (a, b) = (read2(ops::project(x.clone(), w.clone())), read2(unfused::project(x.clone(), w.clone())));
         let worst = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
         assert!(worst < 1e-4, "project, {m} rows: differs from matmul by {worst}");
+        // The decoding layout keeps the values and takes the word-major kernel.
+        let wt = ops::decoding_layout(w.clone());
+        assert_eq!(read2(wt.clone()), read2(w.clone()), "decoding_layout changed the weight's values");
+        let c = read2(ops::project(x.clone(), wt));
+        let worst = c.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst < 1e-4, "project in the decoding layout, {m} rows: differs from matmul by {worst}");
         let logits = tensor(&a, [m, n], &plain, DType::F32);
         let (s1, s2) = (read2(ops::softmax_rows(logits.clone())), read2(unfused::softmax_rows(logits)));
         let worst = s1.iter().zip(&s2).fold(0f64, |m, (x, y)| m.max((x - y).abs()));

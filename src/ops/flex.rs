@@ -205,7 +205,25 @@ pub fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
     }
     let (m, k, n) = (xs[0], xs[1], ws[1]);
     let dtype = x.dtype();
+    // A weight in the decoding layout ([`decoding_layout`]: `[k, n]` viewed over word-major
+    // storage) goes to the kernel that reads each word's row once.
+    let layout = w.layout();
+    if layout.strides() == [1, k as isize] {
+        let off = layout.start_offset();
+        return by_dtype!(dtype, T => {
+            let wt = if w.dtype() == T::dtype() { Cow::Borrowed(&w.storage::<T>()[off..off + n * k]) } else { Cow::Owned(view::<T>(&w.transpose(0, 1)).into_owned()) };
+            restore(tensor(kernels::project_rows_t::<T>(&view(&x), &wt, m, k, n), &[m, n]), dtype)
+        });
+    }
     by_dtype!(dtype, T => restore(tensor(kernels::project_rows::<T>(&view(&x), &view(&w), m, k, n), &[m, n]), dtype))
+}
+
+/// `w` `[k, n]` as a view over word-major (`[n, k]`) storage, for [`project`] in decoding.
+pub fn decoding_layout(w: FlexTensor) -> FlexTensor {
+    if w.shape().len() != 2 || w.layout().strides() == [1, w.shape()[0] as isize] {
+        return w;
+    }
+    w.transpose(0, 1).to_contiguous().transpose(0, 1)
 }
 
 /// Softmax over the last dimension of a `[m, n]` tensor.
@@ -225,6 +243,9 @@ pub fn softmax_rows(x: FlexTensor) -> FlexTensor {
 impl TextOps for Flex {
     fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
         project(x, w)
+    }
+    fn decoding_layout(w: FlexTensor) -> FlexTensor {
+        decoding_layout(w)
     }
     fn softmax_rows(x: FlexTensor) -> FlexTensor {
         softmax_rows(x)

@@ -54,6 +54,11 @@ pub trait TextOps: Backend {
     fn project(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_matmul(x, w)
     }
+    /// The same `[K, N]` weight in the storage [`Self::project`] reads fastest; on Flex,
+    /// word-major (each output's `K` weights contiguous). Values and shape are unchanged.
+    fn decoding_layout(w: FloatTensor<Self>) -> FloatTensor<Self> {
+        w
+    }
     /// Softmax over the last dimension of `[M, N]`; vectorised on Flex.
     fn softmax_rows(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::softmax(x, 1)
@@ -100,6 +105,12 @@ pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
 /// Differentiable everywhere (under autodiff it is the ordinary matmul).
 pub fn project(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as TextOps>::project(x.into_dispatch(), w.into_dispatch()))
+}
+
+/// `w` laid out for [`project`] in decoding; see [`TextOps::decoding_layout`]. Not for weights
+/// being trained (under autodiff it returns `w` unchanged).
+pub fn decoding_layout(w: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as TextOps>::decoding_layout(w.into_dispatch()))
 }
 
 /// Softmax over the last dimension of `[M, N]`; see [`TextOps::softmax_rows`]. Differentiable

@@ -87,6 +87,9 @@ pub struct Encoded {
     /// Initial decoder state `[B, H]`.
     pub h0: Tensor<2>,
     pub c0: Tensor<2>,
+    /// The output matrix `[H, V]` in [`ops::decoding_layout`], prepared once per article by
+    /// [`PointerGenerator::encode_one`] for the decoder's steps; `None` when training.
+    pub output: Option<Tensor<2>>,
 }
 
 /// The decoder's recurrent state.
@@ -261,7 +264,7 @@ impl PointerGenerator {
         let h0 = activation::relu(self.reduce_h.forward(Tensor::cat(vec![h_fw, h_bw], 1)));
         let c0 = activation::relu(self.reduce_c.forward(Tensor::cat(vec![c_fw, c_bw], 1)));
         let neg_mask = self.constant(mask.iter().map(|&v| (v - 1.0) * 1e9).collect(), [batch, len]);
-        Encoded { out, features, neg_mask, h0, c0 }
+        Encoded { out, features, neg_mask, h0, c0, output: None }
     }
 
     /// The decoder's state before the first step.
@@ -295,11 +298,12 @@ impl PointerGenerator {
     }
 
     /// `p_vocab` for rows `[h; context]` `[N, 3H]`.
-    fn vocab_dist(&self, h_ctx: Tensor<2>) -> Tensor<2> {
+    fn vocab_dist(&self, enc: &Encoded, h_ctx: Tensor<2>) -> Tensor<2> {
         // Decoding's few rows: a kernel that reads the [H, V] output matrix once per step.
         let v2 = &self.output.v2;
         let bias = v2.bias.as_ref().map(|b| b.val().unsqueeze::<2>());
-        let logits = ops::project(self.output.v1.forward(h_ctx), v2.weight.val());
+        let w = enc.output.clone().unwrap_or_else(|| v2.weight.val());
+        let logits = ops::project(self.output.v1.forward(h_ctx), w);
         let logits = match bias {
             Some(b) => logits + b,
             None => logits,
@@ -369,7 +373,8 @@ impl PointerGenerator {
             v.push(super::vocab::PAD_ID as i64);
             mask.push(0.0);
         }
-        self.encode(v, mask, 1, len)
+        let output = ops::decoding_layout(self.output.v2.weight.val());
+        Encoded { output: Some(output), ..self.encode(v, mask, 1, len) }
     }
 
     /// Repeats a one-article encoding for `k` beam rows.
@@ -380,6 +385,7 @@ impl PointerGenerator {
             neg_mask: enc.neg_mask.clone().repeat_dim(0, k),
             h0: enc.h0.clone().repeat_dim(0, k),
             c0: enc.c0.clone().repeat_dim(0, k),
+            output: enc.output.clone(),
         }
     }
 
@@ -390,7 +396,7 @@ impl PointerGenerator {
         let ids = self.ids(prev.iter().map(|&i| i as i64).collect(), [k, 1]);
         let emb = self.embedding.forward(ids).reshape([k, self.config.emb]);
         let out = self.step(enc, state, emb);
-        let p_vocab = self.vocab_dist(Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1));
+        let p_vocab = self.vocab_dist(enc, Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1));
         let p_gen = if self.config.pointer { self.p_gen(Tensor::cat(vec![out.context, out.s, out.x], 1)) } else { self.constant(vec![1.0; k], [k, 1]) };
         (out.state, DecodeOut { p_vocab, attn: out.attn, p_gen })
     }
