@@ -17,7 +17,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor, activation};
+use burn::tensor::{Device, Tensor, activation, module};
 use serde::{Deserialize, Serialize};
 
 use crate::nn::{linear, param};
@@ -248,28 +248,31 @@ impl Mlp {
         self.pass(x, None).out
     }
 
-    /// `f(x)` and `∇ₓ f(x)` for a scalar-output MLP, both as forward operations, so that
-    /// autodiff can differentiate `∇ₓ f` with respect to the weights.
+    /// `f(x)` and `∇ₓ f(x)` for a scalar-output MLP, the gradient as forward operations, so
+    /// that autodiff can differentiate `∇ₓ f` with respect to the weights.
     ///
     /// With `z_l = h_{l−1} W_l + b_l` and `h_l = σ(z_l)`, the chain rule gives, row by row,
     /// `∇ₓf = (((1 · W_Lᵀ) ⊙ σ'(z_{L−1})) W_{L−1}ᵀ ⊙ …) W_1ᵀ`.
+    ///
+    /// `f(x)` is returned as a constant (no gradient flows through it). The forward pass only
+    /// supplies the masks `σ'(z)`, which are constant almost everywhere, so it runs on the
+    /// weights without autodiff and records nothing for the backward pass.
     ///
     /// A critic with minibatch discrimination has no per-sample input gradient; configs that
     /// need one (the gradient penalties) refuse it, and this panics if called anyway.
     pub fn input_grad(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         assert!(self.minibatch.is_none(), "input_grad needs a per-sample critic (no minibatch discrimination)");
         let (last, hidden) = self.net.split_last().expect("an MLP has at least one layer");
-        let batch = x.dims()[0];
+        let constant = |layer: &Linear, h: Tensor<2>| module::linear(h, layer.weight.val().inner(), layer.bias.as_ref().map(|b| b.val().inner()));
         let mut slopes = Vec::with_capacity(hidden.len());
-        let mut h = x;
+        let mut h = x.inner();
         for layer in hidden {
-            let z = Self::affine(layer, h);
+            let z = constant(layer, h);
             slopes.push(self.activation.derivative(&z));
             h = self.activation.apply(z);
         }
-        let out = Self::affine(last, h);
-        let ones = Tensor::<2>::ones([batch, 1], &out.device());
-        let mut g = ones.matmul(last.weight.val().transpose()); // [B, hidden]
+        let out = constant(last, h);
+        let mut g = last.weight.val().transpose(); // [1, hidden], broadcast over the batch
         for (layer, slope) in hidden.iter().zip(slopes).rev() {
             g = (g * slope).matmul(layer.weight.val().transpose()); // [B, fan_in]
         }
