@@ -1,7 +1,7 @@
 //! The one place that knows which backend runs. Everything else takes `&Device`.
 //!
 //! - Natively: `--device auto|vulkan|wgpu|cuda|cpu`. `auto` tries CUDA (when built with the
-//!   `cuda` feature), then any wgpu adapter, then the CPU.
+//!   `cuda` feature), then a hardware wgpu adapter, then the CPU; the choice is printed.
 //! - In the page: WebGPU when the browser has an adapter, else Flex on the CPU.
 
 use std::fmt;
@@ -66,37 +66,84 @@ impl fmt::Display for Backend {
     }
 }
 
+/// A device started natively, with what a person should be told about it.
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub device: Device,
+    pub backend: Backend,
+    /// The adapter, as wgpu names it (name, type, driver), or the CPU.
+    pub adapter: String,
+    /// Why `auto` did not take the first device it found, if it did not.
+    pub note: Option<String>,
+}
+
+impl Started {
+    /// Prints the choice (stderr) and returns the device.
+    pub fn announce(self) -> Device {
+        eprintln!("{self}");
+        self.device
+    }
+}
+
+impl fmt::Display for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "device: {} on {}", self.backend, self.adapter)?;
+        if let Some(note) = &self.note {
+            write!(f, " ({note})")?;
+        }
+        Ok(())
+    }
+}
+
 /// Starts the requested device natively.
+///
+/// `auto` tries CUDA, then wgpu, then the CPU, and never takes a software adapter (lavapipe,
+/// llvmpipe, SwiftShader: wgpu's `DeviceType::Cpu`), which is slower than Flex: it says so in
+/// [`Started::note`] and runs on the CPU. `--device wgpu` or `vulkan` takes any adapter.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn native(choice: DeviceChoice) -> Result<(Device, Backend), DeviceError> {
-    use burn::tensor::wgpu::WgpuBackend;
-    let wgpu = |api: WgpuBackend, what: &'static str| {
-        Device::wgpu_options().graphics_api(api).init().map_err(|e| DeviceError::Unavailable { what, why: e.to_string() })
+pub fn native(choice: DeviceChoice) -> Result<Started, DeviceError> {
+    use burn::tensor::wgpu::{WgpuBackend, wgpu::DeviceType};
+    let cpu = |note: Option<String>| Started { device: Device::flex(), backend: Backend::Cpu, adapter: "the CPU".into(), note };
+    let wgpu = |api: WgpuBackend, what: &'static str, backend: Backend| {
+        let (device, setup) = Device::wgpu_options().graphics_api(api).init_with_setup().map_err(|e| DeviceError::Unavailable { what, why: e.to_string() })?;
+        let info = setup.adapter.get_info();
+        let software = info.device_type == DeviceType::Cpu;
+        let kind = match info.device_type {
+            DeviceType::DiscreteGpu => "discrete GPU",
+            DeviceType::IntegratedGpu => "integrated GPU",
+            DeviceType::VirtualGpu => "virtual GPU",
+            DeviceType::Cpu => "software renderer",
+            DeviceType::Other => "adapter of unknown type",
+        };
+        let adapter = format!("{}, a {kind} through {:?} (driver: {} {})", info.name, info.backend, info.driver, info.driver_info).replace(" )", ")");
+        Ok::<_, DeviceError>((Started { device, backend, adapter, note: None }, software))
     };
     match choice {
-        DeviceChoice::Cpu => Ok((Device::flex(), Backend::Cpu)),
-        DeviceChoice::Vulkan => wgpu(WgpuBackend::Vulkan, "Vulkan").map(|d| (d, Backend::Vulkan)),
-        DeviceChoice::Wgpu => wgpu(WgpuBackend::Auto, "wgpu").map(|d| (d, Backend::Wgpu)),
+        DeviceChoice::Cpu => Ok(cpu(None)),
+        DeviceChoice::Vulkan => wgpu(WgpuBackend::Vulkan, "Vulkan", Backend::Vulkan).map(|(s, _)| s),
+        DeviceChoice::Wgpu => wgpu(WgpuBackend::Auto, "wgpu", Backend::Wgpu).map(|(s, _)| s),
         DeviceChoice::Cuda => cuda(),
-        DeviceChoice::Auto => cuda()
-            .or_else(|_| wgpu(WgpuBackend::Auto, "wgpu").map(|d| (d, Backend::Wgpu)))
-            .or_else(|_| Ok((Device::flex(), Backend::Cpu))),
+        DeviceChoice::Auto => cuda().or_else(|_| match wgpu(WgpuBackend::Auto, "wgpu", Backend::Wgpu) {
+            Ok((s, false)) => Ok(s),
+            Ok((s, true)) => Ok(cpu(Some(format!("auto skipped {}: slower than the CPU backend; pass --device wgpu to use it anyway", s.adapter)))),
+            Err(e) => Ok(cpu(Some(format!("auto found no GPU: {e}")))),
+        }),
     }
 }
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "cuda"))]
-fn cuda() -> Result<(Device, Backend), DeviceError> {
+fn cuda() -> Result<Started, DeviceError> {
     // CUDA initialises lazily and panics when there is no driver: probe with one tiny op.
     let probe = std::panic::catch_unwind(|| {
         let d = Device::cuda(0);
         let _ = burn::tensor::Tensor::<1>::ones([1], &d).into_data();
         d
     });
-    probe.map(|d| (d, Backend::Cuda)).map_err(|_| DeviceError::Unavailable { what: "CUDA", why: "no CUDA driver or GPU was found".into() })
+    probe.map(|device| Started { device, backend: Backend::Cuda, adapter: "CUDA device 0".into(), note: None }).map_err(|_| DeviceError::Unavailable { what: "CUDA", why: "no CUDA driver or GPU was found".into() })
 }
 
 #[cfg(all(not(target_arch = "wasm32"), not(feature = "cuda")))]
-fn cuda() -> Result<(Device, Backend), DeviceError> {
+fn cuda() -> Result<Started, DeviceError> {
     Err(DeviceError::NoCuda)
 }
 

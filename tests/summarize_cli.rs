@@ -202,3 +202,61 @@ fn bad_input_and_bad_models_get_clear_messages() {
     fails_with(earthmover(&["summarize", "export", "--model", m, "--out", dir.join("x").to_str().unwrap(), "--precision", "int4"], None), "int4");
     fails_with(earthmover(&["summarize", "train", "--data", dir.join("nothing").to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()], None), "nothing");
 }
+
+/// The line that names the device the command runs on.
+fn device_line(stderr: &str) -> String {
+    stderr.lines().find(|l| l.starts_with("device: ")).unwrap_or_else(|| panic!("no device line in: {stderr}")).to_string()
+}
+
+/// `--device wgpu` trains the summarizer on the wgpu backend (lavapipe's Vulkan in CI, a GPU
+/// where there is one) and says which adapter it took; the checkpoint it writes resumes on the
+/// CPU. The numbers themselves are compared with Flex in `tests/wgpu.rs`.
+#[test]
+fn summarize_train_runs_on_wgpu() {
+    let dir = tmp("wgpu");
+    let out = dir.join("run");
+    let mut args = train_args(out.to_str().unwrap(), "2");
+    let i = args.iter().position(|a| *a == "cpu").unwrap();
+    args[i] = "wgpu";
+    let o = earthmover(&args, None);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let line = device_line(&err);
+    println!("{line}");
+    assert!(line.starts_with("device: wgpu on "), "{line}");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    assert_eq!(last["step"], 2, "{metrics}");
+    assert!(last["val_nll"].as_f64().is_some_and(f64::is_finite), "{metrics}");
+    // The wgpu run's checkpoint continues on the CPU.
+    let mut args = train_args(out.to_str().unwrap(), "3");
+    args.push("--resume");
+    let o = earthmover(&args, None);
+    assert!(o.status.success(), "{}", text(&o).1);
+}
+
+/// `--device auto` prints what it chose, and never settles on a software renderer (lavapipe,
+/// llvmpipe, SwiftShader: wgpu's adapter type `Cpu`) without saying so: on this project's
+/// GPU-less machines it runs on the CPU and names the adapter it skipped.
+#[test]
+fn device_auto_says_what_it_chose() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors");
+    let article = b"the city council voted on tuesday to build a new bridge over the river . the bridge will cost $ 20 million and open in 2028 .";
+    let o = earthmover(&["summarize", "run", "--model", model, "--device", "auto", "--greedy", "--max-len", "12", "--min-len", "3"], Some(article));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!out.trim().is_empty());
+    let line = device_line(&err);
+    println!("{line}");
+    if line.starts_with("device: CPU (Flex) on the CPU") {
+        assert!(line.contains("auto skipped") || line.contains("auto found no GPU"), "auto chose the CPU without saying why: {line}");
+        if line.contains("auto skipped") {
+            assert!(line.contains("a software renderer"), "auto skipped a hardware adapter: {line}");
+        }
+    } else {
+        assert!(!line.contains("a software renderer"), "auto chose a software adapter: {line}");
+    }
+    // An explicit choice is obeyed and printed too.
+    let o = earthmover(&["summarize", "run", "--model", model, "--device", "cpu", "--greedy", "--max-len", "12", "--min-len", "3"], Some(article));
+    assert_eq!(device_line(&text(&o).1), "device: CPU (Flex) on the CPU");
+}

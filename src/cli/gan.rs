@@ -263,7 +263,8 @@ fn train(args: TrainArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let ckpt_path = args.out.join(CHECKPOINT);
-    let (device, backend) = device::native(choice)?;
+    let started = device::native(choice)?;
+    let (device, backend) = (started.clone().announce(), started.backend);
     let (mut state, config) = if args.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
         let (state, config) = checkpoint::from_bytes(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;

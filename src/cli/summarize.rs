@@ -62,10 +62,13 @@ pub struct TrainArgs {
     /// Use only the first N training pairs.
     #[arg(long)]
     limit: Option<usize>,
+    /// Words in the fixed vocabulary, most frequent first (See et al.: 50,000).
     #[arg(long)]
     vocab_size: Option<usize>,
+    /// Word embedding size (See et al.: 128).
     #[arg(long)]
     emb: Option<usize>,
+    /// LSTM size, each direction (See et al.: 256).
     #[arg(long)]
     hidden: Option<usize>,
     /// Turn coverage on (See et al. fine-tune with it for the last 3,000 steps).
@@ -74,10 +77,13 @@ pub struct TrainArgs {
     /// Plain attentional seq2seq (no copying).
     #[arg(long)]
     no_pointer: bool,
+    /// Articles per update (See et al.: 16).
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Article tokens read (See et al.: 400).
     #[arg(long)]
     max_enc: Option<usize>,
+    /// Summary tokens trained on, [STOP] included (See et al.: 100).
     #[arg(long)]
     max_dec: Option<usize>,
     /// adagrad (See et al.) or adam
@@ -89,6 +95,7 @@ pub struct TrainArgs {
     /// σ of the initial weights (See et al.: 1e-4).
     #[arg(long)]
     init_std: Option<f64>,
+    /// Seed of the initial weights and the batch order.
     #[arg(long)]
     seed: Option<u64>,
     /// auto, vulkan, wgpu, cuda or cpu.
@@ -291,7 +298,7 @@ fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerCo
 const MAX_INPUT: usize = 64 << 20;
 
 fn run_one(a: RunArgs) -> Result<()> {
-    let (device, _) = device::native(a.decode.device.parse::<DeviceChoice>()?)?;
+    let device = device::native(a.decode.device.parse::<DeviceChoice>()?)?.announce();
     let loaded = load_model(&a.model, &device)?;
     let config = decode_config(&loaded.config, &a.decode)?;
     let mut bytes = vec![];
@@ -315,7 +322,7 @@ fn explain_json(s: &Summary) -> String {
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
-    let (device, _) = device::native(a.decode.device.parse::<DeviceChoice>()?)?;
+    let device = device::native(a.decode.device.parse::<DeviceChoice>()?)?.announce();
     let loaded = load_model(&a.model, &device)?;
     let config = decode_config(&loaded.config, &a.decode)?;
     let sources = read_lines(&a.source, a.limit)?;
@@ -447,7 +454,8 @@ fn train(a: TrainArgs) -> Result<()> {
         bail!("use either --resume (continue this folder) or --from (start from another model), not both");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    let (device, backend) = device::native(choice)?;
+    let started = device::native(choice)?;
+    let (device, backend) = (started.clone().announce(), started.backend);
     let ckpt = a.out.join(CHECKPOINT);
     eprintln!("reading {} …", a.data.display());
     let train_set = read_parallel(&a.data, a.limit).with_context(|| format!("cannot read training data {}", a.data.display()))?;
