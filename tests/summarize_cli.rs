@@ -90,6 +90,21 @@ fn tiny_training_run_learns() {
     let r = eval(&export);
     assert_eq!(r["pairs"], 50);
     assert!(["rouge1", "rouge2", "rougeL"].iter().all(|k| r[k].as_f64().is_some_and(|v| (0.0..=100.0).contains(&v))), "{r}");
+    // The untruncated article lengths it reports, against the file read here.
+    let mut lengths: Vec<usize> = earthmover::text::data::read_parallel(Path::new(&format!("{DATA}/val")), None).unwrap().pairs.iter().take(50).map(|p| p.article.split_whitespace().count()).collect();
+    assert_eq!(lengths.len(), 50, "the first 50 val pairs are all usable");
+    lengths.sort_unstable();
+    assert_eq!(r["article_tokens"]["median"], lengths[25], "{r}"); // index round(49 · 0.5) = 25
+    assert_eq!(r["article_tokens"]["max"], lengths[49], "{r}");
+    assert_eq!(r["articles_longer_than_max_enc"], lengths.iter().filter(|&&n| n > 120).count(), "{r}");
+
+    // --no-repeat-trigram at export becomes the exported model's default decoding.
+    let config = |path: &Path| earthmover::summarize::store::load(&std::fs::read(path).unwrap(), &burn::tensor::Device::flex()).unwrap().config.decode.no_repeat_trigram;
+    assert!(!config(&export));
+    let blocked = dir.join("blocked.safetensors");
+    let o = earthmover(&["summarize", "export", "--model", trained.to_str().unwrap(), "--out", blocked.to_str().unwrap(), "--no-repeat-trigram"], None);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(config(&blocked));
 }
 
 /// Stopping and resuming gives the checkpoint of the run that never stopped, bit for bit, with

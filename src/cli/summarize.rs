@@ -189,6 +189,9 @@ pub struct ExportArgs {
     /// f16 or int8.
     #[arg(long, default_value = "int8")]
     precision: String,
+    /// Make "never repeat a trigram" the exported model's default decoding (what the page uses).
+    #[arg(long)]
+    no_repeat_trigram: bool,
 }
 
 #[derive(Args, Debug)]
@@ -347,14 +350,38 @@ fn eval(a: EvalArgs) -> Result<()> {
     }
     let refs: Vec<String> = targets.iter().map(|r| sentences(r)).collect();
     let s = rouge::corpus(&cands, &refs, a.stem);
-    println!("{}", serde_json::json!({ "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l, "pairs": cands.len(), "stem": a.stem }));
+    let words = |t: &str| t.split_whitespace().filter(|w| *w != "<q>").count();
+    let article_lengths: Vec<usize> = sources.iter().map(|t| words(t)).collect();
+    let max_enc = config.train.max_enc;
+    let mean = |v: &[usize]| if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 };
+    println!(
+        "{}",
+        serde_json::json!({
+            "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l, "pairs": cands.len(), "stem": a.stem,
+            "article_tokens": length_summary(&article_lengths),
+            "articles_longer_than_max_enc": article_lengths.iter().filter(|&&n| n > max_enc).count(), "max_enc": max_enc,
+            "summary_tokens_mean": mean(&cands.iter().map(|c| words(c)).collect::<Vec<_>>()),
+            "reference_tokens_mean": mean(&targets.iter().map(|t| words(t)).collect::<Vec<_>>()),
+        })
+    );
     Ok(())
+}
+
+/// Mean and percentiles of token counts, for reading what "the first N tokens" leaves out.
+fn length_summary(lengths: &[usize]) -> serde_json::Value {
+    let mut v = lengths.to_vec();
+    v.sort_unstable();
+    let at = |q: f64| v.get(((v.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0);
+    let mean = if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 };
+    serde_json::json!({ "mean": mean, "min": at(0.0), "p10": at(0.1), "p25": at(0.25), "median": at(0.5), "p75": at(0.75), "p90": at(0.9), "max": at(1.0) })
 }
 
 fn export(a: ExportArgs) -> Result<()> {
     let precision: Precision = a.precision.parse().map_err(|e: String| anyhow!(e))?;
     let loaded = load_model(&a.model, &Device::flex())?;
-    let bytes = store::export_bytes(&loaded.model, &loaded.config, &loaded.vocab, precision)?;
+    let mut config = loaded.config.clone();
+    config.decode.no_repeat_trigram |= a.no_repeat_trigram;
+    let bytes = store::export_bytes(&loaded.model, &config, &loaded.vocab, precision)?;
     super::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     println!("wrote {} ({:.2} MB, {} weights, vocabulary {})", a.out.display(), bytes.len() as f64 / 1e6, format!("{precision:?}").to_lowercase(), loaded.vocab.len());
     Ok(())
