@@ -18,7 +18,7 @@ fn main() {
     let mut state = GanState::new(&config, &device);
     let step = |s: GanState| {
         let (s, r) = train_step(s, &config, &config.data as &dyn RealData);
-        let _ = r.values(); // one read per iteration, as the CLI does
+        let _ = r.values().expect("read"); // one read per iteration, as the CLI does
         s
     };
     for _ in 0..3 {

@@ -54,7 +54,7 @@ fn main() {
     let mut state = TrainState::new(&config, &device);
     let step = |s: TrainState| {
         let (s, r) = train_step(s, &batch, &config);
-        let _ = r.values(); // one read per step, as the CLI does
+        let _ = r.values().expect("read"); // one read per step, as the CLI does
         s
     };
     state = step(state); // warm-up

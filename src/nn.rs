@@ -277,3 +277,19 @@ impl FloatMap for Scale {
         tensor.mul_scalar(self.0)
     }
 }
+
+/// A read of values back from the device that failed. Training loops report it as itself, never
+/// as a diverged loss.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("could not read the step's values back from the device: {0}")]
+pub struct ReadError(pub String);
+
+/// Reads `n` scalars (any float dtype) from the device in one transfer.
+pub async fn read_floats(t: Tensor<1>, n: usize) -> Result<Vec<f64>, ReadError> {
+    let data = t.into_data_async().await.map_err(|e| ReadError(format!("{e:?}")))?;
+    let v = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| ReadError(format!("{e:?}")))?;
+    if v.len() != n {
+        return Err(ReadError(format!("expected {n} values, got {}", v.len())));
+    }
+    Ok(v.into_iter().map(f64::from).collect())
+}

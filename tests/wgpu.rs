@@ -45,7 +45,11 @@ fn wgpu_step_matches_flex() {
             }
         }
         println!("{name}: worst relative parameter difference {worst:.2e}");
-        assert!(worst < 1e-2, "{name}: wgpu and Flex differ by {worst}");
+        // Measured on lavapipe: 1.7e-6 (wgan-gp), 3.7e-6 (ct-gan), 2.3e-6 (gan) after two
+        // steps. Both sides run float32 and differ only in summation order, whose error is a few
+        // ulps per reduction; 5e-5 leaves a margin of ten over the worst while any wrong op
+        // (a transposed weight, a dropped penalty term) moves parameters by 1e-3 or more.
+        assert!(worst < 5e-5, "{name}: wgpu and Flex differ by {worst}");
         // The step moved the parameters well beyond that tolerance.
         let init = all_params(&GanState::new(&c, &cpu));
         let moved = init.iter().zip(&pa).flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(u, v)| (u - v).abs())).fold(0f64, f64::max);

@@ -307,7 +307,13 @@ fn train(args: TrainArgs) -> Result<()> {
     let mut last_good_step = state.step;
     while state.step < args.steps {
         let (next, report) = train_step(state, &config, &config.data as &dyn RealData);
-        let v = report.values();
+        let v = match report.values() {
+            Ok(v) => v,
+            Err(e) => {
+                bar.abandon();
+                bail!("{e} at step {}. The last good checkpoint (step {last_good_step}) is kept in {}.", next.step, ckpt_path.display());
+            }
+        };
         if !v.all_finite() {
             bar.abandon();
             bail!(

@@ -584,7 +584,13 @@ fn train(a: TrainArgs) -> Result<()> {
         tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
         let batch = Batch::new(&examples, vocab.len());
         let (next, report) = train_step(state, &batch, &config);
-        let [loss, nll, cov, norm] = report.values();
+        let [loss, nll, cov, norm] = match report.values() {
+            Ok(v) => v,
+            Err(e) => {
+                bar.abandon();
+                bail!("{e} at step {}. The last good checkpoint (step {last_good}) is kept in {}.", next.step, ckpt.display());
+            }
+        };
         if !loss.is_finite() {
             bar.abandon();
             bail!("training diverged at step {}: the loss became {loss}. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.", next.step, ckpt.display());

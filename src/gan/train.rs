@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::config::GanConfig;
 use super::mlp::Mlp;
 use super::objective::{self, Objective};
-use crate::nn::{self, Clamp, flat_params};
+use crate::nn::{self, Clamp, ReadError, flat_params, read_floats};
 use crate::optim::{Optimizer, gradients};
 use crate::rng::Rng;
 
@@ -75,8 +75,8 @@ impl StepValues {
         [self.critic_loss, self.generator_loss, self.estimate, self.penalty].iter().all(|v| v.is_finite())
     }
 
-    fn from_slice(v: &[f32]) -> Self {
-        let at = |i: usize| v.get(i).copied().unwrap_or(f32::NAN) as f64;
+    fn from_slice(v: &[f64]) -> Self {
+        let at = |i: usize| v[i];
         StepValues { critic_loss: at(0), generator_loss: at(1), estimate: at(2), penalty: at(3) }
     }
 }
@@ -86,16 +86,15 @@ impl StepReport {
         Tensor::cat(vec![self.critic_loss.clone(), self.generator_loss.clone(), self.estimate.clone(), self.penalty.clone()], 0).inner()
     }
 
+    /// The four values in one read. A failed read is an error, not NaN, so it is never mistaken
+    /// for divergence.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn values(&self) -> StepValues {
-        StepValues::from_slice(&self.stacked().into_data().try_to_vec::<f32>().unwrap_or_default())
+    pub fn values(&self) -> Result<StepValues, ReadError> {
+        crate::summarize::block_on(self.values_async())
     }
 
-    pub async fn values_async(&self) -> StepValues {
-        match self.stacked().into_data_async().await {
-            Ok(d) => StepValues::from_slice(&d.try_to_vec::<f32>().unwrap_or_default()),
-            Err(_) => StepValues::from_slice(&[]),
-        }
+    pub async fn values_async(&self) -> Result<StepValues, ReadError> {
+        Ok(StepValues::from_slice(&read_floats(self.stacked(), 4).await?))
     }
 }
 

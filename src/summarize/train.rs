@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor};
 use super::batch::Batch;
 use super::config::SummarizerConfig;
 use super::model::PointerGenerator;
+use crate::nn::{ReadError, read_floats};
 use crate::optim::{Optimizer, OptimizerConfig, clip_global_norm, gradients};
 
 /// The model and optimizer state: everything a checkpoint holds besides the config.
@@ -29,16 +30,16 @@ pub struct StepReport {
 }
 
 impl StepReport {
-    /// `[loss, nll, coverage, grad_norm]` as floats (one transfer).
-    pub async fn values_async(&self) -> [f64; 4] {
+    /// `[loss, nll, coverage, grad_norm]` as floats (one transfer). A failed read is an error,
+    /// not NaN, so it is never mistaken for divergence.
+    pub async fn values_async(&self) -> Result<[f64; 4], ReadError> {
         let t = Tensor::cat(vec![self.loss.clone(), self.nll.clone(), self.coverage.clone(), self.grad_norm.clone()], 0).inner();
-        let v = t.into_data_async().await.ok().and_then(|d| d.convert::<f32>().try_into_vec::<f32>().ok()).unwrap_or_default();
-        let at = |i: usize| v.get(i).copied().map(f64::from).unwrap_or(f64::NAN);
-        [at(0), at(1), at(2), at(3)]
+        let v = read_floats(t, 4).await?;
+        Ok([v[0], v[1], v[2], v[3]])
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn values(&self) -> [f64; 4] {
+    pub fn values(&self) -> Result<[f64; 4], ReadError> {
         super::block_on(self.values_async())
     }
 }

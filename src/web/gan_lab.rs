@@ -251,19 +251,26 @@ impl Ctx {
                 let (s, loss, estimate, penalty) = critic_step(lab.state, &lab.config, &data);
                 lab.state = s;
                 let r = crate::gan::StepReport { critic_loss: loss.clone(), generator_loss: loss.mul_scalar(0.0), estimate, penalty };
-                StepValues { generator_loss: f64::NAN, ..r.values_async().await }
+                r.values_async().await.map(|v| StepValues { generator_loss: f64::NAN, ..v })
             }
             StepKind::Generator => {
                 let (s, loss) = generator_step(lab.state, &lab.config, &data);
                 lab.state = s;
                 let z = loss.clone().mul_scalar(0.0);
                 let r = crate::gan::StepReport { critic_loss: z.clone(), generator_loss: loss, estimate: z.clone(), penalty: z };
-                StepValues { critic_loss: f64::NAN, estimate: f64::NAN, penalty: f64::NAN, ..r.values_async().await }
+                r.values_async().await.map(|v| StepValues { critic_loss: f64::NAN, estimate: f64::NAN, penalty: f64::NAN, ..v })
             }
         };
         if self.generation.get_value() != generation {
             return Ok(()); // reset meanwhile: drop the stale models
         }
+        let values = match values {
+            Ok(v) => v,
+            Err(e) => {
+                self.lab.set_value(Some(lab));
+                return Err(format!("{e}. Press Reset to start again."));
+            }
+        };
         let diverged = match which {
             StepKind::Both => !values.all_finite(),
             StepKind::Critic => !values.critic_loss.is_finite(),
