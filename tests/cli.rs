@@ -117,3 +117,46 @@ fn nan_stops_training_and_keeps_the_last_good_checkpoint() {
         assert!(v.iter().all(|v| v.is_finite()), "{name}");
     }
 }
+
+/// `--resume` keeps the checkpoint's config: a flag that would change it is refused by name
+/// (the same value again is fine), a config file with an unknown value names it, and a linear
+/// schedule is stretched only when asked, never silently run past its end at learning rate 0.
+#[test]
+fn resume_refuses_changed_settings_and_schedules_extend_explicitly() {
+    let out = tmp("resume-rules");
+    let o = train(&out, &["--loss", "wgan-gp", "--steps", "2", "--eval-every", "2", "--lr-schedule", "linear"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["gan", "train", "--out", out.to_str().unwrap(), "--resume", "--device", "cpu", "--eval-samples", "64", "--eval-every", "2"];
+        args.extend(extra);
+        earthmover(&args)
+    };
+    // A changed width and learning rate: refused, each setting named with both values.
+    let o = resume(&["--steps", "2", "--hidden", "32", "--lr", "0.01"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("hidden 16 → 32"), "{err}");
+    assert!(err.contains("critic_optimizer.lr") && err.contains("generator_optimizer.lr"), "{err}");
+    // The same width again: no conflict.
+    let o = resume(&["--steps", "2", "--hidden", "16"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Past the linear schedule's end: refused unless the schedule is stretched explicitly.
+    let o = resume(&["--steps", "4"]);
+    let err = stderr(&o);
+    assert!(!o.status.success() && err.contains("reaches 0 at step 2") && err.contains("--lr-schedule linear"), "{err}");
+    let o = resume(&["--steps", "4", "--lr-schedule", "linear"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("now ends at step 4 instead of 2"), "{err}");
+    assert!(std::fs::read_to_string(out.join("config.toml")).unwrap().contains("steps = 4"));
+
+    // A config file with an unknown optimizer names the field's allowed values.
+    let cfg = out.join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let bad = out.join("bad.toml");
+    let kind_line = text.lines().find(|l| l.contains("\"adam\"")).expect("the optimizer's kind is in the config");
+    std::fs::write(&bad, text.replacen(kind_line, &kind_line.replace("\"adam\"", "\"adamw\""), 1)).unwrap();
+    let o = earthmover(&["gan", "train", "--config", bad.to_str().unwrap(), "--out", tmp("bad-config").to_str().unwrap(), "--steps", "1", "--device", "cpu"]);
+    let err = stderr(&o);
+    assert!(!o.status.success() && err.contains("adamw") && err.contains("adam"), "{err}");
+}

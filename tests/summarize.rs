@@ -291,7 +291,7 @@ fn v1_checkpoints_still_resume() {
     let batch = tiny_batch(&v);
     for optimizer in ["adagrad", "adam"] {
         let mut config = SummarizerConfig { model: tiny_config(), ..Default::default() };
-        config.train.optimizer = optimizer.into();
+        config.train.optimizer = optimizer.parse().unwrap();
         let mut state = TrainState::new(&config, &device);
         for _ in 0..2 {
             state = train_step(state, &batch, &config).0;

@@ -143,9 +143,17 @@ fn resume_is_exact() {
         };
         let (sa, oa, va) = load(a);
         let (sb, ob, vb) = load(b);
-        assert_eq!((sa, sb, oa.as_str(), ob.as_str()), (6, 6, optimizer, optimizer));
+        assert_eq!((sa, sb, oa.to_string().as_str(), ob.to_string().as_str()), (6, 6, optimizer, optimizer));
         assert!(va == vb, "{optimizer}: the resumed run's weights or optimizer state differ from the straight run's");
+        // A flag that would change the checkpoint's config is refused by name.
+        let mut changed = args(b, "7");
+        changed.extend(["--resume".into(), "--hidden".into(), "32".into()]);
+        let o = run(changed);
+        assert!(!o.status.success() && text(&o).1.contains("hidden"), "{}", text(&o).1);
     }
+    // An unknown optimizer is refused with the allowed names.
+    let o = earthmover(&train_args(tmp("bad-opt").join("x").to_str().unwrap(), "1").into_iter().chain(["--optimizer", "adamw"]).collect::<Vec<_>>(), None);
+    assert!(!o.status.success() && text(&o).1.contains("choose adagrad or adam"), "{}", text(&o).1);
 }
 
 #[test]

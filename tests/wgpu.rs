@@ -122,7 +122,7 @@ fn summarizer_step_and_greedy_summary_on_wgpu_match_flex() {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors")).unwrap();
     let loaded = store::load(&bytes, &cpu).unwrap();
     let (vocab, mut config) = (loaded.vocab.clone(), loaded.config.clone());
-    config.train.optimizer = "adagrad".into();
+    config.train.optimizer = earthmover::summarize::OptimizerKind::Adagrad;
     config.train.lr = 0.15;
     let val = read_parallel(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val")), Some(4)).unwrap();
     let split = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();

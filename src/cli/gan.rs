@@ -137,14 +137,23 @@ struct EvalLine {
     seconds: f64,
 }
 
+/// The config a fresh run asks for: `--config` (or the toy default), then the flags.
 fn build_config(args: &TrainArgs) -> Result<GanConfig> {
-    let mut config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-            toml::from_str::<GanConfig>(&text).with_context(|| format!("{} is not a valid GAN config", path.display()))?
-        }
+    let base = match &args.config {
+        Some(_) => read_config(args)?,
         None => GanConfig::toy_default(),
     };
+    apply_flags(args, base)
+}
+
+fn read_config(args: &TrainArgs) -> Result<GanConfig> {
+    let path = args.config.as_ref().expect("called with --config");
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+    toml::from_str::<GanConfig>(&text).with_context(|| format!("{} is not a valid GAN config", path.display()))
+}
+
+/// The flags applied on top of `config`.
+fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     if let Some(loss) = &args.loss {
         let objective = Objective::from_name(loss).ok_or_else(|| anyhow!("unknown loss '{loss}': choose one of {}", Objective::NAMES.join(", ")))?;
         // A named loss brings its paper's optimizer and n_critic unless a config file set them.
@@ -229,6 +238,33 @@ fn build_config(args: &TrainArgs) -> Result<GanConfig> {
     Ok(config)
 }
 
+/// The config a `--resume` continues with. Rule: the checkpoint's config stays; a flag that
+/// would change it is refused by name (giving the same value again is fine). The one setting a
+/// resume may change is the linear schedule's end: it is defined by the total step count, so
+/// resuming past it needs `--lr-schedule linear`, which stretches it to the new `--steps` and
+/// says so (resuming past it without that would train at learning rate 0).
+fn resumed_config(args: &TrainArgs, saved: GanConfig, path: &Path) -> Result<GanConfig> {
+    let base = if args.config.is_some() { read_config(args)? } else { saved.clone() };
+    let wanted = apply_flags(args, base)?;
+    let stretched = match (&saved.schedule, &wanted.schedule) {
+        (Schedule::Linear { steps: old }, Schedule::Linear { steps: new }) if args.lr_schedule.is_some() => Some((*old, *new)),
+        _ => None,
+    };
+    let compare = if stretched.is_some() { GanConfig { schedule: saved.schedule.clone(), ..wanted.clone() } } else { wanted.clone() };
+    crate::cli::refuse_changed_settings(&saved, &compare, path)?;
+    if let Some((old, new)) = stretched {
+        if old != new {
+            eprintln!("note: the linear learning-rate schedule now ends at step {new} instead of {old}");
+        }
+        return Ok(wanted);
+    }
+    if let Schedule::Linear { steps } = saved.schedule {
+        if args.steps > steps {
+            bail!("the run's linear learning-rate schedule reaches 0 at step {steps}, and --steps {} goes past it. Pass --lr-schedule linear to stretch the schedule to {} steps.", args.steps, args.steps);
+        }
+    }
+    Ok(saved)
+}
 
 fn save(dir: &Path, state: &GanState, config: &GanConfig, last_good: u64) -> Result<()> {
     let bytes = match checkpoint::to_bytes(state, config) {
@@ -267,7 +303,8 @@ fn train(args: TrainArgs) -> Result<()> {
     let (device, backend) = (started.clone().announce(), started.backend);
     let (mut state, config) = if args.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
-        let (state, config) = checkpoint::from_bytes(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
+        let (state, saved) = checkpoint::from_bytes(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
+        let config = resumed_config(&args, saved, &ckpt_path)?;
         crate::cli::truncate_metrics(&args.out.join("metrics.jsonl"), state.step)?;
         (state, config)
     } else {

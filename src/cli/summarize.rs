@@ -18,7 +18,7 @@ use crate::summarize::input::read_article;
 use crate::summarize::store::{self, Loaded, Precision, StoreError};
 use crate::summarize::train::{TrainState, eval_loss, frozen, train_step};
 use crate::summarize::vocab::Vocab;
-use crate::summarize::{SummarizerConfig, TrainConfig, block_on};
+use crate::summarize::{OptimizerKind, SummarizerConfig, TrainConfig, block_on};
 use crate::text::data::{Pair, read_parallel};
 use crate::text::{rouge, tokenize};
 
@@ -88,7 +88,7 @@ pub struct TrainArgs {
     max_dec: Option<usize>,
     /// adagrad (See et al.) or adam
     #[arg(long)]
-    optimizer: Option<String>,
+    optimizer: Option<OptimizerKind>,
     /// Learning rate (default: 0.15 for Adagrad, 1e-3 for Adam)
     #[arg(long)]
     lr: Option<f64>,
@@ -427,14 +427,14 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     let m = &mut c.model;
     if let Some(v) = a.vocab_size {
         if base.is_some() && v != m.vocab_size {
-            bail!("--vocab-size cannot change when starting --from a model (it has {})", m.vocab_size);
+            bail!("--vocab-size cannot change when starting from a saved model (--from or --resume): it has {}", m.vocab_size);
         }
         m.vocab_size = v;
     }
     for (flag, value, field) in [("--emb", a.emb, &mut m.emb), ("--hidden", a.hidden, &mut m.hidden)] {
         if let Some(v) = value {
             if base.is_some() && v != *field {
-                bail!("{flag} cannot change when starting --from a model");
+                bail!("{flag} cannot change when starting from a saved model (--from or --resume): it has {}", *field);
             }
             *field = v;
         }
@@ -456,11 +456,11 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     if let Some(v) = a.max_dec {
         t.max_dec = v;
     }
-    if let Some(v) = &a.optimizer {
-        if *v != t.optimizer {
-            t.lr = if v == "adam" { 1e-3 } else { TrainConfig::default().lr };
+    if let Some(v) = a.optimizer {
+        if v != t.optimizer {
+            t.lr = if v == OptimizerKind::Adam { 1e-3 } else { TrainConfig::default().lr };
         }
-        t.optimizer = v.clone();
+        t.optimizer = v;
     }
     if let Some(v) = a.lr {
         t.lr = v;
@@ -505,6 +505,9 @@ fn train(a: TrainArgs) -> Result<()> {
             store::Kind::Checkpoint | store::Kind::OldCheckpoint => l.opt.ok_or_else(|| anyhow!("{} has no optimizer state", ckpt.display()))?,
             store::Kind::Export => bail!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display()),
         };
+        // The checkpoint's config stays; a flag that would change it is refused by name.
+        let wanted = build_config(&a, Some(&l.config)).with_context(|| format!("--resume with {}", ckpt.display()))?;
+        super::refuse_changed_settings(&l.config, &wanted, &ckpt)?;
         let state = TrainState { model: crate::summarize::train::trainable(l.model), opt, step: l.step };
         (state, l.config, l.vocab)
     } else if let Some(from) = &a.from {

@@ -10,7 +10,7 @@ pub mod store;
 pub mod train;
 pub mod vocab;
 
-pub use config::{DecodeConfig, ModelConfig, SummarizerConfig, TrainConfig};
+pub use config::{DecodeConfig, ModelConfig, OptimizerKind, SummarizerConfig, TrainConfig};
 pub use model::PointerGenerator;
 
 /// Runs a future to completion on this thread. Native reads from burn's devices complete

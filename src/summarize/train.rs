@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::batch::Batch;
-use super::config::SummarizerConfig;
+use super::config::{OptimizerKind, SummarizerConfig};
 use super::model::PointerGenerator;
 use crate::nn::{ReadError, read_floats};
 use crate::optim::{Optimizer, OptimizerConfig, clip_global_norm, gradients};
@@ -45,9 +45,9 @@ impl StepReport {
 }
 
 pub fn optimizer(config: &SummarizerConfig) -> OptimizerConfig {
-    match config.train.optimizer.as_str() {
-        "adam" => OptimizerConfig::adam(config.train.lr, 0.9, 0.999),
-        _ => OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator),
+    match config.train.optimizer {
+        OptimizerKind::Adam => OptimizerConfig::adam(config.train.lr, 0.9, 0.999),
+        OptimizerKind::Adagrad => OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator),
     }
 }
 
