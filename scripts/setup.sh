@@ -36,6 +36,8 @@ fi
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
   npm ci --no-audit --no-fund
 fi
-# A Python venv with rouge-score (PyPI), the reference the Rust ROUGE is tested against.
+# A Python venv with the references the tests run: rouge-score (the Rust ROUGE) and torch
+# (the optimizers, and the benchmarks' baseline), both from PyPI.
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -c 'import rouge_score' 2>/dev/null || .venv/bin/python -m pip install --quiet rouge-score
+.venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/python -m pip install --quiet torch

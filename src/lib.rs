@@ -1,5 +1,6 @@
 //! earthmover: Wasserstein GANs and summarization, in the browser and on the command line.
 
+pub mod align;
 pub mod device;
 pub mod divergence;
 pub mod gan;

@@ -78,8 +78,8 @@ fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
     let cases: [(&[&str], &str); 8] = [
         (&["--loss", "wgan-gp", "--minibatch-discrimination"], "minibatch discrimination cannot be used with wgan-gp"),
         (&["--loss", "gan", "--minibatch-kernels", "0"], "minibatch kernels must be at least 1"),
-        (&["--data", "9gaussians"], "unknown data set '9gaussians'"),
-        (&["--loss", "lsgan"], "unknown loss 'lsgan'"),
+        (&["--data", "9gaussians"], "invalid value '9gaussians' for '--data <DATA>'\n  [possible values: 8gaussians, 25gaussians, swissroll, ring, blobs, line]"),
+        (&["--loss", "lsgan"], "[possible values: gan, gan-minimax, wgan, wgan-gp, ct-gan]"),
         (&["--n-critic", "0"], "n_critic must be at least 1"),
         (&["--lr", "0"], "learning rate is 0"),
         (&["--loss", "gan", "--lambda", "1"], "--lambda applies to wgan-gp"),
@@ -93,7 +93,7 @@ fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
     }
     let o = earthmover(&["gan", "train", "--out", out.to_str().unwrap(), "--device", "tpu", "--steps", "1"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("unknown device 'tpu'"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid value 'tpu' for '--device <DEVICE>'") && stderr(&o).contains("[possible values: auto, vulkan, wgpu, cuda, cpu]"), "{}", stderr(&o));
     let o = earthmover(&["gan", "train", "--no-such-flag"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--no-such-flag"));

@@ -153,7 +153,7 @@ fn resume_is_exact() {
     }
     // An unknown optimizer is refused with the allowed names.
     let o = earthmover(&train_args(tmp("bad-opt").join("x").to_str().unwrap(), "1").into_iter().chain(["--optimizer", "adamw"]).collect::<Vec<_>>(), None);
-    assert!(!o.status.success() && text(&o).1.contains("choose adagrad or adam"), "{}", text(&o).1);
+    assert!(!o.status.success() && text(&o).1.contains("[possible values: adagrad, adam]"), "{}", text(&o).1);
 }
 
 #[test]

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::cli::values::{GanOptimizer, Loss, LrSchedule};
 use crate::device::{self, DeviceChoice};
 use crate::gan::checkpoint;
 use crate::gan::train::RealData;
@@ -27,21 +28,20 @@ pub enum GanCommand {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Real data: 8gaussians, 25gaussians, swissroll, ring, blobs or line.
+    /// Real data.
     #[arg(long)]
-    data: Option<String>,
-    /// Objective: gan (non-saturating), gan-minimax, wgan, wgan-gp or ct-gan. Picks that paper's defaults.
+    data: Option<Toy>,
+    /// Objective; picks that paper's defaults.
     #[arg(long)]
-    loss: Option<String>,
+    loss: Option<Loss>,
     /// Train until this many generator iterations in total.
     #[arg(long, default_value_t = 2000)]
     steps: u64,
     /// Random seed (initialisation, data, noise).
     #[arg(long)]
     seed: Option<u64>,
-    /// auto, vulkan, wgpu, cuda or cpu.
-    #[arg(long, default_value = "auto")]
-    device: String,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
     /// Output folder: config.toml, metrics.jsonl, checkpoint.safetensors, PNG plots.
     #[arg(long, default_value = "runs/gan")]
     out: PathBuf,
@@ -71,9 +71,9 @@ pub struct TrainArgs {
     /// Critic updates per generator update.
     #[arg(long)]
     n_critic: Option<usize>,
-    /// sgd, rmsprop or adam (both players).
+    /// Optimizer of both players.
     #[arg(long)]
-    optimizer: Option<String>,
+    optimizer: Option<GanOptimizer>,
     /// Learning rate (both players).
     #[arg(long)]
     lr: Option<f64>,
@@ -108,9 +108,9 @@ pub struct TrainArgs {
     /// Dimensions C of each minibatch-discrimination kernel (implies --minibatch-discrimination).
     #[arg(long)]
     minibatch_dims: Option<usize>,
-    /// Learning-rate schedule: constant, or linear (decays to zero at --steps).
+    /// Learning-rate schedule.
     #[arg(long)]
-    lr_schedule: Option<String>,
+    lr_schedule: Option<LrSchedule>,
 }
 
 pub fn run(cmd: GanCommand) -> Result<()> {
@@ -154,15 +154,15 @@ fn read_config(args: &TrainArgs) -> Result<GanConfig> {
 
 /// The flags applied on top of `config`.
 fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
-    if let Some(loss) = &args.loss {
-        let objective = Objective::from_name(loss).ok_or_else(|| anyhow!("unknown loss '{loss}': choose one of {}", Objective::NAMES.join(", ")))?;
+    if let Some(loss) = args.loss {
+        let objective = loss.objective();
         // A named loss brings its paper's optimizer and n_critic unless a config file set them.
         let data = config.data.clone();
         let seed = config.seed;
         config = if args.config.is_some() { GanConfig { objective, ..config } } else { GanConfig { seed, ..GanConfig::paper(objective, data) } };
     }
-    if let Some(d) = &args.data {
-        config.data = Source::Toy(d.parse::<Toy>()?);
+    if let Some(d) = args.data {
+        config.data = Source::Toy(d);
     }
     if let Some(s) = args.seed {
         config.seed = s;
@@ -179,14 +179,8 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     if let Some(v) = args.n_critic {
         config.n_critic = v;
     }
-    if let Some(name) = &args.optimizer {
-        let lr = config.critic_optimizer.lr();
-        let opt = match name.to_ascii_lowercase().as_str() {
-            "sgd" => OptimizerConfig::sgd(lr),
-            "rmsprop" => OptimizerConfig::rmsprop(lr),
-            "adam" => OptimizerConfig::adam(lr, 0.5, 0.9),
-            other => bail!("unknown optimizer '{other}': choose one of sgd, rmsprop, adam"),
-        };
+    if let Some(name) = args.optimizer {
+        let opt = name.config(config.critic_optimizer.lr());
         config.critic_optimizer = opt.clone();
         config.generator_optimizer = opt;
     }
@@ -228,11 +222,8 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     if args.historical_averaging.is_some() {
         config.tricks.historical_averaging = args.historical_averaging;
     }
-    match args.lr_schedule.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None => {}
-        Some("constant") => config.schedule = Schedule::Constant,
-        Some("linear") => config.schedule = Schedule::Linear { steps: args.steps },
-        Some(other) => bail!("unknown --lr-schedule '{other}': choose constant or linear"),
+    if let Some(s) = args.lr_schedule {
+        config.schedule = s.schedule(args.steps);
     }
     config.validate()?;
     Ok(config)
@@ -290,7 +281,7 @@ fn evaluate(state: &GanState, config: &GanConfig, n: usize) -> Result<(f64, Opti
 }
 
 fn train(args: TrainArgs) -> Result<()> {
-    let choice: DeviceChoice = args.device.parse()?;
+    let choice = args.device;
     if args.eval_every == 0 || args.checkpoint_every == 0 {
         bail!("--eval-every and --checkpoint-every must be at least 1");
     }

@@ -1,8 +1,11 @@
-//! The command-line tool: `earthmover gan …`, `earthmover summarize …`, `earthmover rouge`.
+//! The command-line tool: `earthmover gan …`, `earthmover summarize …`, `earthmover rouge`,
+//! `earthmover align …`.
 
+mod align;
 mod gan;
 mod plot;
 mod summarize;
+pub mod values;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,12 @@ enum Command {
     },
     /// ROUGE-1/2/L F1 (×100) of candidate summaries against references, as rouge-score.
     Rouge(summarize::RougeArgs),
+    /// Word translation without a dictionary: adversarial alignment (GAN, WGAN, WGAN-GP,
+    /// CT-GAN), Procrustes refinement, CSLS evaluation.
+    Align {
+        #[command(subcommand)]
+        command: align::AlignCommand,
+    },
 }
 
 /// Parses the arguments, runs the command, and prints any error once with its causes.
@@ -47,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Gan { command } => gan::run(command),
         Command::Summarize { command } => summarize::run(command),
         Command::Rouge(args) => summarize::rouge_cmd(args),
+        Command::Align { command } => align::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,7 +73,9 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    // One fixed name, so a write killed halfway leaves at most one stale file, which the next
+    // write replaces.
+    let tmp = dir.join(format!(".{name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

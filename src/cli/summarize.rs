@@ -86,8 +86,7 @@ pub struct TrainArgs {
     /// Summary tokens trained on, [STOP] included (See et al.: 100).
     #[arg(long)]
     max_dec: Option<usize>,
-    /// adagrad (See et al.) or adam
-    #[arg(long)]
+    #[arg(long, value_enum)]
     optimizer: Option<OptimizerKind>,
     /// Learning rate (default: 0.15 for Adagrad, 1e-3 for Adam)
     #[arg(long)]
@@ -98,9 +97,8 @@ pub struct TrainArgs {
     /// Seed of the initial weights and the batch order.
     #[arg(long)]
     seed: Option<u64>,
-    /// auto, vulkan, wgpu, cuda or cpu.
-    #[arg(long, default_value = "auto")]
-    device: String,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
     /// Validation loss every this many updates.
     #[arg(long, default_value_t = 200)]
     eval_every: u64,
@@ -126,9 +124,8 @@ pub struct DecodeArgs {
     /// Never repeat a trigram.
     #[arg(long)]
     no_repeat_trigram: bool,
-    /// auto, vulkan, wgpu, cuda or cpu.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
 }
 
 #[derive(Args, Debug)]
@@ -186,9 +183,8 @@ pub struct ExportArgs {
     model: PathBuf,
     #[arg(long)]
     out: PathBuf,
-    /// f16 or int8.
-    #[arg(long, default_value = "int8")]
-    precision: String,
+    #[arg(long, value_enum, default_value_t = Precision::Int8)]
+    precision: Precision,
     /// Make "never repeat a trigram" the exported model's default decoding (what the page uses).
     #[arg(long)]
     no_repeat_trigram: bool,
@@ -301,7 +297,7 @@ fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerCo
 const MAX_INPUT: usize = 64 << 20;
 
 fn run_one(a: RunArgs) -> Result<()> {
-    let device = device::native(a.decode.device.parse::<DeviceChoice>()?)?.announce();
+    let device = device::native(a.decode.device)?.announce();
     let loaded = load_model(&a.model, &device)?;
     let config = decode_config(&loaded.config, &a.decode)?;
     let mut bytes = vec![];
@@ -325,7 +321,7 @@ fn explain_json(s: &Summary) -> String {
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
-    let device = device::native(a.decode.device.parse::<DeviceChoice>()?)?.announce();
+    let device = device::native(a.decode.device)?.announce();
     let loaded = load_model(&a.model, &device)?;
     let config = decode_config(&loaded.config, &a.decode)?;
     let sources = read_lines(&a.source, a.limit)?;
@@ -377,7 +373,7 @@ fn length_summary(lengths: &[usize]) -> serde_json::Value {
 }
 
 fn export(a: ExportArgs) -> Result<()> {
-    let precision: Precision = a.precision.parse().map_err(|e: String| anyhow!(e))?;
+    let precision = a.precision;
     let loaded = load_model(&a.model, &Device::flex())?;
     let mut config = loaded.config.clone();
     config.decode.no_repeat_trigram |= a.no_repeat_trigram;
@@ -473,7 +469,7 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let choice: DeviceChoice = a.device.parse()?;
+    let choice = a.device;
     if a.eval_every == 0 || a.checkpoint_every == 0 {
         bail!("--eval-every and --checkpoint-every must be at least 1");
     }

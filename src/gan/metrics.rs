@@ -75,6 +75,27 @@ mod tests {
         assert_eq!(mode_stats(&far, &modes), ModeStats { covered: 0, total: 8, hq: 0.0 });
     }
 
+    /// Both thresholds decide the answer here: a sample at 2.99σ is high quality and one at
+    /// 3.01σ is not, and a mode holding exactly 1% of the samples is covered while one holding
+    /// a sample fewer is not. A radius of 2σ or 4σ, `<` for `≤`, or a different share fails.
+    #[test]
+    fn thresholds_decide_at_three_sigma_and_one_percent() {
+        let modes = Toy::EightGaussians.modes().unwrap();
+        let (c0, c1, s) = (modes.centres[0], modes.centres[1], modes.sigma);
+        let at = |c: [f64; 2], r: f64, angle: f64| [c[0] + r * s * angle.cos(), c[1] + r * s * angle.sin()];
+        // 990 samples on mode 0, 10 on mode 1 at 2.99σ (in every direction): 1% exactly.
+        let mut pts: Vec<[f64; 2]> = (0..990).map(|k| at(c0, 0.5, k as f64)).collect();
+        pts.extend((0..10).map(|k| at(c1, 2.99, k as f64 * 0.6)));
+        assert_eq!(mode_stats(&pts, &modes), ModeStats { covered: 2, total: 8, hq: 1.0 });
+        // One of mode 1's samples moves out to 3.01σ: it is no longer high quality, and mode 1
+        // (9 of 1,000) is no longer covered.
+        pts[995] = at(c1, 3.01, 1.0);
+        assert_eq!(mode_stats(&pts, &modes), ModeStats { covered: 1, total: 8, hq: 0.999 });
+        // Samples at 2.5σ count, so a radius of 2σ would be caught too.
+        pts[995] = at(c1, 2.5, 1.0);
+        assert_eq!(mode_stats(&pts, &modes).covered, 2);
+    }
+
     #[test]
     fn brute_force_agrees_on_random_points() {
         let modes = Toy::TwentyFiveGaussians.modes().unwrap();

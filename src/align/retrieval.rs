@@ -1,0 +1,237 @@
+//! Translation by retrieval in the shared space (Conneau et al. 2018, §2.3 and §3.1):
+//! nearest neighbours by cosine, CSLS, precision@k against a lexicon, the dictionary of mutual
+//! CSLS neighbours that refinement trains on, and MUSE's unsupervised model-selection
+//! criterion. Rows of both spaces are unit length, so a dot product is a cosine.
+//!
+//! CSLS(Wx, y) = 2 cos(Wx, y) − r_T(Wx) − r_S(y), where r_T(Wx) is the mean cosine of Wx to its
+//! k nearest targets and r_S(y) that of y to its k nearest mapped sources (k = 10). It lowers
+//! the score of "hubs", targets that are near everything.
+
+use super::embed::Lexicon;
+use crate::ops::kernels::{Mat, gemm};
+
+/// Rows of queries per similarity block (bounds memory: block × keys floats).
+const BLOCK: usize = 256;
+
+/// How a source word's candidates are ranked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Retrieval {
+    /// Plain cosine nearest neighbour.
+    Nn,
+    /// Cross-domain similarity local scaling with k neighbours.
+    Csls { k: usize },
+}
+
+/// `q·keysᵀ` for the rows `rows` of `q` (`[.., dim]`) against every key `[nk, dim]`.
+fn block(q: &[f32], rows: std::ops::Range<usize>, keys: &[f32], dim: usize) -> Vec<f32> {
+    let (m, nk) = (rows.len(), keys.len() / dim);
+    let mut out = vec![0.0f32; m * nk];
+    if m == 0 || nk == 0 {
+        return out;
+    }
+    // SAFETY: q holds rows `rows` of `dim` floats, keys `nk × dim`, out `m × nk`.
+    unsafe { gemm(m, nk, dim, out.as_mut_ptr(), nk, false, Mat::rows(q, rows.start * dim, dim), Mat::t(keys, dim), true) };
+    out
+}
+
+/// The mean of the `k` largest values of `row`.
+fn mean_top(row: &[f32], k: usize) -> f32 {
+    let k = k.min(row.len());
+    if k == 0 {
+        return 0.0;
+    }
+    let mut top = vec![f32::NEG_INFINITY; k];
+    for &v in row {
+        if v > top[k - 1] {
+            let pos = top.partition_point(|&t| t >= v);
+            top.insert(pos, v);
+            top.pop();
+        }
+    }
+    top.iter().sum::<f32>() / k as f32
+}
+
+/// The indices of the `k` largest values of `row`, best first (ties: lower index first).
+fn top_indices(row: &[f32], k: usize) -> Vec<usize> {
+    let k = k.min(row.len());
+    let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    for (i, &v) in row.iter().enumerate() {
+        if top.len() < k || v > top[k - 1].0 {
+            let pos = top.partition_point(|&(t, _)| t >= v);
+            top.insert(pos, (v, i));
+            top.truncate(k);
+        }
+    }
+    top.into_iter().map(|(_, i)| i).collect()
+}
+
+/// `r(q)` for every row of `queries`: the mean cosine to its `k` nearest `keys`.
+pub fn mean_knn(queries: &[f32], keys: &[f32], dim: usize, k: usize) -> Vec<f32> {
+    let n = queries.len() / dim;
+    let nk = keys.len() / dim;
+    (0..n).step_by(BLOCK).flat_map(|s| {
+        let e = (s + BLOCK).min(n);
+        let b = block(queries, s..e, keys, dim);
+        (0..e - s).map(move |i| mean_top(&b[i * nk..(i + 1) * nk], k)).collect::<Vec<_>>()
+    }).collect()
+}
+
+/// A space pair ready for retrieval: mapped sources and targets, unit rows, and the CSLS
+/// neighbourhood terms when CSLS is used.
+pub struct Retriever<'a> {
+    pub src: &'a [f32],
+    pub tgt: &'a [f32],
+    pub dim: usize,
+    pub method: Retrieval,
+    r_src: Vec<f32>,
+    r_tgt: Vec<f32>,
+}
+
+impl<'a> Retriever<'a> {
+    pub fn new(src: &'a [f32], tgt: &'a [f32], dim: usize, method: Retrieval) -> Self {
+        let (r_src, r_tgt) = match method {
+            Retrieval::Nn => (vec![], vec![]),
+            Retrieval::Csls { k } => (mean_knn(src, tgt, dim, k), mean_knn(tgt, src, dim, k)),
+        };
+        Retriever { src, tgt, dim, method, r_src, r_tgt }
+    }
+
+    /// Scores of sources `rows` against every target `[rows, nt]`.
+    pub fn scores(&self, rows: std::ops::Range<usize>) -> Vec<f32> {
+        let start = rows.start;
+        let mut s = block(self.src, rows.clone(), self.tgt, self.dim);
+        if let Retrieval::Csls { .. } = self.method {
+            let nt = self.r_tgt.len();
+            for (i, row) in s.chunks_exact_mut(nt).enumerate() {
+                let rs = self.r_src[start + i];
+                row.iter_mut().zip(&self.r_tgt).for_each(|(v, rt)| *v = 2.0 * *v - rs - rt);
+            }
+        }
+        s
+    }
+
+    /// Scores of targets `rows` against every source (the target → source direction).
+    fn scores_back(&self, rows: std::ops::Range<usize>) -> Vec<f32> {
+        let start = rows.start;
+        let mut s = block(self.tgt, rows, self.src, self.dim);
+        if let Retrieval::Csls { .. } = self.method {
+            let ns = self.r_src.len();
+            for (i, row) in s.chunks_exact_mut(ns).enumerate() {
+                let rt = self.r_tgt[start + i];
+                row.iter_mut().zip(&self.r_src).for_each(|(v, rs)| *v = 2.0 * *v - rt - rs);
+            }
+        }
+        s
+    }
+
+    /// The `k` best targets of each source in `ids`, best first.
+    pub fn translate(&self, ids: &[usize], k: usize) -> Vec<Vec<usize>> {
+        let nt = self.tgt.len() / self.dim;
+        ids.iter().map(|&i| top_indices(&self.scores(i..i + 1)[..nt], k)).collect()
+    }
+
+    /// The best target of each of the first `n` sources, and the best source of each of the
+    /// first `n` targets.
+    fn best_both_ways(&self, n_src: usize, n_tgt: usize) -> (Vec<usize>, Vec<usize>) {
+        let nt = self.tgt.len() / self.dim;
+        let ns = self.src.len() / self.dim;
+        let fwd = (0..n_src).step_by(BLOCK).flat_map(|s| {
+            let e = (s + BLOCK).min(n_src);
+            let b = self.scores(s..e);
+            (0..e - s).map(move |i| top_indices(&b[i * nt..(i + 1) * nt], 1)[0]).collect::<Vec<_>>()
+        });
+        let fwd = fwd.collect();
+        let back = (0..n_tgt).step_by(BLOCK).flat_map(|s| {
+            let e = (s + BLOCK).min(n_tgt);
+            let b = self.scores_back(s..e);
+            (0..e - s).map(move |i| top_indices(&b[i * ns..(i + 1) * ns], 1)[0]).collect::<Vec<_>>()
+        });
+        (fwd, back.collect())
+    }
+
+    /// MUSE's dictionary for refinement: pairs (s, t) among the `max_rank` most frequent words
+    /// of each side where t is s's best target and s is t's best source.
+    pub fn mutual_pairs(&self, max_rank: usize) -> Vec<(usize, usize)> {
+        let ns = (self.src.len() / self.dim).min(max_rank);
+        let nt = (self.tgt.len() / self.dim).min(max_rank);
+        let (fwd, back) = self.best_both_ways(ns, nt);
+        fwd.iter().enumerate().filter(|&(s, &t)| t < nt && back[t] == s).map(|(s, &t)| (s, t)).collect()
+    }
+
+    /// MUSE's unsupervised criterion: the mean cosine between each of the `n` most frequent
+    /// sources and its best target.
+    pub fn criterion(&self, n: usize) -> f64 {
+        let n = n.min(self.src.len() / self.dim);
+        if n == 0 {
+            return 0.0;
+        }
+        let nt = self.tgt.len() / self.dim;
+        let (best, _) = self.best_both_ways(n, 0);
+        let cos = block(self.src, 0..n, self.tgt, self.dim);
+        best.iter().enumerate().map(|(i, &t)| cos[i * nt + t] as f64).sum::<f64>() / n as f64
+    }
+}
+
+/// P@1, P@5 and P@10 (percent) of `lexicon`: a source word counts at k when any listed
+/// translation is among its k best targets.
+pub fn precision(r: &Retriever<'_>, lexicon: &Lexicon) -> [f64; 3] {
+    if lexicon.is_empty() {
+        return [0.0; 3];
+    }
+    let ids: Vec<usize> = lexicon.entries.iter().map(|(s, _)| *s).collect();
+    let ranked = r.translate(&ids, 10);
+    let mut hits = [0usize; 3];
+    for ((_, gold), got) in lexicon.entries.iter().zip(&ranked) {
+        let first = got.iter().position(|t| gold.contains(t));
+        for (h, k) in hits.iter_mut().zip([1, 5, 10]) {
+            if first.is_some_and(|p| p < k) {
+                *h += 1;
+            }
+        }
+    }
+    hits.map(|h| 100.0 * h as f64 / lexicon.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three sources and three targets on the unit circle, with k = 1. Hand computation:
+    /// cos(s_i, t_j) below; r_T(s) = max_j cos, r_S(t) = max_i cos; CSLS = 2cos − r_T − r_S.
+    /// Target t0 is a hub (nearest to both s0 and s1): NN sends both there, CSLS sends s1 to t1.
+    #[test]
+    fn csls_matches_hand_computed_values() {
+        let ang = |deg: f64| [deg.to_radians().cos() as f32, deg.to_radians().sin() as f32];
+        let src: Vec<f32> = [0.0, 30.0, 120.0].iter().flat_map(|&a| ang(a)).collect();
+        let tgt: Vec<f32> = [10.0, 55.0, 115.0].iter().flat_map(|&a| ang(a)).collect();
+        let cos = |a: f64, b: f64| (a - b).to_radians().cos();
+        let (s, t) = ([0.0, 30.0, 120.0], [10.0, 55.0, 115.0]);
+        let nn = Retriever::new(&src, &tgt, 2, Retrieval::Nn);
+        assert_eq!(nn.translate(&[0, 1, 2], 1), vec![vec![0], vec![0], vec![2]]);
+        let csls = Retriever::new(&src, &tgt, 2, Retrieval::Csls { k: 1 });
+        // r_T(s1) = cos(20°) (to t0); r_S(t0) = cos(10°) (from s0); r_S(t1) = cos(25°) (from s1).
+        assert!((csls.r_src[1] as f64 - cos(s[1], t[0])).abs() < 1e-6);
+        assert!((csls.r_tgt[0] as f64 - cos(s[0], t[0])).abs() < 1e-6);
+        assert!((csls.r_tgt[1] as f64 - cos(s[1], t[1])).abs() < 1e-6);
+        let row = csls.scores(1..2);
+        let want = |j: usize, r_s: f64| 2.0 * cos(s[1], t[j]) - cos(s[1], t[0]) - r_s;
+        // CSLS(s1, t0) = 2cos20° − cos20° − cos10° = −0.0451; CSLS(s1, t1) = 2cos25° − cos20° − cos25° = −0.0334.
+        assert!((row[0] as f64 - want(0, cos(s[0], t[0]))).abs() < 1e-6 && (row[0] as f64 + 0.0451).abs() < 1e-3, "{row:?}");
+        assert!((row[1] as f64 - want(1, cos(s[1], t[1]))).abs() < 1e-6 && (row[1] as f64 + 0.0334).abs() < 1e-3, "{row:?}");
+        assert_eq!(csls.translate(&[0, 1, 2], 1), vec![vec![0], vec![1], vec![2]]);
+        // Mutual pairs under CSLS: all three.
+        assert_eq!(csls.mutual_pairs(10), vec![(0, 0), (1, 1), (2, 2)]);
+        // P@k: s1's listed translation t1 is found at rank 1 by CSLS, at rank 2 by NN.
+        let lex = Lexicon { entries: vec![(1, vec![1])] };
+        assert_eq!(precision(&csls, &lex), [100.0, 100.0, 100.0]);
+        assert_eq!(precision(&nn, &lex), [0.0, 100.0, 100.0]);
+    }
+
+    #[test]
+    fn top_values_and_indices() {
+        assert_eq!(top_indices(&[0.1, 0.9, 0.5, 0.9], 3), vec![1, 3, 2]);
+        assert!((mean_top(&[1.0, 4.0, 2.0, 3.0], 2) - 3.5).abs() < 1e-6);
+        assert_eq!(mean_top(&[], 3), 0.0);
+    }
+}

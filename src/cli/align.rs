@@ -1,0 +1,497 @@
+//! `earthmover align train | refine | eval`: word translation without a dictionary (MUSE with
+//! the GAN lab's four objectives), its Procrustes refinement, the supervised baselines, and
+//! P@1/5/10 with CSLS.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::align::adversarial::{self, AdversarialConfig, AdversarialState, Spaces, align_step};
+use crate::align::embed::{Embeddings, Lexicon, identical_pairs};
+use crate::align::linalg::Square;
+use crate::align::retrieval::{Retrieval, Retriever};
+use crate::align::{CSLS, criterion, evaluate, map_rows, procrustes_from, refine, synthetic};
+use crate::cli::values::GanOptimizer;
+use crate::device::{self, DeviceChoice};
+use crate::optim::OptimizerConfig;
+
+#[derive(Subcommand)]
+pub enum AlignCommand {
+    /// The adversarial stage: learn W with a critic, keep the epoch MUSE's criterion likes best.
+    Train(TrainArgs),
+    /// Procrustes refinement from a learned map, or a supervised baseline from a dictionary.
+    Refine(RefineArgs),
+    /// P@1/5/10 of a map on the held-out lexicon words, and translations of given words.
+    Eval(EvalArgs),
+}
+
+/// Where the two spaces and the lexicon come from.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Source vectors (word2vec text, plain or .gz), most frequent first.
+    #[arg(long)]
+    src: PathBuf,
+    /// Target vectors (same format).
+    #[arg(long, required_unless_present = "synthetic")]
+    tgt: Option<PathBuf>,
+    /// "source target" lines; evaluation uses its held-out part.
+    #[arg(long)]
+    lexicon: Option<PathBuf>,
+    /// Align --src with a random rotation of itself plus noise, where the answer is known
+    /// (the lexicon is then the identity).
+    #[arg(long)]
+    synthetic: bool,
+    /// σ of the synthetic target's noise, per coordinate.
+    #[arg(long, default_value_t = 0.01)]
+    noise: f64,
+    /// Seed of the synthetic rotation and of the lexicon split.
+    #[arg(long, default_value_t = 0)]
+    data_seed: u64,
+    /// Source words of the lexicon held out for evaluation (the rest can seed Procrustes).
+    #[arg(long, default_value_t = 1000)]
+    test_words: usize,
+    /// Subtract the mean vector (then unit length again), MUSE's "renorm,center,renorm".
+    #[arg(long)]
+    center: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AlignObjective {
+    Gan,
+    Wgan,
+    WganGp,
+    CtGan,
+}
+
+impl AlignObjective {
+    fn name(self) -> &'static str {
+        match self {
+            AlignObjective::Gan => "gan",
+            AlignObjective::Wgan => "wgan",
+            AlignObjective::WganGp => "wgan-gp",
+            AlignObjective::CtGan => "ct-gan",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The critic's objective; brings seed 002's settings for it.
+    #[arg(long, value_enum, default_value_t = AlignObjective::Gan)]
+    objective: AlignObjective,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Epochs; the criterion is computed after each.
+    #[arg(long, default_value_t = 5)]
+    epochs: u64,
+    /// Map updates per epoch.
+    #[arg(long, default_value_t = 2000)]
+    epoch_size: u64,
+    /// Output folder: config.toml, metrics.jsonl, checkpoint.safetensors, best-map.safetensors.
+    #[arg(long, default_value = "runs/align")]
+    out: PathBuf,
+    /// Continue OUT/checkpoint.safetensors exactly where it stopped.
+    #[arg(long)]
+    resume: bool,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
+    /// Save a checkpoint every this many map updates (and at each epoch's end).
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u64,
+    /// Hidden units of the critic's layers (seed 002: 2,048).
+    #[arg(long)]
+    critic_hidden: Option<usize>,
+    /// Hidden layers of the critic (seed 002: 2).
+    #[arg(long)]
+    critic_depth: Option<usize>,
+    /// σ of Gaussian noise on the critic's inputs.
+    #[arg(long)]
+    input_noise: Option<f64>,
+    /// Dropout rate on the critic's inputs.
+    #[arg(long)]
+    input_dropout: Option<f64>,
+    /// The critic sees only this many most frequent words of each side.
+    #[arg(long)]
+    most_frequent: Option<usize>,
+    /// β of the orthogonality update.
+    #[arg(long)]
+    beta: Option<f64>,
+    /// The critic's learning rate.
+    #[arg(long)]
+    critic_lr: Option<f64>,
+    /// The map's learning rate (SGD).
+    #[arg(long)]
+    map_lr: Option<f64>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    n_critic: Option<usize>,
+    /// Weight of the reconstruction term 1 − cos(x, WᵀWx) (Zhang et al.: 1).
+    #[arg(long)]
+    reconstruction: Option<f64>,
+    /// Start W at a random rotation instead of the identity.
+    #[arg(long)]
+    random_init: bool,
+    /// The critic's optimizer (Adam: β 0.9, 0.999); keeps --critic-lr or the objective's rate.
+    #[arg(long, value_enum)]
+    critic_optimizer: Option<GanOptimizer>,
+    /// The map's optimizer (MUSE: sgd; Zhang et al.: adam 1e-3).
+    #[arg(long, value_enum)]
+    map_optimizer: Option<GanOptimizer>,
+}
+
+fn optimizer(kind: GanOptimizer, lr: f64) -> OptimizerConfig {
+    match kind {
+        GanOptimizer::Adam => OptimizerConfig::adam(lr, 0.9, 0.999),
+        other => other.config(lr),
+    }
+}
+
+/// What a refinement starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Start {
+    /// A map file or a training folder (--model).
+    Model,
+    /// Procrustes on the lexicon's training part (supervised).
+    Lexicon,
+    /// Procrustes on the words spelled the same in both vocabularies.
+    Identical,
+}
+
+#[derive(Args, Debug)]
+pub struct RefineArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long, value_enum, default_value_t = Start::Model)]
+    from: Start,
+    /// A map file (best-map.safetensors) or a training folder, for --from model.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Refinement rounds (MUSE: 5); 0 keeps the starting map.
+    #[arg(long, default_value_t = 5)]
+    iterations: usize,
+    /// Where to write the refined map.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// A map file or a training folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// Translate these source words (top 5 by CSLS).
+    #[arg(long, num_args = 1..)]
+    translate: Vec<String>,
+}
+
+pub fn run(cmd: AlignCommand) -> Result<()> {
+    match cmd {
+        AlignCommand::Train(a) => train(a),
+        AlignCommand::Refine(a) => refine_cmd(a),
+        AlignCommand::Eval(a) => eval(a),
+    }
+}
+
+const CHECKPOINT: &str = "checkpoint.safetensors";
+const BEST: &str = "best-map.safetensors";
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = vec![];
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out).with_context(|| format!("{} is not valid gzip", path.display()))?;
+        out
+    } else {
+        bytes
+    };
+    String::from_utf8(bytes).map_err(|e| anyhow!("{} is not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()))
+}
+
+fn read_vectors(path: &Path) -> Result<Embeddings> {
+    Embeddings::parse_word2vec(&read_text(path)?).with_context(|| format!("cannot read vectors {}", path.display()))
+}
+
+/// The two normalised spaces and the (train, test) lexicon.
+struct Problem {
+    src: Embeddings,
+    tgt: Embeddings,
+    train: Lexicon,
+    test: Lexicon,
+    /// The synthetic rotation, when there is one.
+    truth: Option<Square>,
+}
+
+fn problem(d: &DataArgs) -> Result<Problem> {
+    let src = read_vectors(&d.src)?;
+    let src = src.normalized(d.center);
+    if !(d.noise.is_finite() && d.noise >= 0.0) {
+        bail!("--noise must be a finite number ≥ 0");
+    }
+    let (tgt, lexicon, truth) = if d.synthetic {
+        let (t, q, l) = synthetic(&src, d.noise, d.data_seed);
+        (t, l, Some(q))
+    } else {
+        let path = d.tgt.as_ref().ok_or_else(|| anyhow!("--tgt is needed unless --synthetic"))?;
+        let tgt = read_vectors(path)?.normalized(d.center);
+        if tgt.dim != src.dim {
+            bail!("the source vectors have {} dimensions and the target vectors {}", src.dim, tgt.dim);
+        }
+        let lexicon = match &d.lexicon {
+            Some(p) => Lexicon::parse(&read_text(p)?, &src, &tgt).with_context(|| format!("cannot read lexicon {}", p.display()))?,
+            None => Lexicon::default(),
+        };
+        (tgt, lexicon, None)
+    };
+    let (train, test) = lexicon.split(d.test_words, d.data_seed);
+    Ok(Problem { src, tgt, train, test, truth })
+}
+
+fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
+    let mut c = AdversarialConfig::paper(a.objective.name()).expect("every objective has settings");
+    c.seed = a.seed;
+    let set = |v: Option<usize>, f: &mut usize| {
+        if let Some(v) = v {
+            *f = v;
+        }
+    };
+    set(a.critic_hidden, &mut c.critic_hidden);
+    set(a.critic_depth, &mut c.critic_depth);
+    set(a.most_frequent, &mut c.most_frequent);
+    set(a.batch_size, &mut c.batch_size);
+    set(a.n_critic, &mut c.n_critic);
+    if let Some(v) = a.input_noise {
+        c.input_noise = v;
+    }
+    if let Some(v) = a.input_dropout {
+        c.input_dropout = v;
+    }
+    if let Some(v) = a.beta {
+        c.beta = v;
+    }
+    if let Some(v) = a.reconstruction {
+        c.reconstruction = v;
+    }
+    c.random_init |= a.random_init;
+    if let Some(k) = a.critic_optimizer {
+        c.critic_optimizer = optimizer(k, c.critic_optimizer.lr());
+    }
+    if let Some(k) = a.map_optimizer {
+        c.map_optimizer = optimizer(k, c.map_optimizer.lr());
+    }
+    if let Some(v) = a.critic_lr {
+        c.critic_optimizer = c.critic_optimizer.with_lr(v);
+    }
+    if let Some(v) = a.map_lr {
+        c.map_optimizer = c.map_optimizer.with_lr(v);
+    }
+    c.validate().map_err(|e| anyhow!(e))?;
+    Ok(c)
+}
+
+/// One line of metrics.jsonl, after each epoch.
+#[derive(Serialize)]
+struct EpochLine {
+    step: u64,
+    epoch: u64,
+    criterion: f64,
+    p1: Option<f64>,
+    p5: Option<f64>,
+    p10: Option<f64>,
+    critic_loss: f64,
+    map_loss: f64,
+    estimate: f64,
+    orthogonality: f64,
+    seconds: f64,
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    if a.epochs == 0 || a.epoch_size == 0 || a.checkpoint_every == 0 {
+        bail!("--epochs, --epoch-size and --checkpoint-every must be at least 1");
+    }
+    let p = problem(&a.data)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let started = device::native(a.device)?;
+    let device = started.clone().announce();
+    let ckpt = a.out.join(CHECKPOINT);
+    let dim = p.src.dim;
+    let (mut state, config, mut best) = if a.resume {
+        let bytes = std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
+        let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device).with_context(|| format!("cannot resume from {}", ckpt.display()))?;
+        super::refuse_changed_settings(&saved, &build_config(&a)?, &ckpt)?;
+        let best = meta.get("best_criterion").and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NEG_INFINITY);
+        (state, saved, best)
+    } else {
+        let config = build_config(&a)?;
+        (AdversarialState::new(&config, &Square::identity(dim), &device), config, f64::NEG_INFINITY)
+    };
+    let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, dim, &device);
+    super::write_atomic(&a.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    let metrics_path = a.out.join("metrics.jsonl");
+    super::truncate_metrics(&metrics_path, if a.resume { state.step } else { 0 })?;
+    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path)?;
+    let save = |state: &AdversarialState, best: f64| -> Result<()> {
+        let bytes = adversarial::to_bytes(state, &config, &[("best_criterion", best.to_string())])?;
+        super::write_atomic(&ckpt, &bytes).with_context(|| format!("cannot write {}", ckpt.display()))
+    };
+    if !a.resume {
+        save(&state, best)?;
+    }
+    let total = a.epochs * a.epoch_size;
+    eprintln!(
+        "{} · {} → {} words · critic {}×{} · batch {} · n_critic {} · β {} · {} pairs held out",
+        config.objective.name(),
+        p.src.len(),
+        p.tgt.len(),
+        config.critic_depth,
+        config.critic_hidden,
+        config.batch_size,
+        config.n_critic,
+        config.beta,
+        p.test.len()
+    );
+    let bar = ProgressBar::new(total);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_position(state.step.min(total));
+    let start = Instant::now();
+    let mut last = String::new();
+    while state.step < total {
+        let (next, report) = align_step(state, &config, &spaces);
+        let v = report.values().map_err(|e| anyhow!("{e} at step {}", next.step))?;
+        if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
+            bar.abandon();
+            bail!("training diverged at step {}: a loss became NaN or infinite. The last good checkpoint is kept in {}. Try a smaller --critic-lr or --map-lr.", next.step, ckpt.display());
+        }
+        state = next;
+        let step = state.step;
+        bar.set_position(step);
+        bar.set_message(format!("D {:.3} · M {:.3}{last}", v.critic_loss, v.map_loss));
+        if step % a.epoch_size == 0 {
+            let w = state.map.square()?;
+            let crit = criterion(&p.src, &p.tgt, &w);
+            let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
+            let line = EpochLine {
+                step,
+                epoch: step / a.epoch_size,
+                criterion: crit,
+                p1: prec.map(|x| x[0]),
+                p5: prec.map(|x| x[1]),
+                p10: prec.map(|x| x[2]),
+                critic_loss: v.critic_loss,
+                map_loss: v.map_loss,
+                estimate: v.estimate,
+                orthogonality: w.orthogonality_error(),
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
+            last = format!(" · epoch {} criterion {crit:.3}{}", line.epoch, prec.map(|x| format!(" P@1 {:.1}", x[0])).unwrap_or_default());
+            if crit > best {
+                best = crit;
+                let bytes = adversarial::map_bytes(&w, &[("criterion", crit.to_string()), ("epoch", line.epoch.to_string()), ("objective", config.objective.name().into())])?;
+                super::write_atomic(&a.out.join(BEST), &bytes)?;
+            }
+        }
+        if step % a.checkpoint_every == 0 || step % a.epoch_size == 0 {
+            save(&state, best)?;
+        }
+    }
+    bar.finish();
+    let (w, _) = adversarial::read_map(&std::fs::read(a.out.join(BEST)).with_context(|| format!("no {BEST} in {}", a.out.display()))?)?;
+    let prec = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS);
+    let json = serde_json::json!({ "objective": config.objective.name(), "seed": config.seed, "best_criterion": best, "p1": prec[0], "p5": prec[1], "p10": prec[2], "seconds": start.elapsed().as_secs_f64(), "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)) });
+    println!("{json}");
+    Ok(())
+}
+
+fn load_map(path: &Path) -> Result<Square> {
+    let file = if path.is_dir() { path.join(BEST) } else { path.to_path_buf() };
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(adversarial::read_map(&bytes).with_context(|| format!("cannot read a map from {}", file.display()))?.0)
+}
+
+fn refine_cmd(a: RefineArgs) -> Result<()> {
+    let p = problem(&a.data)?;
+    let start = Instant::now();
+    let w0 = match a.from {
+        Start::Model => {
+            let m = a.model.as_ref().ok_or_else(|| anyhow!("--from model needs --model"))?;
+            let w = load_map(m)?;
+            if w.n != p.src.dim {
+                bail!("the map is {0}×{0} but the vectors have {1} dimensions", w.n, p.src.dim);
+            }
+            w
+        }
+        Start::Lexicon => {
+            if p.train.is_empty() {
+                bail!("--from lexicon needs --lexicon with words beyond the {} held out", a.data.test_words);
+            }
+            procrustes_from(&p.src, &p.tgt, &p.train.pairs())
+        }
+        Start::Identical => {
+            let pairs = identical_pairs(&p.src, &p.tgt);
+            if pairs.is_empty() {
+                bail!("the two vocabularies share no word");
+            }
+            eprintln!("{} identical strings", pairs.len());
+            procrustes_from(&p.src, &p.tgt, &pairs)
+        }
+    };
+    let report = |label: &str, w: &Square| {
+        let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, w, &p.test, CSLS));
+        eprintln!("{label}: criterion {:.4}{}", criterion(&p.src, &p.tgt, w), prec.map(|x| format!(", P@1 {:.1} P@5 {:.1} P@10 {:.1}", x[0], x[1], x[2])).unwrap_or_default());
+    };
+    report("start", &w0);
+    let before = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w0, &p.test, CSLS));
+    let (w, rounds) = refine(&p.src, &p.tgt, w0, a.iterations, |r, w| report(&format!("round {} ({} pairs)", r.round, r.pairs), w));
+    let after = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
+    let bytes = adversarial::map_bytes(&w, &[("refined_rounds", rounds.len().to_string())])?;
+    super::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let json = serde_json::json!({
+        "from": format!("{:?}", a.from).to_lowercase(),
+        "rounds": rounds,
+        "p1_before": before.map(|x| x[0]),
+        "p1": after.map(|x| x[0]), "p5": after.map(|x| x[1]), "p10": after.map(|x| x[2]),
+        "criterion": criterion(&p.src, &p.tgt, &w),
+        "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)),
+        "seconds": start.elapsed().as_secs_f64(),
+    });
+    println!("{json}");
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let p = problem(&a.data)?;
+    let w = load_map(&a.model)?;
+    if w.n != p.src.dim {
+        bail!("the map is {0}×{0} but the vectors have {1} dimensions", w.n, p.src.dim);
+    }
+    let nn = evaluate(&p.src, &p.tgt, &w, &p.test, Retrieval::Nn);
+    let csls = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS);
+    let mapped = map_rows(&p.src.vectors, &w);
+    let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
+    let mut translations = serde_json::Map::new();
+    for word in &a.translate {
+        let id = p.src.id(word).ok_or_else(|| anyhow!("'{word}' is not in the source vocabulary"))?;
+        let best: Vec<&str> = r.translate(&[id], 5)[0].iter().map(|&t| p.tgt.words[t].as_str()).collect();
+        translations.insert(word.clone(), serde_json::json!(best));
+    }
+    let json = serde_json::json!({
+        "words": p.test.len(),
+        "nn": { "p1": nn[0], "p5": nn[1], "p10": nn[2] },
+        "csls": { "p1": csls[0], "p5": csls[1], "p10": csls[2] },
+        "criterion": criterion(&p.src, &p.tgt, &w),
+        "orthogonality": w.orthogonality_error(),
+        "translations": translations,
+    });
+    println!("{json}");
+    Ok(())
+}
