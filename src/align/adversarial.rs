@@ -144,11 +144,16 @@ impl LinearMap {
         x.matmul(self.weight.val())
     }
 
-    /// W as a float64 matrix.
-    pub fn square(&self) -> Result<Square, ReadError> {
+    /// W as a float64 matrix (one read from the device).
+    pub async fn square_async(&self) -> Result<Square, ReadError> {
         let n = self.weight.dims()[0];
-        let v = crate::summarize::block_on(read_floats(self.weight.val().inner().reshape([n * n]), n * n))?;
+        let v = read_floats(self.weight.val().inner().reshape([n * n]), n * n).await?;
         Ok(Square { n, data: v }.transpose())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn square(&self) -> Result<Square, ReadError> {
+        crate::summarize::block_on(self.square_async())
     }
 }
 

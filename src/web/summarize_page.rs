@@ -86,7 +86,8 @@ struct Ctx {
     summarize_ms: RwSignal<Option<f64>>,
     focus: RwSignal<Option<usize>>,
     heatmap: RwSignal<bool>,
-    copied: RwSignal<bool>,
+    /// The last Copy: None before any (or while it runs), then whether the clipboard took it.
+    copied: RwSignal<Option<bool>>,
     device: StoredValue<Option<Device>, LocalStorage>,
     model: StoredValue<Option<Rc<Model>>, LocalStorage>,
     canvas: NodeRef<leptos::html::Canvas>,
@@ -303,7 +304,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         summarize_ms: RwSignal::new(None),
         focus: RwSignal::new(None),
         heatmap: RwSignal::new(false),
-        copied: RwSignal::new(false),
+        copied: RwSignal::new(None),
         device: StoredValue::new_local(None),
         model: StoredValue::new_local(None),
         canvas: NodeRef::new(),
@@ -388,12 +389,22 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         })
     };
     let reading = move || ctx.summary.get().map(|s| detokenize(&s.tokens)).unwrap_or_default();
+    // The clipboard answers with a promise: the button says "Copied" only when it resolved, and a
+    // refusal (no permission, an insecure page) is shown with the browser's reason.
     let copy = move |_| {
         let text = reading();
-        if let Some(w) = web_sys::window() {
-            let _ = w.navigator().clipboard().write_text(&text);
-            ctx.copied.set(true);
-        }
+        let Some(w) = web_sys::window() else { return };
+        let promise = w.navigator().clipboard().write_text(&text);
+        ctx.copied.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(_) => ctx.copied.set(Some(true)),
+                Err(e) => {
+                    ctx.copied.set(Some(false));
+                    ctx.error.set(Some(format!("Could not copy to the clipboard: {}.", js_err(e))));
+                }
+            }
+        });
     };
     let download_txt = move |_| {
         if let Err(e) = save("summary.txt", "text/plain", &reading()) {
@@ -452,7 +463,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                     <p class="summary" data-testid="summary" on:mouseleave=move |_| ctx.focus.set(None)>{summary_words}</p>
                     <p class="reading" data-testid="summary-text">{reading}</p>
                     <div class="buttons" class:hidden=move || ctx.summary.get().is_none()>
-                        <button data-testid="copy" on:click=copy>{move || if ctx.copied.get() { "Copied" } else { "Copy" }}</button>
+                        <button data-testid="copy" on:click=copy>{move || match ctx.copied.get() { Some(true) => "Copied", Some(false) => "Copy failed", None => "Copy" }}</button>
                         <button data-testid="download-txt" on:click=download_txt>"Download .txt"</button>
                         <button data-testid="download-json" on:click=download_json>"Download .json (p_gen, attention)"</button>
                         <label><input type="checkbox" data-testid="show-heatmap" prop:checked=move || ctx.heatmap.get() on:change=move |ev| { ctx.heatmap.set(event_target_checked(&ev)); ctx.draw_heatmap() }/>" attention heatmap"</label>

@@ -121,6 +121,20 @@ for (const webgpu of [true, false]) {
       assert.equal(await text(page, 'error'), '');
       assert.ok((await words(page)).length >= lengths.minLen);
 
+      // Copy says "Copied" only when the clipboard took the text, and a refusal is shown.
+      if (!webgpu) {
+        const copyLabel = (want) => page.waitForFunction((w) => document.querySelector('#summarize [data-testid=copy]').textContent.trim() === w, want, { timeout: 10_000 });
+        await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+        await page.locator(sel('copy')).click();
+        await copyLabel('Copied');
+        assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await text(page, 'summary-text'));
+        await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError')); });
+        await page.locator(sel('copy')).click();
+        await copyLabel('Copy failed');
+        assert.match(await text(page, 'error'), /Could not copy to the clipboard: Write permission denied/);
+        console.log(`${label}: Copy reports success and a refused clipboard`);
+      }
+
       // Beam search (See et al.'s settings) on a 400-token article: the timing for BENCHMARKS.md
       // (on WebGPU here that is SwiftShader, a CPU emulation).
       {
