@@ -388,3 +388,27 @@ pub fn read_map(bytes: &[u8]) -> Result<(Square, std::collections::HashMap<Strin
     }
     Ok((Square { n, data: s.values.iter().map(|&v| v as f64).collect() }, r.metadata.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The update training applies fixes orthogonal matrices (to float32 rounding) and pulls a
+    /// perturbed one back toward O(n).
+    #[test]
+    fn orthogonality_update_keeps_w_orthogonal() {
+        let device = Device::flex();
+        let step = |w: &Square| nn::map_floats(LinearMap::new(w, &device), &mut Orthogonalize(0.01)).square().unwrap();
+        let mut rng = Rng::new(9);
+        let q = Square::random_orthogonal(20, &mut rng);
+        assert!(step(&q).distance(&q) < 1e-5);
+        let mut w = q.clone();
+        w.data.iter_mut().for_each(|v| *v += 0.01 * rng.normal());
+        let before = w.orthogonality_error();
+        for _ in 0..200 {
+            w = step(&w);
+        }
+        let after = w.orthogonality_error();
+        assert!(after < 0.05 * before, "{before} → {after}");
+    }
+}

@@ -15,7 +15,7 @@ pub struct Embeddings {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EmbedError {
-    #[error("the vectors file is empty")]
+    #[error("the vectors file holds no vectors")]
     Empty,
     #[error("line 1 should be '<count> <dimension>', found '{0}'")]
     Header(String),
@@ -85,6 +85,9 @@ impl Embeddings {
         }
         if words.len() != count {
             return Err(EmbedError::Count { promised: count, found: words.len() });
+        }
+        if words.is_empty() {
+            return Err(EmbedError::Empty);
         }
         Embeddings::new(words, dim, vectors)
     }

@@ -154,13 +154,6 @@ pub fn procrustes(x: &[f32], y: &[f32], dim: usize) -> Square {
     u.matmul(&v.transpose())
 }
 
-/// `W ← (1 + β)·W − β·(W·Wᵀ)·W` (Cisse et al. 2017, as in MUSE): one step toward the
-/// orthogonal manifold, a fixed point for orthogonal W.
-pub fn orthogonalize(w: &Square, beta: f64) -> Square {
-    let wwt_w = w.matmul(&w.transpose()).matmul(w);
-    Square { n: w.n, data: w.data.iter().zip(&wwt_w.data).map(|(a, b)| (1.0 + beta) * a - beta * b).collect() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,21 +198,5 @@ mod tests {
         let y: Vec<f32> = x.chunks_exact(dim).flat_map(|r| (0..dim).map(|i| (0..dim).map(|j| w.at(i, j) * r[j] as f64).sum::<f64>() as f32).collect::<Vec<_>>()).collect();
         let found = procrustes(&x, &y, dim);
         assert!(found.distance(&w) < 1e-5, "‖W − Ŵ‖ = {}", found.distance(&w));
-    }
-
-    /// The update fixes orthogonal matrices and pulls a perturbed one back toward O(n).
-    #[test]
-    fn orthogonality_update_keeps_w_orthogonal() {
-        let mut rng = Rng::new(9);
-        let q = Square::random_orthogonal(20, &mut rng);
-        assert!(orthogonalize(&q, 0.01).distance(&q) < 1e-12);
-        let mut w = q.clone();
-        w.data.iter_mut().for_each(|v| *v += 0.01 * rng.normal());
-        let before = w.orthogonality_error();
-        for _ in 0..200 {
-            w = orthogonalize(&w, 0.01);
-        }
-        let after = w.orthogonality_error();
-        assert!(after < 0.05 * before, "{before} → {after}");
     }
 }
