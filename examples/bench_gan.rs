@@ -29,5 +29,8 @@ fn main() {
         state = step(state);
     }
     let dt = t0.elapsed().as_secs_f64();
-    println!("{{\"impl\": \"earthmover-flex\", \"hidden\": {hidden}, \"iters\": {iters}, \"seconds\": {dt}, \"gen_iters_per_s\": {}}}", iters as f64 / dt);
+    println!(
+        "{{\"impl\": \"earthmover-flex\", \"hidden\": {hidden}, \"iters\": {iters}, \"seconds\": {dt}, \"gen_iters_per_s\": {}}}",
+        iters as f64 / dt
+    );
 }

@@ -25,7 +25,11 @@ fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
     let reps = args.first().copied().unwrap_or(200);
     // Optional shape: `REPS M K N` times [M, K]·[K, N] and its two gradient products.
-    let (m, k, n) = (args.get(1).copied().unwrap_or(256), args.get(2).copied().unwrap_or(512), args.get(3).copied().unwrap_or(512));
+    let (m, k, n) = (
+        args.get(1).copied().unwrap_or(256),
+        args.get(2).copied().unwrap_or(512),
+        args.get(3).copied().unwrap_or(512),
+    );
     let device = Device::flex();
     let x = Tensor::<2>::random([m, k], Distribution::Normal(0.0, 1.0), &device);
     let w = Tensor::<2>::random([k, n], Distribution::Normal(0.0, 1.0), &device);

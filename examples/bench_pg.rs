@@ -18,7 +18,8 @@ fn main() {
     earthmover::heap::keep_freed_memory(); // as the CLI does
     let a: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
     let arg = |i: usize, d: usize| a.get(i).copied().unwrap_or(d);
-    let (vocab, emb, hidden, b, t, j, steps) = (arg(0, 50_000), arg(1, 128), arg(2, 256), arg(3, 16), arg(4, 400), arg(5, 100), arg(6, 5));
+    let (vocab, emb, hidden, b, t, j, steps) =
+        (arg(0, 50_000), arg(1, 128), arg(2, 256), arg(3, 16), arg(4, 400), arg(5, 100), arg(6, 5));
     let mut config = SummarizerConfig::default();
     config.model.vocab_size = vocab;
     config.model.emb = emb;
@@ -70,7 +71,8 @@ fn main() {
     let model = frozen(&state.model);
     let article: Vec<String> = (0..400).map(|i| words[(i * 7) % words.len()].clone()).collect();
     let t1 = Instant::now();
-    let s = block_on(summarize(&model, &vocab_table, &article, 400, &small.decode)).expect("decodes");
+    let s =
+        block_on(summarize(&model, &vocab_table, &article, 400, &small.decode)).expect("decodes");
     let latency = t1.elapsed().as_secs_f64();
     println!(
         "{}",

@@ -22,6 +22,10 @@ fi
 
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust 1.95 with rustup first" >&2; exit 1; }
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# rustfmt and clippy: CI checks formatting and lints before the tests.
+for c in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+done
 
 # Trunk 0.21.14 (0.22 needs a newer rustc; without --locked it does not compile).
 if ! trunk --version 2>/dev/null | grep -q '0.21.14'; then

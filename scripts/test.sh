@@ -8,6 +8,11 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # One build folder outside the checkout, so every clone on this machine reuses the same build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/earthmover/target}"
 
+echo "== fmt and clippy (native and wasm32) =="
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --bins -- -D warnings
+
 echo "== native tests =="
 cargo test --all-targets
 

@@ -103,9 +103,17 @@ impl fmt::Display for Started {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn native(choice: DeviceChoice) -> Result<Started, DeviceError> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu::DeviceType};
-    let cpu = |note: Option<String>| Started { device: Device::flex(), backend: Backend::Cpu, adapter: "the CPU".into(), note };
+    let cpu = |note: Option<String>| Started {
+        device: Device::flex(),
+        backend: Backend::Cpu,
+        adapter: "the CPU".into(),
+        note,
+    };
     let wgpu = |api: WgpuBackend, what: &'static str, backend: Backend| {
-        let (device, setup) = Device::wgpu_options().graphics_api(api).init_with_setup().map_err(|e| DeviceError::Unavailable { what, why: e.to_string() })?;
+        let (device, setup) = Device::wgpu_options()
+            .graphics_api(api)
+            .init_with_setup()
+            .map_err(|e| DeviceError::Unavailable { what, why: e.to_string() })?;
         let info = setup.adapter.get_info();
         let software = info.device_type == DeviceType::Cpu;
         let kind = match info.device_type {
@@ -115,7 +123,11 @@ pub fn native(choice: DeviceChoice) -> Result<Started, DeviceError> {
             DeviceType::Cpu => "software renderer",
             DeviceType::Other => "adapter of unknown type",
         };
-        let adapter = format!("{}, a {kind} through {:?} (driver: {} {})", info.name, info.backend, info.driver, info.driver_info).replace(" )", ")");
+        let adapter = format!(
+            "{}, a {kind} through {:?} (driver: {} {})",
+            info.name, info.backend, info.driver, info.driver_info
+        )
+        .replace(" )", ")");
         Ok::<_, DeviceError>((Started { device, backend, adapter, note: None }, software))
     };
     match choice {
@@ -139,7 +151,17 @@ fn cuda() -> Result<Started, DeviceError> {
         let _ = burn::tensor::Tensor::<1>::ones([1], &d).into_data();
         d
     });
-    probe.map(|device| Started { device, backend: Backend::Cuda, adapter: "CUDA device 0".into(), note: None }).map_err(|_| DeviceError::Unavailable { what: "CUDA", why: "no CUDA driver or GPU was found".into() })
+    probe
+        .map(|device| Started {
+            device,
+            backend: Backend::Cuda,
+            adapter: "CUDA device 0".into(),
+            note: None,
+        })
+        .map_err(|_| DeviceError::Unavailable {
+            what: "CUDA",
+            why: "no CUDA driver or GPU was found".into(),
+        })
 }
 
 #[cfg(all(not(target_arch = "wasm32"), not(feature = "cuda")))]

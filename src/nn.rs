@@ -38,13 +38,25 @@ impl Lstm {
 }
 
 /// A trainable parameter from row-major values.
-pub fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+pub fn param<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Param<Tensor<D>> {
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
 /// A `Linear` from an `[input, output]` weight and an optional bias.
-pub fn linear(weight: Vec<f32>, bias: Option<Vec<f32>>, [input, output]: [usize; 2], device: &Device) -> Linear {
-    Linear { weight: param(weight, [input, output], device), bias: bias.map(|b| param(b, [output], device)) }
+pub fn linear(
+    weight: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    [input, output]: [usize; 2],
+    device: &Device,
+) -> Linear {
+    Linear {
+        weight: param(weight, [input, output], device),
+        bias: bias.map(|b| param(b, [output], device)),
+    }
 }
 
 /// Transposes every rank-2 float tensor except an `Embedding`'s table: our `[in, out]` to
@@ -97,10 +109,14 @@ pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, Stri
         .collect(None, Some(Box::new(TorchLayout)), false)
         .into_iter()
         .map(|t| {
-            let name = if prefix.is_empty() { t.name.clone() } else { format!("{prefix}.{}", t.name) };
+            let name =
+                if prefix.is_empty() { t.name.clone() } else { format!("{prefix}.{}", t.name) };
             let data = bridge::into_data(t).map_err(|e| format!("{name}: {e:?}"))?;
             let shape = data.shape().to_vec();
-            let values = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{name}: {e:?}"))?;
+            let values = data
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| format!("{name}: {e:?}"))?;
             Ok(Stored { name, shape, values })
         })
         .collect()
@@ -108,7 +124,11 @@ pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, Stri
 
 /// Each parameter's name and PyTorch-layout shape, as [`to_torch`] would store them.
 pub fn torch_shapes<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
-    module.collect(None, Some(Box::new(TorchLayout)), false).into_iter().map(|t| (t.name.clone(), t.shape.to_vec())).collect()
+    module
+        .collect(None, Some(Box::new(TorchLayout)), false)
+        .into_iter()
+        .map(|t| (t.name.clone(), t.shape.to_vec()))
+        .collect()
 }
 
 /// Why stored tensors could not be put into a module.
@@ -125,7 +145,10 @@ pub enum ApplyError {
 /// ignored (the caller passes only the module's own entries).
 pub fn from_torch<M: Module>(mut module: M, tensors: Vec<Stored>) -> Result<M, ApplyError> {
     // Host data; the applier puts each tensor on its parameter's device.
-    let packs = tensors.into_iter().map(|s| bridge::from_data(TensorData::new(s.values, s.shape), s.name, None)).collect();
+    let packs = tensors
+        .into_iter()
+        .map(|s| bridge::from_data(TensorData::new(s.values, s.shape), s.name, None))
+        .collect();
     let result: ApplyResult = module.apply(packs, None, Some(Box::new(TorchLayout)), false);
     if let Some(e) = result.errors.first() {
         return Err(ApplyError::Rejected(e.to_string()));
@@ -235,7 +258,10 @@ fn host(t: Tensor<1>) -> Vec<f64> {
 }
 
 /// Each parameter's gradient in `grads` by path (`None` where the loss does not reach it).
-pub fn grad_values<M: Module>(module: &M, grads: &GradientsParams) -> Vec<(String, Option<Vec<f64>>)> {
+pub fn grad_values<M: Module>(
+    module: &M,
+    grads: &GradientsParams,
+) -> Vec<(String, Option<Vec<f64>>)> {
     struct Grads<'a>(&'a GradientsParams, Vec<(String, Option<Vec<f64>>)>);
     impl FloatVisit for Grads<'_> {
         fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, DynOptimizer, DynState, GradientsParams, RecordState, RmsPropConfig, SgdConfig, StateSink, StateSource};
+use burn::optim::{
+    AdamConfig, DynOptimizer, DynState, GradientsParams, RecordState, RmsPropConfig, SgdConfig,
+    StateSink, StateSource,
+};
 use burn::store::burn_pack::Scalar;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -57,13 +60,19 @@ impl OptimizerConfig {
 
     pub fn lr(&self) -> f64 {
         match *self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } | OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Adagrad { lr, .. } => lr,
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Rmsprop { lr, .. }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::Adagrad { lr, .. } => lr,
         }
     }
 
     pub fn with_lr(mut self, new: f64) -> Self {
         match &mut self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } | OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Adagrad { lr, .. } => *lr = new,
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Rmsprop { lr, .. }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::Adagrad { lr, .. } => *lr = new,
         }
         self
     }
@@ -74,12 +83,30 @@ impl OptimizerConfig {
         match *self {
             OptimizerConfig::Sgd { momentum, .. } => {
                 // PyTorch's SGD has no dampening; burn's MomentumConfig defaults to 0.1.
-                let momentum = (momentum != 0.0).then_some(MomentumConfig { momentum, dampening: 0.0, nesterov: false });
+                let momentum = (momentum != 0.0).then_some(MomentumConfig {
+                    momentum,
+                    dampening: 0.0,
+                    nesterov: false,
+                });
                 Arc::new(SgdConfig::new().with_momentum(momentum).build())
             }
-            OptimizerConfig::Rmsprop { alpha, eps, .. } => Arc::new(RmsPropConfig::new().with_alpha(alpha as f32).with_momentum(0.0).with_epsilon(eps as f32).build()),
-            OptimizerConfig::Adam { beta1, beta2, eps, .. } => Arc::new(AdamConfig::new().with_beta_1(beta1 as f32).with_beta_2(beta2 as f32).with_epsilon(eps as f32).build()),
-            OptimizerConfig::Adagrad { initial_accumulator, eps, .. } => Arc::new(Adagrad { initial_accumulator, eps }),
+            OptimizerConfig::Rmsprop { alpha, eps, .. } => Arc::new(
+                RmsPropConfig::new()
+                    .with_alpha(alpha as f32)
+                    .with_momentum(0.0)
+                    .with_epsilon(eps as f32)
+                    .build(),
+            ),
+            OptimizerConfig::Adam { beta1, beta2, eps, .. } => Arc::new(
+                AdamConfig::new()
+                    .with_beta_1(beta1 as f32)
+                    .with_beta_2(beta2 as f32)
+                    .with_epsilon(eps as f32)
+                    .build(),
+            ),
+            OptimizerConfig::Adagrad { initial_accumulator, eps, .. } => {
+                Arc::new(Adagrad { initial_accumulator, eps })
+            }
         }
     }
 
@@ -109,7 +136,9 @@ impl OptimizerConfig {
             OptimizerConfig::Adagrad { .. } => &["sum"],
         };
         let tensors: Vec<(String, TensorData)> = match self {
-            OptimizerConfig::Rmsprop { .. } => names.iter().map(|n| (format!("{path}.{n}"), slots[0].clone())).collect(),
+            OptimizerConfig::Rmsprop { .. } => {
+                names.iter().map(|n| (format!("{path}.{n}"), slots[0].clone())).collect()
+            }
             _ => names.iter().zip(slots).map(|(n, s)| (format!("{path}.{n}"), s)).collect(),
         };
         record.scalars.push((format!("{path}.{RANK}"), Scalar::UInt(rank as u64)));
@@ -152,7 +181,13 @@ impl<const D: usize> RecordState for AdagradState<D> {
 impl burn::optim::Optimizer for Adagrad {
     type State<const D: usize> = AdagradState<D>;
 
-    fn step<const D: usize>(&self, lr: f64, tensor: Tensor<D>, grad: Tensor<D>, state: Option<AdagradState<D>>) -> (Tensor<D>, Option<AdagradState<D>>) {
+    fn step<const D: usize>(
+        &self,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AdagradState<D>>,
+    ) -> (Tensor<D>, Option<AdagradState<D>>) {
         let sum = match state {
             Some(s) => s.sum + grad.clone().square(),
             None => grad.clone().square().add_scalar(self.initial_accumulator),
@@ -184,7 +219,11 @@ pub struct Optimizer {
 
 impl std::fmt::Debug for Optimizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Optimizer").field("config", &self.config).field("states", &self.states.keys().collect::<Vec<_>>()).field("t", &self.t).finish()
+        f.debug_struct("Optimizer")
+            .field("config", &self.config)
+            .field("states", &self.states.keys().collect::<Vec<_>>())
+            .field("t", &self.t)
+            .finish()
     }
 }
 
@@ -245,7 +284,12 @@ impl Optimizer {
 
     /// Every state tensor's values by name, sorted: for comparing two optimizers.
     pub fn state_values(&self) -> Vec<(String, Vec<f64>)> {
-        let mut v: Vec<(String, Vec<f64>)> = self.record().tensors.into_iter().map(|(n, d)| (n, d.convert::<f64>().try_into_vec::<f64>().unwrap_or_default())).collect();
+        let mut v: Vec<(String, Vec<f64>)> = self
+            .record()
+            .tensors
+            .into_iter()
+            .map(|(n, d)| (n, d.convert::<f64>().try_into_vec::<f64>().unwrap_or_default()))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
@@ -256,11 +300,28 @@ impl Optimizer {
         let paths: Vec<(String, usize)> = record
             .scalars
             .iter()
-            .filter_map(|(k, v)| Some((k.strip_suffix(&format!(".{RANK}"))?.to_string(), u64::try_from(*v).ok()? as usize)))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.strip_suffix(&format!(".{RANK}"))?.to_string(),
+                    u64::try_from(*v).ok()? as usize,
+                ))
+            })
             .collect();
-        let count = |path: &str| record.scalars.iter().find(|(k, _)| *k == format!("{path}.{COUNT}")).and_then(|(_, v)| u64::try_from(*v).ok());
+        let count = |path: &str| {
+            record
+                .scalars
+                .iter()
+                .find(|(k, _)| *k == format!("{path}.{COUNT}"))
+                .and_then(|(_, v)| u64::try_from(*v).ok())
+        };
         for (path, _) in &paths {
-            let found = record.tensors.iter().filter(|(k, _)| k.strip_prefix(path.as_str()).is_some_and(|rest| rest.starts_with('.'))).count() as u64;
+            let found = record
+                .tensors
+                .iter()
+                .filter(|(k, _)| {
+                    k.strip_prefix(path.as_str()).is_some_and(|rest| rest.starts_with('.'))
+                })
+                .count() as u64;
             if count(path) != Some(found) {
                 return Err(format!("the optimizer state of '{path}' is incomplete"));
             }
@@ -274,7 +335,10 @@ impl Optimizer {
             if rank > 8 {
                 return Err(format!("optimizer state of '{path}' has rank {rank}"));
             }
-            let state = self.rule.state_unflatten(rank, &path, &mut src, device).ok_or_else(|| format!("the optimizer state of '{path}' is incomplete"))?;
+            let state = self
+                .rule
+                .state_unflatten(rank, &path, &mut src, device)
+                .ok_or_else(|| format!("the optimizer state of '{path}' is incomplete"))?;
             self.states.insert(path, state);
         }
         self.t = t;
@@ -294,7 +358,8 @@ impl FloatMap for Stepper<'_> {
         let Some(grad) = self.grads.remove::<D>(id) else { return tensor };
         let device = tensor.device();
         let state = self.opt.states.remove(path).map(|s| self.opt.rule.to_device_dyn(s, &device));
-        let (new, state) = self.opt.rule.step_dyn(D, self.lr, tensor.into_bridge(), grad.into_bridge(), state);
+        let (new, state) =
+            self.opt.rule.step_dyn(D, self.lr, tensor.into_bridge(), grad.into_bridge(), state);
         if let Some(state) = state {
             self.opt.states.insert(path.to_string(), state);
         }
@@ -310,7 +375,11 @@ pub fn gradients<M: Module>(loss: &Tensor<1>, module: &M) -> GradientsParams {
 /// Rescales `grads` to global norm `max` when larger (TensorFlow's `clip_by_global_norm`, as
 /// in See et al.; burn's clipping works per tensor); returns them with the norm before
 /// clipping.
-pub fn clip_global_norm<M: Module>(module: &M, mut grads: GradientsParams, max: f64) -> (GradientsParams, Tensor<1>) {
+pub fn clip_global_norm<M: Module>(
+    module: &M,
+    mut grads: GradientsParams,
+    max: f64,
+) -> (GradientsParams, Tensor<1>) {
     struct SumSquares<'a>(&'a GradientsParams, Option<Tensor<1>>);
     impl ModuleVisitor for SumSquares<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -382,7 +451,7 @@ mod tests {
             let mut opt = cfg.init();
             let mut th = vec![1.0f64, -2.0, 0.5];
             let mut a = vec![0.0f64; 3];
-            let mut b = vec![0.0f64; 3];
+            let mut b = [0.0f64; 3];
             if let OptimizerConfig::Adagrad { initial_accumulator, .. } = cfg {
                 a = vec![initial_accumulator; 3];
             }
@@ -414,7 +483,11 @@ mod tests {
                     }
                 }
                 for (got, want) in values(&p).iter().zip(&th) {
-                    assert!((*got - want).abs() < 1e-5, "{}: step {t}: {got} vs {want}", cfg.name());
+                    assert!(
+                        (*got - want).abs() < 1e-5,
+                        "{}: step {t}: {got} vs {want}",
+                        cfg.name()
+                    );
                 }
             }
             assert_eq!(opt.t, 3);
@@ -426,7 +499,12 @@ mod tests {
     #[test]
     fn a_recorded_state_resumes_exactly() {
         let d = Device::flex().autodiff();
-        for cfg in [OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 }, OptimizerConfig::rmsprop(0.01), OptimizerConfig::adam(0.1, 0.5, 0.9), OptimizerConfig::adagrad(0.15, 0.1)] {
+        for cfg in [
+            OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 },
+            OptimizerConfig::rmsprop(0.01),
+            OptimizerConfig::adam(0.1, 0.5, 0.9),
+            OptimizerConfig::adagrad(0.15, 0.1),
+        ] {
             let mut p = pair(&d);
             let mut opt = cfg.init();
             for _ in 0..2 {
@@ -436,7 +514,10 @@ mod tests {
             let record = opt.record();
             let names: Vec<String> = record.tensors.iter().map(|(n, _)| n.clone()).collect();
             assert!(names.iter().all(|n| n.starts_with("w.") || n.starts_with("m.")), "{names:?}");
-            let copy = |r: &StateRecord| StateRecord { tensors: r.tensors.clone(), scalars: r.scalars.clone() };
+            let copy = |r: &StateRecord| StateRecord {
+                tensors: r.tensors.clone(),
+                scalars: r.scalars.clone(),
+            };
             let mut resumed = cfg.init().load(copy(&record), opt.t, &Device::flex()).unwrap();
             let q = opt.step(p.clone(), gradients(&loss(&p), &p), 1.0);
             let r = resumed.step(p.clone(), gradients(&loss(&p), &p), 1.0);
@@ -459,7 +540,16 @@ mod tests {
         let (grads, norm) = clip_global_norm(&p, grads, 1.0);
         let n = norm.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()[0] as f64;
         assert!((n - 5.25f64.sqrt()).abs() < 1e-6);
-        let g = grads.get::<2>(p.m.id).unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
-        assert!((g[0] as f64 + 2.0 / n).abs() < 1e-6 && (g[1] as f64 - 0.5 / n).abs() < 1e-6, "{g:?}");
+        let g = grads
+            .get::<2>(p.m.id)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert!(
+            (g[0] as f64 + 2.0 / n).abs() < 1e-6 && (g[1] as f64 - 0.5 / n).abs() < 1e-6,
+            "{g:?}"
+        );
     }
 }

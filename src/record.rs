@@ -52,7 +52,12 @@ impl Writer {
     }
 
     /// `module`'s weights under `prefix` (empty: their bare paths).
-    pub fn module<M: Module>(&mut self, module: &M, prefix: &str, rename: impl Fn(&str) -> String) -> Result<(), RecordError> {
+    pub fn module<M: Module>(
+        &mut self,
+        module: &M,
+        prefix: &str,
+        rename: impl Fn(&str) -> String,
+    ) -> Result<(), RecordError> {
         let stored = nn::to_torch(module, prefix).map_err(RecordError::Other)?;
         self.floats(stored.into_iter().map(|s| Stored { name: rename(&s.name), ..s }).collect())
     }
@@ -63,7 +68,10 @@ impl Writer {
         let StateRecord { tensors, scalars } = opt.record();
         for (name, data) in tensors {
             let shape = data.shape().to_vec();
-            let values = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| RecordError::Other(format!("{name}: {e:?}")))?;
+            let values = data
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| RecordError::Other(format!("{name}: {e:?}")))?;
             self.floats(vec![Stored { name: format!("optim.{prefix}.{name}"), shape, values }])?;
         }
         for (name, value) in scalars {
@@ -77,10 +85,13 @@ impl Writer {
         let views: Vec<(String, TensorView<'_>)> = self
             .entries
             .iter()
-            .map(|(name, dtype, shape, bytes)| TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v)))
+            .map(|(name, dtype, shape, bytes)| {
+                TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v))
+            })
             .collect::<Result<_, _>>()
             .map_err(|e| RecordError::Other(format!("could not write safetensors: {e}")))?;
-        safetensors::serialize(views, Some(self.metadata)).map_err(|e| RecordError::Other(format!("could not write safetensors: {e}")))
+        safetensors::serialize(views, Some(self.metadata))
+            .map_err(|e| RecordError::Other(format!("could not write safetensors: {e}")))
     }
 }
 
@@ -92,18 +103,25 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Self, RecordError> {
-        let (_, md) = SafeTensors::read_metadata(bytes).map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
+        let (_, md) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
         let metadata = md.metadata().clone().unwrap_or_default();
-        let st = SafeTensors::deserialize(bytes).map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
         Ok(Reader { st, metadata })
     }
 
     pub fn meta(&self, key: &str) -> Result<&str, RecordError> {
-        self.metadata.get(key).map(String::as_str).ok_or_else(|| RecordError::Missing(format!("metadata.{key}")))
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| RecordError::Missing(format!("metadata.{key}")))
     }
 
     pub fn meta_u64(&self, key: &str) -> Result<u64, RecordError> {
-        self.meta(key)?.parse().map_err(|_| RecordError::Other(format!("metadata.{key} is not a whole number")))
+        self.meta(key)?
+            .parse()
+            .map_err(|_| RecordError::Other(format!("metadata.{key} is not a whole number")))
     }
 
     /// Float32 values of `name` (float16 widened; int8 with its `name.scale` row scales).
@@ -111,18 +129,36 @@ impl<'a> Reader<'a> {
         let view = self.st.tensor(name).map_err(|_| RecordError::Missing(name.to_string()))?;
         let (shape, data) = (view.shape().to_vec(), view.data());
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Dtype::F16 => data.chunks_exact(2).map(|c| crate::summarize::store::f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            Dtype::F32 => {
+                data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+            }
+            Dtype::F16 => data
+                .chunks_exact(2)
+                .map(|c| crate::summarize::store::f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
             Dtype::I8 => {
                 let cols = shape.last().copied().unwrap_or(1).max(1);
                 let rows = data.len() / cols;
                 let scales = self.floats(&format!("{name}.scale"))?;
                 if scales.shape != [rows] {
-                    return Err(RecordError::Shape { name: format!("{name}.scale"), found: scales.shape, expected: vec![rows] });
+                    return Err(RecordError::Shape {
+                        name: format!("{name}.scale"),
+                        found: scales.shape,
+                        expected: vec![rows],
+                    });
                 }
-                data.iter().enumerate().map(|(i, &b)| (b as i8) as f32 * scales.values[i / cols]).collect()
+                data.iter()
+                    .enumerate()
+                    .map(|(i, &b)| (b as i8) as f32 * scales.values[i / cols])
+                    .collect()
             }
-            other => return Err(RecordError::DType { name: name.to_string(), found: format!("{other:?}"), expected: "F32, F16 or I8".into() }),
+            other => {
+                return Err(RecordError::DType {
+                    name: name.to_string(),
+                    found: format!("{other:?}"),
+                    expected: "F32, F16 or I8".into(),
+                });
+            }
         };
         if values.iter().any(|v| !v.is_finite()) {
             return Err(RecordError::NonFinite(name.to_string()));
@@ -135,17 +171,27 @@ impl<'a> Reader<'a> {
     pub fn reshaped(&self, name: &str, dims: &[usize]) -> Result<TensorData, RecordError> {
         let s = self.floats(name)?;
         if s.values.len() != dims.iter().product::<usize>() {
-            return Err(RecordError::Shape { name: name.to_string(), found: s.shape, expected: dims.to_vec() });
+            return Err(RecordError::Shape {
+                name: name.to_string(),
+                found: s.shape,
+                expected: dims.to_vec(),
+            });
         }
         Ok(TensorData::new(s.values, dims.to_vec()))
     }
 
     /// Loads `module`'s weights stored under `prefix` (file names through `rename`), by name:
     /// each parameter must be there with its exact shape.
-    pub fn module<M: Module>(&self, module: M, prefix: &str, rename: impl Fn(&str) -> String) -> Result<M, RecordError> {
+    pub fn module<M: Module>(
+        &self,
+        module: M,
+        prefix: &str,
+        rename: impl Fn(&str) -> String,
+    ) -> Result<M, RecordError> {
         let mut stored = vec![];
         for (path, expected) in nn::torch_shapes(&module) {
-            let file_name = rename(&if prefix.is_empty() { path.clone() } else { format!("{prefix}.{path}") });
+            let file_name =
+                rename(&if prefix.is_empty() { path.clone() } else { format!("{prefix}.{path}") });
             let s = self.floats(&file_name)?;
             if s.shape != expected {
                 return Err(RecordError::Shape { name: file_name, found: s.shape, expected });
@@ -161,18 +207,39 @@ impl<'a> Reader<'a> {
     /// An optimizer's states written by [`Writer::optimizer`] for `module`, onto `device`. Every
     /// state tensor must have its parameter's shape, so a damaged file is refused here rather
     /// than failing in the first step.
-    pub fn optimizer<M: Module>(&self, opt: Optimizer, module: &M, prefix: &str, device: &Device) -> Result<Optimizer, RecordError> {
+    pub fn optimizer<M: Module>(
+        &self,
+        opt: Optimizer,
+        module: &M,
+        prefix: &str,
+        device: &Device,
+    ) -> Result<Optimizer, RecordError> {
         let head = format!("optim.{prefix}.");
         let shapes = nn::param_shapes(module);
         let mut record = StateRecord::default();
         for name in self.st.names() {
             if let Some(rest) = name.strip_prefix(&head) {
                 let s = self.floats(name)?;
-                let param = shapes.iter().filter(|(path, _)| rest.strip_prefix(path.as_str()).is_some_and(|leaf| leaf.starts_with('.'))).max_by_key(|(path, _)| path.len());
+                let param = shapes
+                    .iter()
+                    .filter(|(path, _)| {
+                        rest.strip_prefix(path.as_str()).is_some_and(|leaf| leaf.starts_with('.'))
+                    })
+                    .max_by_key(|(path, _)| path.len());
                 match param {
                     Some((_, dims)) if *dims == s.shape => {}
-                    Some((_, dims)) => return Err(RecordError::Shape { name: name.to_string(), found: s.shape, expected: dims.clone() }),
-                    None => return Err(RecordError::Other(format!("'{name}' is the optimizer state of no parameter of this model"))),
+                    Some((_, dims)) => {
+                        return Err(RecordError::Shape {
+                            name: name.to_string(),
+                            found: s.shape,
+                            expected: dims.clone(),
+                        });
+                    }
+                    None => {
+                        return Err(RecordError::Other(format!(
+                            "'{name}' is the optimizer state of no parameter of this model"
+                        )));
+                    }
                 }
                 record.tensors.push((rest.to_string(), TensorData::new(s.values, s.shape)));
             }
@@ -182,7 +249,9 @@ impl<'a> Reader<'a> {
                 if rest == "t" {
                     continue;
                 }
-                let value = scalar_from_string(v).ok_or_else(|| RecordError::Other(format!("metadata.{k} is not an optimizer scalar")))?;
+                let value = scalar_from_string(v).ok_or_else(|| {
+                    RecordError::Other(format!("metadata.{k} is not an optimizer scalar"))
+                })?;
                 record.scalars.push((rest.to_string(), value));
             }
         }

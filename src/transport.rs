@@ -107,9 +107,19 @@ mod tests {
     use crate::rng::Rng;
 
     fn brute_force(a: &[[f64; 2]], b: &[[f64; 2]]) -> f64 {
-        fn permute(k: usize, perm: &mut Vec<usize>, best: &mut f64, a: &[[f64; 2]], b: &[[f64; 2]]) {
+        fn permute(
+            k: usize,
+            perm: &mut Vec<usize>,
+            best: &mut f64,
+            a: &[[f64; 2]],
+            b: &[[f64; 2]],
+        ) {
             if k == perm.len() {
-                let c: f64 = perm.iter().enumerate().map(|(i, &j)| (a[i][0] - b[j][0]).hypot(a[i][1] - b[j][1])).sum();
+                let c: f64 = perm
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &j)| (a[i][0] - b[j][0]).hypot(a[i][1] - b[j][1]))
+                    .sum();
                 *best = best.min(c / a.len() as f64);
                 return;
             }

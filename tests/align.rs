@@ -4,17 +4,18 @@
 
 use std::process::Command;
 
+use burn::tensor::Device;
 use earthmover::align::adversarial::{AdversarialConfig, AdversarialState, Spaces, align_step};
 use earthmover::align::embed::{Embeddings, Lexicon, identical_pairs};
 use earthmover::align::linalg::Square;
 use earthmover::align::retrieval::Retrieval;
 use earthmover::align::{CSLS, criterion, evaluate, procrustes_from, refine, synthetic};
-use burn::tensor::Device;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/bli/es-en");
 
 fn read(name: &str) -> String {
-    let bytes = std::fs::read(format!("{DATA}/{name}")).unwrap_or_else(|e| panic!("{DATA}/{name}: {e}"));
+    let bytes =
+        std::fs::read(format!("{DATA}/{name}")).unwrap_or_else(|e| panic!("{DATA}/{name}: {e}"));
     let mut out = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).unwrap();
     out
@@ -46,18 +47,34 @@ fn supervised_baselines_reach_the_data_readmes_numbers() {
         nn.push(evaluate(&es, &en, &w, test, Retrieval::Nn)[0]);
         csls.push(evaluate(&es, &en, &w, test, CSLS)[0]);
     }
-    println!("supervised Procrustes: P@1 NN {nn:?} (mean {:.1}), CSLS {csls:?} (mean {:.1})", mean(&nn), mean(&csls));
+    println!(
+        "supervised Procrustes: P@1 NN {nn:?} (mean {:.1}), CSLS {csls:?} (mean {:.1})",
+        mean(&nn),
+        mean(&csls)
+    );
     assert!(mean(&csls) >= 75.0 && mean(&csls) > mean(&nn), "CSLS {csls:?}, NN {nn:?}");
     let pairs = identical_pairs(&es, &en);
     let w0 = procrustes_from(&es, &en, &pairs);
     let (w, rounds) = refine(&es, &en, w0.clone(), 5, |_, _| {});
-    let before: Vec<f64> = splits.iter().map(|(_, t)| evaluate(&es, &en, &w0, t, CSLS)[0]).collect();
+    let before: Vec<f64> =
+        splits.iter().map(|(_, t)| evaluate(&es, &en, &w0, t, CSLS)[0]).collect();
     let after: Vec<f64> = splits.iter().map(|(_, t)| evaluate(&es, &en, &w, t, CSLS)[0]).collect();
-    println!("identical strings ({} pairs): P@1 {:.1} → {:.1} after {} rounds ({:?} pairs)", pairs.len(), mean(&before), mean(&after), rounds.len(), rounds.iter().map(|r| r.pairs).collect::<Vec<_>>());
+    println!(
+        "identical strings ({} pairs): P@1 {:.1} → {:.1} after {} rounds ({:?} pairs)",
+        pairs.len(),
+        mean(&before),
+        mean(&after),
+        rounds.len(),
+        rounds.iter().map(|r| r.pairs).collect::<Vec<_>>()
+    );
     assert!(mean(&after) >= 75.0 && mean(&after) > mean(&before), "{before:?} → {after:?}");
     // MUSE's criterion ranks the maps as P@1 does: the refined map far above the identity.
     let identity = criterion(&es, &en, &Square::identity(50));
-    assert!(criterion(&es, &en, &w) > identity + 0.1, "{} vs identity {identity}", criterion(&es, &en, &w));
+    assert!(
+        criterion(&es, &en, &w) > identity + 0.1,
+        "{} vs identity {identity}",
+        criterion(&es, &en, &w)
+    );
 }
 
 /// A CI-sized adversarial run on the rotated Spanish space: the map, trained by the GAN lab's
@@ -65,7 +82,10 @@ fn supervised_baselines_reach_the_data_readmes_numbers() {
 /// P@1 ≥ 99%.
 #[test]
 fn adversarial_alignment_recovers_a_synthetic_rotation() {
-    let es = Embeddings::parse_word2vec(&read("word2vec.es.gz")).unwrap().normalized(false).truncated(2000);
+    let es = Embeddings::parse_word2vec(&read("word2vec.es.gz"))
+        .unwrap()
+        .normalized(false)
+        .truncated(2000);
     let (tgt, q, lexicon) = synthetic(&es, 0.01, 1);
     let (_, test) = lexicon.split(1000, 0);
     let device = Device::flex();
@@ -82,7 +102,11 @@ fn adversarial_alignment_recovers_a_synthetic_rotation() {
     let adversarial = evaluate(&es, &tgt, &w, &test, CSLS)[0];
     let (refined, _) = refine(&es, &tgt, w, 5, |_, _| {});
     let p = evaluate(&es, &tgt, &refined, &test, CSLS);
-    println!("synthetic: P@1 {start:.1} (identity) → {adversarial:.1} (adversarial) → {:.1} (refined); ‖W − Q‖ {:.3}", p[0], refined.distance(&q));
+    println!(
+        "synthetic: P@1 {start:.1} (identity) → {adversarial:.1} (adversarial) → {:.1} (refined); ‖W − Q‖ {:.3}",
+        p[0],
+        refined.distance(&q)
+    );
     assert!(p[0] >= 99.0, "{p:?}");
     assert!(refined.distance(&q) < 0.5);
 }
@@ -95,21 +119,48 @@ fn align_cli_refines_and_translates() {
     std::fs::create_dir_all(&dir).unwrap();
     let map = dir.join("map.safetensors");
     let data = [
-        "--src", &format!("{DATA}/word2vec.es.gz"), "--tgt", &format!("{DATA}/word2vec.en.gz"), "--lexicon", &format!("{DATA}/lexicon.es-en.txt.gz"),
+        "--src",
+        &format!("{DATA}/word2vec.es.gz"),
+        "--tgt",
+        &format!("{DATA}/word2vec.en.gz"),
+        "--lexicon",
+        &format!("{DATA}/lexicon.es-en.txt.gz"),
     ]
     .map(String::from);
     let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_earthmover")).args(args).args(&data).output().unwrap();
+        let o =
+            Command::new(env!("CARGO_BIN_EXE_earthmover")).args(args).args(&data).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice::<serde_json::Value>(o.stdout.trim_ascii()).unwrap()
     };
-    let r = run(&["align", "refine", "--from", "identical", "--iterations", "3", "--out", map.to_str().unwrap()]);
+    let r = run(&[
+        "align",
+        "refine",
+        "--from",
+        "identical",
+        "--iterations",
+        "3",
+        "--out",
+        map.to_str().unwrap(),
+    ]);
     assert!(r["p1"].as_f64().unwrap() >= 75.0, "{r}");
-    let e = run(&["align", "eval", "--model", map.to_str().unwrap(), "--translate", "ciudad", "año"]);
-    assert!((e["csls"]["p1"].as_f64().unwrap() - r["p1"].as_f64().unwrap()).abs() < 1e-9, "{e} vs {r}");
+    let e =
+        run(&["align", "eval", "--model", map.to_str().unwrap(), "--translate", "ciudad", "año"]);
+    assert!(
+        (e["csls"]["p1"].as_f64().unwrap() - r["p1"].as_f64().unwrap()).abs() < 1e-9,
+        "{e} vs {r}"
+    );
     let city = e["translations"]["ciudad"].as_array().unwrap();
     assert!(city.iter().take(3).any(|w| w == "city" || w == "town"), "{e}");
     // A word outside the vocabulary is named.
-    let o = Command::new(env!("CARGO_BIN_EXE_earthmover")).args(["align", "eval", "--model", map.to_str().unwrap(), "--translate", "zzzz"]).args(&data).output().unwrap();
-    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("'zzzz' is not in the source vocabulary"));
+    let o = Command::new(env!("CARGO_BIN_EXE_earthmover"))
+        .args(["align", "eval", "--model", map.to_str().unwrap(), "--translate", "zzzz"])
+        .args(&data)
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success()
+            && String::from_utf8_lossy(&o.stderr)
+                .contains("'zzzz' is not in the source vocabulary")
+    );
 }

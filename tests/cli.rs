@@ -17,7 +17,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const SMALL: [&str; 8] = ["--hidden", "16", "--batch-size", "32", "--device", "cpu", "--eval-samples", "64"];
+const SMALL: [&str; 8] =
+    ["--hidden", "16", "--batch-size", "32", "--device", "cpu", "--eval-samples", "64"];
 
 fn train(out: &Path, extra: &[&str]) -> Output {
     let out = out.to_str().unwrap();
@@ -28,13 +29,31 @@ fn train(out: &Path, extra: &[&str]) -> Output {
 }
 
 fn metrics(out: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
 fn train_writes_metrics_config_checkpoint_and_plots() {
     let out = tmp("outputs");
-    let o = train(&out, &["--data", "8gaussians", "--loss", "wgan-gp", "--steps", "6", "--eval-every", "2", "--seed", "3"]);
+    let o = train(
+        &out,
+        &[
+            "--data",
+            "8gaussians",
+            "--loss",
+            "wgan-gp",
+            "--steps",
+            "6",
+            "--eval-every",
+            "2",
+            "--seed",
+            "3",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let m = metrics(&out);
     assert_eq!(m.iter().map(|v| v["step"].as_u64().unwrap()).collect::<Vec<_>>(), vec![2, 4, 6]);
@@ -55,20 +74,70 @@ fn train_writes_metrics_config_checkpoint_and_plots() {
 #[test]
 fn resume_continues_exactly_and_config_round_trips() {
     let (a, b, c) = (tmp("straight"), tmp("resumed"), tmp("from-config"));
-    let common = ["--data", "25gaussians", "--loss", "wgan-gp", "--seed", "5", "--eval-every", "2", "--checkpoint-every", "2"];
+    let common = [
+        "--data",
+        "25gaussians",
+        "--loss",
+        "wgan-gp",
+        "--seed",
+        "5",
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ];
     let o = train(&a, &[&common[..], &["--steps", "6"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let o = train(&b, &[&common[..], &["--steps", "4"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = earthmover(&["gan", "train", "--out", b.to_str().unwrap(), "--resume", "--steps", "6", "--eval-every", "2", "--eval-samples", "64", "--device", "cpu"]);
+    let o = earthmover(&[
+        "gan",
+        "train",
+        "--out",
+        b.to_str().unwrap(),
+        "--resume",
+        "--steps",
+        "6",
+        "--eval-every",
+        "2",
+        "--eval-samples",
+        "64",
+        "--device",
+        "cpu",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let strip = |v: Vec<serde_json::Value>| v.into_iter().map(|mut x| { x.as_object_mut().unwrap().remove("seconds"); x }).collect::<Vec<_>>();
+    let strip = |v: Vec<serde_json::Value>| {
+        v.into_iter()
+            .map(|mut x| {
+                x.as_object_mut().unwrap().remove("seconds");
+                x
+            })
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(metrics(&a)), strip(metrics(&b)));
     // The saved config reproduces the run.
     let cfg = a.join("config.toml");
-    let o = earthmover(&["gan", "train", "--config", cfg.to_str().unwrap(), "--out", c.to_str().unwrap(), "--steps", "6", "--eval-every", "2", "--eval-samples", "64", "--device", "cpu"]);
+    let o = earthmover(&[
+        "gan",
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        c.to_str().unwrap(),
+        "--steps",
+        "6",
+        "--eval-every",
+        "2",
+        "--eval-samples",
+        "64",
+        "--device",
+        "cpu",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), std::fs::read_to_string(c.join("config.toml")).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        std::fs::read_to_string(c.join("config.toml")).unwrap()
+    );
     assert_eq!(strip(metrics(&a)), strip(metrics(&c)));
 }
 
@@ -76,9 +145,15 @@ fn resume_continues_exactly_and_config_round_trips() {
 fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
     let out = tmp("bad");
     let cases: [(&[&str], &str); 8] = [
-        (&["--loss", "wgan-gp", "--minibatch-discrimination"], "minibatch discrimination cannot be used with wgan-gp"),
+        (
+            &["--loss", "wgan-gp", "--minibatch-discrimination"],
+            "minibatch discrimination cannot be used with wgan-gp",
+        ),
         (&["--loss", "gan", "--minibatch-kernels", "0"], "minibatch kernels must be at least 1"),
-        (&["--data", "9gaussians"], "invalid value '9gaussians' for '--data <DATA>'\n  [possible values: 8gaussians, 25gaussians, swissroll, ring, blobs, line]"),
+        (
+            &["--data", "9gaussians"],
+            "invalid value '9gaussians' for '--data <DATA>'\n  [possible values: 8gaussians, 25gaussians, swissroll, ring, blobs, line]",
+        ),
         (&["--loss", "lsgan"], "[possible values: gan, gan-minimax, wgan, wgan-gp, ct-gan]"),
         (&["--n-critic", "0"], "n_critic must be at least 1"),
         (&["--lr", "0"], "learning rate is 0"),
@@ -91,13 +166,35 @@ fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
         assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{args:?} panicked");
     }
-    let o = earthmover(&["gan", "train", "--out", out.to_str().unwrap(), "--device", "tpu", "--steps", "1"]);
+    let o = earthmover(&[
+        "gan",
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "tpu",
+        "--steps",
+        "1",
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("invalid value 'tpu' for '--device <DEVICE>'") && stderr(&o).contains("[possible values: auto, vulkan, wgpu, cuda, cpu]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid value 'tpu' for '--device <DEVICE>'")
+            && stderr(&o).contains("[possible values: auto, vulkan, wgpu, cuda, cpu]"),
+        "{}",
+        stderr(&o)
+    );
     let o = earthmover(&["gan", "train", "--no-such-flag"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--no-such-flag"));
-    let o = earthmover(&["gan", "train", "--out", out.to_str().unwrap(), "--resume", "--device", "cpu"]);
+    let o = earthmover(&[
+        "gan",
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+        "--device",
+        "cpu",
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--resume needs"), "{}", stderr(&o));
 }
@@ -105,14 +202,31 @@ fn bad_input_gets_a_clear_message_and_a_nonzero_exit() {
 #[test]
 fn nan_stops_training_and_keeps_the_last_good_checkpoint() {
     let out = tmp("nan");
-    let o = train(&out, &["--loss", "wgan-gp", "--optimizer", "sgd", "--lr", "1e30", "--steps", "50", "--checkpoint-every", "1", "--eval-every", "1"]);
+    let o = train(
+        &out,
+        &[
+            "--loss",
+            "wgan-gp",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e30",
+            "--steps",
+            "50",
+            "--checkpoint-every",
+            "1",
+            "--eval-every",
+            "1",
+        ],
+    );
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains("diverged") && err.contains("last good checkpoint"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     // The checkpoint left behind loads, and holds finite weights from before the divergence.
     let bytes = std::fs::read(out.join("checkpoint.safetensors")).expect("a checkpoint stays");
-    let (state, _) = earthmover::gan::checkpoint::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
+    let (state, _) =
+        earthmover::gan::checkpoint::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
     for (name, v) in earthmover::nn::param_values(&state.generator) {
         assert!(v.iter().all(|v| v.is_finite()), "{name}");
     }
@@ -124,10 +238,25 @@ fn nan_stops_training_and_keeps_the_last_good_checkpoint() {
 #[test]
 fn resume_refuses_changed_settings_and_schedules_extend_explicitly() {
     let out = tmp("resume-rules");
-    let o = train(&out, &["--loss", "wgan-gp", "--steps", "2", "--eval-every", "2", "--lr-schedule", "linear"]);
+    let o = train(
+        &out,
+        &["--loss", "wgan-gp", "--steps", "2", "--eval-every", "2", "--lr-schedule", "linear"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let resume = |extra: &[&str]| {
-        let mut args = vec!["gan", "train", "--out", out.to_str().unwrap(), "--resume", "--device", "cpu", "--eval-samples", "64", "--eval-every", "2"];
+        let mut args = vec![
+            "gan",
+            "train",
+            "--out",
+            out.to_str().unwrap(),
+            "--resume",
+            "--device",
+            "cpu",
+            "--eval-samples",
+            "64",
+            "--eval-every",
+            "2",
+        ];
         args.extend(extra);
         earthmover(&args)
     };
@@ -143,7 +272,12 @@ fn resume_refuses_changed_settings_and_schedules_extend_explicitly() {
     // Past the linear schedule's end: refused unless the schedule is stretched explicitly.
     let o = resume(&["--steps", "4"]);
     let err = stderr(&o);
-    assert!(!o.status.success() && err.contains("reaches 0 at step 2") && err.contains("--lr-schedule linear"), "{err}");
+    assert!(
+        !o.status.success()
+            && err.contains("reaches 0 at step 2")
+            && err.contains("--lr-schedule linear"),
+        "{err}"
+    );
     let o = resume(&["--steps", "4", "--lr-schedule", "linear"]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
@@ -154,9 +288,24 @@ fn resume_refuses_changed_settings_and_schedules_extend_explicitly() {
     let cfg = out.join("config.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
     let bad = out.join("bad.toml");
-    let kind_line = text.lines().find(|l| l.contains("\"adam\"")).expect("the optimizer's kind is in the config");
-    std::fs::write(&bad, text.replacen(kind_line, &kind_line.replace("\"adam\"", "\"adamw\""), 1)).unwrap();
-    let o = earthmover(&["gan", "train", "--config", bad.to_str().unwrap(), "--out", tmp("bad-config").to_str().unwrap(), "--steps", "1", "--device", "cpu"]);
+    let kind_line = text
+        .lines()
+        .find(|l| l.contains("\"adam\""))
+        .expect("the optimizer's kind is in the config");
+    std::fs::write(&bad, text.replacen(kind_line, &kind_line.replace("\"adam\"", "\"adamw\""), 1))
+        .unwrap();
+    let o = earthmover(&[
+        "gan",
+        "train",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        tmp("bad-config").to_str().unwrap(),
+        "--steps",
+        "1",
+        "--device",
+        "cpu",
+    ]);
     let err = stderr(&o);
     assert!(!o.status.success() && err.contains("adamw") && err.contains("adam"), "{err}");
 }

@@ -45,14 +45,23 @@ enum Mutation {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     let pos = any::<usize>();
-    let interesting = prop_oneof![Just(0i64), Just(-1), Just(i64::MAX), Just(u32::MAX as i64 + 1), Just(1 << 40), any::<i64>(), 0i64..100_000];
+    let interesting = prop_oneof![
+        Just(0i64),
+        Just(-1),
+        Just(i64::MAX),
+        Just(u32::MAX as i64 + 1),
+        Just(1 << 40),
+        any::<i64>(),
+        0i64..100_000
+    ];
     prop_oneof![
-        (pos.clone(), 0u8..8).prop_map(|(p, b)| Mutation::FlipBit(p, b)),
-        (pos.clone(), prop::collection::vec(any::<u8>(), 1..16)).prop_map(|(p, v)| Mutation::Overwrite(p, v)),
-        (pos.clone(), prop::collection::vec(any::<u8>(), 1..64)).prop_map(|(p, v)| Mutation::Insert(p, v)),
-        (pos.clone(), 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
-        pos.clone().prop_map(Mutation::Truncate),
-        (pos.clone(), pos.clone(), 1usize..256).prop_map(|(a, b, n)| Mutation::Duplicate(a, b, n)),
+        (pos, 0u8..8).prop_map(|(p, b)| Mutation::FlipBit(p, b)),
+        (pos, prop::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(p, v)| Mutation::Overwrite(p, v)),
+        (pos, prop::collection::vec(any::<u8>(), 1..64)).prop_map(|(p, v)| Mutation::Insert(p, v)),
+        (pos, 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
+        pos.prop_map(Mutation::Truncate),
+        (pos, pos, 1usize..256).prop_map(|(a, b, n)| Mutation::Duplicate(a, b, n)),
         (pos, interesting).prop_map(|(p, n)| Mutation::Number(p, n)),
     ]
 }
@@ -104,12 +113,14 @@ fn apply(mut v: Vec<u8>, m: &Mutation) -> Vec<u8> {
 /// Arbitrary bytes half the time, mutated seeds the other half.
 fn input(seeds: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     let n = seeds.len();
-    let mutated = (0..n, prop::collection::vec(mutation(), 1..6)).prop_map(move |(k, ms)| ms.iter().fold(seeds[k].clone(), apply));
+    let mutated = (0..n, prop::collection::vec(mutation(), 1..6))
+        .prop_map(move |(k, ms)| ms.iter().fold(seeds[k].clone(), apply));
     prop_oneof![prop::collection::vec(any::<u8>(), 0..2048), mutated].boxed()
 }
 
 fn budget() -> Duration {
-    let secs = std::env::var("FUZZ_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(3.0);
+    let secs =
+        std::env::var("FUZZ_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(3.0);
     Duration::from_secs_f64(secs)
 }
 
@@ -128,12 +139,17 @@ fn fuzz(name: &str, seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) {
     for s in &seeds {
         target(s);
     }
-    let seed = std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
-    });
+    let seed =
+        std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let mut runner =
+        TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &key));
     let strategy = input(seeds);
     let (start, budget) = (Instant::now(), budget());
     let mut cases = 0u64;
@@ -144,11 +160,18 @@ fn fuzz(name: &str, seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) {
             std::fs::create_dir_all(&dir).unwrap();
             let path = dir.join(format!("{name}-{seed}-{cases}.bin"));
             std::fs::write(&path, &bytes).unwrap();
-            panic!("fuzz {name}: input {cases} (seed {seed}) panicked; saved to {} — add it to {}", path.display(), corpus.display());
+            panic!(
+                "fuzz {name}: input {cases} (seed {seed}) panicked; saved to {} — add it to {}",
+                path.display(),
+                corpus.display()
+            );
         }
         cases += 1;
     }
-    println!("fuzz {name}: {cases} cases in {:.0} s (seed {seed}, {replayed} replayed), 0 panics", start.elapsed().as_secs_f64());
+    println!(
+        "fuzz {name}: {cases} cases in {:.0} s (seed {seed}, {replayed} replayed), 0 panics",
+        start.elapsed().as_secs_f64()
+    );
 }
 
 /// A file in a fresh temporary folder for the readers that take paths.
@@ -156,7 +179,8 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("earthmover-fuzz-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("earthmover-fuzz-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
     }
@@ -189,15 +213,26 @@ fn vocab() -> Vocab {
 #[test]
 fn tokenizer_and_article_input() {
     let v = vocab();
-    let seeds = vec![ARTICLE.as_bytes().to_vec(), "a <q> b . c ! d ?".into(), "ünïcödé — “quotes” ‘x’ 🙂 \u{200b}".into()];
+    let seeds = vec![
+        ARTICLE.as_bytes().to_vec(),
+        "a <q> b . c ! d ?".into(),
+        "ünïcödé — “quotes” ‘x’ 🙂 \u{200b}".into(),
+    ];
     fuzz("tokenizer", seeds, |bytes| {
         let text = String::from_utf8_lossy(bytes);
         let tokens = tokenize(&text);
-        assert!(tokens.iter().all(|t| !t.is_empty() && !t.contains(char::is_whitespace)), "{tokens:?}");
+        assert!(
+            tokens.iter().all(|t| !t.is_empty() && !t.contains(char::is_whitespace)),
+            "{tokens:?}"
+        );
         let joined = tokens.join(" ");
         let sentences = split_sentences(&joined);
         let rejoined: Vec<&str> = sentences.iter().flat_map(|s| s.split_whitespace()).collect();
-        assert_eq!(rejoined, joined.split_whitespace().collect::<Vec<_>>(), "sentence splitting lost or added tokens");
+        assert_eq!(
+            rejoined,
+            joined.split_whitespace().collect::<Vec<_>>(),
+            "sentence splitting lost or added tokens"
+        );
         if let Ok(a) = read_article(bytes, 1 << 16, &v, 50) {
             assert!(a.tokens.iter().all(|t| !t.is_empty() && !t.contains(char::is_whitespace)));
         }
@@ -282,7 +317,10 @@ fn stories_reader() {
 }
 
 fn gan_config() -> GanConfig {
-    let mut c = GanConfig::paper(Objective::from_name("wgan-gp").unwrap(), Source::Toy(Toy::EightGaussians));
+    let mut c = GanConfig::paper(
+        Objective::from_name("wgan-gp").unwrap(),
+        Source::Toy(Toy::EightGaussians),
+    );
     c.hidden = 4;
     c.depth = 1;
     c.batch_size = 4;
@@ -290,7 +328,15 @@ fn gan_config() -> GanConfig {
 }
 
 fn summarizer_config() -> SummarizerConfig {
-    let model = ModelConfig { vocab_size: vocab().len(), emb: 3, hidden: 2, pointer: true, coverage: true, init_uniform: 0.1, init_std: 0.1 };
+    let model = ModelConfig {
+        vocab_size: vocab().len(),
+        emb: 3,
+        hidden: 2,
+        pointer: true,
+        coverage: true,
+        init_uniform: 0.1,
+        init_std: 0.1,
+    };
     SummarizerConfig { model, ..Default::default() }
 }
 
@@ -304,18 +350,18 @@ fn toml_configs() {
     ];
     fuzz("config", seeds, |bytes| {
         let Ok(text) = std::str::from_utf8(bytes) else { return };
-        if let Ok(c) = toml::from_str::<GanConfig>(text) {
-            if c.validate().is_ok() {
-                // A valid config survives its own round trip.
-                let again: GanConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
-                assert!(again.validate().is_ok());
-            }
+        if let Ok(c) = toml::from_str::<GanConfig>(text)
+            && c.validate().is_ok()
+        {
+            // A valid config survives its own round trip.
+            let again: GanConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+            assert!(again.validate().is_ok());
         }
-        if let Ok(c) = toml::from_str::<SummarizerConfig>(text) {
-            if c.validate().is_ok() {
-                let again: SummarizerConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
-                assert!(again.validate().is_ok());
-            }
+        if let Ok(c) = toml::from_str::<SummarizerConfig>(text)
+            && c.validate().is_ok()
+        {
+            let again: SummarizerConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+            assert!(again.validate().is_ok());
         }
     });
 }

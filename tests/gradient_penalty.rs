@@ -25,7 +25,9 @@ impl Net64 {
         let mut slopes = vec![];
         let last = self.layers.len() - 1;
         for (w, b, fi, fo) in &self.layers[..last] {
-            let z: Vec<f64> = (0..*fo).map(|o| b[o] + (0..*fi).map(|i| h[i] * w[i * fo + o]).sum::<f64>()).collect();
+            let z: Vec<f64> = (0..*fo)
+                .map(|o| b[o] + (0..*fi).map(|i| h[i] * w[i * fo + o]).sum::<f64>())
+                .collect();
             slopes.push(z.iter().map(|&v| self.act(v).1).collect::<Vec<_>>());
             h = z.iter().map(|&v| self.act(v).0).collect();
         }
@@ -41,8 +43,14 @@ impl Net64 {
     fn forward(&self, x: &[f64]) -> f64 {
         let mut h = x.to_vec();
         for (k, (w, b, fi, fo)) in self.layers.iter().enumerate() {
-            let z: Vec<f64> = (0..*fo).map(|o| b[o] + (0..*fi).map(|i| h[i] * w[i * fo + o]).sum::<f64>()).collect();
-            h = if k + 1 < self.layers.len() { z.iter().map(|&v| self.act(v).0).collect() } else { z };
+            let z: Vec<f64> = (0..*fo)
+                .map(|o| b[o] + (0..*fi).map(|i| h[i] * w[i * fo + o]).sum::<f64>())
+                .collect();
+            h = if k + 1 < self.layers.len() {
+                z.iter().map(|&v| self.act(v).0).collect()
+            } else {
+                z
+            };
         }
         h[0]
     }
@@ -54,8 +62,14 @@ impl Net64 {
                 .iter()
                 .map(|l| {
                     let [fi, fo] = l.weight.dims();
-                    let bias = l.bias.as_ref().expect("every layer has a bias").val().unsqueeze::<2>();
-                    (values(&l.weight.val()).into_iter().map(f64::from).collect(), values(&bias).into_iter().map(f64::from).collect(), fi, fo)
+                    let bias =
+                        l.bias.as_ref().expect("every layer has a bias").val().unsqueeze::<2>();
+                    (
+                        values(&l.weight.val()).into_iter().map(f64::from).collect(),
+                        values(&bias).into_iter().map(f64::from).collect(),
+                        fi,
+                        fo,
+                    )
                 })
                 .collect(),
             leaky,
@@ -63,7 +77,10 @@ impl Net64 {
     }
 
     fn penalty(&self, xs: &[Vec<f64>]) -> f64 {
-        xs.iter().map(|x| (self.input_grad(x).iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).powi(2)).sum::<f64>() / xs.len() as f64
+        xs.iter()
+            .map(|x| (self.input_grad(x).iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).powi(2))
+            .sum::<f64>()
+            / xs.len() as f64
     }
 
     fn param_mut(&mut self, mut k: usize) -> &mut f64 {
@@ -90,7 +107,9 @@ fn check(activation: Activation, seed: u64) {
     let cfg = MlpConfig { input: 2, hidden: 16, depth: 3, output: 1, activation, minibatch: None };
     let mut rng = Rng::new(seed);
     // Larger-than-default weights so that ‖∇f‖ is far from 1 and every term matters.
-    let critic = earthmover::nn::map_floats(cfg.init(&mut rng, &device), &mut earthmover::nn::Scale(2.5)).trainable();
+    let critic =
+        earthmover::nn::map_floats(cfg.init(&mut rng, &device), &mut earthmover::nn::Scale(2.5))
+            .trainable();
     let batch = 6;
     let real: Vec<f32> = rng.normals_f32(batch * 2);
     let fake: Vec<f32> = rng.normals_f32(batch * 2);
@@ -100,7 +119,8 @@ fn check(activation: Activation, seed: u64) {
     let seed_eps = seed + 1000;
     let gp = gradient_penalty(&critic, t(&real), t(&fake), &mut Rng::new(seed_eps));
     let grads = earthmover::optim::gradients(&gp, &critic);
-    let sizes: Vec<usize> = earthmover::nn::param_values(&critic).into_iter().map(|(_, v)| v.len()).collect();
+    let sizes: Vec<usize> =
+        earthmover::nn::param_values(&critic).into_iter().map(|(_, v)| v.len()).collect();
     let burn_grad: Vec<f64> = earthmover::nn::grad_values(&critic, &grads)
         .into_iter()
         .zip(sizes)
@@ -112,7 +132,14 @@ fn check(activation: Activation, seed: u64) {
     // float64 reference with the same weights and the same interpolation ε.
     let eps = Rng::new(seed_eps).uniforms_f32(batch);
     let xs: Vec<Vec<f64>> = (0..batch)
-        .map(|i| (0..2).map(|j| eps[i] as f64 * real[2 * i + j] as f64 + (1.0 - eps[i] as f64) * fake[2 * i + j] as f64).collect())
+        .map(|i| {
+            (0..2)
+                .map(|j| {
+                    eps[i] as f64 * real[2 * i + j] as f64
+                        + (1.0 - eps[i] as f64) * fake[2 * i + j] as f64
+                })
+                .collect()
+        })
         .collect();
     let mut net = Net64::from_mlp(&critic, activation == Activation::LeakyRelu);
     let p0 = net.penalty(&xs);
@@ -158,7 +185,14 @@ fn gradient_penalty_weight_gradient_matches_float64_finite_differences_leaky_rel
 #[test]
 fn input_gradient_matches_finite_differences_in_x() {
     let device = Device::flex();
-    let cfg = MlpConfig { input: 3, hidden: 12, depth: 2, output: 1, activation: Activation::Relu, minibatch: None };
+    let cfg = MlpConfig {
+        input: 3,
+        hidden: 12,
+        depth: 2,
+        output: 1,
+        activation: Activation::Relu,
+        minibatch: None,
+    };
     let mlp: Mlp = cfg.init(&mut Rng::new(9), &device);
     let net = Net64::from_mlp(&mlp, false);
     let x: Vec<f32> = Rng::new(10).normals_f32(4 * 3);
@@ -173,7 +207,11 @@ fn input_gradient_matches_finite_differences_in_x() {
             up[j] += h;
             down[j] -= h;
             let fd = (net.forward(&up) - net.forward(&down)) / (2.0 * h);
-            assert!((fd - g[3 * i + j] as f64).abs() < 1e-5, "sample {i} dim {j}: {fd} vs {}", g[3 * i + j]);
+            assert!(
+                (fd - g[3 * i + j] as f64).abs() < 1e-5,
+                "sample {i} dim {j}: {fd} vs {}",
+                g[3 * i + j]
+            );
         }
     }
 }

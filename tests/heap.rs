@@ -18,14 +18,21 @@ fn mapped_bytes() -> usize {
 fn large_buffers_come_from_the_reusable_heap() {
     let before = mapped_bytes();
     let large = std::hint::black_box(vec![1u8; 320 << 20]);
-    assert!(mapped_bytes() >= before + (320 << 20), "glibc's default should map a 320 MB buffer on its own");
+    assert!(
+        mapped_bytes() >= before + (320 << 20),
+        "glibc's default should map a 320 MB buffer on its own"
+    );
     drop(large);
     assert!(earthmover::heap::keep_freed_memory());
     let before = mapped_bytes();
     let small = std::hint::black_box(vec![1u8; 8 << 20]);
     let large = std::hint::black_box(vec![1u8; 320 << 20]);
     let after = mapped_bytes();
-    assert!(after < before + (8 << 20), "a buffer was mapped on its own ({} bytes more)", after - before);
+    assert!(
+        after < before + (8 << 20),
+        "a buffer was mapped on its own ({} bytes more)",
+        after - before
+    );
     drop((small, large));
     println!("test large_buffers_come_from_the_reusable_heap ... ok");
 }

@@ -23,7 +23,13 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn spawn(args: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_earthmover")).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_earthmover"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs")
 }
 
 /// A checkpoint's tensors (name → dtype, shape, bytes) and metadata, in a fixed order: the
@@ -35,7 +41,11 @@ fn contents(path: &Path) -> Contents {
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let metadata = meta.metadata().clone().unwrap_or_default().into_iter().collect();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let tensors = st.tensors().into_iter().map(|(n, v)| (n, (format!("{:?}", v.dtype()), v.shape().to_vec(), v.data().to_vec()))).collect();
+    let tensors = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, (format!("{:?}", v.dtype()), v.shape().to_vec(), v.data().to_vec())))
+        .collect();
     (metadata, tensors)
 }
 
@@ -44,7 +54,8 @@ fn metrics(dir: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
     text.lines()
         .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: a metrics line is broken: {l}"));
+            let mut v: serde_json::Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{e}: a metrics line is broken: {l}"));
             for k in ["seconds", "tokens_per_sec"] {
                 v.as_object_mut().unwrap().remove(k);
             }
@@ -89,7 +100,11 @@ fn kill_and_resume(name: &str, args: &[&str], step_of: impl Fn(&[u8]) -> Result<
         if status.success() {
             continue;
         }
-        if std::fs::read_dir(&dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains(".tmp")) {
+        if std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        {
             in_write += 1;
             for e in std::fs::read_dir(&dir).unwrap().flatten() {
                 if e.file_name().to_string_lossy().contains(".tmp") {
@@ -98,8 +113,13 @@ fn kill_and_resume(name: &str, args: &[&str], step_of: impl Fn(&[u8]) -> Result<
             }
         }
         if ckpt.exists() {
-            let step = step_of(&std::fs::read(&ckpt).unwrap()).unwrap_or_else(|e| panic!("{name}: after kill {kills} the checkpoint does not load: {e}"));
-            assert!(step >= last_step, "{name}: kill {kills} lost saved work: step {step} after {last_step}");
+            let step = step_of(&std::fs::read(&ckpt).unwrap()).unwrap_or_else(|e| {
+                panic!("{name}: after kill {kills} the checkpoint does not load: {e}")
+            });
+            assert!(
+                step >= last_step,
+                "{name}: kill {kills} lost saved work: step {step} after {last_step}"
+            );
             last_step = step;
             steps_seen.push(step);
         }
@@ -116,25 +136,87 @@ fn kill_and_resume(name: &str, args: &[&str], step_of: impl Fn(&[u8]) -> Result<
     for (k, v) in &a.1 {
         assert!(v == &b.1[k], "{name}: tensor {k} differs from the uninterrupted run's");
     }
-    assert_eq!(metrics(&straight), metrics(&dir), "{name}: metrics differ from the uninterrupted run's");
+    assert_eq!(
+        metrics(&straight),
+        metrics(&dir),
+        "{name}: metrics differ from the uninterrupted run's"
+    );
 }
 
 #[test]
 fn gan_train_survives_sigkill() {
-    let args = ["gan", "train", "--data", "8gaussians", "--loss", "wgan-gp", "--hidden", "32", "--batch-size", "64", "--steps", "300"];
-    let rest = ["--checkpoint-every", "1", "--eval-every", "100", "--eval-samples", "64", "--device", "cpu", "--seed", "5"];
+    let args = [
+        "gan",
+        "train",
+        "--data",
+        "8gaussians",
+        "--loss",
+        "wgan-gp",
+        "--hidden",
+        "32",
+        "--batch-size",
+        "64",
+        "--steps",
+        "300",
+    ];
+    let rest = [
+        "--checkpoint-every",
+        "1",
+        "--eval-every",
+        "100",
+        "--eval-samples",
+        "64",
+        "--device",
+        "cpu",
+        "--seed",
+        "5",
+    ];
     let device = Device::flex();
     kill_and_resume("gan", &[&args[..], &rest[..]].concat(), |bytes| {
-        earthmover::gan::checkpoint::from_bytes(bytes, &device).map(|(s, _)| s.step).map_err(|e| e.to_string())
+        earthmover::gan::checkpoint::from_bytes(bytes, &device)
+            .map(|(s, _)| s.step)
+            .map_err(|e| e.to_string())
     });
 }
 
 #[test]
 fn summarize_train_survives_sigkill() {
-    let args = ["summarize", "train", "--data", DATA, "--limit", "200", "--vocab-size", "500", "--emb", "16", "--hidden", "16", "--max-enc", "60"];
-    let rest = ["--max-dec", "16", "--batch-size", "4", "--steps", "60", "--checkpoint-every", "1", "--eval-every", "1000", "--device", "cpu", "--seed", "5"];
+    let args = [
+        "summarize",
+        "train",
+        "--data",
+        DATA,
+        "--limit",
+        "200",
+        "--vocab-size",
+        "500",
+        "--emb",
+        "16",
+        "--hidden",
+        "16",
+        "--max-enc",
+        "60",
+    ];
+    let rest = [
+        "--max-dec",
+        "16",
+        "--batch-size",
+        "4",
+        "--steps",
+        "60",
+        "--checkpoint-every",
+        "1",
+        "--eval-every",
+        "1000",
+        "--device",
+        "cpu",
+        "--seed",
+        "5",
+    ];
     let device = Device::flex();
     kill_and_resume("summarize", &[&args[..], &rest[..]].concat(), |bytes| {
-        earthmover::summarize::store::load(bytes, &device).map(|l| l.step).map_err(|e| e.to_string())
+        earthmover::summarize::store::load(bytes, &device)
+            .map(|l| l.step)
+            .map_err(|e| e.to_string())
     });
 }

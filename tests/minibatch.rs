@@ -12,9 +12,22 @@ fn values(t: Tensor<2>) -> Vec<f32> {
 }
 
 /// `o_b(xᵢ) = Σ_{j≠i} exp(−Σ_c |M_{i,b,c} − M_{j,b,c}|)` with `M = h·T`, in float64 loops.
-fn brute_force(h: &[f32], r: Option<&[f32]>, t: &[f32], a: usize, kernels: usize, dims: usize) -> Vec<f64> {
+fn brute_force(
+    h: &[f32],
+    r: Option<&[f32]>,
+    t: &[f32],
+    a: usize,
+    kernels: usize,
+    dims: usize,
+) -> Vec<f64> {
     let project = |x: &[f32]| -> Vec<Vec<f64>> {
-        x.chunks(a).map(|row| (0..kernels * dims).map(|k| (0..a).map(|i| row[i] as f64 * t[i * kernels * dims + k] as f64).sum()).collect()).collect()
+        x.chunks(a)
+            .map(|row| {
+                (0..kernels * dims)
+                    .map(|k| (0..a).map(|i| row[i] as f64 * t[i * kernels * dims + k] as f64).sum())
+                    .collect()
+            })
+            .collect()
     };
     let m = project(h);
     let refs = r.map(project);
@@ -27,7 +40,8 @@ fn brute_force(h: &[f32], r: Option<&[f32]>, t: &[f32], a: usize, kernels: usize
                 if refs.is_none() && i == j {
                     continue;
                 }
-                o += (-(0..dims).map(|c| (mi[b * dims + c] - mj[b * dims + c]).abs()).sum::<f64>()).exp();
+                o += (-(0..dims).map(|c| (mi[b * dims + c] - mj[b * dims + c]).abs()).sum::<f64>())
+                    .exp();
             }
             out.push(o);
         }
@@ -39,15 +53,26 @@ fn brute_force(h: &[f32], r: Option<&[f32]>, t: &[f32], a: usize, kernels: usize
 fn minibatch_features_match_a_float64_brute_force() {
     let device = Device::flex();
     let (a, kernels, dims, n, m) = (4, 3, 2, 7, 5);
-    let cfg = MlpConfig { input: 2, hidden: a, depth: 1, output: 1, activation: Activation::Relu, minibatch: Some(MinibatchShape { kernels, dims }) };
+    let cfg = MlpConfig {
+        input: 2,
+        hidden: a,
+        depth: 1,
+        output: 1,
+        activation: Activation::Relu,
+        minibatch: Some(MinibatchShape { kernels, dims }),
+    };
     let mlp = cfg.init(&mut Rng::new(3), &device);
     let mb = mlp.minibatch.as_ref().unwrap();
     let mut rng = Rng::new(9);
     let h: Vec<f32> = rng.normals_f32(n * a).iter().map(|v| v * 0.5).collect();
     let r: Vec<f32> = rng.normals_f32(m * a).iter().map(|v| v * 0.5).collect();
     let t = values(mb.weight.val());
-    let to = |v: &[f32], rows| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [rows, a]), &device);
-    for (reference, expected) in [(None, brute_force(&h, None, &t, a, kernels, dims)), (Some(to(&r, m)), brute_force(&h, Some(&r), &t, a, kernels, dims))] {
+    let to =
+        |v: &[f32], rows| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [rows, a]), &device);
+    for (reference, expected) in [
+        (None, brute_force(&h, None, &t, a, kernels, dims)),
+        (Some(to(&r, m)), brute_force(&h, Some(&r), &t, a, kernels, dims)),
+    ] {
         let got = values(mb.features(to(&h, n), reference));
         assert_eq!(got.len(), expected.len());
         for (g, e) in got.iter().zip(&expected) {
@@ -67,7 +92,8 @@ fn minibatch_features_match_a_float64_brute_force() {
 #[test]
 fn minibatch_critic_gradient_matches_finite_differences() {
     let device = Device::flex();
-    let mut c = GanConfig::paper(Objective::from_name("gan").unwrap(), Source::Toy(Toy::EightGaussians));
+    let mut c =
+        GanConfig::paper(Objective::from_name("gan").unwrap(), Source::Toy(Toy::EightGaussians));
     c.hidden = 8;
     c.depth = 2;
     c.tricks.minibatch_discrimination = Some(MinibatchShape { kernels: 4, dims: 3 });
@@ -76,7 +102,9 @@ fn minibatch_critic_gradient_matches_finite_differences() {
     let n = 6;
     let x: Vec<f32> = Rng::new(5).normals_f32(n * 2);
     let batch = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, 2]), &device);
-    let total = |v: &[f32]| -> f64 { values(state.critic.frozen().forward(batch(v))).iter().map(|&o| o as f64).sum() };
+    let total = |v: &[f32]| -> f64 {
+        values(state.critic.frozen().forward(batch(v))).iter().map(|&o| o as f64).sum()
+    };
     let grad = values(state.critic_gradient(batch(&x)));
     let eps = 1e-2f32;
     for k in 0..n * 2 {
@@ -84,14 +112,24 @@ fn minibatch_critic_gradient_matches_finite_differences() {
         up[k] += eps;
         down[k] -= eps;
         let fd = (total(&up) - total(&down)) / (2.0 * eps as f64);
-        assert!((grad[k] as f64 - fd).abs() < 2e-3 + 2e-2 * fd.abs(), "coordinate {k}: autodiff {} vs finite difference {fd}", grad[k]);
+        assert!(
+            (grad[k] as f64 - fd).abs() < 2e-3 + 2e-2 * fd.abs(),
+            "coordinate {k}: autodiff {} vs finite difference {fd}",
+            grad[k]
+        );
     }
     // The heatmap scores a point against a reference batch: point i against the other n − 1
     // points must give exactly its output inside the whole batch.
     let inside = values(state.critic.frozen().forward(batch(&x)));
     for i in 0..n {
-        let others: Vec<f32> = x.chunks(2).enumerate().filter(|(j, _)| *j != i).flat_map(|(_, p)| p.to_vec()).collect();
-        let point = Tensor::<2>::from_data(TensorData::new(x[2 * i..2 * i + 2].to_vec(), [1, 2]), &device);
+        let others: Vec<f32> = x
+            .chunks(2)
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, p)| p.to_vec())
+            .collect();
+        let point =
+            Tensor::<2>::from_data(TensorData::new(x[2 * i..2 * i + 2].to_vec(), [1, 2]), &device);
         let rest = Tensor::<2>::from_data(TensorData::new(others, [n - 1, 2]), &device);
         let against = values(state.critic_values(point, rest))[0];
         assert!((against - inside[i]).abs() < 1e-5, "point {i}: {against} vs {}", inside[i]);

@@ -27,7 +27,11 @@ struct Params {
 
 fn params(device: &Device) -> Params {
     let v: Vec<f32> = THETA.iter().map(|&x| x as f32).collect();
-    Params { a: earthmover::nn::param(v[..2].to_vec(), [2], device), b: earthmover::nn::param(v[2..].to_vec(), [1, 3], device) }.train()
+    Params {
+        a: earthmover::nn::param(v[..2].to_vec(), [2], device),
+        b: earthmover::nn::param(v[2..].to_vec(), [1, 3], device),
+    }
+    .train()
 }
 
 /// f(θ) = Σ cₖθₖ⁴/4 − dₖθₖ, so the gradient cₖθₖ³ − dₖ changes as θ moves.
@@ -90,7 +94,9 @@ print(json.dumps(out))
 "#;
 
 fn python() -> PathBuf {
-    let venv = std::env::var_os("EARTHMOVER_VENV").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let venv = std::env::var_os("EARTHMOVER_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
     let py = venv.join("bin/python");
     let ok = Command::new(&py).args(["-c", "import torch"]).status().is_ok_and(|s| s.success());
     assert!(ok, "{} cannot import torch: run scripts/setup.sh", py.display());
@@ -100,10 +106,19 @@ fn python() -> PathBuf {
 /// PyTorch's parameters after each step.
 fn pytorch(py: &Path, cfg: &OptimizerConfig, clip: Option<f64>) -> Vec<Vec<f64>> {
     let (kind, h) = match cfg {
-        OptimizerConfig::Sgd { lr, momentum } => ("sgd", serde_json::json!({"lr": lr, "momentum": momentum})),
-        OptimizerConfig::Rmsprop { lr, alpha, eps } => ("rmsprop", serde_json::json!({"lr": lr, "alpha": alpha, "eps": eps})),
-        OptimizerConfig::Adam { lr, beta1, beta2, eps } => ("adam", serde_json::json!({"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps})),
-        OptimizerConfig::Adagrad { lr, initial_accumulator, eps } => ("adagrad", serde_json::json!({"lr": lr, "initial_accumulator": initial_accumulator, "eps": eps})),
+        OptimizerConfig::Sgd { lr, momentum } => {
+            ("sgd", serde_json::json!({"lr": lr, "momentum": momentum}))
+        }
+        OptimizerConfig::Rmsprop { lr, alpha, eps } => {
+            ("rmsprop", serde_json::json!({"lr": lr, "alpha": alpha, "eps": eps}))
+        }
+        OptimizerConfig::Adam { lr, beta1, beta2, eps } => {
+            ("adam", serde_json::json!({"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps}))
+        }
+        OptimizerConfig::Adagrad { lr, initial_accumulator, eps } => (
+            "adagrad",
+            serde_json::json!({"lr": lr, "initial_accumulator": initial_accumulator, "eps": eps}),
+        ),
     };
     let spec = serde_json::json!({"theta": THETA, "c": C, "d": D, "kind": kind, "h": h, "steps": STEPS, "clip": clip});
     let o = Command::new(py).args(["-c", SCRIPT, &spec.to_string()]).output().unwrap();
@@ -132,11 +147,19 @@ fn optimizers_match_pytorch() {
             for (u, v) in x.iter().zip(y) {
                 let rel = (u - v).abs() / v.abs().max(1e-3);
                 worst = worst.max(rel);
-                assert!(rel < 2e-5, "{} (clip {clip:?}), step {}: ours {x:?}, PyTorch {y:?}", cfg.name(), step + 1);
+                assert!(
+                    rel < 2e-5,
+                    "{} (clip {clip:?}), step {}: ours {x:?}, PyTorch {y:?}",
+                    cfg.name(),
+                    step + 1
+                );
             }
         }
         // The parameters moved: a rule that did nothing would not pass by accident.
         assert!((a[STEPS - 1][0] - THETA[0]).abs() > 1e-3, "{}", cfg.name());
-        println!("{} (clip {clip:?}): {STEPS} steps, largest relative difference from PyTorch {worst:.1e}", cfg.name());
+        println!(
+            "{} (clip {clip:?}): {STEPS} steps, largest relative difference from PyTorch {worst:.1e}",
+            cfg.name()
+        );
     }
 }

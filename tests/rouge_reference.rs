@@ -58,18 +58,10 @@ struct Stats {
 fn compare(cands: &[String], refs: &[String], stem: bool, py: &serde_json::Value) -> Stats {
     let rows = py["per_pair"].as_array().expect("per_pair array");
     assert_eq!(rows.len(), cands.len());
-    let mut st = Stats {
-        mean_rust: [0.0; 3],
-        mean_py: [0.0; 3],
-        max_diff: [0.0; 3],
-    };
+    let mut st = Stats { mean_rust: [0.0; 3], mean_py: [0.0; 3], max_diff: [0.0; 3] };
     for ((c, r), row) in cands.iter().zip(refs).zip(rows) {
         let s = score(c, r, stem);
-        let rust = [
-            s.rouge1.f1 * 100.0,
-            s.rouge2.f1 * 100.0,
-            s.rouge_l.f1 * 100.0,
-        ];
+        let rust = [s.rouge1.f1 * 100.0, s.rouge2.f1 * 100.0, s.rouge_l.f1 * 100.0];
         for k in 0..3 {
             let p = row[k].as_f64().expect("number");
             st.mean_rust[k] += rust[k] / cands.len() as f64;
@@ -89,8 +81,16 @@ fn compare(cands: &[String], refs: &[String], stem: bool, py: &serde_json::Value
 
 #[test]
 fn lead3_matches_rouge_score() {
-    assert!(Path::new(&format!("{VAL}.source.gz")).exists(), "{VAL} is missing: the tests read ../shared/data in place");
-    let python = python_with_rouge_score().unwrap_or_else(|| panic!("could not set up a venv with rouge-score at {} (python3-venv and PyPI are needed)", venv_dir().display()));
+    assert!(
+        Path::new(&format!("{VAL}.source.gz")).exists(),
+        "{VAL} is missing: the tests read ../shared/data in place"
+    );
+    let python = python_with_rouge_score().unwrap_or_else(|| {
+        panic!(
+            "could not set up a venv with rouge-score at {} (python3-venv and PyPI are needed)",
+            venv_dir().display()
+        )
+    });
     let t0 = Instant::now();
     let data = read_parallel(Path::new(VAL), Some(PAIRS)).expect("read val");
     let cands: Vec<String> = data.pairs.iter().map(|p| lead(&p.article, 3)).collect();
@@ -100,22 +100,12 @@ fn lead3_matches_rouge_score() {
         std::env::temp_dir().join(format!("earthmover-rouge-ref-{}.json", std::process::id()));
     let json = serde_json::json!({ "cands": cands, "refs": refs });
     std::fs::write(&input, json.to_string()).expect("write input");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("rouge_reference.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("rouge_reference.py");
     let t_py = Instant::now();
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&input)
-        .output()
-        .expect("run python");
+    let out = Command::new(&python).arg(&script).arg(&input).output().expect("run python");
     let py_secs = t_py.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&input);
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
     let py: serde_json::Value = serde_json::from_slice(&out.stdout).expect("python json");
 
     let t_rust = Instant::now();
@@ -134,15 +124,8 @@ fn lead3_matches_rouge_score() {
             st.max_diff[2]
         );
         for k in 0..3 {
-            assert!(
-                (st.mean_rust[k] - st.mean_py[k]).abs() < 0.05,
-                "{name} mean differs"
-            );
-            assert!(
-                st.max_diff[k] < 1e-6,
-                "{name} per-pair diff {}",
-                st.max_diff[k]
-            );
+            assert!((st.mean_rust[k] - st.mean_py[k]).abs() < 0.05, "{name} mean differs");
+            assert!(st.max_diff[k] < 1e-6, "{name} per-pair diff {}", st.max_diff[k]);
         }
     }
     eprintln!(

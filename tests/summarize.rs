@@ -25,17 +25,29 @@ fn toy_vocab() -> Vocab {
 fn extended_vocabulary_and_copy_mask() {
     let v = toy_vocab();
     assert_eq!(v.len(), 10);
-    assert_eq!((v.word(0), v.word(1), v.word(2), v.word(3)), (Some("[PAD]"), Some("[UNK]"), Some("[START]"), Some("[STOP]")));
+    assert_eq!(
+        (v.word(0), v.word(1), v.word(2), v.word(3)),
+        (Some("[PAD]"), Some("[UNK]"), Some("[START]"), Some("[STOP]"))
+    );
     assert_eq!(v.word(4), Some("the")); // most frequent first
-    let e = Example::new(&words("zorro the cat met zorro and bo"), &words("zorro met cat xyz"), &v, 400, 100);
+    let e = Example::new(
+        &words("zorro the cat met zorro and bo"),
+        &words("zorro met cat xyz"),
+        &v,
+        400,
+        100,
+    );
     let (z, m) = (v.len(), v.len() + 1);
     assert_eq!(e.oovs, vec!["zorro", "met", "and", "bo"]);
     assert_eq!(e.enc_ext[0], z);
     assert_eq!(e.enc_ext[4], z);
     assert_eq!(e.enc[0], vocab::UNK_ID);
-    assert_eq!(e.dec_in, vec![vocab::START_ID, vocab::UNK_ID, vocab::UNK_ID, v.id("cat"), vocab::UNK_ID]);
+    assert_eq!(
+        e.dec_in,
+        vec![vocab::START_ID, vocab::UNK_ID, vocab::UNK_ID, v.id("cat"), vocab::UNK_ID]
+    );
     assert_eq!(e.target, vec![z, m, v.id("cat"), vocab::UNK_ID, vocab::STOP_ID]);
-    let b = Batch::new(&[e.clone()], v.len());
+    let b = Batch::new(std::slice::from_ref(&e), v.len());
     // Target 0 ("zorro") can be copied from positions 0 and 4; it is not in the vocabulary.
     let row = |j: usize| &b.copy_mask[j * b.enc_len..(j + 1) * b.enc_len];
     assert_eq!(row(0), &[1., 0., 0., 0., 1., 0., 0.]);
@@ -51,15 +63,34 @@ fn extended_vocabulary_and_copy_mask() {
     // The vocabulary file round-trips and bad files are named.
     assert_eq!(Vocab::from_text(&v.to_text()).unwrap(), v);
     assert!(Vocab::from_text("the\t3\n").is_err());
-    assert!(Vocab::from_text(&format!("{}x y\n", v.to_text())).unwrap_err().to_string().contains("line 11"));
+    assert!(
+        Vocab::from_text(&format!("{}x y\n", v.to_text()))
+            .unwrap_err()
+            .to_string()
+            .contains("line 11")
+    );
 }
 
 fn tiny_config() -> ModelConfig {
-    ModelConfig { vocab_size: 10, emb: 4, hidden: 3, pointer: true, coverage: true, init_uniform: 0.1, init_std: 0.1 }
+    ModelConfig {
+        vocab_size: 10,
+        emb: 4,
+        hidden: 3,
+        pointer: true,
+        coverage: true,
+        init_uniform: 0.1,
+        init_std: 0.1,
+    }
 }
 
 fn tiny_batch(v: &Vocab) -> Batch {
-    let a = Example::new(&words("zorro the cat sat on zorro mat"), &words("zorro sat on the mat"), v, 400, 100);
+    let a = Example::new(
+        &words("zorro the cat sat on zorro mat"),
+        &words("zorro sat on the mat"),
+        v,
+        400,
+        100,
+    );
     let b = Example::new(&words("a dog ran to qux"), &words("dog ran qux"), v, 400, 100);
     Batch::new(&[a, b], v.len())
 }
@@ -68,18 +99,33 @@ fn tiny_batch(v: &Vocab) -> Batch {
 struct SetValues<'a>(&'a [(String, Vec<f64>)]);
 
 impl FloatMap for SetValues<'_> {
-    fn apply<const D: usize>(&mut self, path: &str, _id: burn::module::ParamId, t: Tensor<D>) -> Tensor<D> {
+    fn apply<const D: usize>(
+        &mut self,
+        path: &str,
+        _id: burn::module::ParamId,
+        t: Tensor<D>,
+    ) -> Tensor<D> {
         let v = &self.0.iter().find(|(n, _)| n == path).expect("every parameter has values").1;
-        Tensor::<D>::from_data(TensorData::new(v.clone(), t.shape()), &t.device()).cast(FloatDType::F64)
+        Tensor::<D>::from_data(TensorData::new(v.clone(), t.shape()), &t.device())
+            .cast(FloatDType::F64)
     }
 }
 
 /// A float64 model with the given parameter values (by name).
-fn model_f64(config: &ModelConfig, values: &[(String, Vec<f64>)], device: &Device) -> PointerGenerator {
+fn model_f64(
+    config: &ModelConfig,
+    values: &[(String, Vec<f64>)],
+    device: &Device,
+) -> PointerGenerator {
     nn::map_floats(PointerGenerator::init(config, 0, device), &mut SetValues(values))
 }
 
-fn loss_f64(config: &ModelConfig, values: &[(String, Vec<f64>)], batch: &Batch, device: &Device) -> f64 {
+fn loss_f64(
+    config: &ModelConfig,
+    values: &[(String, Vec<f64>)],
+    batch: &Batch,
+    device: &Device,
+) -> f64 {
     let m = model_f64(config, values, device);
     m.loss(batch, 1.0).total.into_data().convert::<f64>().try_into_vec::<f64>().unwrap()[0]
 }
@@ -92,14 +138,21 @@ fn full_model_gradient_matches_finite_differences() {
     let v = toy_vocab();
     let config = tiny_config();
     let batch = tiny_batch(&v);
-    assert!(batch.copy_mask.iter().any(|&m| m == 1.0) && batch.target_in_vocab.iter().any(|&m| m == 0.0));
+    assert!(batch.copy_mask.contains(&1.0) && batch.target_in_vocab.contains(&0.0));
     let mut rng = Rng::new(5);
     // Random parameters (scale 0.5, so every path carries gradient), by name.
-    let values: Vec<(String, Vec<f64>)> = nn::param_values(&PointerGenerator::init(&config, 0, &device)).into_iter().map(|(name, v)| (name, v.iter().map(|_| rng.uniform() - 0.5).collect())).collect();
+    let values: Vec<(String, Vec<f64>)> =
+        nn::param_values(&PointerGenerator::init(&config, 0, &device))
+            .into_iter()
+            .map(|(name, v)| (name, v.iter().map(|_| rng.uniform() - 0.5).collect()))
+            .collect();
     assert_eq!(values.len(), 27, "every weight of See et al.'s model is a named parameter");
     let m = model_f64(&config, &values, &device).train();
     let loss = m.loss(&batch, 1.0);
-    let grads: Vec<Vec<f64>> = nn::grad_values(&m, &gradients(&loss.total, &m)).into_iter().map(|(name, g)| g.unwrap_or_else(|| panic!("{name} gets no gradient"))).collect();
+    let grads: Vec<Vec<f64>> = nn::grad_values(&m, &gradients(&loss.total, &m))
+        .into_iter()
+        .map(|(name, g)| g.unwrap_or_else(|| panic!("{name} gets no gradient")))
+        .collect();
     // ε = 1e-3: with smaller ε the differences pick up noise from Flex's float64 forward pass
     // (relative differences of 1e-3 at ε = 1e-6 and 1e-4 at 1e-4, shrinking as ε grows, so
     // not gradient error); the truncation error at 1e-3 is far below the bar.
@@ -109,13 +162,16 @@ fn full_model_gradient_matches_finite_differences() {
     for (p, (name, _)) in values.iter().enumerate() {
         // A few entries of every parameter, including the largest-gradient one.
         let n = values[p].1.len();
-        let biggest = (0..n).max_by(|&a, &b| grads[p][a].abs().total_cmp(&grads[p][b].abs())).unwrap();
+        let biggest =
+            (0..n).max_by(|&a, &b| grads[p][a].abs().total_cmp(&grads[p][b].abs())).unwrap();
         for i in [0, n / 2, n - 1, biggest] {
             let mut plus = values.clone();
             plus[p].1[i] += eps;
             let mut minus = values.clone();
             minus[p].1[i] -= eps;
-            let fd = (loss_f64(&config, &plus, &batch, &device) - loss_f64(&config, &minus, &batch, &device)) / (2.0 * eps);
+            let fd = (loss_f64(&config, &plus, &batch, &device)
+                - loss_f64(&config, &minus, &batch, &device))
+                / (2.0 * eps);
             let ad = grads[p][i];
             let err = (fd - ad).abs() / fd.abs().max(ad.abs()).max(1e-6);
             if err >= 1e-4 {
@@ -127,7 +183,10 @@ fn full_model_gradient_matches_finite_differences() {
         assert!(grads[p].iter().any(|g| g.abs() > 1e-8), "{name} gets no gradient");
     }
     assert!(worst < 1e-4, "worst relative error {worst:e}");
-    eprintln!("checked {checked} entries of {} parameters: worst relative error {worst:.2e}", values.len());
+    eprintln!(
+        "checked {checked} entries of {} parameters: worst relative error {worst:.2e}",
+        values.len()
+    );
 }
 
 /// A tiny model memorises two article→summary pairs (Adagrad at lr 0.5 from σ 0.1 weights:
@@ -182,14 +241,22 @@ fn checkpoints_and_exports() {
     let config = SummarizerConfig { model: tiny_config(), ..Default::default() };
     let batch = tiny_batch(&v);
     let (state, _) = train_step(TrainState::new(&config, &device), &batch, &config);
-    let flat = |m: &PointerGenerator| nn::param_values(m).into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+    let flat =
+        |m: &PointerGenerator| nn::param_values(m).into_iter().map(|(_, v)| v).collect::<Vec<_>>();
     let bytes = store::checkpoint_bytes(&state, &config, &v, &[("cursor", "7".into())]).unwrap();
     let l = store::load(&bytes, &device).unwrap();
     assert_eq!(flat(&l.model), flat(&state.model));
     let (saved, loaded) = (state.opt.state_values(), l.opt.as_ref().unwrap().state_values());
-    assert_eq!(saved.len(), 27, "an Adagrad accumulator for every parameter (coverage on: the loss reaches all 27)");
+    assert_eq!(
+        saved.len(),
+        27,
+        "an Adagrad accumulator for every parameter (coverage on: the loss reaches all 27)"
+    );
     assert_eq!(loaded, saved);
-    assert_eq!((l.step, l.opt.unwrap().t, l.config.clone(), l.vocab.clone()), (1, 1, config.clone(), v.clone()));
+    assert_eq!(
+        (l.step, l.opt.unwrap().t, l.config.clone(), l.vocab.clone()),
+        (1, 1, config.clone(), v.clone())
+    );
     assert_eq!(l.extra.get("cursor").map(String::as_str), Some("7"));
     for (precision, tol) in [(Precision::F16, 1e-3), (Precision::Int8, 1.0 / 127.0)] {
         let e = store::export_bytes(&state.model, &config, &v, precision).unwrap();
@@ -204,11 +271,19 @@ fn checkpoints_and_exports() {
     }
     // Damaged and foreign files.
     assert!(matches!(store::load(b"not a model", &device), Err(StoreError::NotSafetensors(_))));
-    assert!(matches!(store::load(&bytes[..bytes.len() / 2], &device), Err(StoreError::NotSafetensors(_))));
-    let gan = earthmover::gan::checkpoint::to_bytes(&earthmover::gan::GanState::new(&earthmover::gan::GanConfig::toy_default(), &device), &earthmover::gan::GanConfig::toy_default()).unwrap();
+    assert!(matches!(
+        store::load(&bytes[..bytes.len() / 2], &device),
+        Err(StoreError::NotSafetensors(_))
+    ));
+    let gan = earthmover::gan::checkpoint::to_bytes(
+        &earthmover::gan::GanState::new(&earthmover::gan::GanConfig::toy_default(), &device),
+        &earthmover::gan::GanConfig::toy_default(),
+    )
+    .unwrap();
     assert!(matches!(store::load(&gan, &device), Err(StoreError::WrongFormat(_))));
     // A model whose config no longer matches its tensors.
-    let at = bytes.windows(10).position(|w| w == b"hidden = 3").expect("the config is in the metadata");
+    let at =
+        bytes.windows(10).position(|w| w == b"hidden = 3").expect("the config is in the metadata");
     let mut mismatched = bytes.clone();
     mismatched[at + 9] = b'5';
     let err = store::load(&mismatched, &device).err().map(|e| e.to_string()).unwrap_or_default();
@@ -220,9 +295,11 @@ fn checkpoints_and_exports() {
 /// (`reduce_h.weight` and `reduce_c.weight`, say) has swapped places.
 fn reversed_layout(bytes: &[u8], rename: &dyn Fn(&str) -> String) -> Vec<u8> {
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     let data = &bytes[8 + n..];
-    let mut entries: Vec<(String, serde_json::Value)> = header.into_iter().filter(|(k, _)| k != "__metadata__").collect();
+    let mut entries: Vec<(String, serde_json::Value)> =
+        header.into_iter().filter(|(k, _)| k != "__metadata__").collect();
     let offsets = |v: &serde_json::Value| {
         let o = v["data_offsets"].as_array().unwrap();
         (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)
@@ -236,7 +313,9 @@ fn reversed_layout(bytes: &[u8], rename: &dyn Fn(&str) -> String) -> Vec<u8> {
         out_data.extend_from_slice(&data[a..b]);
         out_header.insert(rename(&name), v);
     }
-    let metadata: serde_json::Value = serde_json::from_slice::<serde_json::Value>(&bytes[8..8 + n]).unwrap()["__metadata__"].clone();
+    let metadata: serde_json::Value = serde_json::from_slice::<serde_json::Value>(&bytes[8..8 + n])
+        .unwrap()["__metadata__"]
+        .clone();
     out_header.insert("__metadata__".into(), metadata);
     let mut text = serde_json::to_vec(&out_header).unwrap();
     while text.len() % 8 != 0 {
@@ -271,10 +350,20 @@ fn swapped_tensors_load_by_name() {
     assert_ne!(before, after);
     let l = store::load(&reversed, &device).unwrap();
     assert_eq!(nn::param_values(&l.model), nn::param_values(&state.model));
-    let loss = |m: &PointerGenerator| m.valid().loss(&batch, 1.0).total.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let loss = |m: &PointerGenerator| {
+        m.valid()
+            .loss(&batch, 1.0)
+            .total
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
     assert_eq!(loss(&l.model), loss(&state.model));
     // A renamed tensor: refused, naming the missing weight.
-    let renamed = reversed_layout(&bytes, &|n| if n == "reduce_c.weight" { "reduce_x.weight".into() } else { n.to_string() });
+    let renamed = reversed_layout(&bytes, &|n| {
+        if n == "reduce_c.weight" { "reduce_x.weight".into() } else { n.to_string() }
+    });
     let err = store::load(&renamed, &device).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("reduce_c.weight"), "{err}");
 }
@@ -300,29 +389,70 @@ fn v1_checkpoints_still_resume() {
         // The same checkpoint as v1 wrote it.
         let st = safetensors::SafeTensors::deserialize(&v2).unwrap();
         let (_, md) = safetensors::SafeTensors::read_metadata(&v2).unwrap();
-        let mut metadata: std::collections::HashMap<String, String> = md.metadata().clone().unwrap().into_iter().filter(|(k, _)| !k.starts_with("optim.")).collect();
+        let mut metadata: std::collections::HashMap<String, String> = md
+            .metadata()
+            .clone()
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("optim."))
+            .collect();
         metadata.insert("format".into(), store::CHECKPOINT_FORMAT_V1.into());
         metadata.insert("optim_t".into(), state.opt.t.to_string());
-        let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = st.names().into_iter().filter(|n| !n.starts_with("optim.")).map(|n| (n.to_string(), st.tensor(n).unwrap().shape().to_vec(), st.tensor(n).unwrap().data().to_vec())).collect();
+        let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .names()
+            .into_iter()
+            .filter(|n| !n.starts_with("optim."))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    st.tensor(n).unwrap().shape().to_vec(),
+                    st.tensor(n).unwrap().data().to_vec(),
+                )
+            })
+            .collect();
         let slots = state.opt.state_values();
-        let leaves: &[&str] = if optimizer == "adam" { &["momentum.moment_1", "momentum.moment_2"] } else { &["sum"] };
+        let leaves: &[&str] = if optimizer == "adam" {
+            &["momentum.moment_1", "momentum.moment_2"]
+        } else {
+            &["sum"]
+        };
         for (path, dims) in nn::param_shapes(&state.model) {
             let shape = if dims.len() == 1 { vec![1, dims[0]] } else { dims };
             for (k, leaf) in leaves.iter().enumerate() {
                 let values = &slots.iter().find(|(n, _)| *n == format!("{path}.{leaf}")).unwrap().1;
-                entries.push((format!("optim.{path}.{k}"), shape.clone(), values.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect()));
+                entries.push((
+                    format!("optim.{path}.{k}"),
+                    shape.clone(),
+                    values.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect(),
+                ));
             }
         }
-        let views: Vec<(String, TensorView<'_>)> = entries.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())).collect();
+        let views: Vec<(String, TensorView<'_>)> = entries
+            .iter()
+            .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()))
+            .collect();
         let v1 = safetensors::serialize(views, Some(metadata)).unwrap();
         let l = store::load(&v1, &device).unwrap();
         assert_eq!(l.kind, Kind::OldCheckpoint);
         assert_eq!(nn::param_values(&l.model), nn::param_values(&state.model));
         let opt = l.opt.unwrap();
         assert_eq!(opt.state_values(), slots, "{optimizer}");
-        let resumed = train_step(TrainState { model: earthmover::summarize::train::trainable(l.model), opt, step: l.step }, &batch, &config).0;
+        let resumed = train_step(
+            TrainState {
+                model: earthmover::summarize::train::trainable(l.model),
+                opt,
+                step: l.step,
+            },
+            &batch,
+            &config,
+        )
+        .0;
         let straight = train_step(state, &batch, &config).0;
-        assert_eq!(nn::param_values(&resumed.model), nn::param_values(&straight.model), "{optimizer}: the step after loading v1 differs");
+        assert_eq!(
+            nn::param_values(&resumed.model),
+            nn::param_values(&straight.model),
+            "{optimizer}: the step after loading v1 differs"
+        );
     }
 }
 
@@ -340,7 +470,13 @@ fn the_committed_default_model_loads_by_name() {
     let file = |name: &str| {
         let t = st.tensor(name).unwrap();
         assert_eq!(t.dtype(), safetensors::Dtype::F16);
-        (t.shape().to_vec(), t.data().chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])) as f64).collect::<Vec<_>>())
+        (
+            t.shape().to_vec(),
+            t.data()
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])) as f64)
+                .collect::<Vec<_>>(),
+        )
     };
     let ours = nn::param_values(&l.model);
     let get = |name: &str| ours.iter().find(|(n, _)| n == name).unwrap().1.clone();
@@ -350,7 +486,8 @@ fn the_committed_default_model_loads_by_name() {
     for name in ["output.v2.weight", "encoder.backward.weight_hh", "attention.v"] {
         let (shape, v) = file(name);
         let (rows, cols) = (shape[0], shape[1]);
-        let transposed: Vec<f64> = (0..cols * rows).map(|k| v[(k % rows) * cols + k / rows]).collect();
+        let transposed: Vec<f64> =
+            (0..cols * rows).map(|k| v[(k % rows) * cols + k / rows]).collect();
         assert_eq!(get(name), transposed, "{name}");
     }
 }

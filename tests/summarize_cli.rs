@@ -9,7 +9,13 @@ use std::process::{Command, Output, Stdio};
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm");
 
 fn earthmover(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_earthmover")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary runs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_earthmover"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
     let mut input = child.stdin.take().unwrap();
     let bytes = stdin.unwrap_or_default().to_vec();
     let writer = std::thread::spawn(move || {
@@ -28,7 +34,10 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -39,16 +48,67 @@ fn json(o: &Output) -> serde_json::Value {
 
 /// A small model on 400 training pairs: big enough to learn something in a minute or two.
 fn train_args<'a>(out: &'a str, steps: &'a str) -> Vec<&'a str> {
-    let mut v = vec!["summarize", "train", "--data", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/train")];
-    v.extend(["--val", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val"), "--limit", "400", "--vocab-size", "2000", "--emb", "32", "--hidden", "64"]);
-    v.extend(["--max-enc", "120", "--max-dec", "40", "--batch-size", "8", "--lr", "0.5", "--eval-every", "50", "--val-batches", "4", "--device", "cpu"]);
+    let mut v = vec![
+        "summarize",
+        "train",
+        "--data",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/train"),
+    ];
+    v.extend([
+        "--val",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val"),
+        "--limit",
+        "400",
+        "--vocab-size",
+        "2000",
+        "--emb",
+        "32",
+        "--hidden",
+        "64",
+    ]);
+    v.extend([
+        "--max-enc",
+        "120",
+        "--max-dec",
+        "40",
+        "--batch-size",
+        "8",
+        "--lr",
+        "0.5",
+        "--eval-every",
+        "50",
+        "--val-batches",
+        "4",
+        "--device",
+        "cpu",
+    ]);
     v.extend(["--out", out, "--steps", steps]);
     v
 }
 
 fn eval(model: &Path) -> serde_json::Value {
     let (src, tgt) = (format!("{DATA}/val.source.gz"), format!("{DATA}/val.target.gz"));
-    json(&earthmover(&["summarize", "eval", "--model", model.to_str().unwrap(), "--source", &src, "--target", &tgt, "--limit", "50", "--greedy", "--no-repeat-trigram", "--min-len", "20", "--max-len", "40"], None))
+    json(&earthmover(
+        &[
+            "summarize",
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--source",
+            &src,
+            "--target",
+            &tgt,
+            "--limit",
+            "50",
+            "--greedy",
+            "--no-repeat-trigram",
+            "--min-len",
+            "20",
+            "--max-len",
+            "40",
+        ],
+        None,
+    ))
 }
 
 /// Validation loss falls from its step-0 value, and ROUGE on 50 validation articles beats the
@@ -69,7 +129,11 @@ fn tiny_training_run_learns() {
     assert!(o.status.success(), "{}", text(&o).1);
     let o = earthmover(&train_args(untrained.to_str().unwrap(), "0"), None);
     assert!(o.status.success(), "{}", text(&o).1);
-    let metrics: Vec<serde_json::Value> = std::fs::read_to_string(trained.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let metrics: Vec<serde_json::Value> = std::fs::read_to_string(trained.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let val: Vec<f64> = metrics.iter().map(|m| m["val_nll"].as_f64().unwrap()).collect();
     eprintln!("validation NLL at step 0 and every 50 steps: {val:.3?}");
     assert_eq!(metrics[0]["step"], 0);
@@ -77,32 +141,96 @@ fn tiny_training_run_learns() {
     let (r_trained, r_untrained) = (eval(&trained), eval(&untrained));
     eprintln!("ROUGE on 50 val articles: trained {r_trained}, untrained {r_untrained}");
     let r1 = |r: &serde_json::Value| r["rouge1"].as_f64().unwrap();
-    assert!(r1(&r_trained) > r1(&r_untrained) + 1.0, "training should raise ROUGE-1: trained {r_trained}, untrained {r_untrained}");
+    assert!(
+        r1(&r_trained) > r1(&r_untrained) + 1.0,
+        "training should raise ROUGE-1: trained {r_trained}, untrained {r_untrained}"
+    );
 
     let export = dir.join("model.safetensors");
-    let o = earthmover(&["summarize", "export", "--model", trained.to_str().unwrap(), "--out", export.to_str().unwrap()], None);
+    let o = earthmover(
+        &[
+            "summarize",
+            "export",
+            "--model",
+            trained.to_str().unwrap(),
+            "--out",
+            export.to_str().unwrap(),
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o).1);
-    assert!(std::fs::metadata(&export).unwrap().len() * 3 < std::fs::metadata(trained.join("checkpoint.safetensors")).unwrap().len());
-    let o = earthmover(&["summarize", "run", "--model", export.to_str().unwrap(), "--min-len", "5", "--max-len", "20"], Some(b"The cat sat on the mat. It was a sunny day in London, and the cat was happy."));
+    assert!(
+        std::fs::metadata(&export).unwrap().len() * 3
+            < std::fs::metadata(trained.join("checkpoint.safetensors")).unwrap().len()
+    );
+    let o = earthmover(
+        &[
+            "summarize",
+            "run",
+            "--model",
+            export.to_str().unwrap(),
+            "--min-len",
+            "5",
+            "--max-len",
+            "20",
+        ],
+        Some(b"The cat sat on the mat. It was a sunny day in London, and the cat was happy."),
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.split_whitespace().count() >= 5, "{out}");
     let r = eval(&export);
     assert_eq!(r["pairs"], 50);
-    assert!(["rouge1", "rouge2", "rougeL"].iter().all(|k| r[k].as_f64().is_some_and(|v| (0.0..=100.0).contains(&v))), "{r}");
+    assert!(
+        ["rouge1", "rouge2", "rougeL"]
+            .iter()
+            .all(|k| r[k].as_f64().is_some_and(|v| (0.0..=100.0).contains(&v))),
+        "{r}"
+    );
     // The untruncated article lengths it reports, against the file read here.
-    let mut lengths: Vec<usize> = earthmover::text::data::read_parallel(Path::new(&format!("{DATA}/val")), None).unwrap().pairs.iter().take(50).map(|p| p.article.split_whitespace().count()).collect();
+    let mut lengths: Vec<usize> =
+        earthmover::text::data::read_parallel(Path::new(&format!("{DATA}/val")), None)
+            .unwrap()
+            .pairs
+            .iter()
+            .take(50)
+            .map(|p| p.article.split_whitespace().count())
+            .collect();
     assert_eq!(lengths.len(), 50, "the first 50 val pairs are all usable");
     lengths.sort_unstable();
     assert_eq!(r["article_tokens"]["median"], lengths[25], "{r}"); // index round(49 · 0.5) = 25
     assert_eq!(r["article_tokens"]["max"], lengths[49], "{r}");
-    assert_eq!(r["articles_longer_than_max_enc"], lengths.iter().filter(|&&n| n > 120).count(), "{r}");
+    assert_eq!(
+        r["articles_longer_than_max_enc"],
+        lengths.iter().filter(|&&n| n > 120).count(),
+        "{r}"
+    );
 
     // --no-repeat-trigram at export becomes the exported model's default decoding.
-    let config = |path: &Path| earthmover::summarize::store::load(&std::fs::read(path).unwrap(), &burn::tensor::Device::flex()).unwrap().config.decode.no_repeat_trigram;
+    let config = |path: &Path| {
+        earthmover::summarize::store::load(
+            &std::fs::read(path).unwrap(),
+            &burn::tensor::Device::flex(),
+        )
+        .unwrap()
+        .config
+        .decode
+        .no_repeat_trigram
+    };
     assert!(!config(&export));
     let blocked = dir.join("blocked.safetensors");
-    let o = earthmover(&["summarize", "export", "--model", trained.to_str().unwrap(), "--out", blocked.to_str().unwrap(), "--no-repeat-trigram"], None);
+    let o = earthmover(
+        &[
+            "summarize",
+            "export",
+            "--model",
+            trained.to_str().unwrap(),
+            "--out",
+            blocked.to_str().unwrap(),
+            "--no-repeat-trigram",
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o).1);
     assert!(config(&blocked));
 }
@@ -122,7 +250,8 @@ fn resume_is_exact() {
         };
         let a: &'static str = Box::leak(a.to_string().into_boxed_str());
         let b: &'static str = Box::leak(b.to_string().into_boxed_str());
-        let run = |v: Vec<String>| earthmover(&v.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        let run =
+            |v: Vec<String>| earthmover(&v.iter().map(String::as_str).collect::<Vec<_>>(), None);
         assert!(run(args(a, "6")).status.success());
         assert!(run(args(b, "3")).status.success());
         let mut resumed = args(b, "6");
@@ -131,20 +260,31 @@ fn resume_is_exact() {
         assert!(o.status.success(), "{}", text(&o).1);
         let load = |d: &str| {
             let bytes = std::fs::read(Path::new(d).join("checkpoint.safetensors")).unwrap();
-            let l = earthmover::summarize::store::load(&bytes, &burn::tensor::Device::flex()).unwrap();
+            let l =
+                earthmover::summarize::store::load(&bytes, &burn::tensor::Device::flex()).unwrap();
             let mut v = earthmover::nn::param_values(&l.model);
             let opt = l.opt.unwrap();
             let state = opt.state_values();
             // Adagrad keeps one accumulator per parameter the loss reaches; Adam two moments.
             let per = if optimizer == "adam" { 2 } else { 1 };
-            assert!(state.len() % per == 0 && (26..=27).contains(&(state.len() / per)), "{:?}", state.iter().map(|s| &s.0).collect::<Vec<_>>());
+            assert!(
+                state.len().is_multiple_of(per) && (26..=27).contains(&(state.len() / per)),
+                "{:?}",
+                state.iter().map(|s| &s.0).collect::<Vec<_>>()
+            );
             v.extend(state);
             (l.step, l.config.train.optimizer, v)
         };
         let (sa, oa, va) = load(a);
         let (sb, ob, vb) = load(b);
-        assert_eq!((sa, sb, oa.to_string().as_str(), ob.to_string().as_str()), (6, 6, optimizer, optimizer));
-        assert!(va == vb, "{optimizer}: the resumed run's weights or optimizer state differ from the straight run's");
+        assert_eq!(
+            (sa, sb, oa.to_string().as_str(), ob.to_string().as_str()),
+            (6, 6, optimizer, optimizer)
+        );
+        assert!(
+            va == vb,
+            "{optimizer}: the resumed run's weights or optimizer state differ from the straight run's"
+        );
         // A flag that would change the checkpoint's config is refused by name.
         let mut changed = args(b, "7");
         changed.extend(["--resume".into(), "--hidden".into(), "32".into()]);
@@ -152,8 +292,18 @@ fn resume_is_exact() {
         assert!(!o.status.success() && text(&o).1.contains("hidden"), "{}", text(&o).1);
     }
     // An unknown optimizer is refused with the allowed names.
-    let o = earthmover(&train_args(tmp("bad-opt").join("x").to_str().unwrap(), "1").into_iter().chain(["--optimizer", "adamw"]).collect::<Vec<_>>(), None);
-    assert!(!o.status.success() && text(&o).1.contains("[possible values: adagrad, adam]"), "{}", text(&o).1);
+    let o = earthmover(
+        &train_args(tmp("bad-opt").join("x").to_str().unwrap(), "1")
+            .into_iter()
+            .chain(["--optimizer", "adamw"])
+            .collect::<Vec<_>>(),
+        None,
+    );
+    assert!(
+        !o.status.success() && text(&o).1.contains("[possible values: adagrad, adam]"),
+        "{}",
+        text(&o).1
+    );
 }
 
 #[test]
@@ -162,15 +312,35 @@ fn rouge_and_lead() {
     let (c, r) = (dir.join("c.txt"), dir.join("r.txt"));
     std::fs::write(&c, "the cat sat on the mat\npolice arrested a man\n").unwrap();
     std::fs::write(&r, "the cat sat on the mat\npolice killed a dog <q> more later\n").unwrap();
-    let s = json(&earthmover(&["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()], None));
+    let s = json(&earthmover(
+        &["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()],
+        None,
+    ));
     // Pair 1 is perfect; pair 2: unigrams {police, a} of 4 and 6 tokens → F1 = 2·(2/4·2/6)/(2/4 + 2/6) = 0.4.
     assert!((s["rouge1"].as_f64().unwrap() - 70.0).abs() < 1e-9, "{s}");
     std::fs::write(&r, "just one line\n").unwrap();
-    let o = earthmover(&["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()], None);
+    let o = earthmover(
+        &["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()],
+        None,
+    );
     assert!(!o.status.success() && text(&o).1.contains("line-parallel"));
     let lead = dir.join("lead3.txt");
     let src = format!("{DATA}/val.source.gz");
-    let o = earthmover(&["summarize", "lead", "--n", "3", "--source", &src, "--limit", "20", "--out", lead.to_str().unwrap()], None);
+    let o = earthmover(
+        &[
+            "summarize",
+            "lead",
+            "--n",
+            "3",
+            "--source",
+            &src,
+            "--limit",
+            "20",
+            "--out",
+            lead.to_str().unwrap(),
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o).1);
     let lines = std::fs::read_to_string(&lead).unwrap();
     assert_eq!(lines.lines().count(), 20);
@@ -209,26 +379,77 @@ fn bad_input_and_bad_models_get_clear_messages() {
     // Broken models.
     let garbage = dir.join("garbage.safetensors");
     std::fs::write(&garbage, b"not a model at all").unwrap();
-    fails_with(earthmover(&["summarize", "run", "--model", garbage.to_str().unwrap()], Some(b"hello")), "not a safetensors file");
+    fails_with(
+        earthmover(&["summarize", "run", "--model", garbage.to_str().unwrap()], Some(b"hello")),
+        "not a safetensors file",
+    );
     let ckpt = std::fs::read(model.join("checkpoint.safetensors")).unwrap();
     let cut = dir.join("cut.safetensors");
     std::fs::write(&cut, &ckpt[..ckpt.len() / 2]).unwrap();
-    fails_with(earthmover(&["summarize", "run", "--model", cut.to_str().unwrap()], Some(b"hello")), "not a safetensors file");
+    fails_with(
+        earthmover(&["summarize", "run", "--model", cut.to_str().unwrap()], Some(b"hello")),
+        "not a safetensors file",
+    );
     let mismatched = dir.join("mismatched.safetensors");
-    let at = ckpt.windows(11).position(|w| w == b"hidden = 64").expect("the config is in the metadata");
+    let at =
+        ckpt.windows(11).position(|w| w == b"hidden = 64").expect("the config is in the metadata");
     let mut changed = ckpt.clone();
     changed[at + 10] = b'5';
     std::fs::write(&mismatched, &changed).unwrap();
-    fails_with(earthmover(&["summarize", "run", "--model", mismatched.to_str().unwrap()], Some(b"hello")), "shape");
-    fails_with(earthmover(&["summarize", "run", "--model", dir.join("missing").to_str().unwrap()], Some(b"hello")), "cannot read the model");
-    fails_with(earthmover(&["summarize", "run", "--model", m, "--beam", "0"], Some(b"hello")), "decode.beam");
-    fails_with(earthmover(&["summarize", "export", "--model", m, "--out", dir.join("x").to_str().unwrap(), "--precision", "int4"], None), "int4");
-    fails_with(earthmover(&["summarize", "train", "--data", dir.join("nothing").to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()], None), "nothing");
+    fails_with(
+        earthmover(&["summarize", "run", "--model", mismatched.to_str().unwrap()], Some(b"hello")),
+        "shape",
+    );
+    fails_with(
+        earthmover(
+            &["summarize", "run", "--model", dir.join("missing").to_str().unwrap()],
+            Some(b"hello"),
+        ),
+        "cannot read the model",
+    );
+    fails_with(
+        earthmover(&["summarize", "run", "--model", m, "--beam", "0"], Some(b"hello")),
+        "decode.beam",
+    );
+    fails_with(
+        earthmover(
+            &[
+                "summarize",
+                "export",
+                "--model",
+                m,
+                "--out",
+                dir.join("x").to_str().unwrap(),
+                "--precision",
+                "int4",
+            ],
+            None,
+        ),
+        "int4",
+    );
+    fails_with(
+        earthmover(
+            &[
+                "summarize",
+                "train",
+                "--data",
+                dir.join("nothing").to_str().unwrap(),
+                "--out",
+                dir.join("o").to_str().unwrap(),
+            ],
+            None,
+        ),
+        "nothing",
+    );
 }
 
 /// The line that names the device the command runs on.
 fn device_line(stderr: &str) -> String {
-    stderr.lines().find(|l| l.starts_with("device: ")).unwrap_or_else(|| panic!("no device line in: {stderr}")).to_string()
+    stderr
+        .lines()
+        .find(|l| l.starts_with("device: "))
+        .unwrap_or_else(|| panic!("no device line in: {stderr}"))
+        .to_string()
 }
 
 /// `--device wgpu` trains the summarizer on the wgpu backend (lavapipe's Vulkan in CI, a GPU
@@ -265,21 +486,57 @@ fn summarize_train_runs_on_wgpu() {
 fn device_auto_says_what_it_chose() {
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors");
     let article = b"the city council voted on tuesday to build a new bridge over the river . the bridge will cost $ 20 million and open in 2028 .";
-    let o = earthmover(&["summarize", "run", "--model", model, "--device", "auto", "--greedy", "--max-len", "12", "--min-len", "3"], Some(article));
+    let o = earthmover(
+        &[
+            "summarize",
+            "run",
+            "--model",
+            model,
+            "--device",
+            "auto",
+            "--greedy",
+            "--max-len",
+            "12",
+            "--min-len",
+            "3",
+        ],
+        Some(article),
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(!out.trim().is_empty());
     let line = device_line(&err);
     println!("{line}");
     if line.starts_with("device: CPU (Flex) on the CPU") {
-        assert!(line.contains("auto skipped") || line.contains("auto found no GPU"), "auto chose the CPU without saying why: {line}");
+        assert!(
+            line.contains("auto skipped") || line.contains("auto found no GPU"),
+            "auto chose the CPU without saying why: {line}"
+        );
         if line.contains("auto skipped") {
-            assert!(line.contains("a software renderer"), "auto skipped a hardware adapter: {line}");
+            assert!(
+                line.contains("a software renderer"),
+                "auto skipped a hardware adapter: {line}"
+            );
         }
     } else {
         assert!(!line.contains("a software renderer"), "auto chose a software adapter: {line}");
     }
     // An explicit choice is obeyed and printed too.
-    let o = earthmover(&["summarize", "run", "--model", model, "--device", "cpu", "--greedy", "--max-len", "12", "--min-len", "3"], Some(article));
+    let o = earthmover(
+        &[
+            "summarize",
+            "run",
+            "--model",
+            model,
+            "--device",
+            "cpu",
+            "--greedy",
+            "--max-len",
+            "12",
+            "--min-len",
+            "3",
+        ],
+        Some(article),
+    );
     assert_eq!(device_line(&text(&o).1), "device: CPU (Flex) on the CPU");
 }

@@ -25,7 +25,8 @@ fn resume_is_exact() {
             c.tricks.label_smoothing = Some(0.9);
         }
         if name == "wgan" || name == "gan-minimax" {
-            c.tricks.minibatch_discrimination = Some(earthmover::gan::mlp::MinibatchShape { kernels: 3, dims: 2 });
+            c.tricks.minibatch_discrimination =
+                Some(earthmover::gan::mlp::MinibatchShape { kernels: 3, dims: 2 });
         }
         let straight = run(GanState::new(&c, &device), &c, 6);
         let half = run(GanState::new(&c, &device), &c, 3);
@@ -52,7 +53,8 @@ fn v1_checkpoints_still_resume() {
         let mut c = small(name);
         c.tricks.historical_averaging = Some(0.01);
         if name == "wgan" {
-            c.tricks.minibatch_discrimination = Some(earthmover::gan::mlp::MinibatchShape { kernels: 3, dims: 2 });
+            c.tricks.minibatch_discrimination =
+                Some(earthmover::gan::mlp::MinibatchShape { kernels: 3, dims: 2 });
         }
         if name == "gan" {
             c.critic_optimizer = OptimizerConfig::Sgd { lr: 1e-3, momentum: 0.9 };
@@ -63,18 +65,37 @@ fn v1_checkpoints_still_resume() {
         let v2 = checkpoint::to_bytes(&half, &c).unwrap();
         let st = safetensors::SafeTensors::deserialize(&v2).unwrap();
         let (_, md) = safetensors::SafeTensors::read_metadata(&v2).unwrap();
-        let mut metadata: std::collections::HashMap<String, String> = md.metadata().clone().unwrap().into_iter().filter(|(k, _)| !k.starts_with("optim.")).collect();
+        let mut metadata: std::collections::HashMap<String, String> = md
+            .metadata()
+            .clone()
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("optim."))
+            .collect();
         metadata.insert("format".into(), checkpoint::FORMAT_V1.into());
         let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = st
             .names()
             .into_iter()
             .filter(|n| !n.starts_with("optim.") && !n.starts_with("average."))
-            .map(|n| (n.to_string(), st.tensor(n).unwrap().shape().to_vec(), st.tensor(n).unwrap().data().to_vec()))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    st.tensor(n).unwrap().shape().to_vec(),
+                    st.tensor(n).unwrap().data().to_vec(),
+                )
+            })
             .collect();
-        let bytes = |v: &[f64]| v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect::<Vec<u8>>();
+        let bytes =
+            |v: &[f64]| v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect::<Vec<u8>>();
         let v1_shape = |dims: Vec<usize>| if dims.len() == 1 { vec![1, dims[0]] } else { dims };
         for (who, model, avg, opt, cfg) in [
-            ("generator", &half.generator, &half.generator_avg, &half.generator_opt, &c.generator_optimizer),
+            (
+                "generator",
+                &half.generator,
+                &half.generator_avg,
+                &half.generator_opt,
+                &c.generator_optimizer,
+            ),
             ("critic", &half.critic, &half.critic_avg, &half.critic_opt, &c.critic_optimizer),
         ] {
             metadata.insert(format!("{who}_opt_t"), opt.t.to_string());
@@ -87,18 +108,37 @@ fn v1_checkpoints_still_resume() {
             let averages = earthmover::nn::param_values(avg.as_ref().unwrap());
             for (p, (path, dims)) in earthmover::nn::param_shapes(model).into_iter().enumerate() {
                 for (k, leaf) in leaves.iter().enumerate() {
-                    let values = &slots.iter().find(|(n, _)| *n == format!("{path}.{leaf}")).unwrap_or_else(|| panic!("{name}: {path}.{leaf}")).1;
-                    entries.push((format!("optim.{who}.{p}.{k}"), v1_shape(dims.clone()), bytes(values)));
+                    let values = &slots
+                        .iter()
+                        .find(|(n, _)| *n == format!("{path}.{leaf}"))
+                        .unwrap_or_else(|| panic!("{name}: {path}.{leaf}"))
+                        .1;
+                    entries.push((
+                        format!("optim.{who}.{p}.{k}"),
+                        v1_shape(dims.clone()),
+                        bytes(values),
+                    ));
                 }
-                entries.push((format!("average.{who}.{p}"), v1_shape(dims.clone()), bytes(&averages[p].1)));
+                entries.push((
+                    format!("average.{who}.{p}"),
+                    v1_shape(dims.clone()),
+                    bytes(&averages[p].1),
+                ));
             }
         }
-        let views: Vec<(String, TensorView<'_>)> = entries.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())).collect();
+        let views: Vec<(String, TensorView<'_>)> = entries
+            .iter()
+            .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()))
+            .collect();
         let v1 = safetensors::serialize(views, Some(metadata)).unwrap();
         let (loaded, c2) = checkpoint::from_bytes(&v1, &device).unwrap();
         assert_eq!(c2, c);
         let resumed = run(loaded, &c2, 3);
-        assert_eq!(all_params(&resumed), all_params(&straight), "{name}: the run resumed from v1 differs");
+        assert_eq!(
+            all_params(&resumed),
+            all_params(&straight),
+            "{name}: the run resumed from v1 differs"
+        );
     }
 }
 
@@ -107,7 +147,9 @@ fn corrupt_or_foreign_checkpoints_are_named() {
     let device = Device::flex();
     let err = checkpoint::from_bytes(b"not a checkpoint", &device).unwrap_err().to_string();
     assert!(err.contains("not a safetensors file"), "{err}");
-    let foreign = safetensors::serialize(Vec::<(String, safetensors::tensor::TensorView<'_>)>::new(), None).unwrap();
+    let foreign =
+        safetensors::serialize(Vec::<(String, safetensors::tensor::TensorView<'_>)>::new(), None)
+            .unwrap();
     let err = checkpoint::from_bytes(&foreign, &device).unwrap_err().to_string();
     assert!(err.contains("not an earthmover GAN checkpoint"), "{err}");
     // A checkpoint whose config asks for a different width than its tensors have.
@@ -116,7 +158,8 @@ fn corrupt_or_foreign_checkpoints_are_named() {
     // Patched in place (same length), so the safetensors header stays valid and the load
     // reaches the shape check.
     let (from, to) = (b"hidden = 16", b"hidden = 17");
-    let at = bytes.windows(from.len()).position(|w| w == from).expect("the config is in the header");
+    let at =
+        bytes.windows(from.len()).position(|w| w == from).expect("the config is in the header");
     let mut patched = bytes.clone();
     patched[at..at + to.len()].copy_from_slice(to);
     let err = checkpoint::from_bytes(&patched, &device).unwrap_err().to_string();
@@ -132,10 +175,12 @@ fn wgan_gp_covers_eight_gaussians() {
     let mut c = GanConfig::toy_default();
     c.hidden = 128;
     c.seed = 1;
-    let lr: f64 = std::env::var("EARTHMOVER_CI_LR").ok().and_then(|s| s.parse().ok()).unwrap_or(1e-3);
+    let lr: f64 =
+        std::env::var("EARTHMOVER_CI_LR").ok().and_then(|s| s.parse().ok()).unwrap_or(1e-3);
     c.critic_optimizer = c.critic_optimizer.with_lr(lr);
     c.generator_optimizer = c.generator_optimizer.with_lr(lr);
-    let steps = std::env::var("EARTHMOVER_CI_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    let steps =
+        std::env::var("EARTHMOVER_CI_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
     c.schedule = earthmover::gan::Schedule::Linear { steps: steps as u64 };
     let modes = Toy::EightGaussians.modes().unwrap();
     let eval = |s: &GanState| {
@@ -148,7 +193,10 @@ fn wgan_gp_covers_eight_gaussians() {
     let (m0, w0) = eval(&s0);
     let s = run(s0, &c, steps);
     let (m, w) = eval(&s);
-    println!("WGAN-GP 3×128, {steps} steps: modes {}/8 → {}/8, HQ {:.2} → {:.2}, W1 {w0:.3} → {w:.3}", m0.covered, m.covered, m0.hq, m.hq);
+    println!(
+        "WGAN-GP 3×128, {steps} steps: modes {}/8 → {}/8, HQ {:.2} → {:.2}, W1 {w0:.3} → {w:.3}",
+        m0.covered, m.covered, m0.hq, m.hq
+    );
     assert!(m0.covered <= 1);
     assert!(m.covered >= 7, "only {} of 8 modes covered", m.covered);
     assert!(w < 0.5 * w0);
@@ -162,7 +210,10 @@ fn a_failed_read_is_not_divergence() {
     let device = burn::tensor::Device::flex();
     let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
     let err = earthmover::summarize::block_on(read_floats(t.clone(), 4)).unwrap_err();
-    assert!(err.to_string().contains("could not read the step's values back from the device"), "{err}");
+    assert!(
+        err.to_string().contains("could not read the step's values back from the device"),
+        "{err}"
+    );
     assert!(!err.to_string().contains("diverged"));
     assert_eq!(earthmover::summarize::block_on(read_floats(t, 3)).unwrap(), vec![1.0, 2.0, 3.0]);
 }

@@ -19,7 +19,9 @@ fn gpu() -> Device {
             println!("{started}");
             started.device
         }
-        Err(e) => panic!("no Vulkan device ({e}); install mesa-vulkan-drivers (scripts/setup.sh does)"),
+        Err(e) => {
+            panic!("no Vulkan device ({e}); install mesa-vulkan-drivers (scripts/setup.sh does)")
+        }
     })
     .clone()
 }
@@ -52,7 +54,11 @@ fn wgpu_step_matches_flex() {
         assert!(worst < 5e-5, "{name}: wgpu and Flex differ by {worst}");
         // The step moved the parameters well beyond that tolerance.
         let init = all_params(&GanState::new(&c, &cpu));
-        let moved = init.iter().zip(&pa).flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(u, v)| (u - v).abs())).fold(0f64, f64::max);
+        let moved = init
+            .iter()
+            .zip(&pa)
+            .flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(u, v)| (u - v).abs()))
+            .fold(0f64, f64::max);
         assert!(moved > 1e-5);
     }
 }
@@ -62,9 +68,9 @@ fn wgpu_step_matches_flex() {
 /// gradients for every parameter, within float32 tolerance.
 #[test]
 fn pointer_generator_loss_and_gradients_on_wgpu_match_flex() {
-    use earthmover::summarize::batch::{Batch, Example};
     use burn::module::Module;
     use earthmover::optim::gradients;
+    use earthmover::summarize::batch::{Batch, Example};
     use earthmover::summarize::train::trainable;
     use earthmover::summarize::vocab::Vocab;
     use earthmover::summarize::{ModelConfig, PointerGenerator};
@@ -72,21 +78,49 @@ fn pointer_generator_loss_and_gradients_on_wgpu_match_flex() {
     let gpu = gpu();
     let words = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
     let vocab = Vocab::build("the cat sat on mat a dog ran to the cat".split(' '), 10).unwrap();
-    let (a1, s1, a2, s2) = (words("zorro the cat sat on zorro mat the cat"), words("zorro sat on the mat"), words("a dog ran to qux"), words("dog ran qux"));
-    let ex = |a: &[String], s: &[String]| Example::new(&a.iter().map(String::as_str).collect::<Vec<_>>(), &s.iter().map(String::as_str).collect::<Vec<_>>(), &vocab, 400, 100);
+    let (a1, s1, a2, s2) = (
+        words("zorro the cat sat on zorro mat the cat"),
+        words("zorro sat on the mat"),
+        words("a dog ran to qux"),
+        words("dog ran qux"),
+    );
+    let ex = |a: &[String], s: &[String]| {
+        Example::new(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &s.iter().map(String::as_str).collect::<Vec<_>>(),
+            &vocab,
+            400,
+            100,
+        )
+    };
     let batch = Batch::new(&[ex(&a1, &s1), ex(&a2, &s2)], vocab.len()); // the second row is padded
-    let config = ModelConfig { vocab_size: vocab.len(), emb: 8, hidden: 6, pointer: true, coverage: true, init_uniform: 0.3, init_std: 0.3 };
+    let config = ModelConfig {
+        vocab_size: vocab.len(),
+        emb: 8,
+        hidden: 6,
+        pointer: true,
+        coverage: true,
+        init_uniform: 0.3,
+        init_std: 0.3,
+    };
     let on = |device: &Device| {
         let m = trainable(PointerGenerator::init(&config, 3, &Device::flex()).to_device(device));
         let loss = m.loss(&batch, 1.0);
         let value = loss.total.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
-        let grads: Vec<(String, Vec<f64>)> = earthmover::nn::grad_values(&m, &gradients(&loss.total, &m)).into_iter().map(|(n, g)| (n, g.unwrap_or_default())).collect();
+        let grads: Vec<(String, Vec<f64>)> =
+            earthmover::nn::grad_values(&m, &gradients(&loss.total, &m))
+                .into_iter()
+                .map(|(n, g)| (n, g.unwrap_or_default()))
+                .collect();
         (value, grads)
     };
     let (l_cpu, g_cpu) = on(&Device::flex());
     let (l_gpu, g_gpu) = on(&gpu);
     println!("loss: Flex {l_cpu}, wgpu {l_gpu}");
-    assert!((l_cpu - l_gpu).abs() < 1e-4 * l_cpu.abs().max(1.0), "loss: Flex {l_cpu}, wgpu {l_gpu}");
+    assert!(
+        (l_cpu - l_gpu).abs() < 1e-4 * l_cpu.abs().max(1.0),
+        "loss: Flex {l_cpu}, wgpu {l_gpu}"
+    );
     assert_eq!(g_cpu.len(), 27);
     for ((name, a), (name_gpu, b)) in g_cpu.iter().zip(&g_gpu) {
         assert_eq!(name, name_gpu);
@@ -111,23 +145,46 @@ fn summarizer_step_and_greedy_summary_on_wgpu_match_flex() {
     use burn::module::Module;
     use earthmover::nn::param_values;
     use earthmover::summarize::batch::{Batch, Example};
+    use earthmover::summarize::block_on;
     use earthmover::summarize::decode::summarize;
     use earthmover::summarize::store;
     use earthmover::summarize::train::{TrainState, frozen, train_step};
-    use earthmover::summarize::block_on;
     use earthmover::text::data::read_parallel;
 
     let gpu = gpu();
     let cpu = Device::flex();
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors")).unwrap();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/public/models/pointer-generator.safetensors"
+    ))
+    .unwrap();
     let loaded = store::load(&bytes, &cpu).unwrap();
     let (vocab, mut config) = (loaded.vocab.clone(), loaded.config.clone());
     config.train.optimizer = earthmover::summarize::OptimizerKind::Adagrad;
     config.train.lr = 0.15;
-    let val = read_parallel(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val")), Some(4)).unwrap();
+    let val = read_parallel(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val")),
+        Some(4),
+    )
+    .unwrap();
     let split = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-    let pairs: Vec<(Vec<String>, Vec<String>)> = val.pairs.iter().map(|p| (split(&p.article), split(&p.summary.replace("<q>", " ")))).collect();
-    let examples: Vec<Example> = pairs.iter().map(|(a, s)| Example::new(&a.iter().map(String::as_str).collect::<Vec<_>>(), &s.iter().map(String::as_str).collect::<Vec<_>>(), &vocab, config.train.max_enc, config.train.max_dec)).collect();
+    let pairs: Vec<(Vec<String>, Vec<String>)> = val
+        .pairs
+        .iter()
+        .map(|p| (split(&p.article), split(&p.summary.replace("<q>", " "))))
+        .collect();
+    let examples: Vec<Example> = pairs
+        .iter()
+        .map(|(a, s)| {
+            Example::new(
+                &a.iter().map(String::as_str).collect::<Vec<_>>(),
+                &s.iter().map(String::as_str).collect::<Vec<_>>(),
+                &vocab,
+                config.train.max_enc,
+                config.train.max_dec,
+            )
+        })
+        .collect();
     let batch = Batch::new(&examples, vocab.len());
 
     let before = param_values(&loaded.model);
@@ -149,12 +206,30 @@ fn summarizer_step_and_greedy_summary_on_wgpu_match_flex() {
             worst = (rel, name.clone());
         }
     }
-    println!("one Adagrad step: worst per-tensor update difference wgpu vs Flex {:.2e} ({})", worst.0, worst.1);
-    assert!(worst.0 < 1e-3, "wgpu's training step differs from Flex's by {:.2e} of the update in {}", worst.0, worst.1);
+    println!(
+        "one Adagrad step: worst per-tensor update difference wgpu vs Flex {:.2e} ({})",
+        worst.0, worst.1
+    );
+    assert!(
+        worst.0 < 1e-3,
+        "wgpu's training step differs from Flex's by {:.2e} of the update in {}",
+        worst.0,
+        worst.1
+    );
 
     config.decode.greedy = true;
     let article = &pairs[0].0;
-    let decode = |device: &Device| block_on(summarize(&frozen(&loaded.model.clone().to_device(device)), &vocab, article, config.train.max_enc, &config.decode)).unwrap().tokens;
+    let decode = |device: &Device| {
+        block_on(summarize(
+            &frozen(&loaded.model.clone().to_device(device)),
+            &vocab,
+            article,
+            config.train.max_enc,
+            &config.decode,
+        ))
+        .unwrap()
+        .tokens
+    };
     let (a, b) = (decode(&cpu), decode(&gpu));
     println!("greedy summary ({} tokens): {}", a.len(), a.join(" "));
     assert!(a.len() >= config.decode.min_len.min(5), "the summary is too short to compare: {a:?}");

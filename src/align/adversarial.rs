@@ -85,10 +85,25 @@ impl AdversarialConfig {
         };
         Some(match objective {
             "gan" => base,
-            "wgan" => AdversarialConfig { objective: Objective::Wgan { clip: 0.25 }, critic_optimizer: OptimizerConfig::rmsprop(5e-4), label_smoothing: None, ..base },
-            "wgan-gp" => AdversarialConfig { objective: Objective::WganGp { lambda: 0.5 }, critic_optimizer: OptimizerConfig::adam(5e-4, 0.9, 0.999), label_smoothing: None, ..base },
+            "wgan" => AdversarialConfig {
+                objective: Objective::Wgan { clip: 0.25 },
+                critic_optimizer: OptimizerConfig::rmsprop(5e-4),
+                label_smoothing: None,
+                ..base
+            },
+            "wgan-gp" => AdversarialConfig {
+                objective: Objective::WganGp { lambda: 0.5 },
+                critic_optimizer: OptimizerConfig::adam(5e-4, 0.9, 0.999),
+                label_smoothing: None,
+                ..base
+            },
             "ct-gan" => AdversarialConfig {
-                objective: Objective::CtGan { lambda_gp: 0.5, lambda_ct: 2.0, m_prime: 0.2, dropout: 0.5 },
+                objective: Objective::CtGan {
+                    lambda_gp: 0.5,
+                    lambda_ct: 2.0,
+                    m_prime: 0.2,
+                    dropout: 0.5,
+                },
                 critic_optimizer: OptimizerConfig::adam(5e-4, 0.9, 0.999),
                 label_smoothing: None,
                 ..base
@@ -98,17 +113,30 @@ impl AdversarialConfig {
     }
 
     pub fn critic_net(&self, dim: usize) -> MlpConfig {
-        MlpConfig { input: dim, hidden: self.critic_hidden, depth: self.critic_depth, output: 1, activation: Activation::LeakyRelu, minibatch: None }
+        MlpConfig {
+            input: dim,
+            hidden: self.critic_hidden,
+            depth: self.critic_depth,
+            output: 1,
+            activation: Activation::LeakyRelu,
+            minibatch: None,
+        }
     }
 
     /// The message names the bad field.
     pub fn validate(&self) -> Result<(), String> {
         let checks: [(bool, &str); 9] = [
-            (self.reconstruction.is_finite() && self.reconstruction >= 0.0, "reconstruction must be a finite number ≥ 0"),
+            (
+                self.reconstruction.is_finite() && self.reconstruction >= 0.0,
+                "reconstruction must be a finite number ≥ 0",
+            ),
             (self.critic_depth <= 8, "critic_depth must be at most 8"),
             ((1..=8192).contains(&self.critic_hidden), "critic_hidden must be between 1 and 8192"),
             ((0.0..1.0).contains(&self.input_dropout), "input_dropout must be in [0, 1)"),
-            (self.input_noise.is_finite() && self.input_noise >= 0.0, "input_noise must be a finite number ≥ 0"),
+            (
+                self.input_noise.is_finite() && self.input_noise >= 0.0,
+                "input_noise must be a finite number ≥ 0",
+            ),
             (self.most_frequent >= 1, "most_frequent must be at least 1"),
             ((1..=65536).contains(&self.batch_size), "batch_size must be between 1 and 65536"),
             ((1..=100).contains(&self.n_critic), "n_critic must be between 1 and 100"),
@@ -194,7 +222,9 @@ pub struct Spaces {
 
 impl Spaces {
     pub fn new(src: &[f32], tgt: &[f32], dim: usize, device: &Device) -> Self {
-        let t = |v: &[f32]| Tensor::from_data(TensorData::new(v.to_vec(), [v.len() / dim, dim]), device);
+        let t = |v: &[f32]| {
+            Tensor::from_data(TensorData::new(v.to_vec(), [v.len() / dim, dim]), device)
+        };
         Spaces { src: t(src), tgt: t(tgt), dim }
     }
 
@@ -223,7 +253,15 @@ pub struct AlignValues {
 
 impl AlignReport {
     pub async fn values_async(&self) -> Result<AlignValues, ReadError> {
-        let v = read_floats(Tensor::cat(vec![self.critic_loss.clone(), self.map_loss.clone(), self.estimate.clone()], 0).inner(), 3).await?;
+        let v = read_floats(
+            Tensor::cat(
+                vec![self.critic_loss.clone(), self.map_loss.clone(), self.estimate.clone()],
+                0,
+            )
+            .inner(),
+            3,
+        )
+        .await?;
         Ok(AlignValues { critic_loss: v[0], map_loss: v[1], estimate: v[2] })
     }
 
@@ -238,7 +276,8 @@ impl AdversarialState {
     pub fn new(config: &AdversarialConfig, w0: &Square, device: &Device) -> Self {
         let mut rng = Rng::stream(config.seed, STREAM_INIT, 0);
         let critic = config.critic_net(w0.n).init(&mut rng, device).trainable();
-        let w0 = if config.random_init { Square::random_orthogonal(w0.n, &mut rng) } else { w0.clone() };
+        let w0 =
+            if config.random_init { Square::random_orthogonal(w0.n, &mut rng) } else { w0.clone() };
         AdversarialState {
             map: LinearMap::new(&w0, device).train(),
             critic,
@@ -258,11 +297,17 @@ fn perturb(x: Tensor<2>, config: &AdversarialConfig, rng: &mut Rng) -> Tensor<2>
     let mut x = x;
     if config.input_dropout > 0.0 {
         let keep = 1.0 - config.input_dropout;
-        let m: Vec<f32> = (0..b * d).map(|_| if rng.uniform() < keep { (1.0 / keep) as f32 } else { 0.0 }).collect();
+        let m: Vec<f32> = (0..b * d)
+            .map(|_| if rng.uniform() < keep { (1.0 / keep) as f32 } else { 0.0 })
+            .collect();
         x = x * Tensor::from_data(TensorData::new(m, [b, d]), &device);
     }
     if config.input_noise > 0.0 {
-        let n: Vec<f32> = rng.normals_f32(b * d).into_iter().map(|v| 1.0 + v * config.input_noise as f32).collect();
+        let n: Vec<f32> = rng
+            .normals_f32(b * d)
+            .into_iter()
+            .map(|v| 1.0 + v * config.input_noise as f32)
+            .collect();
         x = x * Tensor::from_data(TensorData::new(n, [b, d]), &device);
     }
     x
@@ -271,7 +316,11 @@ fn perturb(x: Tensor<2>, config: &AdversarialConfig, rng: &mut Rng) -> Tensor<2>
 /// One step of the adversarial stage, a pure function: `n_critic` critic updates on mapped
 /// sources (fake) against targets (real), then one map update and the orthogonality update.
 /// Every draw comes from a stream keyed by the seed and the counters, so a resumed run is exact.
-pub fn align_step(mut state: AdversarialState, config: &AdversarialConfig, spaces: &Spaces) -> (AdversarialState, AlignReport) {
+pub fn align_step(
+    mut state: AdversarialState,
+    config: &AdversarialConfig,
+    spaces: &Spaces,
+) -> (AdversarialState, AlignReport) {
     let b = config.batch_size;
     let mut last = None;
     for _ in 0..config.n_critic {
@@ -280,7 +329,17 @@ pub fn align_step(mut state: AdversarialState, config: &AdversarialConfig, space
         let y = Spaces::rows(&spaces.tgt, b, config.most_frequent, &mut rng);
         let fake = perturb(state.map.valid().forward(x), config, &mut rng);
         let real = perturb(y, config, &mut rng);
-        let (critic, terms) = update_critic(state.critic, &mut state.critic_opt, &config.objective, real, fake, config.label_smoothing, |_| None, 1.0, &mut rng);
+        let (critic, terms) = update_critic(
+            state.critic,
+            &mut state.critic_opt,
+            &config.objective,
+            real,
+            fake,
+            config.label_smoothing,
+            |_| None,
+            1.0,
+            &mut rng,
+        );
         state.critic = critic;
         state.critic_steps += 1;
         last = Some(terms);
@@ -288,11 +347,13 @@ pub fn align_step(mut state: AdversarialState, config: &AdversarialConfig, space
     let mut rng = Rng::stream(config.seed, STREAM_MAP, state.step);
     let x = Spaces::rows(&spaces.src, b, config.most_frequent, &mut rng);
     let fake = state.map.forward(x.clone());
-    let mut loss = objective::generator_loss(&config.objective, &state.critic.frozen(), fake.clone(), None);
+    let mut loss =
+        objective::generator_loss(&config.objective, &state.critic.frozen(), fake.clone(), None);
     if config.reconstruction > 0.0 {
         // WᵀWx with the stored M = Wᵀ: (x·M)·Mᵀ.
         let back = fake.matmul(state.map.weight.val().transpose());
-        let cos = (back.clone() * x.clone()).sum_dim(1) / (back.square().sum_dim(1).sqrt() * x.square().sum_dim(1).sqrt()).add_scalar(1e-12);
+        let cos = (back.clone() * x.clone()).sum_dim(1)
+            / (back.square().sum_dim(1).sqrt() * x.square().sum_dim(1).sqrt()).add_scalar(1e-12);
         loss = loss + cos.mean().neg().add_scalar(1.0).mul_scalar(config.reconstruction);
     }
     let grads = gradients(&loss, &state.map);
@@ -300,7 +361,10 @@ pub fn align_step(mut state: AdversarialState, config: &AdversarialConfig, space
     state.map = nn::map_floats(map, &mut Orthogonalize(config.beta)).train();
     state.step += 1;
     let terms = last.expect("n_critic ≥ 1");
-    (state, AlignReport { critic_loss: terms.loss, map_loss: loss.inner(), estimate: terms.estimate })
+    (
+        state,
+        AlignReport { critic_loss: terms.loss, map_loss: loss.inner(), estimate: terms.estimate },
+    )
 }
 
 pub const FORMAT: &str = "earthmover-align-v1";
@@ -317,14 +381,21 @@ pub enum AlignFileError {
 
 /// The adversarial stage's state, its config and `extra` strings (the CLI's epoch counters) as
 /// safetensors: `map.weight` is W (PyTorch layout), then the critic and both optimizers.
-pub fn to_bytes(state: &AdversarialState, config: &AdversarialConfig, extra: &[(&str, String)]) -> Result<Vec<u8>, AlignFileError> {
+pub fn to_bytes(
+    state: &AdversarialState,
+    config: &AdversarialConfig,
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, AlignFileError> {
     let mut w = Writer::default();
     w.module(&state.map, "map", |p| p.to_string())?;
     w.module(&state.critic, "critic", |p| p.to_string())?;
     w.optimizer(&state.map_opt, "map")?;
     w.optimizer(&state.critic_opt, "critic")?;
     w.metadata.insert("format".into(), FORMAT.into());
-    w.metadata.insert("config".into(), toml::to_string(config).map_err(|e| AlignFileError::Config(e.to_string()))?);
+    w.metadata.insert(
+        "config".into(),
+        toml::to_string(config).map_err(|e| AlignFileError::Config(e.to_string()))?,
+    );
     w.metadata.insert("step".into(), state.step.to_string());
     w.metadata.insert("critic_steps".into(), state.critic_steps.to_string());
     for (k, v) in extra {
@@ -334,13 +405,21 @@ pub fn to_bytes(state: &AdversarialState, config: &AdversarialConfig, extra: &[(
 }
 
 /// Loads what [`to_bytes`] wrote, for a map of size `dim`; returns the metadata too.
-pub fn from_bytes(bytes: &[u8], dim: usize, device: &Device) -> Result<(AdversarialState, AdversarialConfig, std::collections::HashMap<String, String>), AlignFileError> {
+pub fn from_bytes(
+    bytes: &[u8],
+    dim: usize,
+    device: &Device,
+) -> Result<
+    (AdversarialState, AdversarialConfig, std::collections::HashMap<String, String>),
+    AlignFileError,
+> {
     let r = Reader::new(bytes)?;
     let format = r.metadata.get("format").cloned().unwrap_or_default();
     if format != FORMAT {
         return Err(AlignFileError::WrongFormat(format));
     }
-    let config: AdversarialConfig = toml::from_str(r.meta("config")?).map_err(|e| AlignFileError::Config(e.to_string()))?;
+    let config: AdversarialConfig =
+        toml::from_str(r.meta("config")?).map_err(|e| AlignFileError::Config(e.to_string()))?;
     config.validate().map_err(AlignFileError::Config)?;
     let skeleton = AdversarialState::new(&config, &Square::identity(dim), device);
     let map = r.module(skeleton.map.valid(), "map", |p| p.to_string())?;
@@ -362,7 +441,11 @@ pub fn from_bytes(bytes: &[u8], dim: usize, device: &Device) -> Result<(Adversar
 /// A map file: W alone (`weight`, PyTorch layout `[out, in]`), with `extra` metadata.
 pub fn map_bytes(w: &Square, extra: &[(&str, String)]) -> Result<Vec<u8>, AlignFileError> {
     let mut wr = Writer::default();
-    wr.floats(vec![nn::Stored { name: "weight".into(), shape: vec![w.n, w.n], values: w.to_f32() }])?;
+    wr.floats(vec![nn::Stored {
+        name: "weight".into(),
+        shape: vec![w.n, w.n],
+        values: w.to_f32(),
+    }])?;
     wr.metadata.insert("format".into(), MAP_FORMAT.into());
     for (k, v) in extra {
         wr.metadata.insert((*k).into(), v.clone());
@@ -373,7 +456,9 @@ pub fn map_bytes(w: &Square, extra: &[(&str, String)]) -> Result<Vec<u8>, AlignF
 pub const MAP_FORMAT: &str = "earthmover-align-map-v1";
 
 /// W from a map file or from a checkpoint's `map.weight`.
-pub fn read_map(bytes: &[u8]) -> Result<(Square, std::collections::HashMap<String, String>), AlignFileError> {
+pub fn read_map(
+    bytes: &[u8],
+) -> Result<(Square, std::collections::HashMap<String, String>), AlignFileError> {
     let r = Reader::new(bytes)?;
     let format = r.metadata.get("format").cloned().unwrap_or_default();
     let name = match format.as_str() {
@@ -384,7 +469,12 @@ pub fn read_map(bytes: &[u8]) -> Result<(Square, std::collections::HashMap<Strin
     let s = r.floats(name)?;
     let n = s.shape.first().copied().unwrap_or(0);
     if s.shape != [n, n] || n == 0 {
-        return Err(RecordError::Shape { name: name.into(), found: s.shape, expected: vec![n.max(1), n.max(1)] }.into());
+        return Err(RecordError::Shape {
+            name: name.into(),
+            found: s.shape,
+            expected: vec![n.max(1), n.max(1)],
+        }
+        .into());
     }
     Ok((Square { n, data: s.values.iter().map(|&v| v as f64).collect() }, r.metadata.clone()))
 }
@@ -398,7 +488,9 @@ mod tests {
     #[test]
     fn orthogonality_update_keeps_w_orthogonal() {
         let device = Device::flex();
-        let step = |w: &Square| nn::map_floats(LinearMap::new(w, &device), &mut Orthogonalize(0.01)).square().unwrap();
+        let step = |w: &Square| {
+            nn::map_floats(LinearMap::new(w, &device), &mut Orthogonalize(0.01)).square().unwrap()
+        };
         let mut rng = Rng::new(9);
         let q = Square::random_orthogonal(20, &mut rng);
         assert!(step(&q).distance(&q) < 1e-5);

@@ -56,7 +56,10 @@ impl Embeddings {
         let header = lines.next().ok_or(EmbedError::Empty)?;
         let parts: Vec<&str> = header.split_whitespace().collect();
         let (count, dim) = match parts[..] {
-            [c, d] => (c.parse::<usize>().map_err(|_| EmbedError::Header(header.into()))?, d.parse::<usize>().map_err(|_| EmbedError::Header(header.into()))?),
+            [c, d] => (
+                c.parse::<usize>().map_err(|_| EmbedError::Header(header.into()))?,
+                d.parse::<usize>().map_err(|_| EmbedError::Header(header.into()))?,
+            ),
             _ => return Err(EmbedError::Header(header.chars().take(80).collect())),
         };
         if dim == 0 || dim > 4096 {
@@ -78,7 +81,12 @@ impl Embeddings {
             for v in values {
                 match v.parse::<f32>() {
                     Ok(x) if x.is_finite() => vectors.push(x),
-                    _ => return Err(EmbedError::Number { line: line_no, value: v.chars().take(40).collect() }),
+                    _ => {
+                        return Err(EmbedError::Number {
+                            line: line_no,
+                            value: v.chars().take(40).collect(),
+                        });
+                    }
                 }
             }
             words.push(word.to_string());
@@ -111,7 +119,8 @@ impl Embeddings {
     /// The first `n` (most frequent) words.
     pub fn truncated(&self, n: usize) -> Self {
         let n = n.min(self.len());
-        Embeddings::new(self.words[..n].to_vec(), self.dim, self.vectors[..n * self.dim].to_vec()).expect("a prefix of valid embeddings")
+        Embeddings::new(self.words[..n].to_vec(), self.dim, self.vectors[..n * self.dim].to_vec())
+            .expect("a prefix of valid embeddings")
     }
 
     /// Each row scaled to unit length (zero rows stay zero), then, with `center`, the mean row
@@ -172,7 +181,9 @@ impl Lexicon {
                 e.push(t);
             }
         }
-        Ok(Lexicon { entries: order.into_iter().map(|s| (s, map.remove(&s).unwrap_or_default())).collect() })
+        Ok(Lexicon {
+            entries: order.into_iter().map(|s| (s, map.remove(&s).unwrap_or_default())).collect(),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -241,7 +252,12 @@ mod tests {
     fn lexicon_keeps_translations_in_the_vocabulary() {
         let es = Embeddings::parse_word2vec("3 1\naño 1\nciudad 2\nzzz 3\n").unwrap();
         let en = Embeddings::parse_word2vec("3 1\nyear 1\ncity 2\ntown 3\n").unwrap();
-        let l = Lexicon::parse("año yr\naño year\nciudad town\nciudad city\nciudad town\nnada nothing\n", &es, &en).unwrap();
+        let l = Lexicon::parse(
+            "año yr\naño year\nciudad town\nciudad city\nciudad town\nnada nothing\n",
+            &es,
+            &en,
+        )
+        .unwrap();
         assert_eq!(l.entries, vec![(0, vec![0]), (1, vec![2, 1])]);
         assert_eq!(Lexicon::parse("a b c\n", &es, &en).unwrap_err(), EmbedError::Lexicon(1));
         let (train, test) = l.split(1, 3);

@@ -95,7 +95,8 @@ pub fn svd(a: &Square) -> (Square, Vec<f64>, Square) {
     let n = a.n;
     // Work on columns: cols[j] is column j of A·V.
     let mut cols: Vec<Vec<f64>> = (0..n).map(|j| (0..n).map(|i| a.at(i, j)).collect()).collect();
-    let mut v: Vec<Vec<f64>> = (0..n).map(|j| (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
+    let mut v: Vec<Vec<f64>> =
+        (0..n).map(|j| (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
     for _sweep in 0..60 {
         let mut rotated = false;
         for p in 0..n {
@@ -125,15 +126,21 @@ pub fn svd(a: &Square) -> (Square, Vec<f64>, Square) {
             break;
         }
     }
-    let sigma: Vec<f64> = cols.iter().map(|c| c.iter().map(|x| x * x).sum::<f64>().sqrt()).collect();
+    let sigma: Vec<f64> =
+        cols.iter().map(|c| c.iter().map(|x| x * x).sum::<f64>().sqrt()).collect();
     let scale = sigma.iter().cloned().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
     let u_cols: Vec<Vec<f64>> = cols
         .iter()
         .zip(&sigma)
-        .map(|(c, &s)| if s > 1e-12 * scale { c.iter().map(|x| x / s).collect() } else { vec![0.0; n] })
+        .map(
+            |(c, &s)| {
+                if s > 1e-12 * scale { c.iter().map(|x| x / s).collect() } else { vec![0.0; n] }
+            },
+        )
         .collect();
     let u_cols = gram_schmidt(u_cols);
-    let as_rows = |c: &Vec<Vec<f64>>| Square { n, data: (0..n * n).map(|k| c[k % n][k / n]).collect() };
+    let as_rows =
+        |c: &Vec<Vec<f64>>| Square { n, data: (0..n * n).map(|k| c[k % n][k / n]).collect() };
     (as_rows(&u_cols), sigma, as_rows(&v))
 }
 
@@ -195,7 +202,14 @@ mod tests {
         let w = Square::random_orthogonal(dim, &mut rng);
         assert!(w.orthogonality_error() < 1e-12);
         let x: Vec<f32> = rng.normals_f32(pairs * dim);
-        let y: Vec<f32> = x.chunks_exact(dim).flat_map(|r| (0..dim).map(|i| (0..dim).map(|j| w.at(i, j) * r[j] as f64).sum::<f64>() as f32).collect::<Vec<_>>()).collect();
+        let y: Vec<f32> = x
+            .chunks_exact(dim)
+            .flat_map(|r| {
+                (0..dim)
+                    .map(|i| (0..dim).map(|j| w.at(i, j) * r[j] as f64).sum::<f64>() as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let found = procrustes(&x, &y, dim);
         assert!(found.distance(&w) < 1e-5, "‖W − Ŵ‖ = {}", found.distance(&w));
     }

@@ -34,14 +34,24 @@ pub fn map_rows(x: &[f32], w: &Square) -> Vec<f32> {
     let wf: Vec<f64> = w.data.clone();
     let mut out: Vec<f32> = x
         .chunks_exact(d)
-        .flat_map(|r| (0..d).map(|i| (0..d).map(|j| wf[i * d + j] * r[j] as f64).sum::<f64>() as f32).collect::<Vec<_>>())
+        .flat_map(|r| {
+            (0..d)
+                .map(|i| (0..d).map(|j| wf[i * d + j] * r[j] as f64).sum::<f64>() as f32)
+                .collect::<Vec<_>>()
+        })
         .collect();
     unit_rows(&mut out, d);
     out
 }
 
 /// P@1, P@5, P@10 (percent) of `lexicon` with W and the given retrieval.
-pub fn evaluate(src: &Embeddings, tgt: &Embeddings, w: &Square, lexicon: &Lexicon, method: Retrieval) -> [f64; 3] {
+pub fn evaluate(
+    src: &Embeddings,
+    tgt: &Embeddings,
+    w: &Square,
+    lexicon: &Lexicon,
+    method: Retrieval,
+) -> [f64; 3] {
     let mapped = map_rows(&src.vectors, w);
     precision(&Retriever::new(&mapped, &tgt.vectors, src.dim, method), lexicon)
 }
@@ -71,7 +81,13 @@ pub struct Round {
 /// MUSE's refinement: `iterations` times, build the dictionary of mutual CSLS neighbours
 /// among the `MAX_RANK` most frequent words under the current W, and solve Procrustes on it.
 /// Keeps the W with the best criterion (the start included). `on_round` sees each round.
-pub fn refine(src: &Embeddings, tgt: &Embeddings, w0: Square, iterations: usize, mut on_round: impl FnMut(&Round, &Square)) -> (Square, Vec<Round>) {
+pub fn refine(
+    src: &Embeddings,
+    tgt: &Embeddings,
+    w0: Square,
+    iterations: usize,
+    mut on_round: impl FnMut(&Round, &Square),
+) -> (Square, Vec<Round>) {
     let mut w = w0;
     let mut best = (criterion(src, tgt, &w), w.clone());
     let mut rounds = vec![];

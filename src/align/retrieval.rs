@@ -31,7 +31,19 @@ fn block(q: &[f32], rows: std::ops::Range<usize>, keys: &[f32], dim: usize) -> V
         return out;
     }
     // SAFETY: q holds rows `rows` of `dim` floats, keys `nk × dim`, out `m × nk`.
-    unsafe { gemm(m, nk, dim, out.as_mut_ptr(), nk, false, Mat::rows(q, rows.start * dim, dim), Mat::t(keys, dim), true) };
+    unsafe {
+        gemm(
+            m,
+            nk,
+            dim,
+            out.as_mut_ptr(),
+            nk,
+            false,
+            Mat::rows(q, rows.start * dim, dim),
+            Mat::t(keys, dim),
+            true,
+        )
+    };
     out
 }
 
@@ -70,11 +82,14 @@ fn top_indices(row: &[f32], k: usize) -> Vec<usize> {
 pub fn mean_knn(queries: &[f32], keys: &[f32], dim: usize, k: usize) -> Vec<f32> {
     let n = queries.len() / dim;
     let nk = keys.len() / dim;
-    (0..n).step_by(BLOCK).flat_map(|s| {
-        let e = (s + BLOCK).min(n);
-        let b = block(queries, s..e, keys, dim);
-        (0..e - s).map(move |i| mean_top(&b[i * nk..(i + 1) * nk], k)).collect::<Vec<_>>()
-    }).collect()
+    (0..n)
+        .step_by(BLOCK)
+        .flat_map(|s| {
+            let e = (s + BLOCK).min(n);
+            let b = block(queries, s..e, keys, dim);
+            (0..e - s).map(move |i| mean_top(&b[i * nk..(i + 1) * nk], k)).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// A space pair ready for retrieval: mapped sources and targets, unit rows, and the CSLS
@@ -156,7 +171,11 @@ impl<'a> Retriever<'a> {
         let ns = (self.src.len() / self.dim).min(max_rank);
         let nt = (self.tgt.len() / self.dim).min(max_rank);
         let (fwd, back) = self.best_both_ways(ns, nt);
-        fwd.iter().enumerate().filter(|&(s, &t)| t < nt && back[t] == s).map(|(s, &t)| (s, t)).collect()
+        fwd.iter()
+            .enumerate()
+            .filter(|&(s, &t)| t < nt && back[t] == s)
+            .map(|(s, &t)| (s, t))
+            .collect()
     }
 
     /// MUSE's unsupervised criterion: the mean cosine between each of the `n` most frequent
@@ -217,8 +236,16 @@ mod tests {
         let row = csls.scores(1..2);
         let want = |j: usize, r_s: f64| 2.0 * cos(s[1], t[j]) - cos(s[1], t[0]) - r_s;
         // CSLS(s1, t0) = 2cos20° − cos20° − cos10° = −0.0451; CSLS(s1, t1) = 2cos25° − cos20° − cos25° = −0.0334.
-        assert!((row[0] as f64 - want(0, cos(s[0], t[0]))).abs() < 1e-6 && (row[0] as f64 + 0.0451).abs() < 1e-3, "{row:?}");
-        assert!((row[1] as f64 - want(1, cos(s[1], t[1]))).abs() < 1e-6 && (row[1] as f64 + 0.0334).abs() < 1e-3, "{row:?}");
+        assert!(
+            (row[0] as f64 - want(0, cos(s[0], t[0]))).abs() < 1e-6
+                && (row[0] as f64 + 0.0451).abs() < 1e-3,
+            "{row:?}"
+        );
+        assert!(
+            (row[1] as f64 - want(1, cos(s[1], t[1]))).abs() < 1e-6
+                && (row[1] as f64 + 0.0334).abs() < 1e-3,
+            "{row:?}"
+        );
         assert_eq!(csls.translate(&[0, 1, 2], 1), vec![vec![0], vec![1], vec![2]]);
         // Mutual pairs under CSLS: all three.
         assert_eq!(csls.mutual_pairs(10), vec![(0, 0), (1, 1), (2, 2)]);

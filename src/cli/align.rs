@@ -209,16 +209,20 @@ fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = vec![];
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out).with_context(|| format!("{} is not valid gzip", path.display()))?;
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
+            .with_context(|| format!("{} is not valid gzip", path.display()))?;
         out
     } else {
         bytes
     };
-    String::from_utf8(bytes).map_err(|e| anyhow!("{} is not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow!("{} is not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to())
+    })
 }
 
 fn read_vectors(path: &Path) -> Result<Embeddings> {
-    Embeddings::parse_word2vec(&read_text(path)?).with_context(|| format!("cannot read vectors {}", path.display()))
+    Embeddings::parse_word2vec(&read_text(path)?)
+        .with_context(|| format!("cannot read vectors {}", path.display()))
 }
 
 /// The two normalised spaces and the (train, test) lexicon.
@@ -244,10 +248,15 @@ fn problem(d: &DataArgs) -> Result<Problem> {
         let path = d.tgt.as_ref().ok_or_else(|| anyhow!("--tgt is needed unless --synthetic"))?;
         let tgt = read_vectors(path)?.normalized(d.center);
         if tgt.dim != src.dim {
-            bail!("the source vectors have {} dimensions and the target vectors {}", src.dim, tgt.dim);
+            bail!(
+                "the source vectors have {} dimensions and the target vectors {}",
+                src.dim,
+                tgt.dim
+            );
         }
         let lexicon = match &d.lexicon {
-            Some(p) => Lexicon::parse(&read_text(p)?, &src, &tgt).with_context(|| format!("cannot read lexicon {}", p.display()))?,
+            Some(p) => Lexicon::parse(&read_text(p)?, &src, &tgt)
+                .with_context(|| format!("cannot read lexicon {}", p.display()))?,
             None => Lexicon::default(),
         };
         (tgt, lexicon, None)
@@ -319,16 +328,22 @@ fn train(a: TrainArgs) -> Result<()> {
         bail!("--epochs, --epoch-size and --checkpoint-every must be at least 1");
     }
     let p = problem(&a.data)?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
     let started = device::native(a.device)?;
     let device = started.clone().announce();
     let ckpt = a.out.join(CHECKPOINT);
     let dim = p.src.dim;
     let (mut state, config, mut best) = if a.resume {
-        let bytes = std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
-        let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device).with_context(|| format!("cannot resume from {}", ckpt.display()))?;
+        let bytes =
+            std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
+        let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device)
+            .with_context(|| format!("cannot resume from {}", ckpt.display()))?;
         super::refuse_changed_settings(&saved, &build_config(&a)?, &ckpt)?;
-        let best = meta.get("best_criterion").and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NEG_INFINITY);
+        let best = meta
+            .get("best_criterion")
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(f64::NEG_INFINITY);
         (state, saved, best)
     } else {
         let config = build_config(&a)?;
@@ -341,7 +356,8 @@ fn train(a: TrainArgs) -> Result<()> {
     let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path)?;
     let save = |state: &AdversarialState, best: f64| -> Result<()> {
         let bytes = adversarial::to_bytes(state, &config, &[("best_criterion", best.to_string())])?;
-        super::write_atomic(&ckpt, &bytes).with_context(|| format!("cannot write {}", ckpt.display()))
+        super::write_atomic(&ckpt, &bytes)
+            .with_context(|| format!("cannot write {}", ckpt.display()))
     };
     if !a.resume {
         save(&state, best)?;
@@ -360,7 +376,10 @@ fn train(a: TrainArgs) -> Result<()> {
         p.test.len()
     );
     let bar = ProgressBar::new(total);
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_position(state.step.min(total));
     let start = Instant::now();
     let mut last = String::new();
@@ -369,7 +388,11 @@ fn train(a: TrainArgs) -> Result<()> {
         let v = report.values().map_err(|e| anyhow!("{e} at step {}", next.step))?;
         if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
             bar.abandon();
-            bail!("training diverged at step {}: a loss became NaN or infinite. The last good checkpoint is kept in {}. Try a smaller --critic-lr or --map-lr.", next.step, ckpt.display());
+            bail!(
+                "training diverged at step {}: a loss became NaN or infinite. The last good checkpoint is kept in {}. Try a smaller --critic-lr or --map-lr.",
+                next.step,
+                ckpt.display()
+            );
         }
         state = next;
         let step = state.step;
@@ -393,10 +416,21 @@ fn train(a: TrainArgs) -> Result<()> {
                 seconds: start.elapsed().as_secs_f64(),
             };
             writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
-            last = format!(" · epoch {} criterion {crit:.3}{}", line.epoch, prec.map(|x| format!(" P@1 {:.1}", x[0])).unwrap_or_default());
+            last = format!(
+                " · epoch {} criterion {crit:.3}{}",
+                line.epoch,
+                prec.map(|x| format!(" P@1 {:.1}", x[0])).unwrap_or_default()
+            );
             if crit > best {
                 best = crit;
-                let bytes = adversarial::map_bytes(&w, &[("criterion", crit.to_string()), ("epoch", line.epoch.to_string()), ("objective", config.objective.name().into())])?;
+                let bytes = adversarial::map_bytes(
+                    &w,
+                    &[
+                        ("criterion", crit.to_string()),
+                        ("epoch", line.epoch.to_string()),
+                        ("objective", config.objective.name().into()),
+                    ],
+                )?;
                 super::write_atomic(&a.out.join(BEST), &bytes)?;
             }
         }
@@ -405,7 +439,10 @@ fn train(a: TrainArgs) -> Result<()> {
         }
     }
     bar.finish();
-    let (w, _) = adversarial::read_map(&std::fs::read(a.out.join(BEST)).with_context(|| format!("no {BEST} in {}", a.out.display()))?)?;
+    let (w, _) = adversarial::read_map(
+        &std::fs::read(a.out.join(BEST))
+            .with_context(|| format!("no {BEST} in {}", a.out.display()))?,
+    )?;
     let prec = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS);
     let json = serde_json::json!({ "objective": config.objective.name(), "seed": config.seed, "best_criterion": best, "p1": prec[0], "p5": prec[1], "p10": prec[2], "seconds": start.elapsed().as_secs_f64(), "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)) });
     println!("{json}");
@@ -415,7 +452,9 @@ fn train(a: TrainArgs) -> Result<()> {
 fn load_map(path: &Path) -> Result<Square> {
     let file = if path.is_dir() { path.join(BEST) } else { path.to_path_buf() };
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    Ok(adversarial::read_map(&bytes).with_context(|| format!("cannot read a map from {}", file.display()))?.0)
+    Ok(adversarial::read_map(&bytes)
+        .with_context(|| format!("cannot read a map from {}", file.display()))?
+        .0)
 }
 
 fn refine_cmd(a: RefineArgs) -> Result<()> {
@@ -432,7 +471,10 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
         }
         Start::Lexicon => {
             if p.train.is_empty() {
-                bail!("--from lexicon needs --lexicon with words beyond the {} held out", a.data.test_words);
+                bail!(
+                    "--from lexicon needs --lexicon with words beyond the {} held out",
+                    a.data.test_words
+                );
             }
             procrustes_from(&p.src, &p.tgt, &p.train.pairs())
         }
@@ -447,14 +489,22 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
     };
     let report = |label: &str, w: &Square| {
         let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, w, &p.test, CSLS));
-        eprintln!("{label}: criterion {:.4}{}", criterion(&p.src, &p.tgt, w), prec.map(|x| format!(", P@1 {:.1} P@5 {:.1} P@10 {:.1}", x[0], x[1], x[2])).unwrap_or_default());
+        eprintln!(
+            "{label}: criterion {:.4}{}",
+            criterion(&p.src, &p.tgt, w),
+            prec.map(|x| format!(", P@1 {:.1} P@5 {:.1} P@10 {:.1}", x[0], x[1], x[2]))
+                .unwrap_or_default()
+        );
     };
     report("start", &w0);
     let before = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w0, &p.test, CSLS));
-    let (w, rounds) = refine(&p.src, &p.tgt, w0, a.iterations, |r, w| report(&format!("round {} ({} pairs)", r.round, r.pairs), w));
+    let (w, rounds) = refine(&p.src, &p.tgt, w0, a.iterations, |r, w| {
+        report(&format!("round {} ({} pairs)", r.round, r.pairs), w)
+    });
     let after = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
     let bytes = adversarial::map_bytes(&w, &[("refined_rounds", rounds.len().to_string())])?;
-    super::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    super::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
     let json = serde_json::json!({
         "from": format!("{:?}", a.from).to_lowercase(),
         "rounds": rounds,
@@ -480,8 +530,10 @@ fn eval(a: EvalArgs) -> Result<()> {
     let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
     let mut translations = serde_json::Map::new();
     for word in &a.translate {
-        let id = p.src.id(word).ok_or_else(|| anyhow!("'{word}' is not in the source vocabulary"))?;
-        let best: Vec<&str> = r.translate(&[id], 5)[0].iter().map(|&t| p.tgt.words[t].as_str()).collect();
+        let id =
+            p.src.id(word).ok_or_else(|| anyhow!("'{word}' is not in the source vocabulary"))?;
+        let best: Vec<&str> =
+            r.translate(&[id], 5)[0].iter().map(|&t| p.tgt.words[t].as_str()).collect();
         translations.insert(word.clone(), serde_json::json!(best));
     }
     let json = serde_json::json!({

@@ -148,8 +148,10 @@ fn build_config(args: &TrainArgs) -> Result<GanConfig> {
 
 fn read_config(args: &TrainArgs) -> Result<GanConfig> {
     let path = args.config.as_ref().expect("called with --config");
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-    toml::from_str::<GanConfig>(&text).with_context(|| format!("{} is not a valid GAN config", path.display()))
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    toml::from_str::<GanConfig>(&text)
+        .with_context(|| format!("{} is not a valid GAN config", path.display()))
 }
 
 /// The flags applied on top of `config`.
@@ -159,7 +161,11 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
         // A named loss brings its paper's optimizer and n_critic unless a config file set them.
         let data = config.data.clone();
         let seed = config.seed;
-        config = if args.config.is_some() { GanConfig { objective, ..config } } else { GanConfig { seed, ..GanConfig::paper(objective, data) } };
+        config = if args.config.is_some() {
+            GanConfig { objective, ..config }
+        } else {
+            GanConfig { seed, ..GanConfig::paper(objective, data) }
+        };
     }
     if let Some(d) = args.data {
         config.data = Source::Toy(d);
@@ -213,7 +219,10 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     if args.feature_matching {
         config.tricks.feature_matching = true;
     }
-    if args.minibatch_discrimination || args.minibatch_kernels.is_some() || args.minibatch_dims.is_some() {
+    if args.minibatch_discrimination
+        || args.minibatch_kernels.is_some()
+        || args.minibatch_dims.is_some()
+    {
         let mut shape = config.tricks.minibatch_discrimination.unwrap_or_default();
         shape.kernels = args.minibatch_kernels.unwrap_or(shape.kernels);
         shape.dims = args.minibatch_dims.unwrap_or(shape.dims);
@@ -238,21 +247,35 @@ fn resumed_config(args: &TrainArgs, saved: GanConfig, path: &Path) -> Result<Gan
     let base = if args.config.is_some() { read_config(args)? } else { saved.clone() };
     let wanted = apply_flags(args, base)?;
     let stretched = match (&saved.schedule, &wanted.schedule) {
-        (Schedule::Linear { steps: old }, Schedule::Linear { steps: new }) if args.lr_schedule.is_some() => Some((*old, *new)),
+        (Schedule::Linear { steps: old }, Schedule::Linear { steps: new })
+            if args.lr_schedule.is_some() =>
+        {
+            Some((*old, *new))
+        }
         _ => None,
     };
-    let compare = if stretched.is_some() { GanConfig { schedule: saved.schedule.clone(), ..wanted.clone() } } else { wanted.clone() };
+    let compare = if stretched.is_some() {
+        GanConfig { schedule: saved.schedule.clone(), ..wanted.clone() }
+    } else {
+        wanted.clone()
+    };
     crate::cli::refuse_changed_settings(&saved, &compare, path)?;
     if let Some((old, new)) = stretched {
         if old != new {
-            eprintln!("note: the linear learning-rate schedule now ends at step {new} instead of {old}");
+            eprintln!(
+                "note: the linear learning-rate schedule now ends at step {new} instead of {old}"
+            );
         }
         return Ok(wanted);
     }
-    if let Schedule::Linear { steps } = saved.schedule {
-        if args.steps > steps {
-            bail!("the run's linear learning-rate schedule reaches 0 at step {steps}, and --steps {} goes past it. Pass --lr-schedule linear to stretch the schedule to {} steps.", args.steps, args.steps);
-        }
+    if let Schedule::Linear { steps } = saved.schedule
+        && args.steps > steps
+    {
+        bail!(
+            "the run's linear learning-rate schedule reaches 0 at step {steps}, and --steps {} goes past it. Pass --lr-schedule linear to stretch the schedule to {} steps.",
+            args.steps,
+            args.steps
+        );
     }
     Ok(saved)
 }
@@ -267,13 +290,22 @@ fn save(dir: &Path, state: &GanState, config: &GanConfig, last_good: u64) -> Res
         other => other?,
     };
     let path = dir.join(CHECKPOINT);
-    crate::cli::write_atomic(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))
+    crate::cli::write_atomic(&path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Exact W1 and mode statistics on fresh samples.
-fn evaluate(state: &GanState, config: &GanConfig, n: usize) -> Result<(f64, Option<crate::gan::metrics::ModeStats>, Vec<[f64; 2]>)> {
+fn evaluate(
+    state: &GanState,
+    config: &GanConfig,
+    n: usize,
+) -> Result<(f64, Option<crate::gan::metrics::ModeStats>, Vec<[f64; 2]>)> {
     let mut rng = Rng::stream(config.seed, STREAM_EVAL, state.step);
-    let fake = state.generate(n, &mut rng, config.noise_dim).into_data().try_to_vec::<f32>().map_err(|e| anyhow!("cannot read samples: {e:?}"))?;
+    let fake = state
+        .generate(n, &mut rng, config.noise_dim)
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow!("cannot read samples: {e:?}"))?;
     let fake = pairs(&fake);
     let real = pairs(&config.data.sample(n, &mut rng));
     let (w1, modes) = crate::gan::view::score(config, &fake, &real);
@@ -288,13 +320,16 @@ fn train(args: TrainArgs) -> Result<()> {
     if !(2..=4096).contains(&args.eval_samples) {
         bail!("--eval-samples must be between 2 and 4096 (exact W1 costs O(N³))");
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let ckpt_path = args.out.join(CHECKPOINT);
     let started = device::native(choice)?;
     let (device, backend) = (started.clone().announce(), started.backend);
     let (mut state, config) = if args.resume {
-        let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
-        let (state, saved) = checkpoint::from_bytes(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
+        let bytes = std::fs::read(&ckpt_path)
+            .with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
+        let (state, saved) = checkpoint::from_bytes(&bytes, &device)
+            .with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
         let config = resumed_config(&args, saved, &ckpt_path)?;
         crate::cli::truncate_metrics(&args.out.join("metrics.jsonl"), state.step)?;
         (state, config)
@@ -308,7 +343,10 @@ fn train(args: TrainArgs) -> Result<()> {
     }
     let config_text = toml::to_string(&config)?;
     crate::cli::write_atomic(&args.out.join("config.toml"), config_text.as_bytes())?;
-    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(args.out.join("metrics.jsonl"))?;
+    let mut metrics = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(args.out.join("metrics.jsonl"))?;
     if !args.resume {
         metrics.set_len(0)?;
     }
@@ -327,7 +365,10 @@ fn train(args: TrainArgs) -> Result<()> {
         config.critic_optimizer.name(),
     );
     let bar = ProgressBar::new(args.steps);
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_position(state.step.min(args.steps));
     let start = Instant::now();
     let mut last_eval = String::new();
@@ -339,7 +380,11 @@ fn train(args: TrainArgs) -> Result<()> {
             Ok(v) => v,
             Err(e) => {
                 bar.abandon();
-                bail!("{e} at step {}. The last good checkpoint (step {last_good_step}) is kept in {}.", next.step, ckpt_path.display());
+                bail!(
+                    "{e} at step {}. The last good checkpoint (step {last_good_step}) is kept in {}.",
+                    next.step,
+                    ckpt_path.display()
+                );
             }
         };
         if !v.all_finite() {
@@ -347,7 +392,10 @@ fn train(args: TrainArgs) -> Result<()> {
             bail!(
                 "training diverged at step {}: a loss became NaN or infinite (critic {}, generator {}). \
                  The last good checkpoint (step {last_good_step}) is kept in {}. Try a smaller --lr.",
-                next.step, v.critic_loss, v.generator_loss, ckpt_path.display()
+                next.step,
+                v.critic_loss,
+                v.generator_loss,
+                ckpt_path.display()
             );
         }
         state = next;
@@ -369,11 +417,22 @@ fn train(args: TrainArgs) -> Result<()> {
             writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
             history.push((step, w1, line.modes));
             last_eval = match &modes {
-                Some(m) => format!("W1 {w1:.3} · modes {}/{} · HQ {:.0}%", m.covered, m.total, 100.0 * m.hq),
+                Some(m) => format!(
+                    "W1 {w1:.3} · modes {}/{} · HQ {:.0}%",
+                    m.covered,
+                    m.total,
+                    100.0 * m.hq
+                ),
                 None => format!("W1 {w1:.3}"),
             };
         }
-        bar.set_message(format!("D {:.3} · G {:.3} · {} {:.3} · {last_eval}", v.critic_loss, v.generator_loss, if config.objective.is_wasserstein() { "Ŵ" } else { "JŜ" }, v.estimate));
+        bar.set_message(format!(
+            "D {:.3} · G {:.3} · {} {:.3} · {last_eval}",
+            v.critic_loss,
+            v.generator_loss,
+            if config.objective.is_wasserstein() { "Ŵ" } else { "JŜ" },
+            v.estimate
+        ));
         bar.set_position(step);
         if step % args.checkpoint_every == 0 || step == args.steps {
             save(&args.out, &state, &config, last_good_step)?;
@@ -388,9 +447,19 @@ fn train(args: TrainArgs) -> Result<()> {
         super::plot::metrics_png(&args.out.join("metrics.png"), &history)?;
     }
     let summary = match modes {
-        Some(m) => format!("W1 {w1:.4}, modes {}/{}, high quality {:.1}%", m.covered, m.total, 100.0 * m.hq),
+        Some(m) => format!(
+            "W1 {w1:.4}, modes {}/{}, high quality {:.1}%",
+            m.covered,
+            m.total,
+            100.0 * m.hq
+        ),
         None => format!("W1 {w1:.4}"),
     };
-    println!("step {}: {summary} ({:.1} s). Wrote {}", state.step, start.elapsed().as_secs_f64(), args.out.display());
+    println!(
+        "step {}: {summary} ({:.1} s). Wrote {}",
+        state.step,
+        start.elapsed().as_secs_f64(),
+        args.out.display()
+    );
     Ok(())
 }

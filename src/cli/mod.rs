@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "earthmover", version, about = "Wasserstein GANs and summarization: train, evaluate, export.")]
+#[command(
+    name = "earthmover",
+    version,
+    about = "Wasserstein GANs and summarization: train, evaluate, export."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,8 +75,10 @@ pub fn main() -> ExitCode {
 /// so a crash never leaves a half-written file where a good one was.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+    let dir =
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name =
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
     // One fixed name, so a write killed halfway leaves at most one stale file, which the next
     // write replaces.
     let tmp = dir.join(format!(".{name}.tmp"));
@@ -91,18 +97,37 @@ pub fn truncate_metrics(path: &std::path::Path, step: u64) -> anyhow::Result<()>
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
     let kept: String = text
         .lines()
-        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s <= step)
+        })
         .map(|l| format!("{l}\n"))
         .collect();
-    write_atomic(path, kept.as_bytes()).with_context(|| format!("cannot rewrite {}", path.display()))
+    write_atomic(path, kept.as_bytes())
+        .with_context(|| format!("cannot rewrite {}", path.display()))
 }
 
 /// The settings (dotted config paths, old value, new value) that differ between a checkpoint's
 /// config and the one the command line asks for.
-pub fn changed_settings<C: serde::Serialize>(old: &C, new: &C) -> anyhow::Result<Vec<(String, String, String)>> {
-    fn flatten(prefix: &str, v: &toml::Value, out: &mut std::collections::BTreeMap<String, String>) {
+pub fn changed_settings<C: serde::Serialize>(
+    old: &C,
+    new: &C,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    fn flatten(
+        prefix: &str,
+        v: &toml::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
         match v {
-            toml::Value::Table(t) => t.iter().for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
+            toml::Value::Table(t) => t.iter().for_each(|(k, v)| {
+                flatten(
+                    &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") },
+                    v,
+                    out,
+                )
+            }),
             other => {
                 out.insert(prefix.to_string(), other.to_string());
             }
@@ -113,11 +138,25 @@ pub fn changed_settings<C: serde::Serialize>(old: &C, new: &C) -> anyhow::Result
     flatten("", &toml::Value::try_from(new)?, &mut b);
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     let none = || "(none)".to_string();
-    Ok(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(|k| (k.clone(), a.get(k).cloned().unwrap_or_else(none), b.get(k).cloned().unwrap_or_else(none))).collect())
+    Ok(keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            (
+                k.clone(),
+                a.get(k).cloned().unwrap_or_else(none),
+                b.get(k).cloned().unwrap_or_else(none),
+            )
+        })
+        .collect())
 }
 
 /// Refuses a `--resume` whose flags would change the checkpoint's config, naming each setting.
-pub fn refuse_changed_settings<C: serde::Serialize>(checkpoint: &C, wanted: &C, path: &std::path::Path) -> anyhow::Result<()> {
+pub fn refuse_changed_settings<C: serde::Serialize>(
+    checkpoint: &C,
+    wanted: &C,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
     let changed = changed_settings(checkpoint, wanted)?;
     if changed.is_empty() {
         return Ok(());

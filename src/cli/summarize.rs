@@ -217,8 +217,13 @@ const CHECKPOINT: &str = "checkpoint.safetensors";
 
 /// Lines of a plain or gzipped text file (invalid UTF-8 is an error naming the line).
 fn read_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) };
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
     let mut bytes = vec![];
     reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = vec![];
@@ -226,7 +231,8 @@ fn read_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
         if limit.is_some_and(|n| lines.len() >= n) {
             break;
         }
-        let text = std::str::from_utf8(line).map_err(|_| anyhow!("{} line {} is not valid UTF-8", path.display(), i + 1))?;
+        let text = std::str::from_utf8(line)
+            .map_err(|_| anyhow!("{} line {} is not valid UTF-8", path.display(), i + 1))?;
         lines.push(text.trim_end_matches('\r').to_string());
     }
     if lines.last().is_some_and(|l| l.is_empty()) {
@@ -244,7 +250,13 @@ pub fn rouge_cmd(a: RougeArgs) -> Result<()> {
     let cands = read_lines(&a.candidates, None)?;
     let refs = read_lines(&a.references, None)?;
     if cands.len() != refs.len() {
-        bail!("{} has {} lines but {} has {}: they must be line-parallel", a.candidates.display(), cands.len(), a.references.display(), refs.len());
+        bail!(
+            "{} has {} lines but {} has {}: they must be line-parallel",
+            a.candidates.display(),
+            cands.len(),
+            a.references.display(),
+            refs.len()
+        );
     }
     if cands.is_empty() {
         bail!("{} is empty", a.candidates.display());
@@ -252,7 +264,10 @@ pub fn rouge_cmd(a: RougeArgs) -> Result<()> {
     let cands: Vec<String> = cands.iter().map(|c| sentences(c)).collect();
     let refs: Vec<String> = refs.iter().map(|r| sentences(r)).collect();
     let s = rouge::corpus(&cands, &refs, a.stem);
-    println!("{}", serde_json::json!({ "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l, "pairs": cands.len(), "stem": a.stem }));
+    println!(
+        "{}",
+        serde_json::json!({ "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l, "pairs": cands.len(), "stem": a.stem })
+    );
     Ok(())
 }
 
@@ -261,9 +276,22 @@ fn lead(a: LeadArgs) -> Result<()> {
         bail!("--n must be at least 1");
     }
     let lines = read_lines(&a.source, a.limit)?;
-    let out: String = lines.iter().map(|l| format!("{}\n", tokenize::split_sentences(l).into_iter().take(a.n).collect::<Vec<_>>().join(" <q> "))).collect();
+    let out: String = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "{}\n",
+                tokenize::split_sentences(l)
+                    .into_iter()
+                    .take(a.n)
+                    .collect::<Vec<_>>()
+                    .join(" <q> ")
+            )
+        })
+        .collect();
     match &a.out {
-        Some(p) => super::write_atomic(p, out.as_bytes()).with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => super::write_atomic(p, out.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?,
         None => std::io::stdout().write_all(out.as_bytes())?,
     }
     Ok(())
@@ -272,7 +300,8 @@ fn lead(a: LeadArgs) -> Result<()> {
 /// Loads a model from a training folder, a checkpoint or an export.
 pub fn load_model(path: &Path, device: &Device) -> Result<Loaded> {
     let file = if path.is_dir() { path.join(CHECKPOINT) } else { path.to_path_buf() };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read the model {}", file.display()))?;
+    let bytes = std::fs::read(&file)
+        .with_context(|| format!("cannot read the model {}", file.display()))?;
     store::load(&bytes, device).with_context(|| format!("{} is not a usable model", file.display()))
 }
 
@@ -301,14 +330,19 @@ fn run_one(a: RunArgs) -> Result<()> {
     let loaded = load_model(&a.model, &device)?;
     let config = decode_config(&loaded.config, &a.decode)?;
     let mut bytes = vec![];
-    std::io::stdin().take(MAX_INPUT as u64 + 1).read_to_end(&mut bytes).context("cannot read stdin")?;
+    std::io::stdin()
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .context("cannot read stdin")?;
     let article = read_article(&bytes, MAX_INPUT, &loaded.vocab, config.train.max_enc)?;
     let model = frozen(&loaded.model);
     for note in &article.notes {
         eprintln!("note: {note}");
     }
     let tokens = article.tokens;
-    let s = block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode)).map_err(|e| anyhow!(e))?;
+    let s =
+        block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode))
+            .map_err(|e| anyhow!(e))?;
     println!("{}", tokenize::detokenize(&s.tokens));
     if a.explain {
         println!("{}", explain_json(&s));
@@ -327,15 +361,37 @@ fn eval(a: EvalArgs) -> Result<()> {
     let sources = read_lines(&a.source, a.limit)?;
     let targets = read_lines(&a.target, a.limit)?;
     if sources.len() != targets.len() {
-        bail!("{} has {} lines but {} has {}", a.source.display(), sources.len(), a.target.display(), targets.len());
+        bail!(
+            "{} has {} lines but {} has {}",
+            a.source.display(),
+            sources.len(),
+            a.target.display(),
+            targets.len()
+        );
     }
     let model = frozen(&loaded.model);
     let bar = ProgressBar::new(sources.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {per_sec} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {per_sec} · eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let mut cands = vec![];
     for src in &sources {
         let tokens: Vec<String> = src.split_whitespace().map(str::to_string).collect();
-        let summary = if tokens.is_empty() { String::new() } else { block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode)).map_err(|e| anyhow!(e))?.tokens.join(" ") };
+        let summary = if tokens.is_empty() {
+            String::new()
+        } else {
+            block_on(summarize(
+                &model,
+                &loaded.vocab,
+                &tokens,
+                config.train.max_enc,
+                &config.decode,
+            ))
+            .map_err(|e| anyhow!(e))?
+            .tokens
+            .join(" ")
+        };
         cands.push(summary);
         bar.inc(1);
     }
@@ -349,7 +405,9 @@ fn eval(a: EvalArgs) -> Result<()> {
     let words = |t: &str| t.split_whitespace().filter(|w| *w != "<q>").count();
     let article_lengths: Vec<usize> = sources.iter().map(|t| words(t)).collect();
     let max_enc = config.train.max_enc;
-    let mean = |v: &[usize]| if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 };
+    let mean = |v: &[usize]| {
+        if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 }
+    };
     println!(
         "{}",
         serde_json::json!({
@@ -367,7 +425,8 @@ fn eval(a: EvalArgs) -> Result<()> {
 fn length_summary(lengths: &[usize]) -> serde_json::Value {
     let mut v = lengths.to_vec();
     v.sort_unstable();
-    let at = |q: f64| v.get(((v.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0);
+    let at =
+        |q: f64| v.get(((v.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0);
     let mean = if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 };
     serde_json::json!({ "mean": mean, "min": at(0.0), "p10": at(0.1), "p25": at(0.25), "median": at(0.5), "p75": at(0.75), "p90": at(0.9), "max": at(1.0) })
 }
@@ -378,8 +437,15 @@ fn export(a: ExportArgs) -> Result<()> {
     let mut config = loaded.config.clone();
     config.decode.no_repeat_trigram |= a.no_repeat_trigram;
     let bytes = store::export_bytes(&loaded.model, &config, &loaded.vocab, precision)?;
-    super::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
-    println!("wrote {} ({:.2} MB, {} weights, vocabulary {})", a.out.display(), bytes.len() as f64 / 1e6, format!("{precision:?}").to_lowercase(), loaded.vocab.len());
+    super::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!(
+        "wrote {} ({:.2} MB, {} weights, vocabulary {})",
+        a.out.display(),
+        bytes.len() as f64 / 1e6,
+        format!("{precision:?}").to_lowercase(),
+        loaded.vocab.len()
+    );
     Ok(())
 }
 
@@ -423,14 +489,22 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     let m = &mut c.model;
     if let Some(v) = a.vocab_size {
         if base.is_some() && v != m.vocab_size {
-            bail!("--vocab-size cannot change when starting from a saved model (--from or --resume): it has {}", m.vocab_size);
+            bail!(
+                "--vocab-size cannot change when starting from a saved model (--from or --resume): it has {}",
+                m.vocab_size
+            );
         }
         m.vocab_size = v;
     }
-    for (flag, value, field) in [("--emb", a.emb, &mut m.emb), ("--hidden", a.hidden, &mut m.hidden)] {
+    for (flag, value, field) in
+        [("--emb", a.emb, &mut m.emb), ("--hidden", a.hidden, &mut m.hidden)]
+    {
         if let Some(v) = value {
             if base.is_some() && v != *field {
-                bail!("{flag} cannot change when starting from a saved model (--from or --resume): it has {}", *field);
+                bail!(
+                    "{flag} cannot change when starting from a saved model (--from or --resume): it has {}",
+                    *field
+                );
             }
             *field = v;
         }
@@ -474,37 +548,50 @@ fn train(a: TrainArgs) -> Result<()> {
         bail!("--eval-every and --checkpoint-every must be at least 1");
     }
     if a.resume && a.from.is_some() {
-        bail!("use either --resume (continue this folder) or --from (start from another model), not both");
+        bail!(
+            "use either --resume (continue this folder) or --from (start from another model), not both"
+        );
     }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
     let started = device::native(choice)?;
     let (device, backend) = (started.clone().announce(), started.backend);
     let ckpt = a.out.join(CHECKPOINT);
     eprintln!("reading {} …", a.data.display());
-    let train_set = read_parallel(&a.data, a.limit).with_context(|| format!("cannot read training data {}", a.data.display()))?;
+    let train_set = read_parallel(&a.data, a.limit)
+        .with_context(|| format!("cannot read training data {}", a.data.display()))?;
     report_bad(&a.data, &train_set.report);
     if train_set.pairs.is_empty() {
         bail!("{} has no usable article/summary pairs", a.data.display());
     }
     let val_set = match &a.val {
         Some(v) => {
-            let d = read_parallel(v, Some(a.val_batches.max(1) * 64)).with_context(|| format!("cannot read validation data {}", v.display()))?;
+            let d = read_parallel(v, Some(a.val_batches.max(1) * 64))
+                .with_context(|| format!("cannot read validation data {}", v.display()))?;
             report_bad(v, &d.report);
             Some(d)
         }
         None => None,
     };
     let (mut state, config, vocab) = if a.resume {
-        let bytes = std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
-        let l = store::load(&bytes, &device).with_context(|| format!("cannot resume from {}", ckpt.display()))?;
+        let bytes =
+            std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
+        let l = store::load(&bytes, &device)
+            .with_context(|| format!("cannot resume from {}", ckpt.display()))?;
         let opt = match l.kind {
-            store::Kind::Checkpoint | store::Kind::OldCheckpoint => l.opt.ok_or_else(|| anyhow!("{} has no optimizer state", ckpt.display()))?,
-            store::Kind::Export => bail!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display()),
+            store::Kind::Checkpoint | store::Kind::OldCheckpoint => {
+                l.opt.ok_or_else(|| anyhow!("{} has no optimizer state", ckpt.display()))?
+            }
+            store::Kind::Export => {
+                bail!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display())
+            }
         };
         // The checkpoint's config stays; a flag that would change it is refused by name.
-        let wanted = build_config(&a, Some(&l.config)).with_context(|| format!("--resume with {}", ckpt.display()))?;
+        let wanted = build_config(&a, Some(&l.config))
+            .with_context(|| format!("--resume with {}", ckpt.display()))?;
         super::refuse_changed_settings(&l.config, &wanted, &ckpt)?;
-        let state = TrainState { model: crate::summarize::train::trainable(l.model), opt, step: l.step };
+        let state =
+            TrainState { model: crate::summarize::train::trainable(l.model), opt, step: l.step };
         (state, l.config, l.vocab)
     } else if let Some(from) = &a.from {
         let l = load_model(from, &device)?;
@@ -513,10 +600,16 @@ fn train(a: TrainArgs) -> Result<()> {
     } else {
         let config = build_config(&a, None)?;
         eprintln!("building a {}-word vocabulary …", config.model.vocab_size);
-        let tokens = train_set.pairs.iter().flat_map(|p| p.article.split_whitespace().chain(p.summary.split_whitespace().filter(|w| *w != "<q>")));
+        let tokens = train_set.pairs.iter().flat_map(|p| {
+            p.article.split_whitespace().chain(p.summary.split_whitespace().filter(|w| *w != "<q>"))
+        });
         let vocab = Vocab::build(tokens, config.model.vocab_size)?;
         if vocab.len() < config.model.vocab_size {
-            bail!("the training data has only {} distinct words; use --vocab-size {} or less", vocab.len() - 4, vocab.len());
+            bail!(
+                "the training data has only {} distinct words; use --vocab-size {} or less",
+                vocab.len() - 4,
+                vocab.len()
+            );
         }
         (TrainState::new(&config, &device), config, vocab)
     };
@@ -529,18 +622,29 @@ fn train(a: TrainArgs) -> Result<()> {
     let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path)?;
     let save = |state: &TrainState, last_good: u64| -> Result<()> {
         let bytes = match store::checkpoint_bytes(state, &config, &vocab, &[]) {
-            Err(StoreError::NonFinite(name)) => bail!("training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.", state.step, ckpt.display()),
+            Err(StoreError::NonFinite(name)) => bail!(
+                "training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.",
+                state.step,
+                ckpt.display()
+            ),
             other => other?,
         };
-        super::write_atomic(&ckpt, &bytes).with_context(|| format!("cannot write {}", ckpt.display()))
+        super::write_atomic(&ckpt, &bytes)
+            .with_context(|| format!("cannot write {}", ckpt.display()))
     };
     let val_loss = |state: &TrainState| -> Option<f64> {
         let v = val.as_ref()?;
         let n = v.pairs.len();
         let losses: Vec<f64> = (0..a.val_batches)
             .map(|k| {
-                let idx: Vec<usize> = (0..config.train.batch_size).map(|i| (k * config.train.batch_size + i) % n).collect();
-                eval_loss(&state.model, &Batch::new(&v.examples(&idx, &vocab, &config), vocab.len()), &config)
+                let idx: Vec<usize> = (0..config.train.batch_size)
+                    .map(|i| (k * config.train.batch_size + i) % n)
+                    .collect();
+                eval_loss(
+                    &state.model,
+                    &Batch::new(&v.examples(&idx, &vocab, &config), vocab.len()),
+                    &config,
+                )
             })
             .collect();
         Some(losses.iter().sum::<f64>() / losses.len().max(1) as f64)
@@ -550,7 +654,11 @@ fn train(a: TrainArgs) -> Result<()> {
         save(&state, 0)?;
         // The starting point, so the curve shows where training began.
         if let Some(v) = val_loss(&state) {
-            writeln!(metrics, "{}", serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 }))?;
+            writeln!(
+                metrics,
+                "{}",
+                serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 })
+            )?;
             last_val = format!(" · val {v:.3}");
         }
     }
@@ -569,7 +677,10 @@ fn train(a: TrainArgs) -> Result<()> {
         data.pairs.len()
     );
     let bar = ProgressBar::new(a.steps);
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} · {msg} · eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} · {msg} · eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_position(state.step.min(a.steps));
     let start = Instant::now();
     let (mut tokens, mut last_good) = (0usize, state.step);
@@ -578,7 +689,8 @@ fn train(a: TrainArgs) -> Result<()> {
             bar.println(format!("--max-minutes reached at step {}", state.step));
             break;
         }
-        let idx = batch_indices(data.pairs.len(), config.train.batch_size, config.train.seed, state.step);
+        let idx =
+            batch_indices(data.pairs.len(), config.train.batch_size, config.train.seed, state.step);
         let examples = data.examples(&idx, &vocab, &config);
         tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
         let batch = Batch::new(&examples, vocab.len());
@@ -587,12 +699,20 @@ fn train(a: TrainArgs) -> Result<()> {
             Ok(v) => v,
             Err(e) => {
                 bar.abandon();
-                bail!("{e} at step {}. The last good checkpoint (step {last_good}) is kept in {}.", next.step, ckpt.display());
+                bail!(
+                    "{e} at step {}. The last good checkpoint (step {last_good}) is kept in {}.",
+                    next.step,
+                    ckpt.display()
+                );
             }
         };
         if !loss.is_finite() {
             bar.abandon();
-            bail!("training diverged at step {}: the loss became {loss}. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.", next.step, ckpt.display());
+            bail!(
+                "training diverged at step {}: the loss became {loss}. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.",
+                next.step,
+                ckpt.display()
+            );
         }
         state = next;
         let step = state.step;
@@ -605,7 +725,11 @@ fn train(a: TrainArgs) -> Result<()> {
             let line = serde_json::json!({ "step": step, "loss": loss, "nll": nll, "coverage": cov, "grad_norm": norm, "val_nll": v, "tokens_per_sec": tokens as f64 / elapsed, "seconds": elapsed });
             writeln!(metrics, "{line}")?;
         }
-        bar.set_message(format!("loss {loss:.3}{} · |g| {norm:.2} · {:.0} tok/s{last_val}", if config.model.coverage { format!(" (cov {cov:.3})") } else { String::new() }, tokens as f64 / elapsed));
+        bar.set_message(format!(
+            "loss {loss:.3}{} · |g| {norm:.2} · {:.0} tok/s{last_val}",
+            if config.model.coverage { format!(" (cov {cov:.3})") } else { String::new() },
+            tokens as f64 / elapsed
+        ));
         bar.set_position(step);
         if step % a.checkpoint_every == 0 || step == a.steps {
             save(&state, last_good)?;
@@ -614,7 +738,12 @@ fn train(a: TrainArgs) -> Result<()> {
     }
     bar.finish();
     save(&state, last_good)?;
-    println!("step {} ({:.0} s). Wrote {}", state.step, start.elapsed().as_secs_f64(), a.out.display());
+    println!(
+        "step {} ({:.0} s). Wrote {}",
+        state.step,
+        start.elapsed().as_secs_f64(),
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -627,4 +756,3 @@ fn report_bad(path: &Path, r: &crate::text::data::ReadReport) {
         }
     }
 }
-

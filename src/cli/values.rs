@@ -27,7 +27,13 @@ impl ValueEnum for Toy {
 
 impl ValueEnum for DeviceChoice {
     fn value_variants<'a>() -> &'a [Self] {
-        &[DeviceChoice::Auto, DeviceChoice::Vulkan, DeviceChoice::Wgpu, DeviceChoice::Cuda, DeviceChoice::Cpu]
+        &[
+            DeviceChoice::Auto,
+            DeviceChoice::Vulkan,
+            DeviceChoice::Wgpu,
+            DeviceChoice::Cuda,
+            DeviceChoice::Cpu,
+        ]
     }
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
@@ -47,7 +53,9 @@ impl ValueEnum for Precision {
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
             Precision::F16 => PossibleValue::new("f16").alias("float16"),
-            Precision::Int8 => PossibleValue::new("int8").alias("i8").help("per-row scales; a quarter of float32"),
+            Precision::Int8 => {
+                PossibleValue::new("int8").alias("i8").help("per-row scales; a quarter of float32")
+            }
         })
     }
 }
@@ -135,7 +143,10 @@ mod tests {
             assert_eq!(t.to_possible_value().unwrap().get_name().parse::<Toy>().unwrap(), t);
         }
         for d in DeviceChoice::value_variants() {
-            assert_eq!(&d.to_possible_value().unwrap().get_name().parse::<DeviceChoice>().unwrap(), d);
+            assert_eq!(
+                &d.to_possible_value().unwrap().get_name().parse::<DeviceChoice>().unwrap(),
+                d
+            );
         }
         for p in Precision::value_variants() {
             assert_eq!(&p.to_possible_value().unwrap().get_name().parse::<Precision>().unwrap(), p);

@@ -76,7 +76,8 @@ impl Mixture {
 
     pub fn variance(&self) -> f64 {
         let m2 = |g: &Gauss| g.sigma * g.sigma + g.mu * g.mu;
-        (1.0 - self.weight) * m2(&self.components[0]) + self.weight * m2(&self.components[1]) - self.mean().powi(2)
+        (1.0 - self.weight) * m2(&self.components[0]) + self.weight * m2(&self.components[1])
+            - self.mean().powi(2)
     }
 
     pub fn support(&self) -> (f64, f64) {

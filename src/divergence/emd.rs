@@ -31,11 +31,21 @@ impl fmt::Display for EmdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EmdError::Empty(w) => write!(f, "{w} is empty: give at least one value"),
-            EmdError::NotANumber { which, entry } => write!(f, "{which}: “{entry}” is not a number"),
-            EmdError::Negative { which, index, value } => write!(f, "{which}: bin {} holds {value}, but mass cannot be negative", index + 1),
-            EmdError::NoMass(w) => write!(f, "{w} has no mass (all zeros): there is nothing to move"),
-            EmdError::TooLarge(w) => write!(f, "{w}: the values are too large to add up (use numbers below 10¹⁵⁰)"),
-            EmdError::TooMany { which, count, max } => write!(f, "{which} has {count} entries; at most {max} are allowed"),
+            EmdError::NotANumber { which, entry } => {
+                write!(f, "{which}: “{entry}” is not a number")
+            }
+            EmdError::Negative { which, index, value } => {
+                write!(f, "{which}: bin {} holds {value}, but mass cannot be negative", index + 1)
+            }
+            EmdError::NoMass(w) => {
+                write!(f, "{w} has no mass (all zeros): there is nothing to move")
+            }
+            EmdError::TooLarge(w) => {
+                write!(f, "{w}: the values are too large to add up (use numbers below 10¹⁵⁰)")
+            }
+            EmdError::TooMany { which, count, max } => {
+                write!(f, "{which} has {count} entries; at most {max} are allowed")
+            }
         }
     }
 }
@@ -51,7 +61,10 @@ pub fn parse_histogram(text: &str, which: &'static str) -> Result<Vec<f64>, EmdE
     let values: Vec<f64> = text
         .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<f64>().map_err(|_| EmdError::NotANumber { which, entry: s.chars().take(20).collect() }))
+        .map(|s| {
+            s.parse::<f64>()
+                .map_err(|_| EmdError::NotANumber { which, entry: s.chars().take(20).collect() })
+        })
         .collect::<Result<_, _>>()?;
     check_masses(&values, which)?;
     Ok(values)
@@ -107,14 +120,22 @@ pub fn cumulative(p: &[f64], q: &[f64]) -> Result<Cumulative, EmdError> {
     let mut notes = vec![];
     let n = p.len().max(q.len());
     if p.len() != q.len() {
-        notes.push(format!("P has {} bins and Q has {}: the shorter one is padded with empty bins", p.len(), q.len()));
+        notes.push(format!(
+            "P has {} bins and Q has {}: the shorter one is padded with empty bins",
+            p.len(),
+            q.len()
+        ));
     }
     let mut p = p.to_vec();
     let mut q = q.to_vec();
     p.resize(n, 0.0);
     q.resize(n, 0.0);
     if (mass_p - mass_q).abs() > 1e-12 * mass_p.max(mass_q) {
-        notes.push(format!("P holds {} and Q holds {}: Q is rescaled to P's total so that all of P can be moved", round(mass_p), round(mass_q)));
+        notes.push(format!(
+            "P holds {} and Q holds {}: Q is rescaled to P's total so that all of P can be moved",
+            round(mass_p),
+            round(mass_q)
+        ));
         q.iter_mut().for_each(|v| *v *= mass_p / mass_q);
     }
     let mut deltas = vec![0.0];
@@ -123,10 +144,10 @@ pub fn cumulative(p: &[f64], q: &[f64]) -> Result<Cumulative, EmdError> {
         deltas.push(next);
     }
     // Floating-point residue at the end is not work.
-    if let Some(last) = deltas.last_mut() {
-        if last.abs() < 1e-9 * mass_p {
-            *last = 0.0;
-        }
+    if let Some(last) = deltas.last_mut()
+        && last.abs() < 1e-9 * mass_p
+    {
+        *last = 0.0;
     }
     let total = deltas.iter().map(|d| d.abs()).sum();
     let flows = north_west(&p, &q);
@@ -141,7 +162,8 @@ fn round(v: f64) -> String {
 /// The monotone plan: fill Q's bins left to right from P's bins left to right.
 fn north_west(p: &[f64], q: &[f64]) -> Vec<Flow> {
     let (mut i, mut j) = (0, 0);
-    let (mut left_p, mut left_q) = (p.first().copied().unwrap_or(0.0), q.first().copied().unwrap_or(0.0));
+    let (mut left_p, mut left_q) =
+        (p.first().copied().unwrap_or(0.0), q.first().copied().unwrap_or(0.0));
     let total: f64 = p.iter().sum();
     let tiny = 1e-12 * total;
     let mut flows = vec![];
@@ -172,7 +194,8 @@ pub fn plan_cost(flows: &[Flow], from: &[f64], to: &[f64]) -> f64 {
 /// Exact W1 between two discrete 1-D distributions given as (position, mass) lists of equal
 /// total mass: `∫|F_P(x) − F_Q(x)| dx`.
 pub fn w1_line(p: &[(f64, f64)], q: &[(f64, f64)]) -> f64 {
-    let mut events: Vec<(f64, f64)> = p.iter().map(|&(x, m)| (x, m)).chain(q.iter().map(|&(x, m)| (x, -m))).collect();
+    let mut events: Vec<(f64, f64)> =
+        p.iter().map(|&(x, m)| (x, m)).chain(q.iter().map(|&(x, m)| (x, -m))).collect();
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut diff = 0.0;
     let mut total = 0.0;
@@ -183,9 +206,12 @@ pub fn w1_line(p: &[(f64, f64)], q: &[(f64, f64)]) -> f64 {
     total
 }
 
+/// Point masses on the line: (position, mass).
+pub type Masses = Vec<(f64, f64)>;
+
 /// Seed 002's discrete example: P puts 0.4, 0.2, 0.3, 0.1 at 4, 5, 6, 7; Q puts 0.2, 0.2,
 /// 0.4, 0.2 at 0, 1, 2, 3; and the plan the seed writes out, whose cost is 3.5.
-pub fn seed002_example() -> (Vec<(f64, f64)>, Vec<(f64, f64)>, Vec<Flow>) {
+pub fn seed002_example() -> (Masses, Masses, Vec<Flow>) {
     let p = vec![(4.0, 0.4), (5.0, 0.2), (6.0, 0.3), (7.0, 0.1)];
     let q = vec![(0.0, 0.2), (1.0, 0.2), (2.0, 0.4), (3.0, 0.2)];
     // 0.1·|4−3| + 0.1·|4−2| + 0.2·|4−0| + 0.2·|5−1| + 0.3·|6−2| + 0.1·|7−3|
@@ -206,7 +232,8 @@ pub const TWO_BOXES: TwoBoxes = TwoBoxes { boxes: [3.0, 8.0], targets: [5.0, 7.0
 impl TwoBoxes {
     /// The two plans: box i goes to target `plan[i]`; with their costs.
     pub fn plans(&self) -> [([usize; 2], f64); 2] {
-        let cost = |p: [usize; 2]| (0..2).map(|i| (self.boxes[i] - self.targets[p[i]]).abs()).sum::<f64>();
+        let cost =
+            |p: [usize; 2]| (0..2).map(|i| (self.boxes[i] - self.targets[p[i]]).abs()).sum::<f64>();
         [([0, 1], cost([0, 1])), ([1, 0], cost([1, 0]))]
     }
 }
@@ -225,7 +252,10 @@ pub fn parse_points(text: &str, which: &'static str) -> Result<Vec<[f64; 2]>, Em
     let numbers: Vec<f64> = text
         .split(|c: char| c == ',' || c == ';' || c.is_whitespace() || c == '(' || c == ')')
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<f64>().map_err(|_| EmdError::NotANumber { which, entry: s.chars().take(20).collect() }))
+        .map(|s| {
+            s.parse::<f64>()
+                .map_err(|_| EmdError::NotANumber { which, entry: s.chars().take(20).collect() })
+        })
         .collect::<Result<_, _>>()?;
     if numbers.len() % 2 == 1 {
         return Err(EmdError::NotANumber { which, entry: "an odd count of coordinates".into() });
@@ -302,7 +332,10 @@ pub fn plan_2d(p: &[[f64; 2]], q: &[[f64; 2]]) -> Result<Plan2d, EmdError> {
                 break;
             }
         }
-        let Some(sink) = (0..m).filter(|&j| demand[j] > 0 && best[n + j].is_finite()).min_by(|&a, &b| best[n + a].total_cmp(&best[n + b])) else {
+        let Some(sink) = (0..m)
+            .filter(|&j| demand[j] > 0 && best[n + j].is_finite())
+            .min_by(|&a, &b| best[n + a].total_cmp(&best[n + b]))
+        else {
             break;
         };
         // Walk back to the source to find the bottleneck, then push.

@@ -54,7 +54,11 @@ impl EstimatorConfig {
     /// values are W up to an unknown scale, so read its shape, not its numbers. The lr is
     /// 5e-4 instead of the paper's 5e-5 because the distributions here stand still.
     pub fn clipped() -> Self {
-        EstimatorConfig { critic: Objective::Wgan { clip: 0.01 }, optimizer: OptimizerConfig::rmsprop(5e-4), ..Self::default() }
+        EstimatorConfig {
+            critic: Objective::Wgan { clip: 0.01 },
+            optimizer: OptimizerConfig::rmsprop(5e-4),
+            ..Self::default()
+        }
     }
 }
 
@@ -99,8 +103,16 @@ const STREAM_EVAL: u64 = 13;
 
 impl CriticFit {
     pub fn new(kind: Divergence, config: EstimatorConfig, dim: usize, device: &Device) -> Self {
-        let net = MlpConfig { input: dim, hidden: config.hidden, depth: config.depth, output: 1, activation: Activation::Relu, minibatch: None };
-        let critic = net.init(&mut Rng::stream(config.seed, STREAM_INIT, kind as u64), device).trainable();
+        let net = MlpConfig {
+            input: dim,
+            hidden: config.hidden,
+            depth: config.depth,
+            output: 1,
+            activation: Activation::Relu,
+            minibatch: None,
+        };
+        let critic =
+            net.init(&mut Rng::stream(config.seed, STREAM_INIT, kind as u64), device).trainable();
         let opt = config.optimizer.init();
         CriticFit { kind, config, critic, opt, step: 0 }
     }
@@ -118,14 +130,16 @@ impl CriticFit {
 
     /// One update on fresh batches of `real` and `fake`.
     pub fn step(self, real: &dyn RealData, fake: &dyn RealData) -> Self {
-        let mut rng = Rng::stream(self.config.seed, STREAM_TRAIN + 10 * self.kind as u64, self.step);
+        let mut rng =
+            Rng::stream(self.config.seed, STREAM_TRAIN + 10 * self.kind as u64, self.step);
         let (b, dim) = (self.config.batch_size, real.dim());
         let device = self.critic.device();
         let r = tensor2(real.sample(b, &mut rng), b, dim, &device);
         let f = tensor2(fake.sample(b, &mut rng), b, dim, &device);
         let objective = self.objective();
         let mut opt = self.opt;
-        let (critic, _) = update_critic(self.critic, &mut opt, &objective, r, f, None, |_| None, 1.0, &mut rng);
+        let (critic, _) =
+            update_critic(self.critic, &mut opt, &objective, r, f, None, |_| None, 1.0, &mut rng);
         CriticFit { critic, opt, step: self.step + 1, ..self }
     }
 
@@ -188,12 +202,19 @@ pub async fn read(t: Tensor<1>) -> Vec<f32> {
 
 /// Trains a network to the end and returns its estimate (natively, blocking).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn fit(kind: Divergence, config: EstimatorConfig, real: &dyn RealData, fake: &dyn RealData, device: &Device) -> (CriticFit, Estimate) {
+pub fn fit(
+    kind: Divergence,
+    config: EstimatorConfig,
+    real: &dyn RealData,
+    fake: &dyn RealData,
+    device: &Device,
+) -> (CriticFit, Estimate) {
     let mut fit = CriticFit::new(kind, config, real.dim(), device);
     while !fit.done() {
         fit = fit.step(real, fake);
     }
-    let values = fit.estimate_tensor(real, fake).into_data().try_to_vec::<f32>().unwrap_or_default();
+    let values =
+        fit.estimate_tensor(real, fake).into_data().try_to_vec::<f32>().unwrap_or_default();
     (fit, Estimate::from_values(&values))
 }
 

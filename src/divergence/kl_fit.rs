@@ -19,7 +19,8 @@ pub fn kl_p_q(p: &Mixture, q: &Gauss) -> f64 {
 
 /// `KL(q‖p) = E_q[log q − log p] = −½ log(2πe σ²) − E_q log p`.
 pub fn kl_q_p(q: &Gauss, p: &Mixture) -> f64 {
-    let neg_entropy = -0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E * q.sigma * q.sigma).ln();
+    let neg_entropy =
+        -0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E * q.sigma * q.sigma).ln();
     neg_entropy - standard_normal_expectation(|t| p.log_pdf(q.mu + q.sigma * t))
 }
 

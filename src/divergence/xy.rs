@@ -17,7 +17,12 @@ pub enum Update {
 pub const MAX_STEPS: usize = 100_000;
 
 /// `(x, y)` after every step, starting with `start`; stops early if the numbers overflow.
-pub fn trajectory(start: (f64, f64), eta: f64, steps: usize, update: Update) -> Result<Vec<(f64, f64)>, String> {
+pub fn trajectory(
+    start: (f64, f64),
+    eta: f64,
+    steps: usize,
+    update: Update,
+) -> Result<Vec<(f64, f64)>, String> {
     if !eta.is_finite() || eta <= 0.0 {
         return Err(format!("the step size must be a positive number (got {eta})"));
     }

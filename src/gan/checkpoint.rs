@@ -67,7 +67,8 @@ pub fn to_bytes(state: &GanState, config: &GanConfig) -> Result<Vec<u8>, Checkpo
     if let Some(a) = &state.critic_avg {
         w.module(a, "average.critic", torch_name)?;
     }
-    let config_text = toml::to_string(config).map_err(|e| CheckpointError::Config(e.to_string()))?;
+    let config_text =
+        toml::to_string(config).map_err(|e| CheckpointError::Config(e.to_string()))?;
     w.metadata.insert("format".into(), FORMAT.into());
     w.metadata.insert("config".into(), config_text);
     w.metadata.insert("step".into(), state.step.to_string());
@@ -87,11 +88,19 @@ fn check_format(r: &Reader<'_>) -> Result<bool, CheckpointError> {
 
 /// A v1 optimizer: slot `k` of the `p`-th parameter (in the module's visiting order, which is
 /// v1's order) was `optim.{who}.{p}.{k}`.
-fn v1_optimizer(r: &Reader<'_>, model: &Mlp, rule: &OptimizerConfig, who: &str, device: &Device) -> Result<Optimizer, CheckpointError> {
+fn v1_optimizer(
+    r: &Reader<'_>,
+    model: &Mlp,
+    rule: &OptimizerConfig,
+    who: &str,
+    device: &Device,
+) -> Result<Optimizer, CheckpointError> {
     let t = r.meta_u64(&format!("{who}_opt_t"))?;
     let mut record = StateRecord::default();
     for (p, (path, dims)) in nn::param_shapes(model).into_iter().enumerate() {
-        let slots = (0..rule.v1_slots()).map(|k| v1_tensor(r, &format!("optim.{who}.{p}.{k}"), &dims)).collect::<Result<_, _>>()?;
+        let slots = (0..rule.v1_slots())
+            .map(|k| v1_tensor(r, &format!("optim.{who}.{p}.{k}"), &dims))
+            .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
     rule.init().load(record, t, device).map_err(|e| CheckpointError::Record(RecordError::Other(e)))
@@ -105,16 +114,26 @@ fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, C
 fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, CheckpointError> {
     struct Fill(Vec<TensorData>);
     impl nn::FloatMap for Fill {
-        fn apply<const D: usize>(&mut self, _path: &str, _id: burn::module::ParamId, t: burn::tensor::Tensor<D>) -> burn::tensor::Tensor<D> {
+        fn apply<const D: usize>(
+            &mut self,
+            _path: &str,
+            _id: burn::module::ParamId,
+            t: burn::tensor::Tensor<D>,
+        ) -> burn::tensor::Tensor<D> {
             burn::tensor::Tensor::from_data(self.0.remove(0), &t.device())
         }
     }
-    let values = nn::param_shapes(&like).into_iter().enumerate().map(|(p, (_, dims))| v1_tensor(r, &format!("average.{who}.{p}"), &dims)).collect::<Result<_, _>>()?;
+    let values = nn::param_shapes(&like)
+        .into_iter()
+        .enumerate()
+        .map(|(p, (_, dims))| v1_tensor(r, &format!("average.{who}.{p}"), &dims))
+        .collect::<Result<_, _>>()?;
     Ok(nn::map_floats(like, &mut Fill(values)))
 }
 
 fn config(r: &Reader<'_>) -> Result<GanConfig, CheckpointError> {
-    let config: GanConfig = toml::from_str(r.meta("config")?).map_err(|e| CheckpointError::Config(e.to_string()))?;
+    let config: GanConfig =
+        toml::from_str(r.meta("config")?).map_err(|e| CheckpointError::Config(e.to_string()))?;
     config.validate().map_err(|e| CheckpointError::Config(e.to_string()))?;
     Ok(config)
 }
@@ -136,14 +155,26 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(GanState, GanConfig)
     let generator = r.module(fresh.generator.frozen(), "generator", torch_name)?;
     let critic = r.module(fresh.critic.frozen(), "critic", torch_name)?;
     let (generator_opt, critic_opt) = if v1 {
-        (v1_optimizer(&r, &generator, &config.generator_optimizer, "generator", device)?, v1_optimizer(&r, &critic, &config.critic_optimizer, "critic", device)?)
+        (
+            v1_optimizer(&r, &generator, &config.generator_optimizer, "generator", device)?,
+            v1_optimizer(&r, &critic, &config.critic_optimizer, "critic", device)?,
+        )
     } else {
-        (r.optimizer(config.generator_optimizer.init(), &generator, "generator", device)?, r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?)
+        (
+            r.optimizer(config.generator_optimizer.init(), &generator, "generator", device)?,
+            r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?,
+        )
     };
     let (generator_avg, critic_avg) = match (config.tricks.historical_averaging, v1) {
         (None, _) => (None, None),
-        (Some(_), false) => (Some(r.module(generator.clone(), "average.generator", torch_name)?), Some(r.module(critic.clone(), "average.critic", torch_name)?)),
-        (Some(_), true) => (Some(v1_average(&r, generator.clone(), "generator")?), Some(v1_average(&r, critic.clone(), "critic")?)),
+        (Some(_), false) => (
+            Some(r.module(generator.clone(), "average.generator", torch_name)?),
+            Some(r.module(critic.clone(), "average.critic", torch_name)?),
+        ),
+        (Some(_), true) => (
+            Some(v1_average(&r, generator.clone(), "generator")?),
+            Some(v1_average(&r, critic.clone(), "critic")?),
+        ),
     };
     let state = GanState {
         generator: generator.trainable(),

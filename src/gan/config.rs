@@ -130,7 +130,14 @@ impl GanConfig {
     }
 
     pub fn generator_net(&self) -> MlpConfig {
-        MlpConfig { input: self.noise_dim, hidden: self.hidden, depth: self.depth, output: self.data_dim(), activation: self.activation, minibatch: None }
+        MlpConfig {
+            input: self.noise_dim,
+            hidden: self.hidden,
+            depth: self.depth,
+            output: self.data_dim(),
+            activation: self.activation,
+            minibatch: None,
+        }
     }
 
     pub fn critic_net(&self) -> MlpConfig {
@@ -146,19 +153,49 @@ impl GanConfig {
 
     /// Refuses settings that cannot train, with a message naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (name, v) in [("hidden", self.hidden), ("depth", self.depth), ("noise_dim", self.noise_dim), ("batch_size", self.batch_size), ("n_critic", self.n_critic)] {
+        for (name, v) in [
+            ("hidden", self.hidden),
+            ("depth", self.depth),
+            ("noise_dim", self.noise_dim),
+            ("batch_size", self.batch_size),
+            ("n_critic", self.n_critic),
+        ] {
             if v == 0 {
                 return Err(ConfigError::Zero(name));
             }
         }
-        for (name, v, max) in [("hidden", self.hidden, 8192), ("depth", self.depth, 64), ("noise_dim", self.noise_dim, 4096), ("batch_size", self.batch_size, 65_536), ("n_critic", self.n_critic, 1000)] {
+        for (name, v, max) in [
+            ("hidden", self.hidden, 8192),
+            ("depth", self.depth, 64),
+            ("noise_dim", self.noise_dim, 4096),
+            ("batch_size", self.batch_size, 65_536),
+            ("n_critic", self.n_critic, 1000),
+        ] {
             if v > max {
                 return Err(ConfigError::TooLarge(name, max));
             }
         }
-        let positive = |name, value: f64| if value.is_finite() && value > 0.0 { Ok(()) } else { Err(ConfigError::Bad { name, value, rule: "above 0" }) };
-        let non_negative = |name, value: f64| if value.is_finite() && value >= 0.0 { Ok(()) } else { Err(ConfigError::Bad { name, value, rule: "of at least 0" }) };
-        let unit = |name, value: f64| if value.is_finite() && (0.0..1.0).contains(&value) { Ok(()) } else { Err(ConfigError::Bad { name, value, rule: "in [0, 1)" }) };
+        let positive = |name, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::Bad { name, value, rule: "above 0" })
+            }
+        };
+        let non_negative = |name, value: f64| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::Bad { name, value, rule: "of at least 0" })
+            }
+        };
+        let unit = |name, value: f64| {
+            if value.is_finite() && (0.0..1.0).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::Bad { name, value, rule: "in [0, 1)" })
+            }
+        };
         for opt in [&self.critic_optimizer, &self.generator_optimizer] {
             positive("learning rate", opt.lr())?;
             match *opt {
@@ -189,16 +226,22 @@ impl GanConfig {
                 unit("dropout", dropout)?;
             }
         }
-        if let Some(t) = self.tricks.label_smoothing {
-            if !(t.is_finite() && t > 0.5 && t <= 1.0) {
-                return Err(ConfigError::Bad { name: "label_smoothing", value: t, rule: "in (0.5, 1]" });
-            }
+        if let Some(t) = self.tricks.label_smoothing
+            && !(t.is_finite() && t > 0.5 && t <= 1.0)
+        {
+            return Err(ConfigError::Bad {
+                name: "label_smoothing",
+                value: t,
+                rule: "in (0.5, 1]",
+            });
         }
         if let Some(w) = self.tricks.historical_averaging {
             non_negative("historical_averaging", w)?;
         }
         if let Some(mb) = self.tricks.minibatch_discrimination {
-            for (name, v, max) in [("minibatch kernels", mb.kernels, 1024), ("minibatch kernel dims", mb.dims, 256)] {
+            for (name, v, max) in
+                [("minibatch kernels", mb.kernels, 1024), ("minibatch kernel dims", mb.dims, 256)]
+            {
                 if v == 0 {
                     return Err(ConfigError::Zero(name));
                 }
@@ -226,7 +269,8 @@ mod tests {
     #[test]
     fn config_round_trips_through_toml() {
         for name in Objective::NAMES {
-            let mut c = GanConfig::paper(Objective::from_name(name).unwrap(), Source::Toy(Toy::SwissRoll));
+            let mut c =
+                GanConfig::paper(Objective::from_name(name).unwrap(), Source::Toy(Toy::SwissRoll));
             c.tricks.historical_averaging = Some(0.1);
             let text = toml::to_string(&c).unwrap();
             let back: GanConfig = toml::from_str(&text).unwrap();

@@ -82,7 +82,9 @@ mod tests {
     fn thresholds_decide_at_three_sigma_and_one_percent() {
         let modes = Toy::EightGaussians.modes().unwrap();
         let (c0, c1, s) = (modes.centres[0], modes.centres[1], modes.sigma);
-        let at = |c: [f64; 2], r: f64, angle: f64| [c[0] + r * s * angle.cos(), c[1] + r * s * angle.sin()];
+        let at = |c: [f64; 2], r: f64, angle: f64| {
+            [c[0] + r * s * angle.cos(), c[1] + r * s * angle.sin()]
+        };
         // 990 samples on mode 0, 10 on mode 1 at 2.99σ (in every direction): 1% exactly.
         let mut pts: Vec<[f64; 2]> = (0..990).map(|k| at(c0, 0.5, k as f64)).collect();
         pts.extend((0..10).map(|k| at(c1, 2.99, k as f64 * 0.6)));
@@ -100,11 +102,12 @@ mod tests {
     fn brute_force_agrees_on_random_points() {
         let modes = Toy::TwentyFiveGaussians.modes().unwrap();
         let mut rng = Rng::new(4);
-        let pts: Vec<[f64; 2]> = (0..500).map(|_| [rng.uniform() * 4.0 - 2.0, rng.uniform() * 4.0 - 2.0]).collect();
+        let pts: Vec<[f64; 2]> =
+            (0..500).map(|_| [rng.uniform() * 4.0 - 2.0, rng.uniform() * 4.0 - 2.0]).collect();
         // Brute force: count each (sample, mode) pair within 3σ; modes are 0.707 apart and
         // 3σ = 0.053, so no sample is within 3σ of two modes.
         let r = 3.0 * modes.sigma;
-        let mut per = vec![0; 25];
+        let mut per = [0; 25];
         for p in &pts {
             for (k, c) in modes.centres.iter().enumerate() {
                 if (p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2) <= r * r {

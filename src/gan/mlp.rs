@@ -49,7 +49,9 @@ impl Activation {
         let positive = z.clone().greater_elem(0.0).float();
         match self {
             Activation::Relu => positive,
-            Activation::LeakyRelu => positive.mul_scalar(1.0 - Self::LEAKY_SLOPE).add_scalar(Self::LEAKY_SLOPE),
+            Activation::LeakyRelu => {
+                positive.mul_scalar(1.0 - Self::LEAKY_SLOPE).add_scalar(Self::LEAKY_SLOPE)
+            }
         }
     }
 }
@@ -104,7 +106,8 @@ impl MlpConfig {
     }
 
     pub fn num_params(&self) -> usize {
-        self.shapes().iter().map(|(i, o)| i * o + o).sum::<usize>() + self.minibatch_shape().map_or(0, |[a, bc]| a * bc)
+        self.shapes().iter().map(|(i, o)| i * o + o).sum::<usize>()
+            + self.minibatch_shape().map_or(0, |[a, bc]| a * bc)
     }
 
     /// PyTorch's default `nn.Linear` initialisation: weights and biases U(−1/√fan_in, 1/√fan_in).
@@ -114,7 +117,9 @@ impl MlpConfig {
             .into_iter()
             .map(|(fan_in, fan_out)| {
                 let bound = 1.0 / (fan_in as f64).sqrt();
-                let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect() };
+                let mut draw = |n: usize| -> Vec<f32> {
+                    (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect()
+                };
                 let w = draw(fan_in * fan_out);
                 let b = draw(fan_out);
                 linear(w, Some(b), [fan_in, fan_out], device)
@@ -123,7 +128,8 @@ impl MlpConfig {
         // Drawn after the layers, so a critic without it initialises exactly as before.
         let minibatch = self.minibatch.zip(self.minibatch_shape()).map(|(shape, [a, bc])| {
             let bound = 1.0 / (a as f64).sqrt();
-            let t: Vec<f32> = (0..a * bc).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect();
+            let t: Vec<f32> =
+                (0..a * bc).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect();
             Minibatch { weight: param(t, [a, bc], device), shape }
         });
         Mlp { net, activation: self.activation, minibatch }
@@ -239,7 +245,9 @@ impl Mlp {
         let chunk = (4_000_000 / (m * mb.shape.kernels * mb.shape.dims).max(1)).max(1);
         let parts: Vec<Tensor<2>> = (0..n)
             .step_by(chunk)
-            .map(|start| self.head(h.clone().narrow(0, start, chunk.min(n - start)), Some(r.clone())))
+            .map(|start| {
+                self.head(h.clone().narrow(0, start, chunk.min(n - start)), Some(r.clone()))
+            })
             .collect();
         Tensor::cat(parts, 0)
     }
@@ -261,9 +269,18 @@ impl Mlp {
     /// A critic with minibatch discrimination has no per-sample input gradient; configs that
     /// need one (the gradient penalties) refuse it, and this panics if called anyway.
     pub fn input_grad(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        assert!(self.minibatch.is_none(), "input_grad needs a per-sample critic (no minibatch discrimination)");
+        assert!(
+            self.minibatch.is_none(),
+            "input_grad needs a per-sample critic (no minibatch discrimination)"
+        );
         let (last, hidden) = self.net.split_last().expect("an MLP has at least one layer");
-        let constant = |layer: &Linear, h: Tensor<2>| module::linear(h, layer.weight.val().inner(), layer.bias.as_ref().map(|b| b.val().inner()));
+        let constant = |layer: &Linear, h: Tensor<2>| {
+            module::linear(
+                h,
+                layer.weight.val().inner(),
+                layer.bias.as_ref().map(|b| b.val().inner()),
+            )
+        };
         let mut slopes = Vec::with_capacity(hidden.len());
         let mut h = x.inner();
         for layer in hidden {

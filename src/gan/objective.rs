@@ -59,7 +59,9 @@ impl Objective {
             "gan-minimax" => Objective::Gan { non_saturating: false },
             "wgan" => Objective::Wgan { clip: 0.01 },
             "wgan-gp" => Objective::WganGp { lambda: 0.1 },
-            "ct-gan" | "ctgan" => Objective::CtGan { lambda_gp: 10.0, lambda_ct: 2.0, m_prime: 0.2, dropout: 0.5 },
+            "ct-gan" | "ctgan" => {
+                Objective::CtGan { lambda_gp: 10.0, lambda_ct: 2.0, m_prime: 0.2, dropout: 0.5 }
+            }
             _ => return None,
         })
     }
@@ -110,14 +112,21 @@ pub fn dropout_masks(critic: &Mlp, batch: usize, rate: f64, rng: &mut Rng) -> Ve
         .iter()
         .map(|l| {
             let width = l.weight.dims()[1];
-            let m: Vec<f32> = (0..batch * width).map(|_| if rng.uniform() < keep { (1.0 / keep) as f32 } else { 0.0 }).collect();
+            let m: Vec<f32> = (0..batch * width)
+                .map(|_| if rng.uniform() < keep { (1.0 / keep) as f32 } else { 0.0 })
+                .collect();
             Tensor::from_data(TensorData::new(m, [batch, width]), &device).inner()
         })
         .collect()
 }
 
 /// `λ E (‖∇f(x̂)‖₂ − 1)²` with exact weight gradients (see [`Mlp::input_grad`]).
-pub fn gradient_penalty(critic: &Mlp, real: Tensor<2>, fake: Tensor<2>, rng: &mut Rng) -> Tensor<1> {
+pub fn gradient_penalty(
+    critic: &Mlp,
+    real: Tensor<2>,
+    fake: Tensor<2>,
+    rng: &mut Rng,
+) -> Tensor<1> {
     let batch = real.dims()[0];
     let device = real.device();
     let eps = Tensor::<2>::from_data(TensorData::new(rng.uniforms_f32(batch), [batch, 1]), &device);
@@ -142,7 +151,14 @@ fn outputs(critic: &Mlp, real: Tensor<2>, fake: Tensor<2>) -> (Tensor<2>, Tensor
 
 /// The critic's loss on one batch. `real` and `fake` are `[B, dim]`; `fake` should be a
 /// constant (no gradient flows back into the generator here).
-pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: Tensor<2>, label_smoothing: Option<f64>, rng: &mut Rng) -> CriticTerms {
+pub fn critic_terms(
+    objective: &Objective,
+    critic: &Mlp,
+    real: Tensor<2>,
+    fake: Tensor<2>,
+    label_smoothing: Option<f64>,
+    rng: &mut Rng,
+) -> CriticTerms {
     let batch = real.dims()[0];
     match *objective {
         Objective::Gan { .. } => {
@@ -154,7 +170,11 @@ pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: 
             let estimate = value.add_scalar(4f64.ln()).div_scalar(2.0);
             let loss = match label_smoothing {
                 // One-sided label smoothing: real targets t < 1, fake targets stay 0.
-                Some(t) => real_term.mul_scalar(t) + softplus(d_real).mean().mul_scalar(1.0 - t) + fake_term,
+                Some(t) => {
+                    real_term.mul_scalar(t)
+                        + softplus(d_real).mean().mul_scalar(1.0 - t)
+                        + fake_term
+                }
                 None => real_term + fake_term,
             };
             let zero = loss.clone().mul_scalar(0.0).detach();
@@ -164,7 +184,9 @@ pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: 
             let (d_real, d_fake) = outputs(critic, real.clone(), fake.clone());
             let w = d_real.mean() - d_fake.mean();
             let penalty = match *objective {
-                Objective::WganGp { lambda } => gradient_penalty(critic, real, fake, rng).mul_scalar(lambda),
+                Objective::WganGp { lambda } => {
+                    gradient_penalty(critic, real, fake, rng).mul_scalar(lambda)
+                }
                 _ => w.clone().mul_scalar(0.0).detach(),
             };
             CriticTerms { loss: w.clone().neg() + penalty.clone(), estimate: w, penalty }
@@ -178,8 +200,15 @@ pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: 
             let w = p1.out.clone().mean() - d_fake.mean();
             let gp = gradient_penalty(critic, real, fake, rng).mul_scalar(lambda_gp);
             let d_out = (p1.out - p2.out).abs().squeeze_dim::<1>(1);
-            let d_feat = (p1.features - p2.features).square().sum_dim(1).add_scalar(1e-12).sqrt().squeeze_dim::<1>(1);
-            let ct = activation::relu((d_out + d_feat.mul_scalar(0.1)).sub_scalar(m_prime)).mean().mul_scalar(lambda_ct);
+            let d_feat = (p1.features - p2.features)
+                .square()
+                .sum_dim(1)
+                .add_scalar(1e-12)
+                .sqrt()
+                .squeeze_dim::<1>(1);
+            let ct = activation::relu((d_out + d_feat.mul_scalar(0.1)).sub_scalar(m_prime))
+                .mean()
+                .mul_scalar(lambda_ct);
             let penalty = gp + ct;
             CriticTerms { loss: w.clone().neg() + penalty.clone(), estimate: w, penalty }
         }
@@ -189,7 +218,12 @@ pub fn critic_terms(objective: &Objective, critic: &Mlp, real: Tensor<2>, fake: 
 /// The generator's loss given a constant critic and generated points that carry gradients.
 /// With `real_features` (feature matching, Salimans et al. 2016) the generator instead matches
 /// the mean of the critic's last hidden layer on real data.
-pub fn generator_loss(objective: &Objective, critic: &Mlp, fake: Tensor<2>, real_features: Option<Tensor<2>>) -> Tensor<1> {
+pub fn generator_loss(
+    objective: &Objective,
+    critic: &Mlp,
+    fake: Tensor<2>,
+    real_features: Option<Tensor<2>>,
+) -> Tensor<1> {
     let pass = critic.pass(fake, None);
     if let Some(real) = real_features {
         let diff = real.mean_dim(0) - pass.features.mean_dim(0);

@@ -72,7 +72,9 @@ pub struct StepValues {
 
 impl StepValues {
     pub fn all_finite(&self) -> bool {
-        [self.critic_loss, self.generator_loss, self.estimate, self.penalty].iter().all(|v| v.is_finite())
+        [self.critic_loss, self.generator_loss, self.estimate, self.penalty]
+            .iter()
+            .all(|v| v.is_finite())
     }
 
     fn from_slice(v: &[f64]) -> Self {
@@ -83,7 +85,16 @@ impl StepValues {
 
 impl StepReport {
     fn stacked(&self) -> Tensor<1> {
-        Tensor::cat(vec![self.critic_loss.clone(), self.generator_loss.clone(), self.estimate.clone(), self.penalty.clone()], 0).inner()
+        Tensor::cat(
+            vec![
+                self.critic_loss.clone(),
+                self.generator_loss.clone(),
+                self.estimate.clone(),
+                self.penalty.clone(),
+            ],
+            0,
+        )
+        .inner()
     }
 
     /// The four values in one read. A failed read is an error, not NaN, so it is never mistaken
@@ -166,7 +177,12 @@ fn history_penalty(model: &Mlp, avg: &Option<Mlp>, weight: Option<f64>) -> Optio
 fn update_average(avg: Option<Mlp>, model: &Mlp, k: u64) -> Option<Mlp> {
     struct Toward(std::collections::VecDeque<Tensor<1>>, f64);
     impl nn::FloatMap for Toward {
-        fn apply<const D: usize>(&mut self, _path: &str, _id: burn::module::ParamId, a: Tensor<D>) -> Tensor<D> {
+        fn apply<const D: usize>(
+            &mut self,
+            _path: &str,
+            _id: burn::module::ParamId,
+            a: Tensor<D>,
+        ) -> Tensor<D> {
             let p = self.0.pop_front().expect("same architecture").inner().reshape(a.shape());
             a.clone() + (p - a).div_scalar(self.1)
         }
@@ -202,12 +218,20 @@ pub fn update_critic(
     if let Objective::Wgan { clip } = *objective {
         new = nn::map_floats(new, &mut Clamp(clip));
     }
-    let terms = objective::CriticTerms { loss: terms.loss.inner(), estimate: terms.estimate.inner(), penalty: terms.penalty.inner() };
+    let terms = objective::CriticTerms {
+        loss: terms.loss.inner(),
+        estimate: terms.estimate.inner(),
+        penalty: terms.penalty.inner(),
+    };
     (new.trainable(), terms)
 }
 
 /// One critic update. Returns the new state and (critic loss, estimate, penalty).
-pub fn critic_step(mut state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, Tensor<1>, Tensor<1>, Tensor<1>) {
+pub fn critic_step(
+    mut state: GanState,
+    config: &GanConfig,
+    data: &dyn RealData,
+) -> (GanState, Tensor<1>, Tensor<1>, Tensor<1>) {
     let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
     let b = config.batch_size;
     let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
@@ -231,7 +255,11 @@ pub fn critic_step(mut state: GanState, config: &GanConfig, data: &dyn RealData)
 }
 
 /// One generator update against the current critic. Returns the new state and the loss.
-pub fn generator_step(mut state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, Tensor<1>) {
+pub fn generator_step(
+    mut state: GanState,
+    config: &GanConfig,
+    data: &dyn RealData,
+) -> (GanState, Tensor<1>) {
     let mut rng = Rng::stream(config.seed, STREAM_GENERATOR, state.step);
     let b = config.batch_size;
     let z = tensor2(rng.normals_f32(b * config.noise_dim), b, config.noise_dim, &state.device);
@@ -242,7 +270,11 @@ pub fn generator_step(mut state: GanState, config: &GanConfig, data: &dyn RealDa
         critic.pass(real, None).features
     });
     let loss = objective::generator_loss(&config.objective, &critic, fake, real_features);
-    let total = match history_penalty(&state.generator, &state.generator_avg, config.tricks.historical_averaging) {
+    let total = match history_penalty(
+        &state.generator,
+        &state.generator_avg,
+        config.tricks.historical_averaging,
+    ) {
         Some(h) => loss.clone() + h,
         None => loss.clone(),
     };
@@ -255,7 +287,11 @@ pub fn generator_step(mut state: GanState, config: &GanConfig, data: &dyn RealDa
 }
 
 /// One generator iteration: `n_critic` critic updates, then one generator update.
-pub fn train_step(state: GanState, config: &GanConfig, data: &dyn RealData) -> (GanState, StepReport) {
+pub fn train_step(
+    state: GanState,
+    config: &GanConfig,
+    data: &dyn RealData,
+) -> (GanState, StepReport) {
     let mut state = state;
     let mut last = None;
     for _ in 0..config.n_critic {

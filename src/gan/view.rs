@@ -47,16 +47,28 @@ pub fn score(config: &GanConfig, fake: &[[f64; 2]], real: &[[f64; 2]]) -> (f64, 
 }
 
 async fn read(t: Tensor<2>) -> Result<Vec<f32>, String> {
-    t.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+    t.into_data_async()
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Everything the lab draws, read back from the device asynchronously (one read per tensor).
-pub async fn snapshot(state: &GanState, config: &GanConfig, n: usize, grid_size: usize) -> Result<Snapshot, String> {
+pub async fn snapshot(
+    state: &GanState,
+    config: &GanConfig,
+    n: usize,
+    grid_size: usize,
+) -> Result<Snapshot, String> {
     let mut rng = Rng::stream(config.seed, STREAM_VIEW, state.step);
     let fake_t = state.generate(n, &mut rng, config.noise_dim);
     let real = pairs(&config.data.sample(n, &mut rng));
     let arrows_t = state.critic_gradient(fake_t.clone());
-    let grid_t = state.critic_values(tensor2(grid_points(grid_size), grid_size * grid_size, 2, &state.device), fake_t.clone());
+    let grid_t = state.critic_values(
+        tensor2(grid_points(grid_size), grid_size * grid_size, 2, &state.device),
+        fake_t.clone(),
+    );
     let fake = pairs(&read(fake_t).await?);
     let arrows = pairs(&read(arrows_t).await?);
     let grid = read(grid_t).await?;

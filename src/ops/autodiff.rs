@@ -105,7 +105,14 @@ fn unary<C: CheckpointStrategy>(x: FloatTensor<Ad<C>>, sigmoid: bool) -> FloatTe
 }
 
 impl<C: CheckpointStrategy> TextOps for Ad<C> {
-    fn lstm_seq(x: FloatTensor<Self>, w_ih: FloatTensor<Self>, w_hh: FloatTensor<Self>, bias: FloatTensor<Self>, mask: FloatTensor<Self>, reverse: bool) -> FloatTensor<Self> {
+    fn lstm_seq(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self> {
         let (x, nx) = x.into_parts();
         let (w_ih, nwi) = w_ih.into_parts();
         let (w_hh, nwh) = w_hh.into_parts();
@@ -128,7 +135,13 @@ impl<C: CheckpointStrategy> TextOps for Ad<C> {
         }
     }
 
-    fn attention_scores(features: FloatTensor<Self>, query: FloatTensor<Self>, coverage: FloatTensor<Self>, w_c: FloatTensor<Self>, v: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn attention_scores(
+        features: FloatTensor<Self>,
+        query: FloatTensor<Self>,
+        coverage: FloatTensor<Self>,
+        w_c: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         let (f, nf) = features.into_parts();
         let (q, nq) = query.into_parts();
         let (cov, ncov) = coverage.into_parts();

@@ -21,7 +21,13 @@ fn view<T: Real>(t: &FlexTensor) -> Cow<'_, [T]> {
         let c = t.to_contiguous();
         return Cow::Owned(c.as_slice::<T>().expect("contiguous").to_vec());
     }
-    Cow::Owned(t.clone().into_data().convert::<T>().try_to_vec::<T>().expect("converted to the kernel's type"))
+    Cow::Owned(
+        t.clone()
+            .into_data()
+            .convert::<T>()
+            .try_to_vec::<T>()
+            .expect("converted to the kernel's type"),
+    )
 }
 
 fn tensor<T: Real>(values: Vec<T>, shape: &[usize]) -> FlexTensor {
@@ -37,7 +43,10 @@ fn indices(t: &FlexTensor, width: usize) -> Vec<usize> {
     };
     ids.into_iter()
         .map(|i| {
-            assert!(i >= 0 && (i as usize) < width, "softmax_pick: target id {i} outside the {width} logits");
+            assert!(
+                i >= 0 && (i as usize) < width,
+                "softmax_pick: target id {i} outside the {width} logits"
+            );
             i as usize
         })
         .collect()
@@ -89,7 +98,14 @@ pub fn lstm_dims(x: &FlexTensor, w_hh: &FlexTensor, reverse: bool) -> LstmDims {
     LstmDims { batch: s[0], len: s[1], input: s[2], hidden: w_hh.shape()[0], reverse }
 }
 
-pub fn lstm_seq_forward(x: &FlexTensor, w_ih: &FlexTensor, w_hh: &FlexTensor, bias: &FlexTensor, mask: &FlexTensor, reverse: bool) -> (FlexTensor, LstmSaved) {
+pub fn lstm_seq_forward(
+    x: &FlexTensor,
+    w_ih: &FlexTensor,
+    w_hh: &FlexTensor,
+    bias: &FlexTensor,
+    mask: &FlexTensor,
+    reverse: bool,
+) -> (FlexTensor, LstmSaved) {
     let d = lstm_dims(x, w_hh, reverse);
     let dtype = x.dtype();
     by_dtype!(dtype, T => {
@@ -101,7 +117,15 @@ pub fn lstm_seq_forward(x: &FlexTensor, w_ih: &FlexTensor, w_hh: &FlexTensor, bi
 }
 
 /// `[dx, dw_ih, dw_hh, dbias]`.
-pub fn lstm_seq_backward(dy: &FlexTensor, saved: &LstmSaved, x: &FlexTensor, w_ih: &FlexTensor, w_hh: &FlexTensor, mask: &FlexTensor, reverse: bool) -> [FlexTensor; 4] {
+pub fn lstm_seq_backward(
+    dy: &FlexTensor,
+    saved: &LstmSaved,
+    x: &FlexTensor,
+    w_ih: &FlexTensor,
+    w_hh: &FlexTensor,
+    mask: &FlexTensor,
+    reverse: bool,
+) -> [FlexTensor; 4] {
     let d = lstm_dims(x, w_hh, reverse);
     let dtype = x.dtype();
     by_dtype!(dtype, T => {
@@ -124,7 +148,11 @@ pub fn lstm_cell_forward(gates: &FlexTensor, c_prev: &FlexTensor) -> (FlexTensor
 }
 
 /// `[dgates, dc_prev]`.
-pub fn lstm_cell_backward(dout: &FlexTensor, tape: &FlexTensor, c_prev: &FlexTensor) -> [FlexTensor; 2] {
+pub fn lstm_cell_backward(
+    dout: &FlexTensor,
+    tape: &FlexTensor,
+    c_prev: &FlexTensor,
+) -> [FlexTensor; 2] {
     let s = c_prev.shape();
     let (b, h) = (s[0], s[1]);
     let dtype = dout.dtype();
@@ -139,14 +167,27 @@ fn attn_dims(features: &FlexTensor) -> AttnDims {
     AttnDims { batch: s[0], len: s[1], width: s[2] }
 }
 
-pub fn attention_forward(f: &FlexTensor, q: &FlexTensor, cov: &FlexTensor, w_c: &FlexTensor, v: &FlexTensor) -> FlexTensor {
+pub fn attention_forward(
+    f: &FlexTensor,
+    q: &FlexTensor,
+    cov: &FlexTensor,
+    w_c: &FlexTensor,
+    v: &FlexTensor,
+) -> FlexTensor {
     let d = attn_dims(f);
     let dtype = f.dtype();
     by_dtype!(dtype, T => restore(tensor(kernels::attention_forward::<T>(&view(f), &view(q), &view(cov), &view(w_c), &view(v), d), &[d.batch, d.len]), dtype))
 }
 
 /// `[dF, dq, dcov, dw_c, dv]`, each in its input's shape.
-pub fn attention_backward(de: &FlexTensor, f: &FlexTensor, q: &FlexTensor, cov: &FlexTensor, w_c: &FlexTensor, v: &FlexTensor) -> [FlexTensor; 5] {
+pub fn attention_backward(
+    de: &FlexTensor,
+    f: &FlexTensor,
+    q: &FlexTensor,
+    cov: &FlexTensor,
+    w_c: &FlexTensor,
+    v: &FlexTensor,
+) -> [FlexTensor; 5] {
     let d = attn_dims(f);
     let dtype = f.dtype();
     by_dtype!(dtype, T => {
@@ -167,7 +208,13 @@ pub fn softmax_pick_forward(logits: &FlexTensor, target: &FlexTensor) -> (FlexTe
     })
 }
 
-pub fn softmax_pick_backward(dp: &FlexTensor, p: &FlexTensor, stats: &FlexTensor, logits: &FlexTensor, target: &FlexTensor) -> FlexTensor {
+pub fn softmax_pick_backward(
+    dp: &FlexTensor,
+    p: &FlexTensor,
+    stats: &FlexTensor,
+    logits: &FlexTensor,
+    target: &FlexTensor,
+) -> FlexTensor {
     let s = logits.shape();
     let vocab = s[1];
     let ids = indices(target, vocab);
@@ -250,13 +297,26 @@ impl TextOps for Flex {
     fn softmax_rows(x: FlexTensor) -> FlexTensor {
         softmax_rows(x)
     }
-    fn lstm_seq(x: FlexTensor, w_ih: FlexTensor, w_hh: FlexTensor, bias: FlexTensor, mask: FlexTensor, reverse: bool) -> FlexTensor {
+    fn lstm_seq(
+        x: FlexTensor,
+        w_ih: FlexTensor,
+        w_hh: FlexTensor,
+        bias: FlexTensor,
+        mask: FlexTensor,
+        reverse: bool,
+    ) -> FlexTensor {
         lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, reverse).0
     }
     fn lstm_cell(gates: FlexTensor, c_prev: FlexTensor) -> FlexTensor {
         lstm_cell_forward(&gates, &c_prev).0
     }
-    fn attention_scores(features: FlexTensor, query: FlexTensor, coverage: FlexTensor, w_c: FlexTensor, v: FlexTensor) -> FlexTensor {
+    fn attention_scores(
+        features: FlexTensor,
+        query: FlexTensor,
+        coverage: FlexTensor,
+        w_c: FlexTensor,
+        v: FlexTensor,
+    ) -> FlexTensor {
         attention_forward(&features, &query, &coverage, &w_c, &v)
     }
     fn softmax_pick(logits: FlexTensor, target: FlexTensor) -> FlexTensor {

@@ -37,12 +37,26 @@ impl<T> Mat<T> {
 /// `a` and `b` must address `m×k` and `k×n` valid elements through their strides, and `dst`
 /// must hold row `m − 1` at `(m − 1)·dst_rs` with `n` elements, not aliasing `a` or `b`.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm<T: Real>(m: usize, n: usize, k: usize, dst: *mut T, dst_rs: usize, accumulate: bool, a: Mat<T>, b: Mat<T>, parallel: bool) {
+pub unsafe fn gemm<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    a: Mat<T>,
+    b: Mat<T>,
+    parallel: bool,
+) {
     if m == 0 || n == 0 {
         return;
     }
     #[cfg(not(target_arch = "wasm32"))]
-    let par = if parallel && m * n * k >= 192 * 192 * 192 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let par = if parallel && m * n * k >= 192 * 192 * 192 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
     #[cfg(target_arch = "wasm32")]
     let par = {
         let _ = parallel;
@@ -50,7 +64,27 @@ pub unsafe fn gemm<T: Real>(m: usize, n: usize, k: usize, dst: *mut T, dst_rs: u
     };
     // SAFETY: forwarded from the caller; gemm reads `dst` only when `accumulate`.
     unsafe {
-        gemm::gemm(m, n, k, dst, 1, dst_rs as isize, accumulate && k > 0, a.ptr, a.cs, a.rs, b.ptr, b.cs, b.rs, T::ONE, T::ONE, false, false, false, par);
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            accumulate && k > 0,
+            a.ptr,
+            a.cs,
+            a.rs,
+            b.ptr,
+            b.cs,
+            b.rs,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            par,
+        );
     }
     if k == 0 && !accumulate {
         for r in 0..m {
@@ -130,19 +164,43 @@ pub struct LstmTape<T> {
 ///
 /// Returns `[B, T + 2, H]`: the outputs at rows `0..T`, then the final `h` and `c`; and the
 /// tape for the backward pass.
-pub fn lstm_seq_forward<T: Real>(x: &[T], w_ih: &[T], w_hh: &[T], bias: &[T], mask: &[T], d: LstmDims) -> (Vec<T>, LstmTape<T>) {
+pub fn lstm_seq_forward<T: Real>(
+    x: &[T],
+    w_ih: &[T],
+    w_hh: &[T],
+    bias: &[T],
+    mask: &[T],
+    d: LstmDims,
+) -> (Vec<T>, LstmTape<T>) {
     let LstmDims { batch, len, input, hidden: h, .. } = d;
     let g4 = 4 * h;
     let rows = batch * len;
     // The input part of every gate at once: one large product, then the bias.
     let mut acts = vec![T::ZERO; rows * g4];
     // SAFETY: x is [rows, input], w_ih [input, 4H], acts [rows, 4H].
-    unsafe { gemm(rows, g4, input, acts.as_mut_ptr(), g4, false, Mat::rows(x, 0, input), Mat::rows(w_ih, 0, g4), true) };
+    unsafe {
+        gemm(
+            rows,
+            g4,
+            input,
+            acts.as_mut_ptr(),
+            g4,
+            false,
+            Mat::rows(x, 0, input),
+            Mat::rows(w_ih, 0, g4),
+            true,
+        )
+    };
     for row in acts.chunks_exact_mut(g4) {
         row.iter_mut().zip(bias).for_each(|(a, &b)| *a += b);
     }
     let mut out = vec![T::ZERO; batch * (len + 2) * h];
-    let mut tape = LstmTape { acts, h_prev: vec![T::ZERO; rows * h], c_prev: vec![T::ZERO; rows * h], tanh_c: vec![T::ZERO; rows * h] };
+    let mut tape = LstmTape {
+        acts,
+        h_prev: vec![T::ZERO; rows * h],
+        c_prev: vec![T::ZERO; rows * h],
+        tanh_c: vec![T::ZERO; rows * h],
+    };
     let p_acts = Shared(tape.acts.as_mut_ptr());
     let p_hp = Shared(tape.h_prev.as_mut_ptr());
     let p_cp = Shared(tape.c_prev.as_mut_ptr());
@@ -151,7 +209,13 @@ pub fn lstm_seq_forward<T: Real>(x: &[T], w_ih: &[T], w_hh: &[T], bias: &[T], ma
     for_row_chunks(batch, |b0, nb| {
         // SAFETY: chunks own disjoint batch rows, and each array is laid out batch-major.
         let (acts, hp, cp, tc, out) = unsafe {
-            (p_acts.slice(b0 * len * g4, nb * len * g4), p_hp.slice(b0 * len * h, nb * len * h), p_cp.slice(b0 * len * h, nb * len * h), p_tc.slice(b0 * len * h, nb * len * h), p_out.slice(b0 * (len + 2) * h, nb * (len + 2) * h))
+            (
+                p_acts.slice(b0 * len * g4, nb * len * g4),
+                p_hp.slice(b0 * len * h, nb * len * h),
+                p_cp.slice(b0 * len * h, nb * len * h),
+                p_tc.slice(b0 * len * h, nb * len * h),
+                p_out.slice(b0 * (len + 2) * h, nb * (len + 2) * h),
+            )
         };
         let mut hs = vec![T::ZERO; nb * h];
         let mut cs = vec![T::ZERO; nb * h];
@@ -160,7 +224,19 @@ pub fn lstm_seq_forward<T: Real>(x: &[T], w_ih: &[T], w_hh: &[T], bias: &[T], ma
             if step > 0 {
                 // gates[b] += h[b] · W_hh for this position's rows (stride T·4H).
                 // SAFETY: rows b·T + t of acts, b < nb, are in this chunk's slice.
-                unsafe { gemm(nb, g4, h, acts[t * g4..].as_mut_ptr(), len * g4, true, Mat::rows(&hs, 0, h), Mat::rows(w_hh, 0, g4), false) };
+                unsafe {
+                    gemm(
+                        nb,
+                        g4,
+                        h,
+                        acts[t * g4..].as_mut_ptr(),
+                        len * g4,
+                        true,
+                        Mat::rows(&hs, 0, h),
+                        Mat::rows(w_hh, 0, g4),
+                        false,
+                    )
+                };
             }
             for b in 0..nb {
                 let r = b * len + t;
@@ -198,7 +274,15 @@ pub fn lstm_seq_forward<T: Real>(x: &[T], w_ih: &[T], w_hh: &[T], bias: &[T], ma
 
 /// Gradients of [`lstm_seq_forward`] given `dy`, the gradient of its `[B, T + 2, H]` output:
 /// `(dx, dw_ih, dw_hh, dbias)`.
-pub fn lstm_seq_backward<T: Real>(dy: &[T], tape: &LstmTape<T>, x: &[T], w_ih: &[T], w_hh: &[T], mask: &[T], d: LstmDims) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
+pub fn lstm_seq_backward<T: Real>(
+    dy: &[T],
+    tape: &LstmTape<T>,
+    x: &[T],
+    w_ih: &[T],
+    w_hh: &[T],
+    mask: &[T],
+    d: LstmDims,
+) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
     let LstmDims { batch, len, input, hidden: h, .. } = d;
     let g4 = 4 * h;
     let rows = batch * len;
@@ -246,7 +330,19 @@ pub fn lstm_seq_backward<T: Real>(dy: &[T], tape: &LstmTape<T>, x: &[T], w_ih: &
             }
             // dh_prev = dgates · W_hhᵀ; padded rows carry dh through unchanged.
             // SAFETY: rows b·T + t of this chunk's dg; W_hh is [H, 4H].
-            unsafe { gemm(nb, h, g4, dh_prev.as_mut_ptr(), h, false, Mat::strided(dg, t * g4, len * g4), Mat::t(w_hh, g4), false) };
+            unsafe {
+                gemm(
+                    nb,
+                    h,
+                    g4,
+                    dh_prev.as_mut_ptr(),
+                    h,
+                    false,
+                    Mat::strided(dg, t * g4, len * g4),
+                    Mat::t(w_hh, g4),
+                    false,
+                )
+            };
             for b in 0..nb {
                 if mask[(b0 + b) * len + t] != T::ZERO {
                     dh[b * h..(b + 1) * h].copy_from_slice(&dh_prev[b * h..(b + 1) * h]);
@@ -259,9 +355,39 @@ pub fn lstm_seq_backward<T: Real>(dy: &[T], tape: &LstmTape<T>, x: &[T], w_ih: &
     let mut dx = vec![T::ZERO; rows * input];
     // SAFETY: h_prev is [rows, H], x [rows, E], dg [rows, 4H], the weights [·, 4H].
     unsafe {
-        gemm(h, g4, rows, dw_hh.as_mut_ptr(), g4, false, Mat::t(&tape.h_prev, h), Mat::rows(&dg, 0, g4), true);
-        gemm(input, g4, rows, dw_ih.as_mut_ptr(), g4, false, Mat::t(x, input), Mat::rows(&dg, 0, g4), true);
-        gemm(rows, input, g4, dx.as_mut_ptr(), input, false, Mat::rows(&dg, 0, g4), Mat::t(w_ih, g4), true);
+        gemm(
+            h,
+            g4,
+            rows,
+            dw_hh.as_mut_ptr(),
+            g4,
+            false,
+            Mat::t(&tape.h_prev, h),
+            Mat::rows(&dg, 0, g4),
+            true,
+        );
+        gemm(
+            input,
+            g4,
+            rows,
+            dw_ih.as_mut_ptr(),
+            g4,
+            false,
+            Mat::t(x, input),
+            Mat::rows(&dg, 0, g4),
+            true,
+        );
+        gemm(
+            rows,
+            input,
+            g4,
+            dx.as_mut_ptr(),
+            input,
+            false,
+            Mat::rows(&dg, 0, g4),
+            Mat::t(w_ih, g4),
+            true,
+        );
     }
     let mut db = vec![T::ZERO; g4];
     for row in dg.chunks_exact(g4) {
@@ -273,7 +399,12 @@ pub fn lstm_seq_backward<T: Real>(dy: &[T], tape: &LstmTape<T>, x: &[T], w_ih: &
 /// One LSTM cell from pre-activation gates `[B, 4H]` and the previous cell state `[B, H]`:
 /// returns `[B, 2H]` = `[c; h]` (See et al.'s decoder state `s`) and the activated gates plus
 /// tanh(c) `[B, 5H]` for the backward pass.
-pub fn lstm_cell_forward<T: Real>(gates: &[T], c_prev: &[T], batch: usize, h: usize) -> (Vec<T>, Vec<T>) {
+pub fn lstm_cell_forward<T: Real>(
+    gates: &[T],
+    c_prev: &[T],
+    batch: usize,
+    h: usize,
+) -> (Vec<T>, Vec<T>) {
     let mut out = vec![T::ZERO; batch * 2 * h];
     let mut tape = vec![T::ZERO; batch * 5 * h];
     for b in 0..batch {
@@ -296,7 +427,13 @@ pub fn lstm_cell_forward<T: Real>(gates: &[T], c_prev: &[T], batch: usize, h: us
 }
 
 /// Gradients of [`lstm_cell_forward`] given `dout` `[B, 2H]`: `(dgates, dc_prev)`.
-pub fn lstm_cell_backward<T: Real>(dout: &[T], tape: &[T], c_prev: &[T], batch: usize, h: usize) -> (Vec<T>, Vec<T>) {
+pub fn lstm_cell_backward<T: Real>(
+    dout: &[T],
+    tape: &[T],
+    c_prev: &[T],
+    batch: usize,
+    h: usize,
+) -> (Vec<T>, Vec<T>) {
     let mut dg = vec![T::ZERO; batch * 4 * h];
     let mut dcp = vec![T::ZERO; batch * h];
     for b in 0..batch {
@@ -326,7 +463,14 @@ pub struct AttnDims {
 
 /// Bahdanau scores `e[b, t] = Σₐ v[a] · tanh(F[b, t, a] + q[b, a] + cov[b, t] · w_c[a])`
 /// (See et al. eq. 1 and 11) without materialising the `[B, T, A]` tanh.
-pub fn attention_forward<T: Real>(features: &[T], query: &[T], cov: &[T], w_c: &[T], v: &[T], d: AttnDims) -> Vec<T> {
+pub fn attention_forward<T: Real>(
+    features: &[T],
+    query: &[T],
+    cov: &[T],
+    w_c: &[T],
+    v: &[T],
+    d: AttnDims,
+) -> Vec<T> {
     let AttnDims { batch, len, width: a } = d;
     let mut e = vec![T::ZERO; batch * len];
     let p_e = Shared(e.as_mut_ptr());
@@ -350,17 +494,37 @@ pub fn attention_forward<T: Real>(features: &[T], query: &[T], cov: &[T], w_c: &
 /// Gradients of [`attention_forward`] given `de` `[B, T]`: `(dF, dq, dcov, dw_c, dv)`. The tanh
 /// is recomputed rather than stored: it is `[B, T, A]` per decoder step.
 #[allow(clippy::type_complexity)]
-pub fn attention_backward<T: Real>(de: &[T], features: &[T], query: &[T], cov: &[T], w_c: &[T], v: &[T], d: AttnDims) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
+pub fn attention_backward<T: Real>(
+    de: &[T],
+    features: &[T],
+    query: &[T],
+    cov: &[T],
+    w_c: &[T],
+    v: &[T],
+    d: AttnDims,
+) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
     let AttnDims { batch, len, width: a } = d;
     let mut df = vec![T::ZERO; batch * len * a];
     let mut dq = vec![T::ZERO; batch * a];
     let mut dcov = vec![T::ZERO; batch * len];
     // Per-row partial sums of dw_c and dv, reduced after.
     let mut partial = vec![T::ZERO; batch * 2 * a];
-    let (p_df, p_dq, p_dcov, p_part) = (Shared(df.as_mut_ptr()), Shared(dq.as_mut_ptr()), Shared(dcov.as_mut_ptr()), Shared(partial.as_mut_ptr()));
+    let (p_df, p_dq, p_dcov, p_part) = (
+        Shared(df.as_mut_ptr()),
+        Shared(dq.as_mut_ptr()),
+        Shared(dcov.as_mut_ptr()),
+        Shared(partial.as_mut_ptr()),
+    );
     for_row_chunks(batch, |b0, nb| {
         // SAFETY: chunks own disjoint batch rows of every output.
-        let (df, dq, dcov, part) = unsafe { (p_df.slice(b0 * len * a, nb * len * a), p_dq.slice(b0 * a, nb * a), p_dcov.slice(b0 * len, nb * len), p_part.slice(b0 * 2 * a, nb * 2 * a)) };
+        let (df, dq, dcov, part) = unsafe {
+            (
+                p_df.slice(b0 * len * a, nb * len * a),
+                p_dq.slice(b0 * a, nb * a),
+                p_dcov.slice(b0 * len, nb * len),
+                p_part.slice(b0 * 2 * a, nb * 2 * a),
+            )
+        };
         let mut th = vec![T::ZERO; a];
         for b in 0..nb {
             let q = &query[(b0 + b) * a..][..a];
@@ -371,7 +535,17 @@ pub fn attention_backward<T: Real>(de: &[T], features: &[T], query: &[T], cov: &
                 let f = &features[((b0 + b) * len + t) * a..][..a];
                 let c = cov[(b0 + b) * len + t];
                 attn_pre(f, q, c, w_c, &mut th);
-                let dc = attn_back_row(g, c, &th, v, w_c, &mut df[(b * len + t) * a..][..a], dqb, dwc, dv);
+                let dc = attn_back_row(
+                    g,
+                    c,
+                    &th,
+                    v,
+                    w_c,
+                    &mut df[(b * len + t) * a..][..a],
+                    dqb,
+                    dwc,
+                    dv,
+                );
                 dcov[b * len + t] = dc;
             }
         }
@@ -432,7 +606,11 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 
 /// `p[n] = softmax(logits[n, ·])[target[n]]` over `[N, V]`, and each row's max and Σ e^(l − max)
 /// for the backward pass. Neither the softmax nor a one-hot is stored.
-pub fn softmax_pick_forward<T: Real>(logits: &[T], target: &[usize], vocab: usize) -> (Vec<T>, Vec<T>) {
+pub fn softmax_pick_forward<T: Real>(
+    logits: &[T],
+    target: &[usize],
+    vocab: usize,
+) -> (Vec<T>, Vec<T>) {
     let n = target.len();
     let mut p = vec![T::ZERO; n];
     let mut stats = vec![T::ZERO; 2 * n];
@@ -456,7 +634,14 @@ pub fn softmax_pick_forward<T: Real>(logits: &[T], target: &[usize], vocab: usiz
 
 /// Gradient of [`softmax_pick_forward`] given `dp` `[N]`:
 /// `dlogits[n, j] = dp[n] · p[n] · (1[j = target[n]] − softmax(logits[n])[j])`.
-pub fn softmax_pick_backward<T: Real>(dp: &[T], p: &[T], stats: &[T], logits: &[T], target: &[usize], vocab: usize) -> Vec<T> {
+pub fn softmax_pick_backward<T: Real>(
+    dp: &[T],
+    p: &[T],
+    stats: &[T],
+    logits: &[T],
+    target: &[usize],
+    vocab: usize,
+) -> Vec<T> {
     let n = target.len();
     let mut dl = vec![T::ZERO; n * vocab];
     let p_dl = Shared(dl.as_mut_ptr());
@@ -502,7 +687,8 @@ pub fn project_rows<T: Real>(x: &[T], w: &[T], m: usize, k: usize, n: usize) -> 
             }
             for r in 0..m {
                 // SAFETY: each tile's columns belong to one chunk.
-                unsafe { p_out.slice(r * n + j0, width) }.copy_from_slice(&acc[r * TILE..r * TILE + width]);
+                unsafe { p_out.slice(r * n + j0, width) }
+                    .copy_from_slice(&acc[r * TILE..r * TILE + width]);
             }
         }
     });

@@ -21,8 +21,8 @@ pub mod math;
 mod autodiff;
 mod flex;
 
-use burn::backend::{Backend, Dispatch, Shape, Slice, TensorMetadata, backend_extension};
 use burn::backend::tensor::{FloatTensor, IntTensor};
+use burn::backend::{Backend, Dispatch, Shape, Slice, TensorMetadata, backend_extension};
 use burn::tensor::{Int, Tensor};
 
 /// The fused text operations. See the module documentation for each one's contract.
@@ -30,7 +30,14 @@ use burn::tensor::{Int, Tensor};
 pub trait TextOps: Backend {
     /// `x` `[B, T, E]`, `w_ih` `[E, 4H]`, `w_hh` `[H, 4H]`, `bias` `[1, 4H]`, `mask` `[B, T]`
     /// (1 on tokens, 0 on padding) → `[B, T + 2, H]`: outputs, then final `h` and `c`.
-    fn lstm_seq(x: FloatTensor<Self>, w_ih: FloatTensor<Self>, w_hh: FloatTensor<Self>, bias: FloatTensor<Self>, mask: FloatTensor<Self>, reverse: bool) -> FloatTensor<Self> {
+    fn lstm_seq(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        reverse: bool,
+    ) -> FloatTensor<Self> {
         reference::lstm_seq::<Self>(x, w_ih, w_hh, bias, mask, reverse)
     }
     /// `gates` `[B, 4H]` (pre-activation), `c_prev` `[B, H]` → `[B, 2H]` = `[c; h]`.
@@ -39,7 +46,13 @@ pub trait TextOps: Backend {
     }
     /// `features` `[B, T, A]`, `query` `[B, A]`, `coverage` `[B, T]`, `w_c` `[1, A]`, `v` `[A, 1]`
     /// → scores `[B, T]`.
-    fn attention_scores(features: FloatTensor<Self>, query: FloatTensor<Self>, coverage: FloatTensor<Self>, w_c: FloatTensor<Self>, v: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn attention_scores(
+        features: FloatTensor<Self>,
+        query: FloatTensor<Self>,
+        coverage: FloatTensor<Self>,
+        w_c: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         reference::attention_scores::<Self>(features, query, coverage, w_c, v)
     }
     /// `logits` `[N, V]`, `target` `[N, 1]` → `softmax(logits)[n, target[n]]`, `[N, 1]`.
@@ -72,8 +85,22 @@ impl TextOps for burn::backend::Cube {}
 
 /// One LSTM direction over `[B, T, E]` inputs; see [`TextOps::lstm_seq`]. Returns the outputs
 /// `[B, T, H]` (zero at padding) and the final `h` and `c` `[B, H]`.
-pub fn lstm_seq(x: Tensor<3>, w_ih: Tensor<2>, w_hh: Tensor<2>, bias: Tensor<2>, mask: Tensor<2>, reverse: bool) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-    let packed = Tensor::<3>::from_dispatch(<Dispatch as TextOps>::lstm_seq(x.into_dispatch(), w_ih.into_dispatch(), w_hh.into_dispatch(), bias.into_dispatch(), mask.into_dispatch(), reverse));
+pub fn lstm_seq(
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    w_hh: Tensor<2>,
+    bias: Tensor<2>,
+    mask: Tensor<2>,
+    reverse: bool,
+) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    let packed = Tensor::<3>::from_dispatch(<Dispatch as TextOps>::lstm_seq(
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        w_hh.into_dispatch(),
+        bias.into_dispatch(),
+        mask.into_dispatch(),
+        reverse,
+    ));
     unpack_lstm(packed)
 }
 
@@ -88,17 +115,35 @@ fn unpack_lstm(packed: Tensor<3>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
 
 /// One LSTM cell; see [`TextOps::lstm_cell`]. Returns `[c; h]` `[B, 2H]`.
 pub fn lstm_cell(gates: Tensor<2>, c_prev: Tensor<2>) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::lstm_cell(gates.into_dispatch(), c_prev.into_dispatch()))
+    Tensor::from_dispatch(<Dispatch as TextOps>::lstm_cell(
+        gates.into_dispatch(),
+        c_prev.into_dispatch(),
+    ))
 }
 
 /// Additive attention scores; see [`TextOps::attention_scores`].
-pub fn attention_scores(features: Tensor<3>, query: Tensor<2>, coverage: Tensor<2>, w_c: Tensor<2>, v: Tensor<2>) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::attention_scores(features.into_dispatch(), query.into_dispatch(), coverage.into_dispatch(), w_c.into_dispatch(), v.into_dispatch()))
+pub fn attention_scores(
+    features: Tensor<3>,
+    query: Tensor<2>,
+    coverage: Tensor<2>,
+    w_c: Tensor<2>,
+    v: Tensor<2>,
+) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as TextOps>::attention_scores(
+        features.into_dispatch(),
+        query.into_dispatch(),
+        coverage.into_dispatch(),
+        w_c.into_dispatch(),
+        v.into_dispatch(),
+    ))
 }
 
 /// The softmax probability of each row's target; see [`TextOps::softmax_pick`].
 pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::softmax_pick(logits.into_dispatch(), target.into_dispatch()))
+    Tensor::from_dispatch(<Dispatch as TextOps>::softmax_pick(
+        logits.into_dispatch(),
+        target.into_dispatch(),
+    ))
 }
 
 /// `x · w`, for decoding's few rows against a large output matrix; see [`TextOps::project`].
@@ -134,14 +179,43 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 pub mod unfused {
     use super::*;
 
-    pub fn lstm_seq(x: Tensor<3>, w_ih: Tensor<2>, w_hh: Tensor<2>, bias: Tensor<2>, mask: Tensor<2>, reverse: bool) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-        unpack_lstm(Tensor::from_dispatch(reference::lstm_seq::<Dispatch>(x.into_dispatch(), w_ih.into_dispatch(), w_hh.into_dispatch(), bias.into_dispatch(), mask.into_dispatch(), reverse)))
+    pub fn lstm_seq(
+        x: Tensor<3>,
+        w_ih: Tensor<2>,
+        w_hh: Tensor<2>,
+        bias: Tensor<2>,
+        mask: Tensor<2>,
+        reverse: bool,
+    ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+        unpack_lstm(Tensor::from_dispatch(reference::lstm_seq::<Dispatch>(
+            x.into_dispatch(),
+            w_ih.into_dispatch(),
+            w_hh.into_dispatch(),
+            bias.into_dispatch(),
+            mask.into_dispatch(),
+            reverse,
+        )))
     }
     pub fn lstm_cell(gates: Tensor<2>, c_prev: Tensor<2>) -> Tensor<2> {
-        Tensor::from_dispatch(reference::lstm_cell::<Dispatch>(gates.into_dispatch(), c_prev.into_dispatch()))
+        Tensor::from_dispatch(reference::lstm_cell::<Dispatch>(
+            gates.into_dispatch(),
+            c_prev.into_dispatch(),
+        ))
     }
-    pub fn attention_scores(features: Tensor<3>, query: Tensor<2>, coverage: Tensor<2>, w_c: Tensor<2>, v: Tensor<2>) -> Tensor<2> {
-        Tensor::from_dispatch(reference::attention_scores::<Dispatch>(features.into_dispatch(), query.into_dispatch(), coverage.into_dispatch(), w_c.into_dispatch(), v.into_dispatch()))
+    pub fn attention_scores(
+        features: Tensor<3>,
+        query: Tensor<2>,
+        coverage: Tensor<2>,
+        w_c: Tensor<2>,
+        v: Tensor<2>,
+    ) -> Tensor<2> {
+        Tensor::from_dispatch(reference::attention_scores::<Dispatch>(
+            features.into_dispatch(),
+            query.into_dispatch(),
+            coverage.into_dispatch(),
+            w_c.into_dispatch(),
+            v.into_dispatch(),
+        ))
     }
     pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
         burn::tensor::activation::softmax(logits, 1).gather(1, target)
@@ -171,10 +245,22 @@ mod reference {
 
     /// i, f, g, o from pre-activation gates `[B, 4H]`.
     fn gates<B: Backend>(g: FloatTensor<B>, h: usize) -> [FloatTensor<B>; 4] {
-        [B::sigmoid(cols::<B>(g.clone(), 0, h)), B::sigmoid(cols::<B>(g.clone(), h, h)), B::float_tanh(cols::<B>(g.clone(), 2 * h, h)), B::sigmoid(cols::<B>(g, 3 * h, h))]
+        [
+            B::sigmoid(cols::<B>(g.clone(), 0, h)),
+            B::sigmoid(cols::<B>(g.clone(), h, h)),
+            B::float_tanh(cols::<B>(g.clone(), 2 * h, h)),
+            B::sigmoid(cols::<B>(g, 3 * h, h)),
+        ]
     }
 
-    pub fn lstm_seq<B: Backend>(x: FloatTensor<B>, w_ih: FloatTensor<B>, w_hh: FloatTensor<B>, bias: FloatTensor<B>, mask: FloatTensor<B>, reverse: bool) -> FloatTensor<B> {
+    pub fn lstm_seq<B: Backend>(
+        x: FloatTensor<B>,
+        w_ih: FloatTensor<B>,
+        w_hh: FloatTensor<B>,
+        bias: FloatTensor<B>,
+        mask: FloatTensor<B>,
+        reverse: bool,
+    ) -> FloatTensor<B> {
         let s = x.shape();
         let (batch, len, e) = (s[0], s[1], s[2]);
         let h = w_hh.shape()[0];
@@ -185,18 +271,31 @@ mod reference {
             let t = if reverse { len - 1 - step } else { step };
             // Slicing the [B, T, E] input (not a [B, T, 4H] product) keeps backward's per-step
             // zero-fill E/4H times smaller.
-            let xt = B::float_reshape(B::float_slice(x.clone(), &[Slice::from(0..batch), Slice::from(t..t + 1), Slice::from(0..e)]), Shape::new([batch, e]));
-            let g = B::float_add(B::float_add(B::float_matmul(xt, w_ih.clone()), bias.clone()), B::float_matmul(hs.clone(), w_hh.clone()));
+            let xt = B::float_reshape(
+                B::float_slice(
+                    x.clone(),
+                    &[Slice::from(0..batch), Slice::from(t..t + 1), Slice::from(0..e)],
+                ),
+                Shape::new([batch, e]),
+            );
+            let g = B::float_add(
+                B::float_add(B::float_matmul(xt, w_ih.clone()), bias.clone()),
+                B::float_matmul(hs.clone(), w_hh.clone()),
+            );
             let [i, f, u, o] = gates::<B>(g, h);
             let c_new = B::float_add(B::float_mul(f, cs.clone()), B::float_mul(i, u));
             let h_new = B::float_mul(o, B::float_tanh(c_new.clone()));
             let m = cols::<B>(mask.clone(), t, 1); // [B, 1]
             let keep = B::float_add_scalar(B::float_neg(m.clone()), 1f32.into());
-            hs = B::float_add(B::float_mul(h_new.clone(), m.clone()), B::float_mul(hs, keep.clone()));
+            hs = B::float_add(
+                B::float_mul(h_new.clone(), m.clone()),
+                B::float_mul(hs, keep.clone()),
+            );
             cs = B::float_add(B::float_mul(c_new, m.clone()), B::float_mul(cs, keep));
             outs[t] = Some(B::float_reshape(B::float_mul(h_new, m), Shape::new([batch, 1, h])));
         }
-        let mut parts: Vec<FloatTensor<B>> = outs.into_iter().map(|o| o.expect("every step ran")).collect();
+        let mut parts: Vec<FloatTensor<B>> =
+            outs.into_iter().map(|o| o.expect("every step ran")).collect();
         parts.push(B::float_reshape(hs, Shape::new([batch, 1, h])));
         parts.push(B::float_reshape(cs, Shape::new([batch, 1, h])));
         B::float_cat(parts, 1)
@@ -210,12 +309,24 @@ mod reference {
         B::float_cat(vec![c, hn], 1)
     }
 
-    pub fn attention_scores<B: Backend>(features: FloatTensor<B>, query: FloatTensor<B>, coverage: FloatTensor<B>, w_c: FloatTensor<B>, v: FloatTensor<B>) -> FloatTensor<B> {
+    pub fn attention_scores<B: Backend>(
+        features: FloatTensor<B>,
+        query: FloatTensor<B>,
+        coverage: FloatTensor<B>,
+        w_c: FloatTensor<B>,
+        v: FloatTensor<B>,
+    ) -> FloatTensor<B> {
         let s = features.shape();
         let (b, t, a) = (s[0], s[1], s[2]);
         let q = B::float_reshape(query, Shape::new([b, 1, a]));
-        let cov = B::float_mul(B::float_reshape(coverage, Shape::new([b, t, 1])), B::float_reshape(w_c, Shape::new([1, 1, a])));
+        let cov = B::float_mul(
+            B::float_reshape(coverage, Shape::new([b, t, 1])),
+            B::float_reshape(w_c, Shape::new([1, 1, a])),
+        );
         let scores = B::float_tanh(B::float_add(B::float_add(features, q), cov));
-        B::float_reshape(B::float_matmul(B::float_reshape(scores, Shape::new([b * t, a])), v), Shape::new([b, t]))
+        B::float_reshape(
+            B::float_matmul(B::float_reshape(scores, Shape::new([b * t, a])), v),
+            Shape::new([b, t]),
+        )
     }
 }

@@ -25,7 +25,13 @@ pub struct Example {
 impl Example {
     /// `summary` may be empty (for decoding). Summaries longer than `max_dec − 1` tokens are
     /// cut and then get no `[STOP]`, as in See et al.'s code.
-    pub fn new(article: &[&str], summary: &[&str], vocab: &Vocab, max_enc: usize, max_dec: usize) -> Self {
+    pub fn new(
+        article: &[&str],
+        summary: &[&str],
+        vocab: &Vocab,
+        max_enc: usize,
+        max_dec: usize,
+    ) -> Self {
         let truncated = article.len() > max_enc;
         let article = &article[..article.len().min(max_enc)];
         let mut oovs: Vec<String> = vec![];
@@ -65,7 +71,11 @@ impl Example {
 
     /// The word for an extended-vocabulary id.
     pub fn word<'a>(&'a self, id: usize, vocab: &'a Vocab) -> &'a str {
-        if id < vocab.len() { vocab.word(id).unwrap_or(super::vocab::UNK) } else { self.oovs.get(id - vocab.len()).map(String::as_str).unwrap_or(super::vocab::UNK) }
+        if id < vocab.len() {
+            vocab.word(id).unwrap_or(super::vocab::UNK)
+        } else {
+            self.oovs.get(id - vocab.len()).map(String::as_str).unwrap_or(super::vocab::UNK)
+        }
     }
 }
 

@@ -28,7 +28,15 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { vocab_size: 50_000, emb: 128, hidden: 256, pointer: true, coverage: false, init_uniform: 0.02, init_std: 1e-4 }
+        ModelConfig {
+            vocab_size: 50_000,
+            emb: 128,
+            hidden: 256,
+            pointer: true,
+            coverage: false,
+            init_uniform: 0.02,
+            init_std: 1e-4,
+        }
     }
 }
 
@@ -65,7 +73,17 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { optimizer: OptimizerKind::Adagrad, lr: 0.15, initial_accumulator: 0.1, max_grad_norm: 2.0, batch_size: 16, max_enc: 400, max_dec: 100, cov_loss_weight: 1.0, seed: 0 }
+        TrainConfig {
+            optimizer: OptimizerKind::Adagrad,
+            lr: 0.15,
+            initial_accumulator: 0.1,
+            max_grad_norm: 2.0,
+            batch_size: 16,
+            max_enc: 400,
+            max_dec: 100,
+            cov_loss_weight: 1.0,
+            seed: 0,
+        }
     }
 }
 
@@ -137,19 +155,43 @@ impl SummarizerConfig {
         let t = &self.train;
         let d = &self.decode;
         let checks: [(bool, &str); 13] = [
-            (m.init_uniform.is_finite() && m.init_uniform >= 0.0 && m.init_std.is_finite() && m.init_std >= 0.0, "model.init_uniform and model.init_std must be 0 or more"),
-            (m.vocab_size > 4 && m.vocab_size <= 2_000_000, "model.vocab_size must be between 5 and 2,000,000"),
+            (
+                m.init_uniform.is_finite()
+                    && m.init_uniform >= 0.0
+                    && m.init_std.is_finite()
+                    && m.init_std >= 0.0,
+                "model.init_uniform and model.init_std must be 0 or more",
+            ),
+            (
+                m.vocab_size > 4 && m.vocab_size <= 2_000_000,
+                "model.vocab_size must be between 5 and 2,000,000",
+            ),
             (m.emb > 0 && m.emb <= 4096, "model.emb must be between 1 and 4096"),
             (m.hidden > 0 && m.hidden <= 4096, "model.hidden must be between 1 and 4096"),
             (t.lr.is_finite() && t.lr > 0.0, "train.lr must be a positive number"),
-            (t.initial_accumulator.is_finite() && t.initial_accumulator > 0.0, "train.initial_accumulator must be positive"),
-            (t.max_grad_norm.is_finite() && t.max_grad_norm > 0.0, "train.max_grad_norm must be positive"),
-            (t.batch_size > 0 && t.batch_size <= 4096, "train.batch_size must be between 1 and 4096"),
+            (
+                t.initial_accumulator.is_finite() && t.initial_accumulator > 0.0,
+                "train.initial_accumulator must be positive",
+            ),
+            (
+                t.max_grad_norm.is_finite() && t.max_grad_norm > 0.0,
+                "train.max_grad_norm must be positive",
+            ),
+            (
+                t.batch_size > 0 && t.batch_size <= 4096,
+                "train.batch_size must be between 1 and 4096",
+            ),
             (t.max_enc > 0 && t.max_enc <= 100_000, "train.max_enc must be between 1 and 100,000"),
             (t.max_dec > 1 && t.max_dec <= 10_000, "train.max_dec must be between 2 and 10,000"),
-            (t.cov_loss_weight.is_finite() && t.cov_loss_weight >= 0.0, "train.cov_loss_weight must be 0 or more"),
+            (
+                t.cov_loss_weight.is_finite() && t.cov_loss_weight >= 0.0,
+                "train.cov_loss_weight must be 0 or more",
+            ),
             (d.beam > 0 && d.beam <= 64, "decode.beam must be between 1 and 64"),
-            (d.max_len > 0 && d.max_len <= 10_000 && d.min_len <= d.max_len, "decode.max_len must be between 1 and 10,000 and at least decode.min_len"),
+            (
+                d.max_len > 0 && d.max_len <= 10_000 && d.min_len <= d.max_len,
+                "decode.max_len must be between 1 and 10,000 and at least decode.min_len",
+            ),
         ];
         match checks.iter().find(|c| !c.0) {
             Some((_, message)) => Err(message.to_string()),

@@ -51,11 +51,22 @@ impl Hyp {
 
 /// Reads a small tensor, natively or in the browser.
 async fn read(t: burn::tensor::Tensor<2>) -> Result<Vec<f32>, String> {
-    t.into_data_async().await.map_err(|e| format!("{e:?}"))?.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
+    t.into_data_async()
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// `P(w)` over the extended vocabulary for one row.
-fn final_dist(p_vocab: &[f32], attn: &[f32], p_gen: f32, enc_ext: &[usize], n_oov: usize) -> Vec<f32> {
+fn final_dist(
+    p_vocab: &[f32],
+    attn: &[f32],
+    p_gen: f32,
+    enc_ext: &[usize],
+    n_oov: usize,
+) -> Vec<f32> {
     let mut out: Vec<f32> = p_vocab.iter().map(|p| p * p_gen).collect();
     out.resize(p_vocab.len() + n_oov, 0.0);
     for (a, &id) in attn.iter().zip(enc_ext) {
@@ -86,13 +97,26 @@ fn best_tokens(dist: &[f32], n: usize, allowed: impl Fn(usize) -> bool) -> Vec<u
 }
 
 /// Summarises one article given as tokens (already lower-cased and tokenized).
-pub async fn summarize(model: &PointerGenerator, vocab: &Vocab, article: &[String], max_enc: usize, cfg: &DecodeConfig) -> Result<Summary, String> {
+pub async fn summarize(
+    model: &PointerGenerator,
+    vocab: &Vocab,
+    article: &[String],
+    max_enc: usize,
+    cfg: &DecodeConfig,
+) -> Result<Summary, String> {
     summarize_with(model, vocab, article, max_enc, cfg, async |_| {}).await
 }
 
 /// [`summarize`], awaiting `pause(step)` before every decoder step: the page uses it to let
 /// the browser paint and to show progress.
-pub async fn summarize_with(model: &PointerGenerator, vocab: &Vocab, article: &[String], max_enc: usize, cfg: &DecodeConfig, mut pause: impl AsyncFnMut(usize)) -> Result<Summary, String> {
+pub async fn summarize_with(
+    model: &PointerGenerator,
+    vocab: &Vocab,
+    article: &[String],
+    max_enc: usize,
+    cfg: &DecodeConfig,
+    mut pause: impl AsyncFnMut(usize),
+) -> Result<Summary, String> {
     let words: Vec<&str> = article.iter().map(String::as_str).collect();
     let ex = Example::new(&words, &[], vocab, max_enc, 2);
     if ex.enc.is_empty() {
@@ -109,7 +133,10 @@ pub async fn summarize_with(model: &PointerGenerator, vocab: &Vocab, article: &[
     for step in 0..cfg.max_len {
         pause(step).await;
         // Rows beyond the live hypotheses repeat the first; their outputs are ignored.
-        let prev: Vec<usize> = (0..k).map(|r| hyps.get(r).unwrap_or(&hyps[0]).tokens.last().copied().unwrap_or(START_ID)).map(|id| if id >= v { UNK_ID } else { id }).collect();
+        let prev: Vec<usize> = (0..k)
+            .map(|r| hyps.get(r).unwrap_or(&hyps[0]).tokens.last().copied().unwrap_or(START_ID))
+            .map(|id| if id >= v { UNK_ID } else { id })
+            .collect();
         let (new_state, out) = model.decode_step(&enc, state, &prev);
         let p_vocab = read(out.p_vocab).await?;
         let attn = read(out.attn).await?;
@@ -123,8 +150,18 @@ pub async fn summarize_with(model: &PointerGenerator, vocab: &Vocab, article: &[
         let allow_stop = step + 1 >= cfg.min_len;
         let mut candidates: Vec<(usize, usize, f64)> = vec![]; // (parent row, token, log prob)
         for (r, hyp) in hyps.iter().enumerate() {
-            let dist = final_dist(&p_vocab[r * v..(r + 1) * v], &attn[r * t..(r + 1) * t], p_gen[r], &ex.enc_ext, ex.oovs.len());
-            let top = best_tokens(&dist, 2 * k, |w| w != UNK_ID && !(cfg.no_repeat_trigram && hyp.repeats_trigram(w)) && !(w == STOP_ID && !allow_stop && cfg.greedy));
+            let dist = final_dist(
+                &p_vocab[r * v..(r + 1) * v],
+                &attn[r * t..(r + 1) * t],
+                p_gen[r],
+                &ex.enc_ext,
+                ex.oovs.len(),
+            );
+            let top = best_tokens(&dist, 2 * k, |w| {
+                w != UNK_ID
+                    && !(cfg.no_repeat_trigram && hyp.repeats_trigram(w))
+                    && !(w == STOP_ID && !allow_stop && cfg.greedy)
+            });
             for w in top {
                 candidates.push((r, w, hyp.log_prob + (dist[w].max(1e-20) as f64).ln()));
             }
@@ -135,7 +172,12 @@ pub async fn summarize_with(model: &PointerGenerator, vocab: &Vocab, article: &[
         let mut rows = vec![];
         for (r, w, lp) in candidates {
             let parent = &hyps[r];
-            let mut h = Hyp { tokens: parent.tokens.clone(), log_prob: lp, p_gen: parent.p_gen.clone(), attention: parent.attention.clone() };
+            let mut h = Hyp {
+                tokens: parent.tokens.clone(),
+                log_prob: lp,
+                p_gen: parent.p_gen.clone(),
+                attention: parent.attention.clone(),
+            };
             h.tokens.push(w);
             h.p_gen.push(p_gen[r]);
             h.attention.push(attn[r * t..(r + 1) * t].to_vec());

@@ -31,14 +31,23 @@ pub struct Article {
 
 /// Checks and tokenizes `bytes`, refusing more than `limit_bytes`. `vocab` and `max_enc`
 /// are the model's, for the notes.
-pub fn read_article(bytes: &[u8], limit_bytes: usize, vocab: &Vocab, max_enc: usize) -> Result<Article, InputError> {
+pub fn read_article(
+    bytes: &[u8],
+    limit_bytes: usize,
+    vocab: &Vocab,
+    max_enc: usize,
+) -> Result<Article, InputError> {
     if bytes.len() > limit_bytes {
-        return Err(InputError::TooLarge { size_mb: bytes.len() as f64 / (1 << 20) as f64, limit_mb: limit_bytes >> 20 });
+        return Err(InputError::TooLarge {
+            size_mb: bytes.len() as f64 / (1 << 20) as f64,
+            limit_mb: limit_bytes >> 20,
+        });
     }
     if bytes.contains(&0) {
         return Err(InputError::Binary);
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| InputError::NotUtf8 { offset: e.valid_up_to() })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| InputError::NotUtf8 { offset: e.valid_up_to() })?;
     let tokens = tokenize(text);
     if tokens.is_empty() {
         return Err(InputError::Empty);
@@ -49,9 +58,13 @@ pub fn read_article(bytes: &[u8], limit_bytes: usize, vocab: &Vocab, max_enc: us
     let mut notes = vec![];
     let read = max_enc.min(tokens.len());
     if tokens.len() > max_enc {
-        notes.push(format!("the article has {} tokens; the model read the first {max_enc}", tokens.len()));
+        notes.push(format!(
+            "the article has {} tokens; the model read the first {max_enc}",
+            tokens.len()
+        ));
     }
-    if !tokens.iter().take(read).any(|t| vocab.contains(t) && t.chars().any(char::is_alphanumeric)) {
+    if !tokens.iter().take(read).any(|t| vocab.contains(t) && t.chars().any(char::is_alphanumeric))
+    {
         notes.push(format!("none of the article's first {read} words is in the model's vocabulary (English news), so the summary can only copy"));
     }
     Ok(Article { tokens, notes })
@@ -75,11 +88,17 @@ mod tests {
         assert_eq!(read(b"caf\xe9"), Err(InputError::NotUtf8 { offset: 3 }));
         assert_eq!(read(b"... !!! ?"), Err(InputError::NoWords));
         assert_eq!(read("🙂🙂 🎉".as_bytes()), Err(InputError::NoWords));
-        assert!(matches!(read_article(&[b'a'; 3 << 20], 2 << 20, &v, 5), Err(InputError::TooLarge { limit_mb: 2, .. })));
+        assert!(matches!(
+            read_article(&[b'a'; 3 << 20], 2 << 20, &v, 5),
+            Err(InputError::TooLarge { limit_mb: 2, .. })
+        ));
         let cjk = read("日本語のテキスト".as_bytes()).unwrap();
         assert!(cjk.notes.iter().any(|n| n.contains("vocabulary")), "{:?}", cjk.notes);
         let long = read(b"The police said the man was arrested.").unwrap();
         assert_eq!(long.tokens.len(), 8);
-        assert_eq!(long.notes, vec!["the article has 8 tokens; the model read the first 5".to_string()]);
+        assert_eq!(
+            long.notes,
+            vec!["the article has 8 tokens; the model read the first 5".to_string()]
+        );
     }
 }

@@ -167,10 +167,12 @@ impl Draw {
         match &mut self.rng {
             // Truncated at 2σ, like TensorFlow's truncated_normal_initializer.
             Some(rng) => (0..n)
-                .map(|_| loop {
-                    let z = rng.normal();
-                    if z.abs() <= 2.0 {
-                        break (z * std) as f32;
+                .map(|_| {
+                    loop {
+                        let z = rng.normal();
+                        if z.abs() <= 2.0 {
+                            break (z * std) as f32;
+                        }
                     }
                 })
                 .collect(),
@@ -241,7 +243,8 @@ impl PointerGenerator {
 
     /// A float constant with the parameters' dtype.
     fn constant<const D: usize>(&self, values: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
-        Tensor::<D>::from_data(TensorData::new(values, shape), &self.device()).cast(self.embedding.weight.dtype())
+        Tensor::<D>::from_data(TensorData::new(values, shape), &self.device())
+            .cast(self.embedding.weight.dtype())
     }
 
     fn ids(&self, values: Vec<i64>, shape: [usize; 2]) -> Tensor<2, Int> {
@@ -255,12 +258,25 @@ impl PointerGenerator {
         let h = self.config.hidden;
         let emb = self.embedding.forward(self.ids(ids, [batch, len])); // [B, T, E]
         let m = self.constant(mask.clone(), [batch, len]);
-        let run = |l: &Lstm, reverse: bool| ops::lstm_seq(emb.clone(), l.weight_ih.val(), l.weight_hh.val(), l.bias_row(), m.clone(), reverse);
+        let run = |l: &Lstm, reverse: bool| {
+            ops::lstm_seq(
+                emb.clone(),
+                l.weight_ih.val(),
+                l.weight_hh.val(),
+                l.bias_row(),
+                m.clone(),
+                reverse,
+            )
+        };
         let (out_fw, h_fw, c_fw) = run(&self.encoder.forward, false);
         let (out_bw, h_bw, c_bw) = run(&self.encoder.backward, true);
         let out = Tensor::cat(vec![out_fw, out_bw], 2); // [B, T, 2H]
         let a = self.config.attn();
-        let features = out.clone().reshape([batch * len, 2 * h]).matmul(self.attention.w_h.val()).reshape([batch, len, a]);
+        let features = out
+            .clone()
+            .reshape([batch * len, 2 * h])
+            .matmul(self.attention.w_h.val())
+            .reshape([batch, len, a]);
         let h0 = activation::relu(self.reduce_h.forward(Tensor::cat(vec![h_fw, h_bw], 1)));
         let c0 = activation::relu(self.reduce_c.forward(Tensor::cat(vec![c_fw, c_bw], 1)));
         let neg_mask = self.constant(mask.iter().map(|&v| (v - 1.0) * 1e9).collect(), [batch, len]);
@@ -273,7 +289,8 @@ impl PointerGenerator {
         DecoderState {
             h: enc.h0.clone(),
             c: enc.c0.clone(),
-            context: self.constant(vec![0.0; b * 2 * self.config.hidden], [b, 2 * self.config.hidden]),
+            context: self
+                .constant(vec![0.0; b * 2 * self.config.hidden], [b, 2 * self.config.hidden]),
             coverage: self.constant(vec![0.0; b * t], [b, t]),
         }
     }
@@ -283,18 +300,34 @@ impl PointerGenerator {
         let [b, t, _] = enc.out.dims();
         let hd = self.config.hidden;
         let x = self.decoder_input.forward(Tensor::cat(vec![emb, state.context], 1));
-        let gates = x.clone().matmul(self.decoder.weight_ih.val()) + self.decoder.bias_row() + state.h.matmul(self.decoder.weight_hh.val());
+        let gates = x.clone().matmul(self.decoder.weight_ih.val())
+            + self.decoder.bias_row()
+            + state.h.matmul(self.decoder.weight_hh.val());
         let s = ops::lstm_cell(gates, state.c); // [c; h]
         let (c, h) = (s.clone().narrow(1, 0, hd), s.clone().narrow(1, hd, hd));
         let dec_features = self.attention.w_s.forward(s.clone()); // [B, A]
         // Without coverage the scores ignore it: zeros in, and w_c gets no gradient.
-        let coverage_in = if self.config.coverage { state.coverage.clone() } else { state.coverage.zeros_like() };
-        let e = ops::attention_scores(enc.features.clone(), dec_features, coverage_in, self.attention.w_c.val(), self.attention.v.val()) + enc.neg_mask.clone();
+        let coverage_in =
+            if self.config.coverage { state.coverage.clone() } else { state.coverage.zeros_like() };
+        let e = ops::attention_scores(
+            enc.features.clone(),
+            dec_features,
+            coverage_in,
+            self.attention.w_c.val(),
+            self.attention.v.val(),
+        ) + enc.neg_mask.clone();
         let attn = activation::softmax(e, 1);
         let context = attn.clone().reshape([b, 1, t]).matmul(enc.out.clone()).reshape([b, 2 * hd]);
         let cov_loss = attn.clone().min_pair(state.coverage.clone()).sum_dim(1);
         let coverage = state.coverage + attn.clone();
-        StepOut { state: DecoderState { h, c, context: context.clone(), coverage }, attn, context, s, x, cov_loss }
+        StepOut {
+            state: DecoderState { h, c, context: context.clone(), coverage },
+            attn,
+            context,
+            s,
+            x,
+            cov_loss,
+        }
     }
 
     /// `p_vocab` for rows `[h; context]` `[N, 3H]`.
@@ -324,7 +357,8 @@ impl PointerGenerator {
         let enc = self.encode(batch.enc.clone(), batch.enc_mask.clone(), b, t);
         let dec_emb = self.embedding.forward(self.ids(batch.dec_in.clone(), [b, j])); // [B, J, E]
         let mut state = self.initial_state(&enc);
-        let (mut hs, mut ctxs, mut ss, mut xs, mut attns, mut covs) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut hs, mut ctxs, mut ss, mut xs, mut attns, mut covs) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for k in 0..j {
             let out = self.step(&enc, state, dec_emb.clone().narrow(1, k, 1).reshape([b, e]));
             hs.push(out.state.h.clone());
@@ -336,10 +370,17 @@ impl PointerGenerator {
             state = out.state;
         }
         // Rows ordered (b, j): stack on dim 1, then flatten.
-        let rows = |v: Vec<Tensor<2>>, width: usize| Tensor::stack::<3>(v, 1).reshape([b * j, width]);
+        let rows =
+            |v: Vec<Tensor<2>>, width: usize| Tensor::stack::<3>(v, 1).reshape([b * j, width]);
         let (h_all, ctx_all) = (rows(hs, hd), rows(ctxs, 2 * hd));
-        let logits = self.output.v2.forward(self.output.v1.forward(Tensor::cat(vec![h_all, ctx_all.clone()], 1))); // [BJ, V]
-        let target = Tensor::<2, Int>::from_data(TensorData::new(batch.target_vocab.clone(), [b * j, 1]), &self.device());
+        let logits = self
+            .output
+            .v2
+            .forward(self.output.v1.forward(Tensor::cat(vec![h_all, ctx_all.clone()], 1))); // [BJ, V]
+        let target = Tensor::<2, Int>::from_data(
+            TensorData::new(batch.target_vocab.clone(), [b * j, 1]),
+            &self.device(),
+        );
         let in_vocab = self.constant(batch.target_in_vocab.clone(), [b * j, 1]);
         // p_vocab at the target only: the fused op never materialises the [BJ, V] softmax.
         let p_vocab_target = ops::softmax_pick(logits, target) * in_vocab; // [BJ, 1]
@@ -359,8 +400,13 @@ impl PointerGenerator {
         // Per example: the mean over its own steps; then the mean over the batch.
         let per_example = |v: Tensor<2>| (v * mask.clone()).sum_dim(1).div(lens.clone()).mean();
         let nll = per_example(nll);
-        let coverage = if self.config.coverage { per_example(cov) } else { nll.clone().mul_scalar(0.0) };
-        let total = if self.config.coverage && cov_loss_weight != 0.0 { nll.clone() + coverage.clone().mul_scalar(cov_loss_weight) } else { nll.clone() };
+        let coverage =
+            if self.config.coverage { per_example(cov) } else { nll.clone().mul_scalar(0.0) };
+        let total = if self.config.coverage && cov_loss_weight != 0.0 {
+            nll.clone() + coverage.clone().mul_scalar(cov_loss_weight)
+        } else {
+            nll.clone()
+        };
         Loss { total, nll, coverage }
     }
 
@@ -391,13 +437,23 @@ impl PointerGenerator {
 
     /// One decoding step for `K` rows: previous tokens (fixed vocabulary) → new state and
     /// the distributions the search combines on the host.
-    pub fn decode_step(&self, enc: &Encoded, state: DecoderState, prev: &[usize]) -> (DecoderState, DecodeOut) {
+    pub fn decode_step(
+        &self,
+        enc: &Encoded,
+        state: DecoderState,
+        prev: &[usize],
+    ) -> (DecoderState, DecodeOut) {
         let k = prev.len();
         let ids = self.ids(prev.iter().map(|&i| i as i64).collect(), [k, 1]);
         let emb = self.embedding.forward(ids).reshape([k, self.config.emb]);
         let out = self.step(enc, state, emb);
-        let p_vocab = self.vocab_dist(enc, Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1));
-        let p_gen = if self.config.pointer { self.p_gen(Tensor::cat(vec![out.context, out.s, out.x], 1)) } else { self.constant(vec![1.0; k], [k, 1]) };
+        let p_vocab =
+            self.vocab_dist(enc, Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1));
+        let p_gen = if self.config.pointer {
+            self.p_gen(Tensor::cat(vec![out.context, out.s, out.x], 1))
+        } else {
+            self.constant(vec![1.0; k], [k, 1])
+        };
         (out.state, DecodeOut { p_vocab, attn: out.attn, p_gen })
     }
 }
@@ -405,6 +461,14 @@ impl PointerGenerator {
 /// Picks rows of a decoder state (beam reordering).
 pub fn select_rows(state: DecoderState, rows: &[usize]) -> DecoderState {
     let device = state.h.device();
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(rows.iter().map(|&r| r as i64).collect::<Vec<_>>(), [rows.len()]), &device);
-    DecoderState { h: state.h.select(0, idx.clone()), c: state.c.select(0, idx.clone()), context: state.context.select(0, idx.clone()), coverage: state.coverage.select(0, idx) }
+    let idx = Tensor::<1, Int>::from_data(
+        TensorData::new(rows.iter().map(|&r| r as i64).collect::<Vec<_>>(), [rows.len()]),
+        &device,
+    );
+    DecoderState {
+        h: state.h.select(0, idx.clone()),
+        c: state.c.select(0, idx.clone()),
+        context: state.context.select(0, idx.clone()),
+        coverage: state.coverage.select(0, idx),
+    }
 }

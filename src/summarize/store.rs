@@ -59,8 +59,12 @@ impl From<RecordError> for StoreError {
         match e {
             RecordError::NotSafetensors(m) => StoreError::NotSafetensors(m),
             RecordError::Missing(m) => StoreError::Missing(m),
-            RecordError::Shape { name, found, expected } => StoreError::Shape { name, found, expected },
-            RecordError::DType { name, found, expected } => StoreError::DType { name, found, expected },
+            RecordError::Shape { name, found, expected } => {
+                StoreError::Shape { name, found, expected }
+            }
+            RecordError::DType { name, found, expected } => {
+                StoreError::DType { name, found, expected }
+            }
             RecordError::NonFinite(m) => StoreError::NonFinite(m),
             RecordError::Other(m) => StoreError::Read(m),
         }
@@ -140,15 +144,29 @@ pub fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-fn base_metadata(w: &mut Writer, format: &str, config: &SummarizerConfig, vocab: &Vocab) -> Result<(), StoreError> {
+fn base_metadata(
+    w: &mut Writer,
+    format: &str,
+    config: &SummarizerConfig,
+    vocab: &Vocab,
+) -> Result<(), StoreError> {
     let config_text = toml::to_string(config).map_err(|e| StoreError::Config(e.to_string()))?;
-    w.metadata.extend([("format".to_string(), format.to_string()), ("config".to_string(), config_text), ("vocab".to_string(), vocab.to_text())]);
+    w.metadata.extend([
+        ("format".to_string(), format.to_string()),
+        ("config".to_string(), config_text),
+        ("vocab".to_string(), vocab.to_text()),
+    ]);
     Ok(())
 }
 
 /// A checkpoint: float32 weights, the optimizer's state (Adagrad accumulators or Adam
 /// moments), counters and `extra` metadata (the CLI keeps its data cursor there).
-pub fn checkpoint_bytes(state: &TrainState, config: &SummarizerConfig, vocab: &Vocab, extra: &[(&str, String)]) -> Result<Vec<u8>, StoreError> {
+pub fn checkpoint_bytes(
+    state: &TrainState,
+    config: &SummarizerConfig,
+    vocab: &Vocab,
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, StoreError> {
     let mut w = Writer::default();
     w.module(&state.model, "", |n| n.to_string())?;
     w.optimizer(&state.opt, "model")?;
@@ -161,7 +179,12 @@ pub fn checkpoint_bytes(state: &TrainState, config: &SummarizerConfig, vocab: &V
 }
 
 /// A compact export for the web page.
-pub fn export_bytes(model: &PointerGenerator, config: &SummarizerConfig, vocab: &Vocab, precision: Precision) -> Result<Vec<u8>, StoreError> {
+pub fn export_bytes(
+    model: &PointerGenerator,
+    config: &SummarizerConfig,
+    vocab: &Vocab,
+    precision: Precision,
+) -> Result<Vec<u8>, StoreError> {
     let mut w = Writer::default();
     for nn::Stored { name, shape, values } in nn::to_torch(model, "").map_err(StoreError::Read)? {
         if values.iter().any(|v| !v.is_finite()) {
@@ -180,11 +203,17 @@ pub fn export_bytes(model: &PointerGenerator, config: &SummarizerConfig, vocab: 
                     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
                     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
                     scales.push(scale);
-                    bytes.extend(row.iter().map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8));
+                    bytes.extend(
+                        row.iter().map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8),
+                    );
                 }
                 let rows = scales.len();
                 w.raw(name.clone(), Dtype::I8, shape, bytes);
-                w.floats(vec![nn::Stored { name: format!("{name}.scale"), shape: vec![rows], values: scales }])?;
+                w.floats(vec![nn::Stored {
+                    name: format!("{name}.scale"),
+                    shape: vec![rows],
+                    values: scales,
+                }])?;
             }
         }
     }
@@ -224,12 +253,19 @@ impl Loaded {
 /// `optim.NAME.{k}` in burn's layout (biases as `[1, n]`): Adagrad's accumulator (slot 0), or
 /// Adam's first and second moments (slots 0 and 1) with the step count `optim_t`. They become
 /// the same states of burn's rules, so a v1 run resumes where it stopped.
-fn v1_optimizer(r: &Reader<'_>, model: &PointerGenerator, config: &SummarizerConfig, device: &Device) -> Result<Optimizer, StoreError> {
+fn v1_optimizer(
+    r: &Reader<'_>,
+    model: &PointerGenerator,
+    config: &SummarizerConfig,
+    device: &Device,
+) -> Result<Optimizer, StoreError> {
     let rule = super::train::optimizer(config);
     let t = r.meta_u64("optim_t")?;
     let mut record = crate::optim::StateRecord::default();
     for (path, dims) in nn::param_shapes(model) {
-        let slots = (0..rule.v1_slots()).map(|k| r.reshaped(&format!("optim.{path}.{k}"), &dims)).collect::<Result<_, _>>()?;
+        let slots = (0..rule.v1_slots())
+            .map(|k| r.reshaped(&format!("optim.{path}.{k}"), &dims))
+            .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
     rule.init().load(record, t, device).map_err(StoreError::Config)
@@ -245,19 +281,32 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
         EXPORT_FORMAT => Kind::Export,
         _ => return Err(StoreError::WrongFormat(format)),
     };
-    let config: SummarizerConfig = toml::from_str(r.meta("config")?).map_err(|e| StoreError::Config(e.to_string()))?;
+    let config: SummarizerConfig =
+        toml::from_str(r.meta("config")?).map_err(|e| StoreError::Config(e.to_string()))?;
     config.validate().map_err(StoreError::Config)?;
     let vocab = Vocab::from_text(r.meta("vocab")?).map_err(|e| StoreError::Vocab(e.to_string()))?;
     if vocab.len() != config.model.vocab_size {
-        return Err(StoreError::VocabSize { found: vocab.len(), expected: config.model.vocab_size });
+        return Err(StoreError::VocabSize {
+            found: vocab.len(),
+            expected: config.model.vocab_size,
+        });
     }
     let skeleton = PointerGenerator::new(&config.model, Init::Zeros, device);
     let model = r.module(skeleton, "", |n| n.to_string())?;
     let (opt, step) = match kind {
-        Kind::Checkpoint => (Some(r.optimizer(super::train::optimizer(&config).init(), &model, "model", device)?), r.meta_u64("step")?),
-        Kind::OldCheckpoint => (Some(v1_optimizer(&r, &model, &config, device)?), r.meta_u64("step")?),
+        Kind::Checkpoint => (
+            Some(r.optimizer(super::train::optimizer(&config).init(), &model, "model", device)?),
+            r.meta_u64("step")?,
+        ),
+        Kind::OldCheckpoint => {
+            (Some(v1_optimizer(&r, &model, &config, device)?), r.meta_u64("step")?)
+        }
         Kind::Export => (None, 0),
     };
-    let extra = r.metadata.iter().filter_map(|(k, v)| k.strip_prefix("extra.").map(|k| (k.to_string(), v.clone()))).collect();
+    let extra = r
+        .metadata
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("extra.").map(|k| (k.to_string(), v.clone())))
+        .collect();
     Ok(Loaded { model, config, vocab, opt, step, extra, kind })
 }

@@ -33,7 +33,16 @@ impl StepReport {
     /// `[loss, nll, coverage, grad_norm]` as floats (one transfer). A failed read is an error,
     /// not NaN, so it is never mistaken for divergence.
     pub async fn values_async(&self) -> Result<[f64; 4], ReadError> {
-        let t = Tensor::cat(vec![self.loss.clone(), self.nll.clone(), self.coverage.clone(), self.grad_norm.clone()], 0).inner();
+        let t = Tensor::cat(
+            vec![
+                self.loss.clone(),
+                self.nll.clone(),
+                self.coverage.clone(),
+                self.grad_norm.clone(),
+            ],
+            0,
+        )
+        .inner();
         let v = read_floats(t, 4).await?;
         Ok([v[0], v[1], v[2], v[3]])
     }
@@ -47,7 +56,9 @@ impl StepReport {
 pub fn optimizer(config: &SummarizerConfig) -> OptimizerConfig {
     match config.train.optimizer {
         OptimizerKind::Adam => OptimizerConfig::adam(config.train.lr, 0.9, 0.999),
-        OptimizerKind::Adagrad => OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator),
+        OptimizerKind::Adagrad => {
+            OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator)
+        }
     }
 }
 
@@ -75,13 +86,22 @@ pub fn frozen(model: &PointerGenerator) -> PointerGenerator {
 }
 
 /// One update on `batch`.
-pub fn train_step(state: TrainState, batch: &Batch, config: &SummarizerConfig) -> (TrainState, StepReport) {
+pub fn train_step(
+    state: TrainState,
+    batch: &Batch,
+    config: &SummarizerConfig,
+) -> (TrainState, StepReport) {
     let TrainState { model, mut opt, step } = state;
     let loss = model.loss(batch, config.train.cov_loss_weight);
     let grads = gradients(&loss.total, &model);
     let (grads, grad_norm) = clip_global_norm(&model, grads, config.train.max_grad_norm);
     let model = opt.step(model, grads, 1.0);
-    let report = StepReport { loss: loss.total.inner(), nll: loss.nll.inner(), coverage: loss.coverage.inner(), grad_norm: grad_norm.inner() };
+    let report = StepReport {
+        loss: loss.total.inner(),
+        nll: loss.nll.inner(),
+        coverage: loss.coverage.inner(),
+        grad_norm: grad_norm.inner(),
+    };
     (TrainState { model: trainable(model), opt, step: step + 1 }, report)
 }
 
@@ -89,5 +109,12 @@ pub fn train_step(state: TrainState, batch: &Batch, config: &SummarizerConfig) -
 #[cfg(not(target_arch = "wasm32"))]
 pub fn eval_loss(model: &PointerGenerator, batch: &Batch, config: &SummarizerConfig) -> f64 {
     let loss = frozen(model).loss(batch, config.train.cov_loss_weight);
-    loss.nll.into_data().convert::<f32>().try_into_vec::<f32>().ok().and_then(|v| v.first().copied()).map(f64::from).unwrap_or(f64::NAN)
+    loss.nll
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .map(f64::from)
+        .unwrap_or(f64::NAN)
 }

@@ -28,14 +28,19 @@ pub enum VocabError {
     Duplicate { line: usize, word: String },
     #[error("the vocabulary must start with {PAD}, {UNK}, {START}, {STOP}")]
     NoSpecials,
-    #[error("a vocabulary needs room for at least one word besides the 4 special tokens (size {0})")]
+    #[error(
+        "a vocabulary needs room for at least one word besides the 4 special tokens (size {0})"
+    )]
     TooSmall(usize),
 }
 
 impl Vocab {
     /// The `size` most frequent tokens (specials included in `size`); ties break
     /// alphabetically so the result does not depend on the order of the data.
-    pub fn build<'a>(tokens: impl IntoIterator<Item = &'a str>, size: usize) -> Result<Self, VocabError> {
+    pub fn build<'a>(
+        tokens: impl IntoIterator<Item = &'a str>,
+        size: usize,
+    ) -> Result<Self, VocabError> {
         if size <= SPECIALS.len() {
             return Err(VocabError::TooSmall(size));
         }
@@ -48,7 +53,11 @@ impl Vocab {
         let mut ranked: Vec<(&str, u64)> = counts.into_iter().collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         ranked.truncate(size - SPECIALS.len());
-        let words = SPECIALS.iter().map(|s| s.to_string()).chain(ranked.iter().map(|r| r.0.to_string())).collect();
+        let words = SPECIALS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(ranked.iter().map(|r| r.0.to_string()))
+            .collect();
         let counts = [0; 4].into_iter().chain(ranked.iter().map(|r| r.1)).collect();
         Ok(Self::from_parts(words, counts))
     }
@@ -88,10 +97,19 @@ impl Vocab {
         let mut counts = vec![];
         let mut seen = std::collections::HashSet::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
-            let (w, c) = line.rsplit_once('\t').ok_or_else(|| VocabError::BadLine { line: i + 1, found: line.chars().take(40).collect() })?;
-            let c: u64 = c.trim().parse().map_err(|_| VocabError::BadLine { line: i + 1, found: line.chars().take(40).collect() })?;
+            let (w, c) = line.rsplit_once('\t').ok_or_else(|| VocabError::BadLine {
+                line: i + 1,
+                found: line.chars().take(40).collect(),
+            })?;
+            let c: u64 = c.trim().parse().map_err(|_| VocabError::BadLine {
+                line: i + 1,
+                found: line.chars().take(40).collect(),
+            })?;
             if w.is_empty() || w.contains(char::is_whitespace) {
-                return Err(VocabError::BadLine { line: i + 1, found: line.chars().take(40).collect() });
+                return Err(VocabError::BadLine {
+                    line: i + 1,
+                    found: line.chars().take(40).collect(),
+                });
             }
             if !seen.insert(w.to_string()) {
                 return Err(VocabError::Duplicate { line: i + 1, word: w.to_string() });

@@ -98,8 +98,7 @@ impl ReadReport {
         };
         *counter += 1;
         if self.messages.len() < MAX_MESSAGES {
-            self.messages
-                .push(format!("{}:{line}: {kind:?}: {detail}", path.display()));
+            self.messages.push(format!("{}:{line}: {kind:?}: {detail}", path.display()));
         }
     }
 }
@@ -108,30 +107,18 @@ impl ReadReport {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("no {kind} file for prefix {prefix}: tried {tried}")]
-    MissingParallel {
-        kind: &'static str,
-        prefix: PathBuf,
-        tried: String,
-    },
+    MissingParallel { kind: &'static str, prefix: PathBuf, tried: String },
     #[error("cannot open {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("error reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("no .story files in directory {path}")]
     NoStories { path: PathBuf },
 }
 
 fn open(path: &Path) -> Result<Box<dyn BufRead>, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file =
+        File::open(path).map_err(|source| DataError::Open { path: path.to_path_buf(), source })?;
     let is_gz = path.extension().is_some_and(|e| e == "gz");
     Ok(if is_gz {
         Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
@@ -150,11 +137,7 @@ struct Lines {
 
 impl Lines {
     fn open(path: &Path) -> Result<Self, DataError> {
-        Ok(Lines {
-            reader: open(path)?,
-            path: path.to_path_buf(),
-            line: 0,
-        })
+        Ok(Lines { reader: open(path)?, path: path.to_path_buf(), line: 0 })
     }
 
     fn next_line(&mut self) -> Result<Option<Vec<u8>>, DataError> {
@@ -162,10 +145,7 @@ impl Lines {
         let n = self
             .reader
             .read_until(b'\n', &mut buf)
-            .map_err(|source| DataError::Read {
-                path: self.path.clone(),
-                source,
-            })?;
+            .map_err(|source| DataError::Read { path: self.path.clone(), source })?;
         if n == 0 {
             return Ok(None);
         }
@@ -193,11 +173,7 @@ fn find_parallel(prefix: &Path, kind: &'static str) -> Result<PathBuf, DataError
         }
     }
     let tried = format!("{}, {}", plain.display(), gz.display());
-    Err(DataError::MissingParallel {
-        kind,
-        prefix: prefix.to_path_buf(),
-        tried,
-    })
+    Err(DataError::MissingParallel { kind, prefix: prefix.to_path_buf(), tried })
 }
 
 fn reached(limit: Option<usize>, n: usize) -> bool {
@@ -208,10 +184,7 @@ fn reached(limit: Option<usize>, n: usize) -> bool {
 /// `read_parallel(Path::new("data/cnndm/val"), Some(1000))`. Lines are kept
 /// as they are (trimmed). Stops after `limit` good pairs.
 pub fn read_parallel(prefix: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
-    let (src_path, tgt_path) = (
-        find_parallel(prefix, "source")?,
-        find_parallel(prefix, "target")?,
-    );
+    let (src_path, tgt_path) = (find_parallel(prefix, "source")?, find_parallel(prefix, "target")?);
     let (mut src, mut tgt) = (Lines::open(&src_path)?, Lines::open(&tgt_path)?);
     let mut data = Dataset::default();
     while !reached(limit, data.pairs.len()) {
@@ -220,10 +193,7 @@ pub fn read_parallel(prefix: &Path, limit: Option<usize>) -> Result<Dataset, Dat
             (Some(_), None) => note_extra(&mut data.report, &mut src, &tgt_path)?,
             (None, Some(_)) => note_extra(&mut data.report, &mut tgt, &src_path)?,
             (Some(a), Some(s)) => {
-                let (a, s) = (
-                    utf8(&mut data.report, &src, a),
-                    utf8(&mut data.report, &tgt, s),
-                );
+                let (a, s) = (utf8(&mut data.report, &src, a), utf8(&mut data.report, &tgt, s));
                 if let (Some(a), Some(s)) = (a, s) {
                     push_pair(
                         &mut data,
@@ -250,10 +220,8 @@ fn note_extra(
     let first = longer.line;
     while longer.next_line()?.is_some() {}
     let extra = longer.line - first + 1;
-    let detail = format!(
-        "{extra} line(s) from here on have no counterpart in {}",
-        shorter_path.display()
-    );
+    let detail =
+        format!("{extra} line(s) from here on have no counterpart in {}", shorter_path.display());
     report.note(BadKind::LineCountMismatch, &longer.path, first, &detail);
     report.line_count_mismatch += extra - 1;
     Ok(())
@@ -278,11 +246,9 @@ fn utf8(report: &mut ReadReport, lines: &Lines, bytes: Vec<u8>) -> Option<String
 /// Adds the pair unless article or summary is empty (then reports it).
 fn push_pair(data: &mut Dataset, path: &Path, line: usize, article: String, summary: String) {
     if article.is_empty() {
-        data.report
-            .note(BadKind::EmptyArticle, path, line, "empty article");
+        data.report.note(BadKind::EmptyArticle, path, line, "empty article");
     } else if summary.is_empty() {
-        data.report
-            .note(BadKind::EmptySummary, path, line, "empty summary");
+        data.report.note(BadKind::EmptySummary, path, line, "empty summary");
     } else {
         data.pairs.push(Pair { article, summary });
     }
@@ -295,11 +261,7 @@ fn tokenize_text(text: &str) -> String {
 
 /// Tokenizes each non-blank summary sentence and joins them with ` <q> `.
 fn tokenize_summary<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
-    sentences
-        .map(tokenize_text)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" <q> ")
+    sentences.map(tokenize_text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" <q> ")
 }
 
 /// Reads JSON lines with string fields `article` and `highlights` (the
@@ -315,21 +277,14 @@ pub fn read_jsonl(path: &Path, limit: Option<usize>) -> Result<Dataset, DataErro
             continue;
         };
         if text.trim().is_empty() {
-            data.report
-                .note(BadKind::EmptyLine, path, lines.line, "blank line");
+            data.report.note(BadKind::EmptyLine, path, lines.line, "blank line");
             continue;
         }
         if let Some((article, highlights)) =
             parse_json_record(&mut data.report, path, lines.line, &text)
         {
             let summary = tokenize_summary(highlights.lines());
-            push_pair(
-                &mut data,
-                path,
-                lines.line,
-                tokenize_text(&article),
-                summary,
-            );
+            push_pair(&mut data, path, lines.line, tokenize_text(&article), summary);
         }
     }
     data.report.ok = data.pairs.len();
@@ -381,32 +336,23 @@ pub fn read_stories(path: &Path, limit: Option<usize>) -> Result<Dataset, DataEr
 }
 
 fn story_files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let meta = std::fs::metadata(path).map_err(|source| DataError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|source| DataError::Open { path: path.to_path_buf(), source })?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|source| DataError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(path)
+        .map_err(|source| DataError::Open { path: path.to_path_buf(), source })?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| DataError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let entry = entry.map_err(|source| DataError::Read { path: path.to_path_buf(), source })?;
         let p = entry.path();
         if p.extension().is_some_and(|e| e == "story") && p.is_file() {
             files.push(p);
         }
     }
     if files.is_empty() {
-        return Err(DataError::NoStories {
-            path: path.to_path_buf(),
-        });
+        return Err(DataError::NoStories { path: path.to_path_buf() });
     }
     files.sort();
     Ok(files)
@@ -415,15 +361,9 @@ fn story_files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
 fn read_story(data: &mut Dataset, path: &Path) -> Result<(), DataError> {
     let mut bytes = Vec::new();
     File::open(path)
-        .map_err(|source| DataError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?
+        .map_err(|source| DataError::Open { path: path.to_path_buf(), source })?
         .read_to_end(&mut bytes)
-        .map_err(|source| DataError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| DataError::Read { path: path.to_path_buf(), source })?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -481,9 +421,7 @@ mod tests {
     }
 
     fn write(path: &Path, bytes: &[u8]) {
-        File::create(path)
-            .and_then(|mut f| f.write_all(bytes))
-            .expect("write temp file");
+        File::create(path).and_then(|mut f| f.write_all(bytes)).expect("write temp file");
     }
 
     #[test]
@@ -494,11 +432,7 @@ mod tests {
         let data = read_parallel(Path::new(CNNDM_VAL), Some(1000)).expect("read val");
         assert_eq!(data.pairs.len(), 1000);
         assert_eq!(data.report.bad(), 0, "{:?}", data.report.messages);
-        assert!(
-            data.pairs[0]
-                .article
-                .starts_with("new delhi ( cnn ) in an unusual public raid")
-        );
+        assert!(data.pairs[0].article.starts_with("new delhi ( cnn ) in an unusual public raid"));
         assert!(data.pairs[0].summary.contains(" <q> "));
     }
 
@@ -516,46 +450,28 @@ mod tests {
     #[test]
     fn parallel_bad_cases() {
         let dir = temp_dir("parallel");
-        write(
-            &dir.join("x.source"),
-            b"a b .\n\nc \xff d .\ne f .\ng h .\nextra 1\nextra 2\n",
-        );
+        write(&dir.join("x.source"), b"a b .\n\nc \xff d .\ne f .\ng h .\nextra 1\nextra 2\n");
         write(&dir.join("x.target"), b"s1 . <q> s2 .\nt2\nt3\n\ns5\n");
         let data = read_parallel(&dir.join("x"), None).expect("read");
         let r = &data.report;
         assert_eq!(
             data.pairs,
             vec![
-                Pair {
-                    article: "a b .".into(),
-                    summary: "s1 . <q> s2 .".into()
-                },
-                Pair {
-                    article: "g h .".into(),
-                    summary: "s5".into()
-                }
+                Pair { article: "a b .".into(), summary: "s1 . <q> s2 .".into() },
+                Pair { article: "g h .".into(), summary: "s5".into() }
             ]
         );
         assert_eq!(
-            (
-                r.empty_article,
-                r.invalid_utf8,
-                r.empty_summary,
-                r.line_count_mismatch
-            ),
+            (r.empty_article, r.invalid_utf8, r.empty_summary, r.line_count_mismatch),
             (1, 1, 1, 2)
         );
         assert!(
-            r.messages
-                .iter()
-                .any(|m| m.contains("x.source:3: InvalidUtf8")),
+            r.messages.iter().any(|m| m.contains("x.source:3: InvalidUtf8")),
             "{:?}",
             r.messages
         );
         assert!(
-            r.messages
-                .iter()
-                .any(|m| m.contains("x.source:6: LineCountMismatch")),
+            r.messages.iter().any(|m| m.contains("x.source:6: LineCountMismatch")),
             "{:?}",
             r.messages
         );
@@ -569,18 +485,10 @@ mod tests {
         for (name, text) in [("y.source.gz", "a b .\n"), ("y.target.gz", "c .\n")] {
             let f = File::create(dir.join(name)).expect("create");
             let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
-            enc.write_all(text.as_bytes())
-                .and_then(|_| enc.finish().map(|_| ()))
-                .expect("gz");
+            enc.write_all(text.as_bytes()).and_then(|_| enc.finish().map(|_| ())).expect("gz");
         }
         let data = read_parallel(&dir.join("y"), None).expect("read");
-        assert_eq!(
-            data.pairs,
-            vec![Pair {
-                article: "a b .".into(),
-                summary: "c .".into()
-            }]
-        );
+        assert_eq!(data.pairs, vec![Pair { article: "a b .".into(), summary: "c .".into() }]);
     }
 
     #[test]
@@ -589,13 +497,8 @@ mod tests {
         let path = dir.join("d.jsonl");
         let good =
             r#"{"article": "The U.S. didn't win (again).", "highlights": "They lost.\nIt's over"}"#;
-        let lines = [
-            good,
-            "",
-            r#"{"article": "x"}"#,
-            "{not json",
-            r#"{"article": "", "highlights": "h"}"#,
-        ];
+        let lines =
+            [good, "", r#"{"article": "x"}"#, "{not json", r#"{"article": "", "highlights": "h"}"#];
         let mut bytes = lines.join("\n").into_bytes();
         bytes.extend_from_slice(b"\n\xc3\x28\n");
         write(&path, &bytes);
@@ -609,20 +512,10 @@ mod tests {
         );
         let r = &data.report;
         assert_eq!(
-            (
-                r.empty_line,
-                r.missing_field,
-                r.invalid_json,
-                r.empty_article,
-                r.invalid_utf8
-            ),
+            (r.empty_line, r.missing_field, r.invalid_json, r.empty_article, r.invalid_utf8),
             (1, 1, 1, 1, 1)
         );
-        assert!(
-            r.messages[1].contains("d.jsonl:3: MissingField"),
-            "{:?}",
-            r.messages
-        );
+        assert!(r.messages[1].contains("d.jsonl:3: MissingField"), "{:?}", r.messages);
         assert_eq!(r.bad(), 5);
     }
 
@@ -644,16 +537,8 @@ mod tests {
         let all = read_stories(&dir, None).expect("read dir");
         assert_eq!(all.pairs.len(), 1);
         assert_eq!((all.report.empty_summary, all.report.invalid_utf8), (1, 1));
-        assert!(
-            all.report
-                .messages
-                .iter()
-                .any(|m| m.contains("c.story:1: InvalidUtf8"))
-        );
+        assert!(all.report.messages.iter().any(|m| m.contains("c.story:1: InvalidUtf8")));
         let empty = temp_dir("empty");
-        assert!(matches!(
-            read_stories(&empty, None),
-            Err(DataError::NoStories { .. })
-        ));
+        assert!(matches!(read_stories(&empty, None), Err(DataError::NoStories { .. })));
     }
 }

@@ -143,11 +143,7 @@ fn apply_rules(w: Vec<char>, rules: &[(&str, &str, Cond)]) -> Vec<char> {
     for &(suffix, replacement, cond) in rules {
         if ends_with(&w, suffix) {
             let stem = strip(&w, suffix);
-            return if cond(&stem) {
-                with(stem, replacement)
-            } else {
-                w
-            };
+            return if cond(&stem) { with(stem, replacement) } else { w };
         }
     }
     w
@@ -160,12 +156,7 @@ fn step1a(w: Vec<char>) -> Vec<char> {
     let always: Cond = |_| true;
     apply_rules(
         w,
-        &[
-            ("sses", "ss", always),
-            ("ies", "i", always),
-            ("ss", "ss", always),
-            ("s", "", always),
-        ],
+        &[("sses", "ss", always), ("ies", "i", always), ("ss", "ss", always), ("s", "", always)],
     )
 }
 
@@ -176,11 +167,7 @@ fn step1b(w: Vec<char>) -> Vec<char> {
     }
     if ends_with(&w, "eed") {
         let stem = strip(&w, "eed");
-        return if measure(&stem) > 0 {
-            with(stem, "ee")
-        } else {
-            w
-        };
+        return if measure(&stem) > 0 { with(stem, "ee") } else { w };
     }
     let mut stem = None;
     for suffix in ["ed", "ing"] {
@@ -266,11 +253,7 @@ fn step2(w: Vec<char>) -> Vec<char> {
     }
     // NLTK's `logi` rule tests the measure of the word minus "ogi".
     if ends_with(&w, "logi") {
-        return if m_gt0(&w[..w.len() - 3]) {
-            with(strip(&w, "logi"), "log")
-        } else {
-            w
-        };
+        return if m_gt0(&w[..w.len() - 3]) { with(strip(&w, "logi"), "log") } else { w };
     }
     w
 }
@@ -378,18 +361,8 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_input() {
-        for w in [
-            "ééé",
-            "ied",
-            "eed",
-            "ing",
-            "ll",
-            "y",
-            "yed",
-            "💥💥💥ing",
-            "1234",
-            "aaaaalli",
-        ] {
+        for w in ["ééé", "ied", "eed", "ing", "ll", "y", "yed", "💥💥💥ing", "1234", "aaaaalli"]
+        {
             let _ = stem(w);
         }
     }

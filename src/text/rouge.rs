@@ -37,11 +37,7 @@ pub struct Score {
 
 impl Score {
     fn new(precision: f64, recall: f64) -> Self {
-        Score {
-            precision,
-            recall,
-            f1: fmeasure(precision, recall),
-        }
+        Score { precision, recall, f1: fmeasure(precision, recall) }
     }
 }
 
@@ -63,11 +59,7 @@ pub struct RougeScores {
 
 /// `rouge_score.scoring.fmeasure`: harmonic mean, 0 when both are 0.
 fn fmeasure(precision: f64, recall: f64) -> f64 {
-    if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    }
+    if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 }
 }
 
 /// The `rouge-score` default tokenizer: lower-case, map every character
@@ -78,23 +70,14 @@ pub fn rouge_tokens(text: &str, stem: bool) -> Vec<String> {
     lower
         .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
         .filter(|t| !t.is_empty())
-        .map(|t| {
-            if stem && t.len() > 3 {
-                porter::stem(t)
-            } else {
-                t.to_string()
-            }
-        })
+        .map(|t| if stem && t.len() > 3 { porter::stem(t) } else { t.to_string() })
         .collect()
 }
 
 /// Scores one candidate against one reference (`RougeScorer.score(target=
 /// reference, prediction=candidate)`).
 pub fn score(candidate: &str, reference: &str, stem: bool) -> Scores {
-    let (cand, refr) = to_ids(
-        &rouge_tokens(candidate, stem),
-        &rouge_tokens(reference, stem),
-    );
+    let (cand, refr) = to_ids(&rouge_tokens(candidate, stem), &rouge_tokens(reference, stem));
     Scores {
         rouge1: rouge_n(&cand, &refr, 1),
         rouge2: rouge_n(&cand, &refr, 2),
@@ -152,16 +135,10 @@ fn ngram_counts(tokens: &[u32], n: usize) -> HashMap<&[u32], usize> {
 fn rouge_n(cand: &[u32], refr: &[u32], n: usize) -> Score {
     let c = ngram_counts(cand, n);
     let r = ngram_counts(refr, n);
-    let overlap: usize = r
-        .iter()
-        .map(|(g, &rc)| rc.min(c.get(g).copied().unwrap_or(0)))
-        .sum();
+    let overlap: usize = r.iter().map(|(g, &rc)| rc.min(c.get(g).copied().unwrap_or(0))).sum();
     let c_total: usize = c.values().sum();
     let r_total: usize = r.values().sum();
-    Score::new(
-        overlap as f64 / c_total.max(1) as f64,
-        overlap as f64 / r_total.max(1) as f64,
-    )
+    Score::new(overlap as f64 / c_total.max(1) as f64, overlap as f64 / r_total.max(1) as f64)
 }
 
 /// ROUGE-L from the LCS length (`_score_lcs`).
@@ -179,11 +156,7 @@ pub fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut cur = vec![0usize; b.len() + 1];
     for x in a {
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y {
-                prev[j] + 1
-            } else {
-                prev[j + 1].max(cur[j])
-            };
+            cur[j + 1] = if x == y { prev[j] + 1 } else { prev[j + 1].max(cur[j]) };
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -196,11 +169,7 @@ pub fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 /// what ROUGE-1/2/L see anyway, since `rouge-score`'s tokenizer treats
 /// newlines as whitespace, and ` <q> ` would add a spurious token `q`.
 pub fn lead(article_tokens: &str, n: usize) -> String {
-    tokenize::split_sentences(article_tokens)
-        .into_iter()
-        .take(n)
-        .collect::<Vec<_>>()
-        .join(" ")
+    tokenize::split_sentences(article_tokens).into_iter().take(n).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -244,10 +213,7 @@ mod tests {
             rouge_tokens("Don't <q> Café-2 naïve", false),
             ["don", "t", "q", "caf", "2", "na", "ve"]
         );
-        assert_eq!(
-            rouge_tokens("running dogs are", true),
-            ["run", "dog", "are"]
-        );
+        assert_eq!(rouge_tokens("running dogs are", true), ["run", "dog", "are"]);
     }
 
     #[test]

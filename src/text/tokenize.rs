@@ -34,12 +34,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         let chars: Vec<char> = chunk.chars().collect();
-        Chunk {
-            c: &chars,
-            next: chunks.get(i + 1).copied(),
-            out: &mut out,
-        }
-        .run();
+        Chunk { c: &chars, next: chunks.get(i + 1).copied(), out: &mut out }.run();
     }
     out.iter_mut().for_each(|t| *t = t.to_lowercase());
     out
@@ -48,10 +43,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
 fn is_separator(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
-        || matches!(
-            c,
-            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}'
-        )
+        || matches!(c, '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}')
 }
 
 fn is_word_char(c: char) -> bool {
@@ -181,9 +173,8 @@ const HYPHEN_SUFFIXES: &[&str] = &[
 ];
 
 /// Clitics split off the end of a word (straight and curly apostrophes).
-const CLITICS: &[&str] = &[
-    "n't", "n’t", "'s", "’s", "'m", "’m", "'d", "’d", "'ll", "’ll", "'re", "’re", "'ve", "’ve",
-];
+const CLITICS: &[&str] =
+    &["n't", "n’t", "'s", "’s", "'m", "’m", "'d", "’d", "'ll", "’ll", "'re", "’re", "'ve", "’ve"];
 
 /// Words that CoreNLP splits in two (PTB conventions).
 fn split_special(lower: &str) -> Option<(usize, &'static str)> {
@@ -282,11 +273,7 @@ impl Chunk<'_> {
     /// URLs (`http://…`, `www.…`) run to the end of the chunk, minus trailing
     /// punctuation.
     fn url_end(&self, i: usize) -> Option<usize> {
-        let rest: String = self.c[i..]
-            .iter()
-            .take(8)
-            .collect::<String>()
-            .to_lowercase();
+        let rest: String = self.c[i..].iter().take(8).collect::<String>().to_lowercase();
         let prefixes = ["http://", "https://", "www.", "pic.twit"];
         if !prefixes.iter().any(|p| rest.starts_with(p)) {
             return None;
@@ -366,10 +353,9 @@ impl Chunk<'_> {
             // "No. 1" but not "said no."
             let next_digit = match self.at(after) {
                 Some(c) => c.is_ascii_digit(),
-                None => self
-                    .next
-                    .and_then(|n| n.chars().next())
-                    .is_some_and(|c| c.is_ascii_digit()),
+                None => {
+                    self.next.and_then(|n| n.chars().next()).is_some_and(|c| c.is_ascii_digit())
+                }
             };
             return next_digit;
         }
@@ -388,10 +374,7 @@ impl Chunk<'_> {
             return false;
         }
         let Some(next) = self.next else { return true };
-        let capital = next
-            .chars()
-            .find(|c| c.is_alphanumeric())
-            .is_some_and(char::is_uppercase);
+        let capital = next.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_uppercase);
         capital && (lower == "etc" || self.next_starts_sentence())
     }
 
@@ -452,9 +435,7 @@ impl Chunk<'_> {
             self.push(&b);
             return;
         }
-        if let Some(clitic) = CLITICS
-            .iter()
-            .find(|c| lower.ends_with(*c) && lower.len() > c.len())
+        if let Some(clitic) = CLITICS.iter().find(|c| lower.ends_with(*c) && lower.len() > c.len())
         {
             let keep = word.chars().count() - clitic.chars().count();
             let (a, b) = split_at_char(word, keep);
@@ -483,9 +464,7 @@ fn is_acronym(lower: &str) -> bool {
 }
 
 fn is_numeric_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '/' | ':'))
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '/' | ':'))
 }
 
 /// CoreNLP's hyphen handling (see module docs).
@@ -494,9 +473,7 @@ fn split_hyphens(word: &str) -> Vec<String> {
     if segs.len() < 2
         || segs[0].is_empty()
         || segs.iter().any(|s| s.is_empty())
-        || segs
-            .iter()
-            .any(|s| s.contains('.') && !is_numeric_segment(s))
+        || segs.iter().any(|s| s.contains('.') && !is_numeric_segment(s))
     {
         return vec![word.to_string()];
     }
@@ -539,11 +516,8 @@ fn split_hyphens(word: &str) -> Vec<String> {
 /// sentence-final abbreviation dropped, and sentences capitalised.
 /// [`tokenize`] of the result gives back nearly the same tokens.
 pub fn detokenize(tokens: &[String]) -> String {
-    let toks: Vec<&str> = tokens
-        .iter()
-        .map(|t| unescape(t.as_str()))
-        .filter(|t| !t.is_empty())
-        .collect();
+    let toks: Vec<&str> =
+        tokens.iter().map(|t| unescape(t.as_str())).filter(|t| !t.is_empty()).collect();
     let mut out = String::new();
     let mut quote_open = false;
     let mut cap_next = true;
@@ -647,12 +621,7 @@ fn push_capitalised(out: &mut String, tok: &str) {
 /// Splits a target line of the parallel data into its summary sentences
 /// (separated by `<q>`), trimmed, empty ones dropped.
 pub fn split_summary_sentences(target: &str) -> Vec<String> {
-    target
-        .split("<q>")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    target.split("<q>").map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// Splits already tokenized text (space-separated tokens) into sentences.
@@ -765,10 +734,8 @@ mod tests {
             detokenize(&t),
             "The 35-year-old didn't go to the u.s. He said: \"it's fine (really).\" Gonna"
         );
-        let p: Vec<String> = ["-lrb-", "cnn", "-rrb-", "``", "hi", "''"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let p: Vec<String> =
+            ["-lrb-", "cnn", "-rrb-", "``", "hi", "''"].iter().map(|s| s.to_string()).collect();
         assert_eq!(detokenize(&p), "(Cnn) \"hi\"");
     }
 
@@ -815,25 +782,14 @@ mod tests {
 
     #[test]
     fn summary_sentences() {
-        assert_eq!(
-            split_summary_sentences("a b . <q> c d . <q> "),
-            ["a b .", "c d ."]
-        );
+        assert_eq!(split_summary_sentences("a b . <q> c d . <q> "), ["a b .", "c d ."]);
         assert!(split_summary_sentences("").is_empty());
     }
 
     #[test]
     fn sentences_with_quotes() {
         let s = split_sentences("he said . \" there were many . \" doungal said : \" yes ! \" ok");
-        assert_eq!(
-            s,
-            [
-                "he said .",
-                "\" there were many . \"",
-                "doungal said : \" yes ! \"",
-                "ok"
-            ]
-        );
+        assert_eq!(s, ["he said .", "\" there were many . \"", "doungal said : \" yes ! \"", "ok"]);
     }
 }
 
@@ -842,7 +798,8 @@ mod roundtrip {
     use super::*;
     use std::io::{BufRead, BufReader};
 
-    const VAL_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val.source.gz");
+    const VAL_SOURCE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val.source.gz");
 
     /// Token-level agreement between the data's tokens and
     /// `tokenize(detokenize(tokens))`: 2·LCS / (|a| + |b|) over all lines.

@@ -82,7 +82,10 @@ impl Toy {
                     (-s, -s),
                 ];
                 Some(Modes {
-                    centres: unit.iter().map(|&(x, y)| [2.0 * x / 1.414, 2.0 * y / 1.414]).collect(),
+                    centres: unit
+                        .iter()
+                        .map(|&(x, y)| [2.0 * x / 1.414, 2.0 * y / 1.414])
+                        .collect(),
                     sigma: 0.02 / 1.414,
                 })
             }
@@ -139,7 +142,9 @@ impl fmt::Display for Toy {
 
 /// The error for an unknown data name; it lists the names that exist.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown data set '{0}': choose one of 8gaussians, 25gaussians, swissroll, ring, blobs, line")]
+#[error(
+    "unknown data set '{0}': choose one of 8gaussians, 25gaussians, swissroll, ring, blobs, line"
+)]
 pub struct UnknownToy(pub String);
 
 impl FromStr for Toy {
@@ -183,7 +188,9 @@ impl Source {
         match self {
             Source::Toy(_) => Ok(()),
             Source::Drawn(p) if p.is_empty() => Err(SourceError::NoDrawnPoints),
-            Source::Drawn(p) if p.iter().flatten().any(|v| !v.is_finite()) => Err(SourceError::NonFinite),
+            Source::Drawn(p) if p.iter().flatten().any(|v| !v.is_finite()) => {
+                Err(SourceError::NonFinite)
+            }
             Source::Drawn(_) => Ok(()),
         }
     }
@@ -252,7 +259,10 @@ mod tests {
         }
         let expected = n as f64 / m.centres.len() as f64;
         for c in counts {
-            assert!((c as f64 - expected).abs() < 5.0 * expected.sqrt(), "{toy}: count {c} vs {expected}");
+            assert!(
+                (c as f64 - expected).abs() < 5.0 * expected.sqrt(),
+                "{toy}: count {c} vs {expected}"
+            );
         }
         // E‖x − c‖² = 2σ² for an isotropic 2-D Gaussian.
         let sigma_hat = (sq / n as f64 / 2.0).sqrt();
@@ -262,10 +272,11 @@ mod tests {
     #[test]
     fn eight_gaussians_match_the_paper() {
         let s = std::f64::consts::FRAC_1_SQRT_2;
-        let c: Vec<[f64; 2]> = [(1., 0.), (-1., 0.), (0., 1.), (0., -1.), (s, s), (s, -s), (-s, s), (-s, -s)]
-            .iter()
-            .map(|&(x, y)| [2.0 * x, 2.0 * y])
-            .collect();
+        let c: Vec<[f64; 2]> =
+            [(1., 0.), (-1., 0.), (0., 1.), (0., -1.), (s, s), (s, -s), (-s, s), (-s, -s)]
+                .iter()
+                .map(|&(x, y)| [2.0 * x, 2.0 * y])
+                .collect();
         check_mixture(Toy::EightGaussians, &c, 0.02, 1.414);
         // Radius 2 / 1.414 after scaling.
         for c in Toy::EightGaussians.modes().unwrap().centres {

@@ -35,7 +35,12 @@ fn heat(t: f64) -> String {
     format!("rgb({r},{g},{b})")
 }
 
-pub fn draw(canvas: &HtmlCanvasElement, snap: Option<&Snapshot>, drawn: &[[f32; 2]], show_arrows: bool) {
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    snap: Option<&Snapshot>,
+    drawn: &[[f32; 2]],
+    show_arrows: bool,
+) {
     let Some(ctx) = context(canvas) else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
     ctx.set_fill_style_str("#fafafa");
@@ -43,7 +48,10 @@ pub fn draw(canvas: &HtmlCanvasElement, snap: Option<&Snapshot>, drawn: &[[f32; 
     if let Some(s) = snap {
         let n = s.grid_size;
         if n > 0 && s.grid.len() == n * n {
-            let (lo, hi) = s.grid.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let (lo, hi) = s
+                .grid
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             let span = (hi - lo).max(1e-12) as f64;
             let (cw, ch) = (w / n as f64, h / n as f64);
             for (k, v) in s.grid.iter().enumerate() {

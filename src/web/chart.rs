@@ -32,7 +32,8 @@ pub fn LineChart(
     let body = move || {
         let all = series.get();
         let pts = all.iter().flat_map(|s| s.points.iter().copied());
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut x0, mut x1, mut y0, mut y1) =
+            (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
         for (x, y) in pts.filter(|p| p.0.is_finite() && p.1.is_finite()) {
             x0 = x0.min(x);
             x1 = x1.max(x);
@@ -61,7 +62,13 @@ pub fn LineChart(
         let lines = all
             .into_iter()
             .map(|s| {
-                let d = s.points.iter().filter(|p| p.1.is_finite()).map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(clamp(y)))).collect::<Vec<_>>().join(" ");
+                let d = s
+                    .points
+                    .iter()
+                    .filter(|p| p.1.is_finite())
+                    .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(clamp(y))))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 view! { <polyline points=d fill="none" stroke=s.color stroke-width="1.5"/> }
             })
             .collect_view();

@@ -72,7 +72,11 @@ fn HistogramEditor() -> impl IntoView {
         if i < 0.0 || i >= n as f64 {
             return;
         }
-        let (target, text) = if (ev.offset_y() as f64) < (P_BASE + Q_BASE) / 2.0 { (emd::parse_histogram(&p_text.get_untracked(), "P"), p_text) } else { (emd::parse_histogram(&q_text.get_untracked(), "Q"), q_text) };
+        let (target, text) = if (ev.offset_y() as f64) < (P_BASE + Q_BASE) / 2.0 {
+            (emd::parse_histogram(&p_text.get_untracked(), "P"), p_text)
+        } else {
+            (emd::parse_histogram(&q_text.get_untracked(), "Q"), q_text)
+        };
         if let Ok(mut values) = target {
             values.resize(n, 0.0);
             values[i as usize] += 1.0;
@@ -109,7 +113,15 @@ fn HistogramEditor() -> impl IntoView {
 #[component]
 fn Boxes() -> impl IntoView {
     let plans = TWO_BOXES.plans();
-    let describe = |p: [usize; 2]| format!("box at {} → {}, box at {} → {}", TWO_BOXES.boxes[0], TWO_BOXES.targets[p[0]], TWO_BOXES.boxes[1], TWO_BOXES.targets[p[1]]);
+    let describe = |p: [usize; 2]| {
+        format!(
+            "box at {} → {}, box at {} → {}",
+            TWO_BOXES.boxes[0],
+            TWO_BOXES.targets[p[0]],
+            TWO_BOXES.boxes[1],
+            TWO_BOXES.targets[p[1]]
+        )
+    };
     let x = |v: f64| 20.0 + v * 40.0;
     let arcs = plans
         .iter()
@@ -175,12 +187,15 @@ fn format_points(points: &[[f64; 2]]) -> String {
     points.iter().map(|p| format!("{:.2},{:.2}", p[0], p[1])).collect::<Vec<_>>().join("  ")
 }
 
+/// The typed point sets P and Q, and their optimal plan.
+type Problem = (Vec<[f64; 2]>, Vec<[f64; 2]>, Plan2d);
+
 #[component]
 fn PointsEditor() -> impl IntoView {
     let p_text = RwSignal::new("-2,1  -2,-1  -1,0".to_string());
     let q_text = RwSignal::new("1,1  2,0  1,-1  2,2".to_string());
     let adding_p = RwSignal::new(true);
-    let parsed = Memo::new(move |_| -> Result<(Vec<[f64; 2]>, Vec<[f64; 2]>, Plan2d), EmdError> {
+    let parsed = Memo::new(move |_| -> Result<Problem, EmdError> {
         let p = emd::parse_points(&p_text.get(), "P")?;
         let q = emd::parse_points(&q_text.get(), "Q")?;
         let plan = emd::plan_2d(&p, &q)?;

@@ -8,7 +8,9 @@ use leptos::task::spawn_local;
 use super::chart::{LineChart, Series};
 use super::yield_to_browser;
 use crate::divergence::density::{Gauss, Mixture};
-use crate::divergence::estimate::{self, CriticFit, Divergence, Estimate, EstimatorConfig, linear_r2};
+use crate::divergence::estimate::{
+    self, CriticFit, Divergence, Estimate, EstimatorConfig, linear_r2,
+};
 use crate::divergence::lines::{self, Line, Normal1d};
 use crate::divergence::xy::{self, Update};
 use crate::divergence::{kl_fit, optimal_d};
@@ -37,7 +39,14 @@ fn curve(lo: f64, hi: f64, n: usize, f: impl Fn(f64) -> f64) -> Vec<(f64, f64)> 
 
 /// A labelled slider bound to `value`.
 #[component]
-fn Slider(label: &'static str, testid: &'static str, value: RwSignal<f64>, min: f64, max: f64, step: f64) -> impl IntoView {
+fn Slider(
+    label: &'static str,
+    testid: &'static str,
+    value: RwSignal<f64>,
+    min: f64,
+    max: f64,
+    step: f64,
+) -> impl IntoView {
     view! {
         <label class="slider">
             {label} " "
@@ -51,17 +60,24 @@ fn Slider(label: &'static str, testid: &'static str, value: RwSignal<f64>, min: 
 
 /// Trains one estimating network per divergence on Flex, yielding to the browser between
 /// steps; returns the fitted networks and their estimates.
-async fn fit_in_page(real: &dyn RealData, fake: &dyn RealData, critic: EstimatorConfig, progress: RwSignal<String>) -> Vec<(CriticFit, Estimate)> {
+async fn fit_in_page(
+    real: &dyn RealData,
+    fake: &dyn RealData,
+    critic: EstimatorConfig,
+    progress: RwSignal<String>,
+) -> Vec<(CriticFit, Estimate)> {
     let device = Device::flex();
     let mut out = vec![];
     for kind in [Divergence::Js, Divergence::W] {
         let name = if kind == Divergence::Js { "discriminator" } else { "critic" };
-        let config = if kind == Divergence::Js { EstimatorConfig::default() } else { critic.clone() };
+        let config =
+            if kind == Divergence::Js { EstimatorConfig::default() } else { critic.clone() };
         let mut fit = CriticFit::new(kind, config, real.dim(), &device);
         while !fit.done() {
             fit = fit.step(real, fake);
-            if fit.step % 10 == 0 {
-                progress.set(format!("training the {name}: step {} of {}", fit.step, fit.config.steps));
+            if fit.step.is_multiple_of(10) {
+                progress
+                    .set(format!("training the {name}: step {} of {}", fit.step, fit.config.steps));
                 yield_to_browser().await;
             }
         }
@@ -106,8 +122,16 @@ pub fn LinesPage() -> impl IntoView {
         let kl = curve(-1.0, 1.0, 200, |t| top(lines::closed_form(t).kl));
         vec![
             Series { name: "KL, both ways (∞ at the top edge)", color: "#e67e22", points: kl },
-            Series { name: "JS", color: "#c0392b", points: curve(-1.0, 1.0, 200, |t| lines::closed_form(t).js) },
-            Series { name: "W", color: "#3167b0", points: curve(-1.0, 1.0, 200, |t| lines::closed_form(t).w) },
+            Series {
+                name: "JS",
+                color: "#c0392b",
+                points: curve(-1.0, 1.0, 200, |t| lines::closed_form(t).js),
+            },
+            Series {
+                name: "W",
+                color: "#3167b0",
+                points: curve(-1.0, 1.0, 200, |t| lines::closed_form(t).w),
+            },
         ]
     });
     let scene = move || {
@@ -121,7 +145,9 @@ pub fn LinesPage() -> impl IntoView {
             </svg>
         }
     };
-    let est = move |f: fn(&(f64, Estimate, Estimate)) -> f64| move || estimates.get().map(|e| fmt(f(&e))).unwrap_or_else(|| "—".into());
+    let est = move |f: fn(&(f64, Estimate, Estimate)) -> f64| {
+        move || estimates.get().map(|e| fmt(f(&e))).unwrap_or_else(|| "—".into())
+    };
     view! {
         <section class="panel">
             <h2>"Parallel lines"</h2>
@@ -171,7 +197,8 @@ pub fn GaussiansPage() -> impl IntoView {
             let (real, fake) = (Normal1d(Gauss::new(a, SIGMA)), Normal1d(Gauss::new(b, SIGMA)));
             let fits = fit_in_page(&real, &fake, EstimatorConfig::clipped(), progress).await;
             let (lo, hi) = (a.min(b) - 2.0, a.max(b) + 2.0);
-            let xs: Vec<f32> = (0..=120).map(|i| (lo + (hi - lo) * i as f64 / 120.0) as f32).collect();
+            let xs: Vec<f32> =
+                (0..=120).map(|i| (lo + (hi - lo) * i as f64 / 120.0) as f32).collect();
             let d = estimate::read(fits[0].0.curve_tensor(&xs)).await;
             let f = estimate::read(fits[1].0.curve_tensor(&xs)).await;
             // [D(a), D(b), |∇|(a), |∇|(b)] and the same for the critic.
@@ -182,16 +209,37 @@ pub fn GaussiansPage() -> impl IntoView {
             if d.len() == 2 * n && f.len() == 2 * n && dp.len() == 4 && fp.len() == 4 {
                 // Scale-free views: the clipped critic's values and both gradients are only
                 // meaningful up to a constant, so each is shown relative to its own range.
-                let peak = |v: &[f32], extra: f32| v.iter().copied().fold(extra, f32::max).max(f32::MIN_POSITIVE) as f64;
+                let peak = |v: &[f32], extra: f32| {
+                    v.iter().copied().fold(extra, f32::max).max(f32::MIN_POSITIVE) as f64
+                };
                 let (dmax, fmax) = (peak(&d[n..], dp[3]), peak(&f[n..], fp[3]));
-                let (flo, fhi) = f[..n].iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                let (flo, fhi) = f[..n]
+                    .iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
                 let span = ((fhi - flo) as f64).max(f64::MIN_POSITIVE);
-                let rows = (0..n).map(|i| (xs[i] as f64, d[i] as f64, (f[i] - flo) as f64 / span, d[n + i] as f64 / dmax, f[n + i] as f64 / fmax)).collect();
-                let between: Vec<usize> = (0..n).filter(|&i| (xs[i] as f64 - a) * (xs[i] as f64 - b) <= 0.0).collect();
+                let rows = (0..n)
+                    .map(|i| {
+                        (
+                            xs[i] as f64,
+                            d[i] as f64,
+                            (f[i] - flo) as f64 / span,
+                            d[n + i] as f64 / dmax,
+                            f[n + i] as f64 / fmax,
+                        )
+                    })
+                    .collect();
+                let between: Vec<usize> =
+                    (0..n).filter(|&i| (xs[i] as f64 - a) * (xs[i] as f64 - b) <= 0.0).collect();
                 let bx: Vec<f64> = between.iter().map(|&i| xs[i] as f64).collect();
                 let by: Vec<f64> = between.iter().map(|&i| f[i] as f64).collect();
                 curves.set(Some(rows));
-                summary.set(Some((dp[0] as f64, dp[1] as f64, dp[3] as f64 / dmax, fp[3] as f64 / fmax, linear_r2(&bx, &by))));
+                summary.set(Some((
+                    dp[0] as f64,
+                    dp[1] as f64,
+                    dp[3] as f64 / dmax,
+                    fp[3] as f64 / fmax,
+                    linear_r2(&bx, &by),
+                )));
             }
             busy.set(false);
         });
@@ -201,30 +249,63 @@ pub fn GaussiansPage() -> impl IntoView {
         let (lo, hi) = (a.min(b) - 2.0, a.max(b) + 2.0);
         let (r, g) = (Gauss::new(a, SIGMA), Gauss::new(b, SIGMA));
         let mut s = vec![
-            Series { name: "real density", color: "#2e7d32", points: curve(lo, hi, 200, |x| r.pdf(x)) },
-            Series { name: "fake density", color: "#c0392b", points: curve(lo, hi, 200, |x| g.pdf(x)) },
+            Series {
+                name: "real density",
+                color: "#2e7d32",
+                points: curve(lo, hi, 200, |x| r.pdf(x)),
+            },
+            Series {
+                name: "fake density",
+                color: "#c0392b",
+                points: curve(lo, hi, 200, |x| g.pdf(x)),
+            },
         ];
         if let Some(rows) = curves.get() {
-            s.push(Series { name: "D(x)", color: "#8e44ad", points: rows.iter().map(|r| (r.0, r.1)).collect() });
+            s.push(Series {
+                name: "D(x)",
+                color: "#8e44ad",
+                points: rows.iter().map(|r| (r.0, r.1)).collect(),
+            });
         }
         s
     });
     let critic = Signal::derive(move || {
-        curves.get().map(|rows| vec![Series { name: "critic f(x), rescaled to [0, 1]", color: "#3167b0", points: rows.iter().map(|r| (r.0, r.2)).collect() }]).unwrap_or_default()
+        curves
+            .get()
+            .map(|rows| {
+                vec![Series {
+                    name: "critic f(x), rescaled to [0, 1]",
+                    color: "#3167b0",
+                    points: rows.iter().map(|r| (r.0, r.2)).collect(),
+                }]
+            })
+            .unwrap_or_default()
     });
     let gradients = Signal::derive(move || {
         curves
             .get()
             .map(|rows| {
                 vec![
-                    Series { name: "|∂/∂x log(1 − D)|", color: "#8e44ad", points: rows.iter().map(|r| (r.0, r.3)).collect() },
-                    Series { name: "|f′(x)|", color: "#3167b0", points: rows.iter().map(|r| (r.0, r.4)).collect() },
+                    Series {
+                        name: "|∂/∂x log(1 − D)|",
+                        color: "#8e44ad",
+                        points: rows.iter().map(|r| (r.0, r.3)).collect(),
+                    },
+                    Series {
+                        name: "|f′(x)|",
+                        color: "#3167b0",
+                        points: rows.iter().map(|r| (r.0, r.4)).collect(),
+                    },
                 ]
             })
             .unwrap_or_default()
     });
-    let s = move |f: fn(&(f64, f64, f64, f64, f64)) -> f64| move || summary.get().map(|v| fmt(f(&v))).unwrap_or_else(|| "—".into());
-    let sci = move |f: fn(&(f64, f64, f64, f64, f64)) -> f64| move || summary.get().map(|v| format!("{:.2e}", f(&v))).unwrap_or_else(|| "—".into());
+    let s = move |f: fn(&(f64, f64, f64, f64, f64)) -> f64| {
+        move || summary.get().map(|v| fmt(f(&v))).unwrap_or_else(|| "—".into())
+    };
+    let sci = move |f: fn(&(f64, f64, f64, f64, f64)) -> f64| {
+        move || summary.get().map(|v| format!("{:.2e}", f(&v))).unwrap_or_else(|| "—".into())
+    };
     view! {
         <section class="panel">
             <h2>"Two Gaussians: a saturating discriminator and a linear critic"</h2>
@@ -264,20 +345,40 @@ pub fn KlPage() -> impl IntoView {
     let weight = RwSignal::new(0.5);
     let mixture = Memo::new(move |_| {
         let d = separation.get() / 2.0;
-        Mixture { components: [Gauss::new(-d, sigma.get()), Gauss::new(d, sigma.get())], weight: weight.get() }
+        Mixture {
+            components: [Gauss::new(-d, sigma.get()), Gauss::new(d, sigma.get())],
+            weight: weight.get(),
+        }
     });
     let fits = Memo::new(move |_| kl_fit::fit_both(&mixture.get()));
     let series = Signal::derive(move || {
         let p = mixture.get();
-        let (lo, hi) = (-separation.get() / 2.0 - 4.0 * sigma.get() - 1.0, separation.get() / 2.0 + 4.0 * sigma.get() + 1.0);
-        let mut s = vec![Series { name: "target p", color: "#222", points: curve(lo, hi, 300, |x| p.pdf(x)) }];
+        let (lo, hi) = (
+            -separation.get() / 2.0 - 4.0 * sigma.get() - 1.0,
+            separation.get() / 2.0 + 4.0 * sigma.get() + 1.0,
+        );
+        let mut s = vec![Series {
+            name: "target p",
+            color: "#222",
+            points: curve(lo, hi, 300, |x| p.pdf(x)),
+        }];
         if let Ok(f) = fits.get() {
-            s.push(Series { name: "argmin KL(p‖q)", color: "#3167b0", points: curve(lo, hi, 300, |x| f.forward.pdf(x)) });
-            s.push(Series { name: "argmin KL(q‖p)", color: "#c0392b", points: curve(lo, hi, 300, |x| f.reverse.pdf(x)) });
+            s.push(Series {
+                name: "argmin KL(p‖q)",
+                color: "#3167b0",
+                points: curve(lo, hi, 300, |x| f.forward.pdf(x)),
+            });
+            s.push(Series {
+                name: "argmin KL(q‖p)",
+                color: "#c0392b",
+                points: curve(lo, hi, 300, |x| f.reverse.pdf(x)),
+            });
         }
         s
     });
-    let get = move |f: fn(&kl_fit::Fits) -> f64| move || fits.get().map(|v| fmt(f(&v))).unwrap_or_else(|_| "—".into());
+    let get = move |f: fn(&kl_fit::Fits) -> f64| {
+        move || fits.get().map(|v| fmt(f(&v))).unwrap_or_else(|_| "—".into())
+    };
     view! {
         <section class="panel">
             <h2>"Forward vs reverse KL"</h2>
@@ -306,7 +407,8 @@ pub fn KlPage() -> impl IntoView {
 /// The optimal discriminator D* = p_r/(p_r + p_g) and its value −log 4 + 2·JS.
 #[component]
 pub fn OptimalDPage() -> impl IntoView {
-    let (rm, rs, gm, gs) = (RwSignal::new(0.0), RwSignal::new(1.0), RwSignal::new(2.0), RwSignal::new(1.0));
+    let (rm, rs, gm, gs) =
+        (RwSignal::new(0.0), RwSignal::new(1.0), RwSignal::new(2.0), RwSignal::new(1.0));
     let pair = Memo::new(move |_| (Gauss::new(rm.get(), rs.get()), Gauss::new(gm.get(), gs.get())));
     let checked = Memo::new(move |_| {
         let (r, g) = pair.get();
@@ -314,18 +416,29 @@ pub fn OptimalDPage() -> impl IntoView {
     });
     let numbers = Memo::new(move |_| {
         let (r, g) = pair.get();
-        checked.get().map(|_| (optimal_d::value(&r, &g), optimal_d::js(&r, &g), optimal_d::d_star(&r, &g, r.mu)))
+        checked.get().map(|_| {
+            (optimal_d::value(&r, &g), optimal_d::js(&r, &g), optimal_d::d_star(&r, &g, r.mu))
+        })
     });
     let series = Signal::derive(move || {
         let (r, g) = pair.get();
-        let (lo, hi) = ((r.mu - 4.0 * r.sigma).min(g.mu - 4.0 * g.sigma), (r.mu + 4.0 * r.sigma).max(g.mu + 4.0 * g.sigma));
+        let (lo, hi) = (
+            (r.mu - 4.0 * r.sigma).min(g.mu - 4.0 * g.sigma),
+            (r.mu + 4.0 * r.sigma).max(g.mu + 4.0 * g.sigma),
+        );
         vec![
             Series { name: "p_r", color: "#2e7d32", points: curve(lo, hi, 300, |x| r.pdf(x)) },
             Series { name: "p_g", color: "#c0392b", points: curve(lo, hi, 300, |x| g.pdf(x)) },
-            Series { name: "D*", color: "#8e44ad", points: curve(lo, hi, 300, |x| optimal_d::d_star(&r, &g, x)) },
+            Series {
+                name: "D*",
+                color: "#8e44ad",
+                points: curve(lo, hi, 300, |x| optimal_d::d_star(&r, &g, x)),
+            },
         ]
     });
-    let n = move |f: fn(&(f64, f64, f64)) -> f64| move || numbers.get().map(|v| fmt(f(&v))).unwrap_or_else(|_| "—".into());
+    let n = move |f: fn(&(f64, f64, f64)) -> f64| {
+        move || numbers.get().map(|v| fmt(f(&v))).unwrap_or_else(|_| "—".into())
+    };
     view! {
         <section class="panel">
             <h2>"The optimal discriminator"</h2>
@@ -358,19 +471,32 @@ pub fn XyPage() -> impl IntoView {
     let steps = RwSignal::new(100usize);
     let runs = Memo::new(move |_| {
         let (e, n) = (eta.get(), steps.get());
-        xy::trajectory((1.0, 1.0), e, n, Update::Simultaneous).and_then(|s| Ok((s, xy::trajectory((1.0, 1.0), e, n, Update::Alternating)?)))
+        xy::trajectory((1.0, 1.0), e, n, Update::Simultaneous)
+            .and_then(|s| Ok((s, xy::trajectory((1.0, 1.0), e, n, Update::Alternating)?)))
     });
     let radius_series = Signal::derive(move || match runs.get() {
         Ok((s, a)) => vec![
-            Series { name: "simultaneous", color: "#c0392b", points: s.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect() },
-            Series { name: "alternating", color: "#3167b0", points: a.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect() },
+            Series {
+                name: "simultaneous",
+                color: "#c0392b",
+                points: s.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
+            },
+            Series {
+                name: "alternating",
+                color: "#3167b0",
+                points: a.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
+            },
         ],
         Err(_) => vec![],
     });
     let scene = move || {
-        let Ok((s, a)) = runs.get() else { return view! { <svg viewBox="0 0 300 300" width="300" height="300" class="scene"></svg> }.into_any() };
+        let Ok((s, a)) = runs.get() else {
+            return view! { <svg viewBox="0 0 300 300" width="300" height="300" class="scene"></svg> }.into_any();
+        };
         let r = s.iter().chain(&a).map(|&p| p.0.abs().max(p.1.abs())).fold(1.5, f64::max);
-        let to = move |p: (f64, f64)| format!("{:.1},{:.1}", 150.0 + p.0 / r * 140.0, 150.0 - p.1 / r * 140.0);
+        let to = move |p: (f64, f64)| {
+            format!("{:.1},{:.1}", 150.0 + p.0 / r * 140.0, 150.0 - p.1 / r * 140.0)
+        };
         let path = |t: &[(f64, f64)]| t.iter().map(|&p| to(p)).collect::<Vec<_>>().join(" ");
         view! {
             <svg viewBox="0 0 300 300" width="300" height="300" class="scene">
@@ -394,7 +520,10 @@ pub fn XyPage() -> impl IntoView {
         }
     };
     let measured_growth = move || match runs.get() {
-        Ok((s, _)) if s.len() > 1 => format!("{:.6}", (xy::radius(s[s.len() - 1]) / xy::radius(s[0])).powf(1.0 / (s.len() - 1) as f64)),
+        Ok((s, _)) if s.len() > 1 => format!(
+            "{:.6}",
+            (xy::radius(s[s.len() - 1]) / xy::radius(s[0])).powf(1.0 / (s.len() - 1) as f64)
+        ),
         _ => "—".into(),
     };
     view! {

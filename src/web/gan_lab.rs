@@ -95,8 +95,13 @@ impl Settings {
     }
 
     fn config(&self, drawn: &[[f32; 2]]) -> Result<GanConfig, String> {
-        let data = if self.data == "drawn" { Source::Drawn(drawn.to_vec()) } else { Source::Toy(self.data.parse::<Toy>().map_err(|e| e.to_string())?) };
-        let mut objective = Objective::from_name(&self.loss).ok_or_else(|| format!("unknown objective '{}'", self.loss))?;
+        let data = if self.data == "drawn" {
+            Source::Drawn(drawn.to_vec())
+        } else {
+            Source::Toy(self.data.parse::<Toy>().map_err(|e| e.to_string())?)
+        };
+        let mut objective = Objective::from_name(&self.loss)
+            .ok_or_else(|| format!("unknown objective '{}'", self.loss))?;
         match &mut objective {
             Objective::WganGp { lambda } => *lambda = self.lambda,
             Objective::CtGan { lambda_gp, .. } => *lambda_gp = self.lambda,
@@ -121,7 +126,9 @@ impl Settings {
             feature_matching: self.feature_matching,
             historical_averaging: self.historical_averaging.then_some(1e-3),
             // Fewer kernels than Salimans et al.'s 100 keeps the page's [B, B, kernels, 5] cheap.
-            minibatch_discrimination: self.minibatch_discrimination.then_some(MinibatchShape { kernels: 10, dims: 5 }),
+            minibatch_discrimination: self
+                .minibatch_discrimination
+                .then_some(MinibatchShape { kernels: 10, dims: 5 }),
         };
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
@@ -218,7 +225,9 @@ impl Ctx {
                 self.last_snapshot.set_value(Some(s));
                 self.redraw();
             }
-            Err(e) => self.error.set(Some(format!("could not read the models back from the device: {e}"))),
+            Err(e) => {
+                self.error.set(Some(format!("could not read the models back from the device: {e}")))
+            }
         }
     }
 
@@ -228,7 +237,12 @@ impl Ctx {
             h.push(Point { step, values, w1: None, modes: None });
             if h.len() > 4000 {
                 // Keep the chart light: thin the older half.
-                let keep: Vec<Point> = h.iter().enumerate().filter(|(i, p)| i % 2 == 0 || p.w1.is_some()).map(|(_, p)| *p).collect();
+                let keep: Vec<Point> = h
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, p)| i % 2 == 0 || p.w1.is_some())
+                    .map(|(_, p)| *p)
+                    .collect();
                 *h = keep;
             }
         });
@@ -250,15 +264,30 @@ impl Ctx {
             StepKind::Critic => {
                 let (s, loss, estimate, penalty) = critic_step(lab.state, &lab.config, &data);
                 lab.state = s;
-                let r = crate::gan::StepReport { critic_loss: loss.clone(), generator_loss: loss.mul_scalar(0.0), estimate, penalty };
+                let r = crate::gan::StepReport {
+                    critic_loss: loss.clone(),
+                    generator_loss: loss.mul_scalar(0.0),
+                    estimate,
+                    penalty,
+                };
                 r.values_async().await.map(|v| StepValues { generator_loss: f64::NAN, ..v })
             }
             StepKind::Generator => {
                 let (s, loss) = generator_step(lab.state, &lab.config, &data);
                 lab.state = s;
                 let z = loss.clone().mul_scalar(0.0);
-                let r = crate::gan::StepReport { critic_loss: z.clone(), generator_loss: loss, estimate: z.clone(), penalty: z };
-                r.values_async().await.map(|v| StepValues { critic_loss: f64::NAN, estimate: f64::NAN, penalty: f64::NAN, ..v })
+                let r = crate::gan::StepReport {
+                    critic_loss: z.clone(),
+                    generator_loss: loss,
+                    estimate: z.clone(),
+                    penalty: z,
+                };
+                r.values_async().await.map(|v| StepValues {
+                    critic_loss: f64::NAN,
+                    estimate: f64::NAN,
+                    penalty: f64::NAN,
+                    ..v
+                })
             }
         };
         if self.generation.get_value() != generation {
@@ -279,7 +308,9 @@ impl Ctx {
         let step = lab.state.step;
         self.lab.set_value(Some(lab));
         if diverged {
-            return Err(format!("training diverged at step {step}: a loss became NaN or infinite. Lower the learning rate and press Reset."));
+            return Err(format!(
+                "training diverged at step {step}: a loss became NaN or infinite. Lower the learning rate and press Reset."
+            ));
         }
         self.record(step, values);
         Ok(())
@@ -361,7 +392,11 @@ pub fn GanLab() -> impl IntoView {
         ctx.device.set_value(Some(device));
         ctx.backend.set(Some(backend));
         ctx.backend_note.set(why.map(|w| {
-            let reason = if w.contains("adapter") { "the browser offers no WebGPU adapter".to_string() } else { w };
+            let reason = if w.contains("adapter") {
+                "the browser offers no WebGPU adapter".to_string()
+            } else {
+                w
+            };
             format!("WebGPU is not available here ({reason}), so training runs on the CPU.")
         }));
         ctx.reset();
@@ -380,7 +415,11 @@ pub fn GanLab() -> impl IntoView {
             let rect = c.get_bounding_client_rect();
             let sx = c.width() as f64 / rect.width().max(1.0);
             let sy = c.height() as f64 / rect.height().max(1.0);
-            let p = canvas::to_data(&c, (ev.client_x() as f64 - rect.left()) * sx, (ev.client_y() as f64 - rect.top()) * sy);
+            let p = canvas::to_data(
+                &c,
+                (ev.client_x() as f64 - rect.left()) * sx,
+                (ev.client_y() as f64 - rect.top()) * sy,
+            );
             ctx.drawn.update(|d| d.push(p));
             ctx.reset();
         }
@@ -403,21 +442,45 @@ pub fn GanLab() -> impl IntoView {
     let loss_series = Signal::derive(move || {
         let h = ctx.history.get();
         vec![
-            Series { name: "critic", color: "#3167b0", points: h.iter().map(|p| (p.step as f64, p.values.critic_loss)).collect() },
-            Series { name: "generator", color: "#e07b00", points: h.iter().map(|p| (p.step as f64, p.values.generator_loss)).collect() },
+            Series {
+                name: "critic",
+                color: "#3167b0",
+                points: h.iter().map(|p| (p.step as f64, p.values.critic_loss)).collect(),
+            },
+            Series {
+                name: "generator",
+                color: "#e07b00",
+                points: h.iter().map(|p| (p.step as f64, p.values.generator_loss)).collect(),
+            },
         ]
     });
     let w_series = Signal::derive(move || {
         let h = ctx.history.get();
-        let est_name = if s().loss.starts_with("gan") { "critic's JS estimate" } else { "critic's W estimate" };
+        let est_name = if s().loss.starts_with("gan") {
+            "critic's JS estimate"
+        } else {
+            "critic's W estimate"
+        };
         vec![
-            Series { name: est_name, color: "#8a3ab9", points: h.iter().map(|p| (p.step as f64, p.values.estimate)).collect() },
-            Series { name: "exact W1", color: "#1b7f3b", points: h.iter().filter_map(|p| p.w1.map(|w| (p.step as f64, w))).collect() },
+            Series {
+                name: est_name,
+                color: "#8a3ab9",
+                points: h.iter().map(|p| (p.step as f64, p.values.estimate)).collect(),
+            },
+            Series {
+                name: "exact W1",
+                color: "#1b7f3b",
+                points: h.iter().filter_map(|p| p.w1.map(|w| (p.step as f64, w))).collect(),
+            },
         ]
     });
     let mode_series = Signal::derive(move || {
         let h = ctx.history.get();
-        vec![Series { name: "modes covered", color: "#1b7f3b", points: h.iter().filter_map(|p| p.modes.map(|m| (p.step as f64, m as f64))).collect() }]
+        vec![Series {
+            name: "modes covered",
+            color: "#1b7f3b",
+            points: h.iter().filter_map(|p| p.modes.map(|m| (p.step as f64, m as f64))).collect(),
+        }]
     });
 
     view! {

@@ -14,11 +14,11 @@ use leptos::prelude::*;
 pub fn mount() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            if let Some(el) = doc.get_element_by_id("panic") {
-                el.set_text_content(Some(&format!("Something went wrong: {info}. The page keeps working; reload it if something looks stuck.")));
-                let _ = el.set_attribute("style", "display:block");
-            }
+        if let Some(doc) = web_sys::window().and_then(|w| w.document())
+            && let Some(el) = doc.get_element_by_id("panic")
+        {
+            el.set_text_content(Some(&format!("Something went wrong: {info}. The page keeps working; reload it if something looks stuck.")));
+            let _ = el.set_attribute("style", "display:block");
         }
         // Pages listen for this to release anything the failed task held (a busy button).
         if let (Some(w), Ok(ev)) = (web_sys::window(), web_sys::Event::new("earthmover-panic")) {
@@ -118,10 +118,10 @@ pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, O
 /// Lets the browser paint and handle input before the next training step.
 pub async fn yield_to_browser() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            if w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).is_err() {
-                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-            }
+        if let Some(w) = web_sys::window()
+            && w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).is_err()
+        {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;

@@ -57,14 +57,26 @@ struct Controls {
 
 impl From<&DecodeConfig> for Controls {
     fn from(d: &DecodeConfig) -> Self {
-        Controls { greedy: d.greedy, beam: d.beam, min_len: d.min_len, max_len: d.max_len, no_repeat_trigram: d.no_repeat_trigram }
+        Controls {
+            greedy: d.greedy,
+            beam: d.beam,
+            min_len: d.min_len,
+            max_len: d.max_len,
+            no_repeat_trigram: d.no_repeat_trigram,
+        }
     }
 }
 
 impl Controls {
     fn apply(&self, base: &SummarizerConfig) -> Result<SummarizerConfig, String> {
         let mut c = base.clone();
-        c.decode = DecodeConfig { greedy: self.greedy, beam: self.beam, min_len: self.min_len, max_len: self.max_len, no_repeat_trigram: self.no_repeat_trigram };
+        c.decode = DecodeConfig {
+            greedy: self.greedy,
+            beam: self.beam,
+            min_len: self.min_len,
+            max_len: self.max_len,
+            no_repeat_trigram: self.no_repeat_trigram,
+        };
         c.validate()?;
         Ok(c)
     }
@@ -94,17 +106,26 @@ struct Ctx {
 }
 
 fn js_err(e: JsValue) -> String {
-    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
+    e.as_string()
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Downloads `url`, reporting bytes received as they arrive.
-async fn download(url: &str, mut progress: impl FnMut(usize, Option<usize>)) -> Result<Vec<u8>, String> {
+async fn download(
+    url: &str,
+    mut progress: impl FnMut(usize, Option<usize>),
+) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("the download failed ({})", js_err(e)))?.unchecked_into();
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("the download failed ({})", js_err(e)))?
+        .unchecked_into();
     if !resp.ok() {
         return Err(format!("the server answered {} {}", resp.status(), resp.status_text()));
     }
-    let total = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    let total =
+        resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     let Some(body) = resp.body() else {
         let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?).await.map_err(js_err)?;
         return Ok(js_sys::Uint8Array::new(&buf).to_vec());
@@ -112,8 +133,11 @@ async fn download(url: &str, mut progress: impl FnMut(usize, Option<usize>)) -> 
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::with_capacity(total.unwrap_or(0));
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("the download broke off ({})", js_err(e)))?;
-        let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("the download broke off ({})", js_err(e)))?;
+        let done =
+            js_sys::Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
         if done {
             break;
         }
@@ -138,11 +162,21 @@ impl Ctx {
                 let (device, backend, why) = super::shared_device().await;
                 self.device.set_value(Some(device));
                 self.backend.set(Some(backend));
-                self.backend_note.set(why.map(|_| "WebGPU is not available here, so the model runs on the CPU.".to_string()));
+                self.backend_note.set(why.map(|_| {
+                    "WebGPU is not available here, so the model runs on the CPU.".to_string()
+                }));
             }
-            let bytes = match download(MODEL_URL, |received, total| self.load.set(LoadState::Loading { received, total })).await {
+            let bytes = match download(MODEL_URL, |received, total| {
+                self.load.set(LoadState::Loading { received, total })
+            })
+            .await
+            {
                 Ok(b) => b,
-                Err(e) => return self.load.set(LoadState::Failed(format!("Could not load the model {MODEL_URL}: {e}."))),
+                Err(e) => {
+                    return self.load.set(LoadState::Failed(format!(
+                        "Could not load the model {MODEL_URL}: {e}."
+                    )));
+                }
             };
             let device = self.device.get_value().expect("set above");
             match store::load(&bytes, &device) {
@@ -152,7 +186,9 @@ impl Ctx {
                     self.model.set_value(Some(Rc::new(model)));
                     self.load.set(LoadState::Ready { ms: now_ms() - start, bytes: bytes.len() });
                 }
-                Err(e) => self.load.set(LoadState::Failed(format!("The model file {MODEL_URL} is not usable: {e}."))),
+                Err(e) => self.load.set(LoadState::Failed(format!(
+                    "The model file {MODEL_URL} is not usable: {e}."
+                ))),
             }
         });
     }
@@ -170,7 +206,12 @@ impl Ctx {
             Ok(c) => c,
             Err(e) => return self.error.set(Some(format!("Check the decoding settings: {e}."))),
         };
-        let article = match read_article(self.text.get_untracked().as_bytes(), MAX_TEXT, &model.vocab, config.train.max_enc) {
+        let article = match read_article(
+            self.text.get_untracked().as_bytes(),
+            MAX_TEXT,
+            &model.vocab,
+            config.train.max_enc,
+        ) {
             Ok(a) => a,
             Err(e) => {
                 self.summary.set(None);
@@ -182,10 +223,17 @@ impl Ctx {
         self.progress.set(0);
         spawn_local(async move {
             let start = now_ms();
-            let result = summarize_with(&model.net, &model.vocab, &article.tokens, config.train.max_enc, &config.decode, async |step| {
-                self.progress.set(step);
-                yield_to_browser().await;
-            })
+            let result = summarize_with(
+                &model.net,
+                &model.vocab,
+                &article.tokens,
+                config.train.max_enc,
+                &config.decode,
+                async |step| {
+                    self.progress.set(step);
+                    yield_to_browser().await;
+                },
+            )
             .await;
             self.running.set(false);
             match result {
@@ -204,38 +252,60 @@ impl Ctx {
     fn take_file(self, file: web_sys::File) {
         let name = file.name();
         if file.size() > MAX_TEXT as f64 {
-            self.error.set(Some(format!("{name} is {:.1} MB, more than the 5 MB this page accepts.", file.size() / (1 << 20) as f64)));
+            self.error.set(Some(format!(
+                "{name} is {:.1} MB, more than the 5 MB this page accepts.",
+                file.size() / (1 << 20) as f64
+            )));
             return;
         }
         spawn_local(async move {
             let buf = match JsFuture::from(file.array_buffer()).await {
                 Ok(b) => b,
-                Err(e) => return self.error.set(Some(format!("Could not read {name}: {}.", js_err(e)))),
+                Err(e) => {
+                    return self.error.set(Some(format!("Could not read {name}: {}.", js_err(e))));
+                }
             };
             let bytes = js_sys::Uint8Array::new(&buf).to_vec();
             if bytes.contains(&0) {
-                return self.error.set(Some(format!("{name} looks binary (it contains NUL bytes): choose a .txt or .md file.")));
+                return self.error.set(Some(format!(
+                    "{name} looks binary (it contains NUL bytes): choose a .txt or .md file."
+                )));
             }
             match String::from_utf8(bytes) {
                 Ok(text) => {
                     self.error.set(None);
-                    self.file_note.set(Some(format!("Read {name} ({:.1} KB).", text.len() as f64 / 1024.0)));
+                    self.file_note
+                        .set(Some(format!("Read {name} ({:.1} KB).", text.len() as f64 / 1024.0)));
                     self.text.set(text);
                 }
-                Err(e) => self.error.set(Some(format!("{name} is not UTF-8 text (invalid byte at offset {}).", e.utf8_error().valid_up_to()))),
+                Err(e) => self.error.set(Some(format!(
+                    "{name} is not UTF-8 text (invalid byte at offset {}).",
+                    e.utf8_error().valid_up_to()
+                ))),
             }
         });
     }
 
     /// Draws the summary × source attention as a heatmap, each row scaled to its maximum.
     fn draw_heatmap(self) {
-        let (Some(canvas), Some(s)) = (self.canvas.get_untracked(), self.summary.get_untracked()) else { return };
+        let (Some(canvas), Some(s)) = (self.canvas.get_untracked(), self.summary.get_untracked())
+        else {
+            return;
+        };
         let canvas: HtmlCanvasElement = canvas;
         let (rows, cols) = (s.attention.len().max(1), s.source.len().max(1));
-        let (cw, ch) = ((800.0 / cols as f64).clamp(1.0, 12.0), (480.0 / rows as f64).clamp(2.0, 14.0));
+        let (cw, ch) =
+            ((800.0 / cols as f64).clamp(1.0, 12.0), (480.0 / rows as f64).clamp(2.0, 14.0));
         canvas.set_width((cw * cols as f64).ceil() as u32);
         canvas.set_height((ch * rows as f64).ceil() as u32);
-        let Some(ctx) = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()) else { return };
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
         ctx.set_fill_style_str("#fff");
         ctx.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
         for (r, row) in s.attention.iter().enumerate() {
@@ -259,13 +329,30 @@ fn capitalise(s: &str) -> String {
 /// Background colour for a summary word: copied (p_gen 0) blue, generated (p_gen 1) orange.
 fn pgen_color(p: f32) -> String {
     let p = p.clamp(0.0, 1.0);
-    let (r, g, b) = (49.0 + (230.0 - 49.0) * p, 103.0 + (140.0 - 103.0) * p, 176.0 + (30.0 - 176.0) * p);
+    let (r, g, b) =
+        (49.0 + (230.0 - 49.0) * p, 103.0 + (140.0 - 103.0) * p, 176.0 + (30.0 - 176.0) * p);
     format!("rgba({r:.0},{g:.0},{b:.0},0.5)")
 }
 
 /// Whether a token attaches to the one before it when read (no space).
 fn attaches(tok: &str) -> bool {
-    matches!(tok, "." | "," | ":" | ";" | "!" | "?" | ")" | "%" | "'s" | "n't" | "'re" | "'ve" | "'ll" | "'d" | "'m")
+    matches!(
+        tok,
+        "." | ","
+            | ":"
+            | ";"
+            | "!"
+            | "?"
+            | ")"
+            | "%"
+            | "'s"
+            | "n't"
+            | "'re"
+            | "'ve"
+            | "'ll"
+            | "'d"
+            | "'m"
+    )
 }
 
 fn save(name: &str, mime: &str, content: &str) -> Result<(), String> {
@@ -319,7 +406,10 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     let handle = window_event_listener_untyped("earthmover-panic", move |_| {
         if ctx.running.get_untracked() {
             ctx.running.set(false);
-            ctx.error.set(Some("Summarising stopped with an internal error (shown above). You can try again.".into()));
+            ctx.error.set(Some(
+                "Summarising stopped with an internal error (shown above). You can try again."
+                    .into(),
+            ));
         }
     });
     on_cleanup(move || handle.remove());
@@ -342,9 +432,17 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     };
     let load_text = move || match ctx.load.get() {
         LoadState::Idle => "not loaded".to_string(),
-        LoadState::Loading { received, total: Some(t) } => format!("downloading the model: {:.1} of {:.1} MB", received as f64 / 1e6, t as f64 / 1e6),
-        LoadState::Loading { received, total: None } => format!("downloading the model: {:.1} MB", received as f64 / 1e6),
-        LoadState::Ready { ms, bytes } => format!("model ready ({:.1} MB, loaded in {:.2} s)", bytes as f64 / 1e6, ms / 1e3),
+        LoadState::Loading { received, total: Some(t) } => format!(
+            "downloading the model: {:.1} of {:.1} MB",
+            received as f64 / 1e6,
+            t as f64 / 1e6
+        ),
+        LoadState::Loading { received, total: None } => {
+            format!("downloading the model: {:.1} MB", received as f64 / 1e6)
+        }
+        LoadState::Ready { ms, bytes } => {
+            format!("model ready ({:.1} MB, loaded in {:.2} s)", bytes as f64 / 1e6, ms / 1e3)
+        }
         LoadState::Failed(e) => e,
     };
     let ready = move || matches!(ctx.load.get(), LoadState::Ready { .. });
@@ -412,10 +510,10 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         }
     };
     let download_json = move |_| {
-        if let Some(s) = ctx.summary.get_untracked() {
-            if let Err(e) = save("summary.json", "application/json", &explain_json(&s)) {
-                ctx.error.set(Some(format!("Could not save: {e}.")));
-            }
+        if let Some(s) = ctx.summary.get_untracked()
+            && let Err(e) = save("summary.json", "application/json", &explain_json(&s))
+        {
+            ctx.error.set(Some(format!("Could not save: {e}.")));
         }
     };
 

@@ -28,7 +28,10 @@ pub fn run(mut s: GanState, c: &GanConfig, steps: usize) -> GanState {
 }
 
 pub fn small(objective: &str) -> GanConfig {
-    let mut c = GanConfig::paper(Objective::from_name(objective).unwrap(), Source::Toy(Toy::TwentyFiveGaussians));
+    let mut c = GanConfig::paper(
+        Objective::from_name(objective).unwrap(),
+        Source::Toy(Toy::TwentyFiveGaussians),
+    );
     c.hidden = 16;
     c.batch_size = 32;
     c.n_critic = 2;
