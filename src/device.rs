@@ -2,7 +2,8 @@
 //!
 //! - Natively: `--device auto|vulkan|wgpu|cuda|cpu`. `auto` tries CUDA (when built with the
 //!   `cuda` feature), then a hardware wgpu adapter, then the CPU; the choice is printed.
-//! - In the page: WebGPU when the browser has an adapter, else Flex on the CPU.
+//! - In the page: WebGPU on a hardware adapter, else Flex on the CPU (a software adapter such
+//!   as SwiftShader only when the address says `?webgpu=always`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -169,10 +170,128 @@ fn cuda() -> Result<Started, DeviceError> {
     Err(DeviceError::NoCuda)
 }
 
-/// WebGPU if the browser offers an adapter, else Flex; with the reason WebGPU was not used.
-pub async fn browser() -> (Device, Backend, Option<String>) {
-    match Device::wgpu_options().init_async().await {
-        Ok(d) => (d, Backend::WebGpu, None),
-        Err(e) => (Device::flex(), Backend::Cpu, Some(e.to_string())),
+/// What the browser says about its WebGPU adapter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterFacts {
+    /// Vendor, architecture and description, as the browser reports them (any may be empty).
+    pub name: String,
+    /// `GPUAdapterInfo.isFallbackAdapter`: a software adapter the browser offers when it has
+    /// no usable GPU.
+    pub fallback: bool,
+}
+
+impl AdapterFacts {
+    /// A software renderer: the browser's fallback adapter, or one named like Chromium's
+    /// SwiftShader or Mesa's llvmpipe/lavapipe. These run WebGPU on the CPU in emulation,
+    /// far slower than Flex (a beam search took 182 s on SwiftShader, 1.9 s on Flex).
+    pub fn is_software(&self) -> bool {
+        let n = self.name.to_ascii_lowercase();
+        self.fallback
+            || ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| n.contains(s))
+    }
+}
+
+/// The page's backend, from the browser's adapter (or why it has none) and whether the
+/// address asks for WebGPU regardless (`?webgpu=always`): `Ok(note)` runs on WebGPU,
+/// `Err(note)` on Flex. The note says why, in the page's words.
+pub fn browser_choice(
+    adapter: Result<AdapterFacts, String>,
+    always_webgpu: bool,
+) -> Result<Option<String>, String> {
+    match adapter {
+        Err(why) => {
+            Err(format!("WebGPU is not available here ({why}), so the page runs on the CPU."))
+        }
+        Ok(a) if !a.is_software() => Ok(None),
+        Ok(a) if always_webgpu => Ok(Some(format!(
+            "WebGPU runs on a software renderer here ({}), because the address asks for it (?webgpu=always); the CPU path is faster.",
+            a.name
+        ))),
+        Ok(a) => Err(format!(
+            "The browser's WebGPU adapter is a software renderer ({}), slower than the CPU path, so the page runs on the CPU. Add ?webgpu=always to the address to use it anyway.",
+            if a.name.trim().is_empty() { "a fallback adapter" } else { a.name.trim() }
+        )),
+    }
+}
+
+/// Asks the browser for its WebGPU adapter without starting a device.
+#[cfg(target_arch = "wasm32")]
+async fn browser_adapter() -> Result<AdapterFacts, String> {
+    use js_sys::Reflect;
+    use wasm_bindgen::{JsCast, JsValue};
+    let get =
+        |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let window = web_sys::window().ok_or("no window")?;
+    let gpu = get(&window.navigator().into(), "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("the browser offers no WebGPU".into());
+    }
+    let request = get(&gpu, "requestAdapter")
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?;
+    let promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(|_| "requestAdapter did not return a promise".to_string())?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("the browser offers no WebGPU adapter".into());
+    }
+    let info = get(&adapter, "info");
+    let text = |k: &str| get(&info, k).as_string().unwrap_or_default();
+    let name = [text("vendor"), text("architecture"), text("description")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let fallback = get(&info, "isFallbackAdapter").as_bool().unwrap_or(false)
+        || get(&adapter, "isFallbackAdapter").as_bool().unwrap_or(false);
+    Ok(AdapterFacts { name, fallback })
+}
+
+/// The page's device: WebGPU on a hardware adapter, Flex otherwise (a software WebGPU adapter
+/// only when `always_webgpu`), with a note for the person when it is not plain WebGPU.
+#[cfg(target_arch = "wasm32")]
+pub async fn browser(always_webgpu: bool) -> (Device, Backend, Option<String>) {
+    match browser_choice(browser_adapter().await, always_webgpu) {
+        Ok(note) => match Device::wgpu_options().init_async().await {
+            Ok(d) => (d, Backend::WebGpu, note),
+            Err(e) => (
+                Device::flex(),
+                Backend::Cpu,
+                Some(format!("WebGPU could not start ({e}), so the page runs on the CPU.")),
+            ),
+        },
+        Err(note) => (Device::flex(), Backend::Cpu, Some(note)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(name: &str, fallback: bool) -> Result<AdapterFacts, String> {
+        Ok(AdapterFacts { name: name.into(), fallback })
+    }
+
+    #[test]
+    fn the_page_never_takes_a_software_adapter_unasked() {
+        assert_eq!(browser_choice(facts("nvidia ampere", false), false), Ok(None));
+        for (name, fallback) in
+            [("google swiftshader", false), ("", true), ("mesa llvmpipe (LLVM 15)", false)]
+        {
+            let e = browser_choice(facts(name, fallback), false).unwrap_err();
+            assert!(e.contains("software renderer") && e.contains("?webgpu=always"), "{e}");
+            let forced = browser_choice(facts(name, fallback), true).unwrap().unwrap();
+            assert!(forced.contains("because the address asks for it"), "{forced}");
+        }
+        let e = browser_choice(Err("the browser offers no WebGPU".into()), true).unwrap_err();
+        assert_eq!(
+            e,
+            "WebGPU is not available here (the browser offers no WebGPU), so the page runs on the CPU."
+        );
     }
 }

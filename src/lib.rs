@@ -1,6 +1,7 @@
 //! earthmover: Wasserstein GANs and summarization, in the browser and on the command line.
 
 pub mod align;
+pub mod bounds;
 pub mod device;
 pub mod divergence;
 pub mod gan;

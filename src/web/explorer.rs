@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::chart::{LineChart, Series};
-use super::yield_to_browser;
+use super::{bounded, yield_to_browser};
+use crate::bounds::Field;
 use crate::divergence::density::{Gauss, Mixture};
 use crate::divergence::estimate::{
     self, CriticFit, Divergence, Estimate, EstimatorConfig, linear_r2,
@@ -464,11 +465,16 @@ pub fn OptimalDPage() -> impl IntoView {
     }
 }
 
+/// The xy page's step count: enough to see the spiral, few enough to draw at once.
+const XY_STEPS: Field<usize> = Field::new("steps", 1, 5000);
+
 /// The min_x max_y xy game under gradient descent-ascent.
 #[component]
 pub fn XyPage() -> impl IntoView {
     let eta = RwSignal::new(0.1);
     let steps = RwSignal::new(100usize);
+    // A typed step count the page refuses (its message; the last good count stays).
+    let steps_error = RwSignal::new(None::<String>);
     let runs = Memo::new(move |_| {
         let (e, n) = (eta.get(), steps.get());
         xy::trajectory((1.0, 1.0), e, n, Update::Simultaneous)
@@ -536,8 +542,8 @@ pub fn XyPage() -> impl IntoView {
                     <label class="slider">"…or type η " <input type="number" data-testid="eta-input" step="0.01" prop:value=move || eta.get().to_string()
                         on:change=move |ev| eta.set(num::<f64>(&ev).unwrap_or(f64::NAN))/></label>
                     <label class="slider">"steps " <input type="number" data-testid="xy-steps" min="1" max="5000" prop:value=move || steps.get().to_string()
-                        on:change=move |ev| steps.set(num::<usize>(&ev).unwrap_or(0).min(xy::MAX_STEPS + 1))/></label>
-                    <p class="error" data-testid="xy-error">{move || runs.get().err()}</p>
+                        on:change=move |ev| if let Some(n) = bounded(&ev, XY_STEPS, steps.get_untracked(), steps_error) { steps_error.set(None); steps.set(n) }/></label>
+                    <p class="error" data-testid="xy-error">{move || steps_error.get().or_else(|| runs.get().err())}</p>
                     <table class="numbers">
                         <tr><td>"distance after the last step, simultaneous"</td><td data-testid="xy-radius">{last(false)}</td></tr>
                         <tr><td>"…alternating"</td><td data-testid="xy-radius-alt">{last(true)}</td></tr>

@@ -8,7 +8,8 @@ use web_sys::HtmlCanvasElement;
 
 use super::canvas;
 use super::chart::{LineChart, Series};
-use super::{now_ms, yield_to_browser};
+use super::{bounded, now_ms, yield_to_browser};
+use crate::bounds::{self, gan};
 use crate::device::Backend;
 use crate::gan::mlp::MinibatchShape;
 use crate::gan::train::{critic_step, generator_step};
@@ -94,7 +95,9 @@ impl Settings {
         }
     }
 
-    fn config(&self, drawn: &[[f32; 2]]) -> Result<GanConfig, String> {
+    /// The config these settings describe, refused if one step would be too much work for the
+    /// page on this backend (see `crate::bounds`).
+    fn config(&self, drawn: &[[f32; 2]], on_gpu: bool) -> Result<GanConfig, String> {
         let data = if self.data == "drawn" {
             Source::Drawn(drawn.to_vec())
         } else {
@@ -131,6 +134,11 @@ impl Settings {
                 .then_some(MinibatchShape { kernels: 10, dims: 5 }),
         };
         c.validate().map_err(|e| e.to_string())?;
+        let mbd = c.tricks.minibatch_discrimination.map(|m| (m.kernels, m.dims));
+        bounds::check_gan_step(
+            bounds::gan_step_cost(c.batch_size, c.hidden, c.depth, c.n_critic, mbd),
+            on_gpu,
+        )?;
         Ok(c)
     }
 }
@@ -141,6 +149,8 @@ struct Ctx {
     settings: RwSignal<Settings>,
     drawn: RwSignal<Vec<[f32; 2]>>,
     running: RwSignal<bool>,
+    /// A step holds the models (a button's step, or the training loop's).
+    busy: RwSignal<bool>,
     step: RwSignal<u64>,
     w1: RwSignal<Option<f64>>,
     modes: RwSignal<Option<(usize, usize, f64)>>,
@@ -156,6 +166,8 @@ struct Ctx {
     canvas: NodeRef<leptos::html::Canvas>,
     /// Bumped on every reset, so a loop from before a reset stops.
     generation: StoredValue<u64>,
+    /// Bumped by every Train, so only the latest training loop runs.
+    loop_id: StoredValue<u64>,
 }
 
 impl Ctx {
@@ -182,7 +194,8 @@ impl Ctx {
             self.lab.set_value(None);
             return;
         };
-        match self.settings.get_untracked().config(&self.drawn.get_untracked()) {
+        let on_gpu = self.backend.get_untracked() == Some(Backend::WebGpu);
+        match self.settings.get_untracked().config(&self.drawn.get_untracked(), on_gpu) {
             Ok(config) => {
                 self.error.set(None);
                 self.lab.set_value(Some(Lab { state: GanState::new(&config, &device), config }));
@@ -202,10 +215,11 @@ impl Ctx {
         spawn_local(async move {
             let Some(lab) = self.lab.try_update_value(|l| l.take()).flatten() else { return };
             let snap = snapshot(&lab.state, &lab.config, VIEW_SAMPLES, GRID).await;
+            // After a Reset meanwhile, these models and their picture are stale.
             if self.generation.get_value() == generation {
                 self.lab.set_value(Some(lab));
+                self.show(snap);
             }
-            self.show(snap);
         });
     }
 
@@ -250,6 +264,13 @@ impl Ctx {
 
     /// Runs one of the step functions on the current models.
     async fn one(self, which: StepKind) -> Result<(), String> {
+        self.busy.set(true);
+        let r = self.one_inner(which).await;
+        self.busy.set(false);
+        r
+    }
+
+    async fn one_inner(self, which: StepKind) -> Result<(), String> {
         let generation = self.generation.get_value();
         let Some(mut lab) = self.lab.try_update_value(|l| l.take()).flatten() else {
             return Err("the models are not ready yet".into());
@@ -317,15 +338,22 @@ impl Ctx {
     }
 
     fn start(self) {
-        if self.running.get_untracked() {
+        if self.running.get_untracked() || self.busy.get_untracked() {
             return;
         }
         self.running.set(true);
         let generation = self.generation.get_value();
+        // A loop paused and restarted between two of its steps must not keep running beside
+        // the new one: each loop runs only while it is the latest.
+        self.loop_id.update_value(|l| *l += 1);
+        let me = self.loop_id.get_value();
         spawn_local(async move {
             let mut last_view = now_ms();
             let mut window: Vec<f64> = vec![];
-            while self.running.get_untracked() && self.generation.get_value() == generation {
+            while self.running.get_untracked()
+                && self.generation.get_value() == generation
+                && self.loop_id.get_value() == me
+            {
                 let t0 = now_ms();
                 if let Err(e) = self.one(StepKind::Both).await {
                     self.error.set(Some(e));
@@ -362,16 +390,13 @@ enum StepKind {
     Both,
 }
 
-fn num<T: std::str::FromStr>(ev: &leptos::ev::Event) -> Option<T> {
-    event_target_value(ev).trim().parse().ok()
-}
-
 #[component]
 pub fn GanLab() -> impl IntoView {
     let ctx = Ctx {
         settings: RwSignal::new(Settings::paper("wgan-gp", "8gaussians")),
         drawn: RwSignal::new(vec![]),
         running: RwSignal::new(false),
+        busy: RwSignal::new(false),
         step: RwSignal::new(0),
         w1: RwSignal::new(None),
         modes: RwSignal::new(None),
@@ -386,19 +411,13 @@ pub fn GanLab() -> impl IntoView {
         last_snapshot: StoredValue::new_local(None),
         canvas: NodeRef::new(),
         generation: StoredValue::new(0),
+        loop_id: StoredValue::new(0),
     };
     spawn_local(async move {
         let (device, backend, why) = super::shared_device().await;
         ctx.device.set_value(Some(device));
         ctx.backend.set(Some(backend));
-        ctx.backend_note.set(why.map(|w| {
-            let reason = if w.contains("adapter") {
-                "the browser offers no WebGPU adapter".to_string()
-            } else {
-                w
-            };
-            format!("WebGPU is not available here ({reason}), so training runs on the CPU.")
-        }));
+        ctx.backend_note.set(why);
         ctx.reset();
     });
 
@@ -426,7 +445,7 @@ pub fn GanLab() -> impl IntoView {
     };
     let step_button = move |which: StepKind| {
         move |_| {
-            if ctx.running.get_untracked() {
+            if ctx.running.get_untracked() || ctx.busy.get_untracked() {
                 return;
             }
             spawn_local(async move {
@@ -506,28 +525,28 @@ pub fn GanLab() -> impl IntoView {
                         {["adam", "rmsprop", "sgd"].map(|o| view! { <option value=o selected=move || s().optimizer == o>{o}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Learning rate " <input data-testid="lr" type="number" step="any" min="0" prop:value=move || s().lr on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.lr = v) }/></label>
-                <label>"β₁ " <input data-testid="beta1" type="number" step="0.1" min="0" max="0.99" prop:value=move || s().beta1 on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.beta1 = v) }/></label>
-                <label>"β₂ " <input data-testid="beta2" type="number" step="0.01" min="0" max="0.999" prop:value=move || s().beta2 on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.beta2 = v) }/></label>
-                <label>"λ (penalty) " <input data-testid="lambda" type="number" step="any" min="0" prop:value=move || s().lambda on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.lambda = v) }/></label>
-                <label>"clip c " <input data-testid="clip" type="number" step="any" min="0" prop:value=move || s().clip on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.clip = v) }/></label>
-                <label>"n_critic " <input data-testid="n-critic" type="number" min="1" max="50" prop:value=move || s().n_critic on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.n_critic = v) }/></label>
-                <label>"batch " <input data-testid="batch" type="number" min="1" max="4096" prop:value=move || s().batch on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.batch = v) }/></label>
-                <label>"width " <input data-testid="hidden" type="number" min="1" max="1024" prop:value=move || s().hidden on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.hidden = v) }/></label>
-                <label>"depth " <input data-testid="depth" type="number" min="1" max="8" prop:value=move || s().depth on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.depth = v) }/></label>
-                <label>"seed " <input data-testid="seed" type="number" min="0" prop:value=move || s().seed on:change=move |ev| if let Some(v) = num(&ev) { set(&|s| s.seed = v) }/></label>
+                <label>"Learning rate " <input data-testid="lr" type="number" step="any" min="0.0000001" max="1" prop:value=move || s().lr on:change=move |ev| if let Some(v) = bounded(&ev, gan::LR, s().lr, ctx.error) { set(&|s| s.lr = v) }/></label>
+                <label>"β₁ " <input data-testid="beta1" type="number" step="0.1" min="0" max="0.999" prop:value=move || s().beta1 on:change=move |ev| if let Some(v) = bounded(&ev, gan::BETA1, s().beta1, ctx.error) { set(&|s| s.beta1 = v) }/></label>
+                <label>"β₂ " <input data-testid="beta2" type="number" step="0.01" min="0" max="0.9999" prop:value=move || s().beta2 on:change=move |ev| if let Some(v) = bounded(&ev, gan::BETA2, s().beta2, ctx.error) { set(&|s| s.beta2 = v) }/></label>
+                <label>"λ (penalty) " <input data-testid="lambda" type="number" step="any" min="0" max="1000" prop:value=move || s().lambda on:change=move |ev| if let Some(v) = bounded(&ev, gan::LAMBDA, s().lambda, ctx.error) { set(&|s| s.lambda = v) }/></label>
+                <label>"clip c " <input data-testid="clip" type="number" step="any" min="0.00001" max="10" prop:value=move || s().clip on:change=move |ev| if let Some(v) = bounded(&ev, gan::CLIP, s().clip, ctx.error) { set(&|s| s.clip = v) }/></label>
+                <label>"n_critic " <input data-testid="n-critic" type="number" min="1" max="50" prop:value=move || s().n_critic on:change=move |ev| if let Some(v) = bounded(&ev, gan::N_CRITIC, s().n_critic, ctx.error) { set(&|s| s.n_critic = v) }/></label>
+                <label>"batch " <input data-testid="batch" type="number" min="1" max="4096" prop:value=move || s().batch on:change=move |ev| if let Some(v) = bounded(&ev, gan::BATCH, s().batch, ctx.error) { set(&|s| s.batch = v) }/></label>
+                <label>"width " <input data-testid="hidden" type="number" min="1" max="1024" prop:value=move || s().hidden on:change=move |ev| if let Some(v) = bounded(&ev, gan::HIDDEN, s().hidden, ctx.error) { set(&|s| s.hidden = v) }/></label>
+                <label>"depth " <input data-testid="depth" type="number" min="1" max="8" prop:value=move || s().depth on:change=move |ev| if let Some(v) = bounded(&ev, gan::DEPTH, s().depth, ctx.error) { set(&|s| s.depth = v) }/></label>
+                <label>"seed " <input data-testid="seed" type="number" min="0" prop:value=move || s().seed on:change=move |ev| if let Some(v) = bounded(&ev, gan::SEED, s().seed, ctx.error) { set(&|s| s.seed = v) }/></label>
                 <label><input type="checkbox" data-testid="label-smoothing" prop:checked=move || s().label_smoothing on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.label_smoothing = v) }/>" one-sided label smoothing (GAN)"</label>
                 <label><input type="checkbox" data-testid="feature-matching" prop:checked=move || s().feature_matching on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.feature_matching = v) }/>" feature matching"</label>
                 <label><input type="checkbox" data-testid="historical-averaging" prop:checked=move || s().historical_averaging on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.historical_averaging = v) }/>" historical averaging"</label>
                 <label><input type="checkbox" data-testid="minibatch-discrimination" prop:checked=move || s().minibatch_discrimination on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.minibatch_discrimination = v) }/>" minibatch discrimination (GAN, WGAN)"</label>
                 <label><input type="checkbox" data-testid="arrows" prop:checked=move || ctx.arrows.get() on:change=move |ev| { ctx.arrows.set(event_target_checked(&ev)); ctx.redraw() }/>" gradient arrows"</label>
                 <div class="buttons">
-                    <button data-testid="train" disabled=move || ctx.running.get() on:click=move |_| ctx.start()>"Train"</button>
+                    <button data-testid="train" disabled=move || ctx.running.get() || ctx.busy.get() on:click=move |_| ctx.start()>"Train"</button>
                     <button data-testid="pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
                     <button data-testid="reset" on:click=move |_| ctx.reset()>"Reset"</button>
-                    <button data-testid="step-critic" on:click=step_button(StepKind::Critic)>"Step critic"</button>
-                    <button data-testid="step-generator" on:click=step_button(StepKind::Generator)>"Step generator"</button>
-                    <button data-testid="step-both" on:click=step_button(StepKind::Both)>"Step both"</button>
+                    <button data-testid="step-critic" disabled=move || ctx.running.get() || ctx.busy.get() on:click=step_button(StepKind::Critic)>"Step critic"</button>
+                    <button data-testid="step-generator" disabled=move || ctx.running.get() || ctx.busy.get() on:click=step_button(StepKind::Generator)>"Step generator"</button>
+                    <button data-testid="step-both" disabled=move || ctx.running.get() || ctx.busy.get() on:click=step_button(StepKind::Both)>"Step both"</button>
                 </div>
                 <p class="hint">"Changing a setting restarts the run with fresh models."</p>
             </div>

@@ -10,22 +10,63 @@ mod summarize_page;
 
 use leptos::prelude::*;
 
-/// Installs a panic hook that shows the error in the page, then mounts the app.
+/// Installs a panic hook that tells the person the page must be reloaded, then mounts the app.
+///
+/// On wasm32 a panic aborts: the hook runs, then the module traps, leaving whatever the
+/// failed code held (a borrowed cell, a half-made update) as it was. Nothing after that can
+/// be trusted, so the hook does not call back into the app. It only writes to the DOM: a
+/// notice over the whole page with the message and a Reload button (plain JavaScript).
 pub fn mount() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        if let Some(doc) = web_sys::window().and_then(|w| w.document())
-            && let Some(el) = doc.get_element_by_id("panic")
-        {
-            el.set_text_content(Some(&format!("Something went wrong: {info}. The page keeps working; reload it if something looks stuck.")));
-            let _ = el.set_attribute("style", "display:block");
-        }
-        // Pages listen for this to release anything the failed task held (a busy button).
-        if let (Some(w), Ok(ev)) = (web_sys::window(), web_sys::Event::new("earthmover-panic")) {
-            let _ = w.dispatch_event(&ev);
-        }
+        show_fatal(&info.to_string());
     }));
     leptos::mount::mount_to_body(App);
+}
+
+/// Covers the page with the panic's message and a Reload button, through DOM calls only.
+fn show_fatal(message: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let el = match doc.get_element_by_id("panic") {
+        Some(el) => el,
+        None => {
+            let Ok(el) = doc.create_element("div") else { return };
+            el.set_id("panic");
+            if let Some(body) = doc.body() {
+                let _ = body.append_child(&el);
+            }
+            el
+        }
+    };
+    el.set_text_content(None);
+    let _ = el.set_attribute("role", "alertdialog");
+    let _ = el.set_attribute("data-testid", "panic");
+    let _ = el.set_attribute("class", "fatal");
+    if let Ok(box_) = doc.create_element("div") {
+        let text = format!(
+            "earthmover stopped with an internal error, and this page must be reloaded to go on. Nothing you typed or uploaded left the browser. The error: {message}"
+        );
+        if let Ok(p) = doc.create_element("p") {
+            p.set_text_content(Some(&text));
+            let _ = p.set_attribute("data-testid", "panic-message");
+            let _ = box_.append_child(&p);
+        }
+        if let Ok(b) = doc.create_element("button") {
+            b.set_text_content(Some("Reload the page"));
+            let _ = b.set_attribute("data-testid", "panic-reload");
+            let _ = b.set_attribute("onclick", "location.reload()");
+            let _ = box_.append_child(&b);
+        }
+        let _ = el.append_child(&box_);
+    }
+}
+
+/// The hidden test hook: with `?test-panic` in the address, the page shows a button that
+/// panics, so the browser test can check what a person sees after one.
+fn test_panic_hook() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.contains("test-panic"))
 }
 
 /// The app's pages: (hash, title). The first is the default.
@@ -66,7 +107,10 @@ fn App() -> impl IntoView {
             <p class="tagline">"Wasserstein GANs and summarization, live in your browser."</p>
         </header>
         <nav>{links}</nav>
-        <div id="panic" role="alert" data-testid="panic"></div>
+        <div id="panic" role="alertdialog" data-testid="panic"></div>
+        {test_panic_hook().then(|| view! {
+            <button class="test-hook" data-testid="test-panic" on:click=|_| panic!("a test panic, requested by ?test-panic")>"panic (test)"</button>
+        })}
         <main id="gan-lab" class:hidden=shown("gan-lab")><gan_lab::GanLab/></main>
         <main id="summarize" class:hidden=shown("summarize")><summarize_page::SummarizePage visible=Signal::derive(move || page.get() == "summarize")/></main>
         <main id="lines" class:hidden=shown("lines")><explorer::LinesPage/></main>
@@ -88,8 +132,8 @@ thread_local! {
     static DEVICE: std::cell::RefCell<SharedDevice> = const { std::cell::RefCell::new(SharedDevice::Empty) };
 }
 
-/// The page's one device, shared by every page: WebGPU when the browser has it, else Flex,
-/// with the reason WebGPU is missing. The first caller initialises it; later callers wait.
+/// The page's one device, shared by every page: WebGPU on a hardware adapter, else Flex
+/// (`?webgpu=always` takes a software one too), with a note saying why. The first caller initialises it; later callers wait.
 pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, Option<String>) {
     loop {
         let start = DEVICE.with(|d| {
@@ -106,7 +150,10 @@ pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, O
         match start {
             Some(Some(ready)) => return ready,
             Some(None) => {
-                let (dev, b, why) = crate::device::browser().await;
+                let always = web_sys::window()
+                    .and_then(|w| w.location().search().ok())
+                    .is_some_and(|q| q.contains("webgpu=always"));
+                let (dev, b, why) = crate::device::browser(always).await;
                 DEVICE.with(|d| *d.borrow_mut() = SharedDevice::Ready(dev.clone(), b, why.clone()));
                 return (dev, b, why);
             }
@@ -115,16 +162,65 @@ pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, O
     }
 }
 
-/// Lets the browser paint and handle input before the next training step.
+/// Lets the browser paint and handle input before the next step (a training step, a decoding
+/// step).
+///
+/// A message to a `MessageChannel` port queues a task at once; `setTimeout(0)` would too, but
+/// browsers clamp nested timeouts to 4 ms, which cost a 100-step beam search 0.4 s of waiting.
+/// Falls back to `setTimeout` where `MessageChannel` is missing.
 pub async fn yield_to_browser() {
+    use js_sys::Reflect;
+    use wasm_bindgen::{JsCast, JsValue};
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window()
-            && w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).is_err()
-        {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        let global = js_sys::global();
+        let channel = Reflect::get(&global, &"MessageChannel".into())
+            .ok()
+            .and_then(|c| c.dyn_into::<js_sys::Function>().ok())
+            .and_then(|c| Reflect::construct(&c, &js_sys::Array::new()).ok());
+        if let Some(channel) = channel {
+            let port = |k: &str| Reflect::get(&channel, &k.into()).unwrap_or(JsValue::UNDEFINED);
+            let (rx, tx) = (port("port1"), port("port2"));
+            let post = Reflect::get(&tx, &"postMessage".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            if let Some(post) = post
+                && Reflect::set(&rx, &"onmessage".into(), &resolve).is_ok()
+                && post.call1(&tx, &JsValue::NULL).is_ok()
+            {
+                return;
+            }
+        }
+        let scheduled = web_sys::window().is_some_and(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).is_ok()
+        });
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::NULL);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Reads a number field through its page bounds ([`crate::bounds`]). A good value is
+/// returned; a bad one (empty, not a number, NaN, out of range) is shown in `error`, and the
+/// box gets `current` back, so it never shows a value that is not in force.
+pub fn bounded<T>(
+    ev: &leptos::ev::Event,
+    field: crate::bounds::Field<T>,
+    current: T,
+    error: RwSignal<Option<String>>,
+) -> Option<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match field.parse(&event_target_value(ev)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let input: web_sys::HtmlInputElement = event_target(ev);
+            input.set_value(&current.to_string());
+            error.set(Some(e));
+            None
+        }
+    }
 }
 
 pub fn now_ms() -> f64 {

@@ -16,7 +16,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlCanvasElement;
 
-use super::{now_ms, yield_to_browser};
+use super::{bounded, now_ms, yield_to_browser};
+use crate::bounds;
 use crate::device::Backend;
 use crate::summarize::decode::{Summary, summarize_with};
 use crate::summarize::input::read_article;
@@ -162,9 +163,7 @@ impl Ctx {
                 let (device, backend, why) = super::shared_device().await;
                 self.device.set_value(Some(device));
                 self.backend.set(Some(backend));
-                self.backend_note.set(why.map(|_| {
-                    "WebGPU is not available here, so the model runs on the CPU.".to_string()
-                }));
+                self.backend_note.set(why);
             }
             let bytes = match download(MODEL_URL, |received, total| {
                 self.load.set(LoadState::Loading { received, total })
@@ -402,21 +401,8 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
             ctx.ensure_loaded();
         }
     });
-    // A panic elsewhere must not leave the button disabled for good.
-    let handle = window_event_listener_untyped("earthmover-panic", move |_| {
-        if ctx.running.get_untracked() {
-            ctx.running.set(false);
-            ctx.error.set(Some(
-                "Summarising stopped with an internal error (shown above). You can try again."
-                    .into(),
-            ));
-        }
-    });
-    on_cleanup(move || handle.remove());
-
     let c = move || ctx.controls.get();
     let set = move |f: &dyn Fn(&mut Controls)| ctx.controls.update(|c| f(c));
-    let num = |ev: &leptos::ev::Event| event_target_value(ev).trim().parse::<usize>().ok();
     let on_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         if let Some(f) = input.files().and_then(|l| l.get(0)) {
@@ -535,9 +521,9 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                                 <option value="greedy" selected=move || c().greedy>"greedy"</option>
                             </select>
                         </label>
-                        <label>"beam " <input data-testid="beam" type="number" min="1" max="16" prop:value=move || c().beam on:change=move |ev| if let Some(v) = num(&ev) { set(&|c| c.beam = v) }/></label>
-                        <label>"min length " <input data-testid="min-len" type="number" min="0" max="400" prop:value=move || c().min_len on:change=move |ev| if let Some(v) = num(&ev) { set(&|c| c.min_len = v) }/></label>
-                        <label>"max length " <input data-testid="max-len" type="number" min="1" max="400" prop:value=move || c().max_len on:change=move |ev| if let Some(v) = num(&ev) { set(&|c| c.max_len = v) }/></label>
+                        <label>"beam " <input data-testid="beam" type="number" min="1" max="16" prop:value=move || c().beam on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::BEAM, c().beam, ctx.error) { ctx.error.set(None); set(&|c| c.beam = v) }/></label>
+                        <label>"min length " <input data-testid="min-len" type="number" min="0" max="400" prop:value=move || c().min_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MIN_LEN, c().min_len, ctx.error) { ctx.error.set(None); set(&|c| c.min_len = v) }/></label>
+                        <label>"max length " <input data-testid="max-len" type="number" min="1" max="400" prop:value=move || c().max_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MAX_LEN, c().max_len, ctx.error) { ctx.error.set(None); set(&|c| c.max_len = v) }/></label>
                         <label><input type="checkbox" data-testid="no-repeat-trigram" prop:checked=move || c().no_repeat_trigram on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_trigram = v) }/>" no repeated trigram"</label>
                         <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
                     </div>

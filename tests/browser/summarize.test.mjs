@@ -79,7 +79,8 @@ for (const webgpu of [true, false]) {
       page.on('pageerror', (e) => errors.push(e.message));
       const requests = [];
       page.on('request', (r) => requests.push(r.url()));
-      await page.goto(`${server.url}#summarize`);
+      // SwiftShader is a software adapter: the page takes it only when the address asks.
+      await page.goto(`${server.url}${webgpu ? '?webgpu=always' : ''}#summarize`);
       await page.waitForFunction(() => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? ''), null, { timeout: 300_000, polling: 250 });
       const status = await text(page, 'model-status');
       assert.match(status, /model ready/);
