@@ -14,6 +14,7 @@ pub mod summarize;
 pub mod text;
 pub mod toy;
 pub mod transport;
+pub mod unpaired;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

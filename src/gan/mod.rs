@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod critic;
 pub mod metrics;
 pub mod mlp;
 pub mod objective;

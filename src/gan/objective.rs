@@ -1,5 +1,5 @@
 //! The GAN objectives, written once for any critic input: 2-D points today, word
-//! distributions and embedding vectors next. A critic is an [`Mlp`] over a batch of vectors
+//! distributions and embedding vectors next. A critic is any [`Critic`] over a batch of vectors
 //! `[B, dim]`; nothing here knows what the vectors mean.
 //!
 //! - GAN (Goodfellow et al. 2014): the discriminator minimises binary cross-entropy; the
@@ -14,7 +14,7 @@
 use burn::tensor::{Tensor, TensorData, activation};
 use serde::{Deserialize, Serialize};
 
-use super::mlp::Mlp;
+use super::critic::Critic;
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,13 +105,18 @@ pub struct CriticTerms {
 
 /// Inverted-dropout masks, one per hidden layer, drawn from `rng` (so runs are reproducible
 /// on every device).
-pub fn dropout_masks(critic: &Mlp, batch: usize, rate: f64, rng: &mut Rng) -> Vec<Tensor<2>> {
+pub fn dropout_masks(
+    critic: &impl Critic,
+    batch: usize,
+    rate: f64,
+    rng: &mut Rng,
+) -> Vec<Tensor<2>> {
     let keep = 1.0 - rate;
     let device = critic.device();
-    critic.net[..critic.net.len() - 1]
-        .iter()
-        .map(|l| {
-            let width = l.weight.dims()[1];
+    critic
+        .hidden_widths()
+        .into_iter()
+        .map(|width| {
             let m: Vec<f32> = (0..batch * width)
                 .map(|_| if rng.uniform() < keep { (1.0 / keep) as f32 } else { 0.0 })
                 .collect();
@@ -120,9 +125,9 @@ pub fn dropout_masks(critic: &Mlp, batch: usize, rate: f64, rng: &mut Rng) -> Ve
         .collect()
 }
 
-/// `λ E (‖∇f(x̂)‖₂ − 1)²` with exact weight gradients (see [`Mlp::input_grad`]).
+/// `λ E (‖∇f(x̂)‖₂ − 1)²` with exact weight gradients (see [`Critic::input_grad`]).
 pub fn gradient_penalty(
-    critic: &Mlp,
+    critic: &impl Critic,
     real: Tensor<2>,
     fake: Tensor<2>,
     rng: &mut Rng,
@@ -140,8 +145,8 @@ pub fn gradient_penalty(
 /// The critic's outputs on a real and a fake batch. One pass over both when samples are
 /// scored independently; two when the critic compares each sample with its own batch
 /// (minibatch discrimination), so a real batch is never mixed with a generated one.
-fn outputs(critic: &Mlp, real: Tensor<2>, fake: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-    if critic.minibatch.is_some() {
+fn outputs(critic: &impl Critic, real: Tensor<2>, fake: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    if !critic.scores_each_sample() {
         return (critic.forward(real), critic.forward(fake));
     }
     let batch = real.dims()[0];
@@ -153,7 +158,7 @@ fn outputs(critic: &Mlp, real: Tensor<2>, fake: Tensor<2>) -> (Tensor<2>, Tensor
 /// constant (no gradient flows back into the generator here).
 pub fn critic_terms(
     objective: &Objective,
-    critic: &Mlp,
+    critic: &impl Critic,
     real: Tensor<2>,
     fake: Tensor<2>,
     label_smoothing: Option<f64>,
@@ -220,7 +225,7 @@ pub fn critic_terms(
 /// the mean of the critic's last hidden layer on real data.
 pub fn generator_loss(
     objective: &Objective,
-    critic: &Mlp,
+    critic: &impl Critic,
     fake: Tensor<2>,
     real_features: Option<Tensor<2>>,
 ) -> Tensor<1> {

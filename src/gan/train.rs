@@ -8,6 +8,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::GanConfig;
+use super::critic::Critic;
 use super::mlp::Mlp;
 use super::objective::{self, Objective};
 use crate::nn::{self, Clamp, ReadError, flat_params, read_floats};
@@ -197,17 +198,17 @@ fn update_average(avg: Option<Mlp>, model: &Mlp, k: u64) -> Option<Mlp> {
 /// may add a term computed from the parameters (historical averaging). Weight clipping is
 /// applied for [`Objective::Wgan`].
 #[allow(clippy::too_many_arguments)]
-pub fn update_critic(
-    critic: Mlp,
+pub fn update_critic<C: Critic>(
+    critic: C,
     opt: &mut Optimizer,
     objective: &Objective,
     real: Tensor<2>,
     fake: Tensor<2>,
     label_smoothing: Option<f64>,
-    regulariser: impl FnOnce(&Mlp) -> Option<Tensor<1>>,
+    regulariser: impl FnOnce(&C) -> Option<Tensor<1>>,
     lr_scale: f64,
     rng: &mut Rng,
-) -> (Mlp, objective::CriticTerms) {
+) -> (C, objective::CriticTerms) {
     let terms = objective::critic_terms(objective, &critic, real, fake, label_smoothing, rng);
     let loss = match regulariser(&critic) {
         Some(h) => terms.loss.clone() + h,

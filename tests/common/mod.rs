@@ -1,6 +1,8 @@
 //! Helpers shared by the training integration tests.
 #![allow(dead_code)]
 
+pub mod net64;
+
 use burn::tensor::Tensor;
 use earthmover::gan::train::RealData;
 use earthmover::gan::{GanConfig, GanState, Objective, train_step};

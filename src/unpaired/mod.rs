@@ -1,0 +1,10 @@
+//! Unpaired summarization with a WGAN (Wang & Lee 2018, seed 000): a generator (the
+//! pointer-generator) writes a short hidden summary of a document, a reconstructor rebuilds the
+//! document from it, and a critic trained on human summaries of *other* documents makes the
+//! hidden summary readable.
+//!
+//! Nothing here is a GAN of its own. The critic's objectives, gradient penalty and update are
+//! the GAN lab's ([`crate::gan::objective`], [`crate::gan::train::update_critic`]); this module
+//! only supplies a critic that reads a sequence of word distributions ([`critic::SeqCritic`]).
+
+pub mod critic;
