@@ -51,6 +51,28 @@ impl Rng {
         ((self.uniform() * n as f64) as usize).min(n.saturating_sub(1))
     }
 
+    /// An index drawn with probability proportional to `weights`; `None` when they hold no
+    /// positive finite mass (negative, NaN and infinite weights count as zero).
+    pub fn categorical(&mut self, weights: &[f32]) -> Option<usize> {
+        let w = |p: f32| if p.is_finite() && p > 0.0 { p as f64 } else { 0.0 };
+        let total: f64 = weights.iter().map(|&p| w(p)).sum();
+        if total <= 0.0 || !total.is_finite() {
+            return None;
+        }
+        let mut u = self.uniform() * total;
+        let mut last = None;
+        for (i, &p) in weights.iter().enumerate() {
+            if w(p) > 0.0 {
+                if u < w(p) {
+                    return Some(i);
+                }
+                u -= w(p);
+                last = Some(i);
+            }
+        }
+        last
+    }
+
     /// `n` standard normals as f32, the usual noise input of a generator.
     pub fn normals_f32(&mut self, n: usize) -> Vec<f32> {
         (0..n).map(|_| self.normal() as f32).collect()
@@ -65,6 +87,27 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categorical_matches_its_weights() {
+        let mut rng = Rng::new(5);
+        let weights = [0.0, 0.2, f32::NAN, 0.5, -1.0, 0.3];
+        let mut counts = [0usize; 6];
+        let n = 100_000;
+        for _ in 0..n {
+            counts[rng.categorical(&weights).unwrap()] += 1;
+        }
+        for (i, &p) in [0.0, 0.2, 0.0, 0.5, 0.0, 0.3].iter().enumerate() {
+            let share = counts[i] as f64 / n as f64;
+            // 5 standard errors of a binomial share at n = 100,000.
+            assert!(
+                (share - p).abs() < 5.0 * (p * (1.0 - p) / n as f64).sqrt() + 1e-9,
+                "{i}: {share}"
+            );
+        }
+        assert_eq!(rng.categorical(&[0.0, f32::NAN, -2.0]), None);
+        assert_eq!(rng.categorical(&[]), None);
+    }
 
     #[test]
     fn normal_has_unit_moments() {

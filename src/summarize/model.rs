@@ -125,6 +125,8 @@ pub struct Loss {
     pub nll: Tensor<1>,
     /// Mean per-token coverage loss (0 without coverage).
     pub coverage: Tensor<1>,
+    /// Each example's mean per-token negative log-likelihood, `[B, 1]`.
+    pub nll_rows: Tensor<2>,
 }
 
 /// Outputs for decoding: per row of the beam.
@@ -136,6 +138,28 @@ pub struct DecodeOut {
     pub attn: Tensor<2>,
     /// `[K, 1]`
     pub p_gen: Tensor<2>,
+}
+
+/// How a free-running decoder picks each next word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// The most probable word (greedy decoding).
+    Greedy,
+    /// A draw from the step's distribution.
+    Sample,
+}
+
+/// A free-running pass: the decoder reads its own previous words.
+#[derive(Clone, Debug)]
+pub struct FreeRun {
+    /// Each step's final distribution `P(w)` over the fixed vocabulary `[B, S, V]`, copy mass
+    /// included (an out-of-vocabulary article word's goes to `[UNK]`). After a row's `[STOP]`
+    /// its steps are one-hot `[PAD]`, as a shorter human summary is padded.
+    pub dists: Tensor<3>,
+    /// `log P(w_j)` of the picked words `[B, S]`, 0 after `[STOP]`.
+    pub log_probs: Tensor<2>,
+    /// The picked words per row, up to and including `[STOP]` when it came.
+    pub words: Vec<Vec<usize>>,
 }
 
 /// Where fresh weights come from.
@@ -398,16 +422,106 @@ impl PointerGenerator {
         let mask = self.constant(batch.dec_mask.clone(), [b, j]);
         let lens = self.constant(batch.dec_lens.iter().map(|&n| n.max(1) as f32).collect(), [b, 1]);
         // Per example: the mean over its own steps; then the mean over the batch.
-        let per_example = |v: Tensor<2>| (v * mask.clone()).sum_dim(1).div(lens.clone()).mean();
-        let nll = per_example(nll);
-        let coverage =
-            if self.config.coverage { per_example(cov) } else { nll.clone().mul_scalar(0.0) };
+        let per_example = |v: Tensor<2>| (v * mask.clone()).sum_dim(1).div(lens.clone());
+        let nll_rows = per_example(nll);
+        let nll = nll_rows.clone().mean();
+        let coverage = if self.config.coverage {
+            per_example(cov).mean()
+        } else {
+            nll.clone().mul_scalar(0.0)
+        };
         let total = if self.config.coverage && cov_loss_weight != 0.0 {
             nll.clone() + coverage.clone().mul_scalar(cov_loss_weight)
         } else {
             nll.clone()
         };
-        Loss { total, nll, coverage }
+        Loss { total, nll, coverage, nll_rows }
+    }
+
+    /// Runs the decoder for `steps` steps from `[START]`, each step reading the word picked at
+    /// the step before, over a batch encoded from `enc_ids` `[B, T]` (fixed vocabulary, the ids
+    /// [`PointerGenerator::encode`] read). The distributions and log-probabilities carry
+    /// gradients when the model does; the picks themselves are not differentiated (Wang & Lee's
+    /// generator feeds its own discrete words back). Native only: each step reads its
+    /// distributions back to pick the words.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn free_run(
+        &self,
+        enc: &Encoded,
+        enc_ids: &[i64],
+        steps: usize,
+        pick: Pick,
+        rng: &mut Rng,
+    ) -> FreeRun {
+        use super::vocab::{PAD_ID, START_ID, STOP_ID};
+        let [b, t, _] = enc.out.dims();
+        let (v, e) = (self.config.vocab_size, self.config.emb);
+        let device = self.device();
+        let ids = self.ids(enc_ids.to_vec(), [b, t]);
+        let pad_row = {
+            let mut row = vec![0.0; v];
+            row[PAD_ID] = 1.0;
+            self.constant(row, [1, v])
+        };
+        let mut state = self.initial_state(enc);
+        let mut prev = vec![START_ID; b];
+        let mut alive = vec![true; b];
+        let mut words = vec![vec![]; b];
+        let (mut dists, mut log_probs) = (vec![], vec![]);
+        for _ in 0..steps {
+            let prev_ids = self.ids(prev.iter().map(|&i| i as i64).collect(), [b, 1]);
+            let emb = self.embedding.forward(prev_ids).reshape([b, e]);
+            let out = self.step(enc, state, emb);
+            let logits = self.output.v2.forward(
+                self.output
+                    .v1
+                    .forward(Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1)),
+            );
+            let p_vocab = activation::softmax(logits, 1);
+            let dist = if self.config.pointer {
+                let p_gen = self.p_gen(Tensor::cat(vec![out.context, out.s, out.x], 1));
+                let copy = Tensor::<2>::zeros([b, v], &device).cast(p_vocab.dtype()).scatter(
+                    1,
+                    ids.clone(),
+                    out.attn.clone(),
+                    burn::tensor::IndexingUpdateOp::Add,
+                );
+                p_gen.clone() * p_vocab + p_gen.neg().add_scalar(1.0) * copy
+            } else {
+                p_vocab
+            };
+            state = out.state;
+            let host: Vec<f32> = dist
+                .clone()
+                .inner()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap_or_default();
+            let chosen: Vec<usize> = (0..b)
+                .map(|r| {
+                    let row = host.get(r * v..(r + 1) * v).unwrap_or(&[]);
+                    match pick {
+                        Pick::Greedy => argmax(row),
+                        Pick::Sample => rng.categorical(row).unwrap_or_else(|| argmax(row)),
+                    }
+                })
+                .collect();
+            let live: Vec<f32> = alive.iter().map(|&a| if a { 1.0 } else { 0.0 }).collect();
+            let live = self.constant(live, [b, 1]);
+            let picked = self.ids(chosen.iter().map(|&i| i as i64).collect(), [b, 1]);
+            let lp = dist.clone().gather(1, picked).add_scalar(1e-10).log() * live.clone();
+            dists.push(dist * live.clone() + pad_row.clone() * live.neg().add_scalar(1.0));
+            log_probs.push(lp);
+            for r in 0..b {
+                if alive[r] {
+                    words[r].push(chosen[r]);
+                    alive[r] = chosen[r] != STOP_ID;
+                }
+            }
+            prev = chosen;
+        }
+        FreeRun { dists: Tensor::stack(dists, 1), log_probs: Tensor::cat(log_probs, 1), words }
     }
 
     /// Encodes one article for decoding (`ids` in the fixed vocabulary).
@@ -471,4 +585,16 @@ pub fn select_rows(state: DecoderState, rows: &[usize]) -> DecoderState {
         context: state.context.select(0, idx.clone()),
         coverage: state.coverage.select(0, idx),
     }
+}
+
+/// The index of the largest value (the first on ties; 0 for an empty or all-NaN row).
+#[cfg(not(target_arch = "wasm32"))]
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &p) in row.iter().enumerate() {
+        if p > row[best] || row[best].is_nan() {
+            best = i;
+        }
+    }
+    best
 }

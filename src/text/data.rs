@@ -264,6 +264,35 @@ fn tokenize_summary<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
     sentences.map(tokenize_text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" <q> ")
 }
 
+/// Reads `document<TAB>summary` lines of raw text (the Debian descriptions), tokenizing
+/// both sides. A line without exactly one tab is a bad record. Plain or `.gz`.
+pub fn read_tsv(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+    let mut lines = Lines::open(path)?;
+    let mut data = Dataset::default();
+    while !reached(limit, data.pairs.len()) {
+        let Some(bytes) = lines.next_line()? else {
+            break;
+        };
+        let Some(text) = utf8(&mut data.report, &lines, bytes) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            data.report.note(BadKind::EmptyLine, path, lines.line, "blank line");
+            continue;
+        }
+        let fields: Vec<&str> = text.split('\t').collect();
+        if fields.len() != 2 {
+            let detail = format!("expected document<TAB>summary, found {} field(s)", fields.len());
+            data.report.note(BadKind::MissingField, path, lines.line, &detail);
+            continue;
+        }
+        let (doc, summary) = (tokenize_text(fields[0]), tokenize_text(fields[1]));
+        push_pair(&mut data, path, lines.line, doc, summary);
+    }
+    data.report.ok = data.pairs.len();
+    Ok(data)
+}
+
 /// Reads JSON lines with string fields `article` and `highlights` (the
 /// highlights' sentences separated by newlines). Plain or `.gz`.
 pub fn read_jsonl(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
@@ -517,6 +546,24 @@ mod tests {
         );
         assert!(r.messages[1].contains("d.jsonl:3: MissingField"), "{:?}", r.messages);
         assert_eq!(r.bad(), 5);
+    }
+
+    #[test]
+    fn tsv_records_and_bad_cases() {
+        let dir = temp_dir("tsv");
+        let path = dir.join("d.tsv");
+        let mut bytes =
+            b"A tool (for tests).\tTest tool\n\nno tab here\na\tb\tc\n\tempty doc\n".to_vec();
+        bytes.extend_from_slice(b"x\t\xc3\x28\n");
+        write(&path, &bytes);
+        let data = read_tsv(&path, None).expect("read");
+        assert_eq!(
+            data.pairs,
+            vec![Pair { article: "a tool ( for tests ) .".into(), summary: "test tool".into() }]
+        );
+        let r = &data.report;
+        assert_eq!((r.empty_line, r.missing_field, r.empty_article, r.invalid_utf8), (1, 2, 1, 1));
+        assert!(r.messages[1].contains("d.tsv:3: MissingField"), "{:?}", r.messages);
     }
 
     #[test]

@@ -7,4 +7,12 @@
 //! the GAN lab's ([`crate::gan::objective`], [`crate::gan::train::update_critic`]); this module
 //! only supplies a critic that reads a sequence of word distributions ([`critic::SeqCritic`]).
 
+pub mod config;
 pub mod critic;
+pub mod data;
+// Training reads the generator's words back at every step: native only. The page loads the
+// generator as an ordinary pointer-generator export.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod store;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;

@@ -1,0 +1,185 @@
+//! Every setting of unpaired summarization, with Wang & Lee (2018)'s values where this
+//! project can afford them and the reason where it deviates. Saved beside the weights.
+
+use serde::{Deserialize, Serialize};
+
+use super::critic::SeqCriticConfig;
+use crate::gan::Objective;
+use crate::gan::mlp::Activation;
+use crate::optim::OptimizerConfig;
+use crate::summarize::{DecodeConfig, ModelConfig, OptimizerKind, SummarizerConfig, TrainConfig};
+
+/// How the critic's judgement reaches the generator (Wang & Lee §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Method 1: the critic reads the generator's per-step distributions and its gradient
+    /// flows back through them; human summaries enter as one-hot rows.
+    Distributions,
+    /// Method 2, adversarial REINFORCE: the critic reads sampled words as one-hot rows, like
+    /// the human summaries, and its score of a sampled summary is the generator's reward, with
+    /// the greedy summary's score as the baseline (self-critical).
+    Reinforce,
+}
+
+impl Method {
+    pub const NAMES: [&'static str; 2] = ["distributions", "reinforce"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "distributions" | "wgan" | "1" => Some(Method::Distributions),
+            "reinforce" | "2" => Some(Method::Reinforce),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Distributions => "distributions",
+            Method::Reinforce => "reinforce",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnpairedConfig {
+    /// The generator (document → hidden summary) and its pretraining. Wang & Lee: 300-d
+    /// embeddings, 600-unit LSTMs; here 128 and 128, the CPU budget of this project.
+    pub generator: SummarizerConfig,
+    /// The reconstructor (hidden summary → document): a BiLSTM encoder with a
+    /// pointer-generator decoder, as in the paper, so it is the same model class.
+    pub reconstructor: SummarizerConfig,
+    pub critic: SeqCriticConfig,
+    /// The critic's objective, from the GAN lab: WGAN-GP with λ 10 (Gulrajani et al.), the
+    /// paper's method 1. CT-GAN, WGAN and the Jensen–Shannon GAN work as well.
+    pub objective: Objective,
+    /// Method 1 (the critic reads distributions, Wang & Lee's WGAN row) or 2 (REINFORCE).
+    pub method: Method,
+    /// Critic updates per generator update (Wang & Lee: 3).
+    pub n_critic: usize,
+    /// Critic: Adam 2e-3, β (0.5, 0.9) (Wang & Lee's learning rate and β1).
+    pub critic_optimizer: OptimizerConfig,
+    /// Generator in the GAN phase: Adam 5e-5, β1 0.5 (Wang & Lee).
+    pub generator_optimizer: OptimizerConfig,
+    /// Reconstructor in the GAN phase: Adam 1e-4 (Wang & Lee).
+    pub reconstructor_optimizer: OptimizerConfig,
+    /// The generator's gradients are clipped to this global norm (Wang & Lee: 5).
+    pub generator_clip: f64,
+    /// Weight of the adversarial term in the generator's loss.
+    pub adversarial_weight: f64,
+    /// The reconstruction reward's weight ramps linearly from the first value to the second
+    /// over `ramp_steps` generator updates (Wang & Lee: 0.5 to 1.2).
+    pub reconstruction_weight: (f64, f64),
+    pub ramp_steps: u64,
+    /// Documents per batch (Wang & Lee: 96; 32 on this project's CPU budget).
+    pub batch_size: usize,
+    pub seed: u64,
+}
+
+impl UnpairedConfig {
+    /// The Debian setting: documents ≤ 50 tokens, summaries of 13 words and `[STOP]`.
+    pub fn debian(vocab_size: usize) -> Self {
+        let model = ModelConfig {
+            vocab_size,
+            emb: 128,
+            hidden: 128,
+            pointer: true,
+            coverage: false,
+            init_uniform: 0.02,
+            // σ 0.05 rather than See et al.'s 1e-4: small models leave the word-frequency
+            // phase sooner (the default summarizer's finding).
+            init_std: 0.05,
+        };
+        let train = |max_enc, max_dec| TrainConfig {
+            optimizer: OptimizerKind::Adam,
+            lr: 1e-3,
+            initial_accumulator: 0.1,
+            max_grad_norm: 5.0,
+            batch_size: 32,
+            max_enc,
+            max_dec,
+            cov_loss_weight: 0.0,
+            seed: 0,
+        };
+        let decode = |max_len| DecodeConfig {
+            beam: 5,
+            min_len: 1,
+            max_len,
+            no_repeat_trigram: false,
+            greedy: false,
+        };
+        UnpairedConfig {
+            generator: SummarizerConfig {
+                model: model.clone(),
+                train: train(50, 14),
+                decode: decode(14),
+            },
+            reconstructor: SummarizerConfig { model, train: train(14, 51), decode: decode(51) },
+            critic: SeqCriticConfig {
+                steps: 14,
+                vocab: vocab_size,
+                emb: 64,
+                hidden: 256,
+                depth: 2,
+                activation: Activation::LeakyRelu,
+            },
+            objective: Objective::WganGp { lambda: 10.0 },
+            method: Method::Distributions,
+            n_critic: 3,
+            critic_optimizer: OptimizerConfig::adam(2e-3, 0.5, 0.9),
+            generator_optimizer: OptimizerConfig::adam(5e-5, 0.5, 0.999),
+            reconstructor_optimizer: OptimizerConfig::adam(1e-4, 0.9, 0.999),
+            generator_clip: 5.0,
+            adversarial_weight: 1.0,
+            reconstruction_weight: (0.5, 1.2),
+            ramp_steps: 10_000,
+            batch_size: 32,
+            seed: 0,
+        }
+    }
+
+    /// Summary steps: 13 words and `[STOP]`.
+    pub fn summary_len(&self) -> usize {
+        self.critic.steps
+    }
+
+    /// The reconstruction reward's weight after `step` generator updates.
+    pub fn reconstruction_weight_at(&self, step: u64) -> f64 {
+        let (a, b) = self.reconstruction_weight;
+        let t = (step as f64 / self.ramp_steps.max(1) as f64).min(1.0);
+        a + (b - a) * t
+    }
+
+    /// Checks what the generator, reconstructor and critic must agree on.
+    pub fn validate(&self) -> Result<(), String> {
+        self.generator.validate().map_err(|e| format!("generator: {e}"))?;
+        self.reconstructor.validate().map_err(|e| format!("reconstructor: {e}"))?;
+        let c = &self.critic;
+        let checks = [
+            (c.vocab == self.generator.model.vocab_size, "critic.vocab must equal the generator's"),
+            (
+                c.steps >= 2 && c.steps == self.generator.train.max_dec,
+                "critic.steps must equal generator.train.max_dec (at least 2)",
+            ),
+            (c.depth >= 1 && c.depth <= 8, "critic.depth must be between 1 and 8"),
+            ((1..=4096).contains(&c.emb), "critic.emb must be between 1 and 4096"),
+            ((1..=8192).contains(&c.hidden), "critic.hidden must be between 1 and 8192"),
+            ((1..=100).contains(&self.n_critic), "n_critic must be between 1 and 100"),
+            ((1..=4096).contains(&self.batch_size), "batch_size must be between 1 and 4096"),
+            (
+                self.generator_clip.is_finite() && self.generator_clip > 0.0,
+                "generator_clip must be positive",
+            ),
+            (
+                self.adversarial_weight.is_finite()
+                    && self.reconstruction_weight.0.is_finite()
+                    && self.reconstruction_weight.1.is_finite(),
+                "the loss weights must be numbers",
+            ),
+        ];
+        match checks.iter().find(|c| !c.0) {
+            Some((_, message)) => Err(message.to_string()),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! One safetensors file per unpaired run: the generator and reconstructor (and, in the GAN
+//! phase, the critic) with their optimizer states, the config, the vocabulary and counters.
+//! The generator alone exports as an ordinary pointer-generator file
+//! ([`crate::summarize::store::export_bytes`]), which the Summarize page loads like the
+//! default model.
+
+use burn::module::Module;
+use burn::tensor::Device;
+
+use super::config::UnpairedConfig;
+use super::train::UnpairedState;
+use crate::gan::critic::Critic;
+use crate::record::{Reader, RecordError, Writer};
+use crate::summarize::model::{Init, PointerGenerator};
+use crate::summarize::train::{TrainState, trainable};
+use crate::summarize::vocab::{Vocab, VocabError};
+
+pub const FORMAT: &str = "earthmover-unpaired-v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnpairedFileError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("not an earthmover unpaired-summarization file (format is '{0}')")]
+    WrongFormat(String),
+    #[error("the file's config is unusable: {0}")]
+    Config(String),
+    #[error("the file's vocabulary is unusable: {0}")]
+    Vocab(#[from] VocabError),
+    #[error("the vocabulary has {found} words but the config says {expected}")]
+    VocabSize { found: usize, expected: usize },
+}
+
+/// Where a run is. A run holds one, so the variants' sizes do not matter.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Phase {
+    /// Generator and reconstructor learning subsequences; `step` counts their updates.
+    Pretrain { generator: TrainState, reconstructor: TrainState },
+    /// The GAN phase.
+    Gan(UnpairedState),
+}
+
+impl Phase {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Pretrain { .. } => "pretrain",
+            Phase::Gan(_) => "gan",
+        }
+    }
+
+    pub fn generator(&self) -> &PointerGenerator {
+        match self {
+            Phase::Pretrain { generator, .. } => &generator.model,
+            Phase::Gan(s) => &s.generator,
+        }
+    }
+}
+
+pub fn to_bytes(
+    phase: &Phase,
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, UnpairedFileError> {
+    let mut w = Writer::default();
+    let same = |p: &str| p.to_string();
+    match phase {
+        Phase::Pretrain { generator, reconstructor } => {
+            w.module(&generator.model, "generator", same)?;
+            w.module(&reconstructor.model, "reconstructor", same)?;
+            w.optimizer(&generator.opt, "generator")?;
+            w.optimizer(&reconstructor.opt, "reconstructor")?;
+            w.metadata.insert("step".into(), generator.step.to_string());
+        }
+        Phase::Gan(s) => {
+            w.module(&s.generator, "generator", same)?;
+            w.module(&s.reconstructor, "reconstructor", same)?;
+            w.module(&s.critic, "critic", same)?;
+            w.optimizer(&s.generator_opt, "generator")?;
+            w.optimizer(&s.reconstructor_opt, "reconstructor")?;
+            w.optimizer(&s.critic_opt, "critic")?;
+            w.metadata.insert("step".into(), s.step.to_string());
+            w.metadata.insert("critic_steps".into(), s.critic_steps.to_string());
+        }
+    }
+    w.metadata.insert("format".into(), FORMAT.into());
+    w.metadata.insert("phase".into(), phase.name().into());
+    w.metadata.insert(
+        "config".into(),
+        toml::to_string(config).map_err(|e| UnpairedFileError::Config(e.to_string()))?,
+    );
+    w.metadata.insert("vocab".into(), vocab.to_text());
+    for (k, v) in extra {
+        w.metadata.insert(format!("extra.{k}"), v.clone());
+    }
+    Ok(w.into_bytes()?)
+}
+
+/// What [`to_bytes`] wrote, checked: format, config, vocabulary size, every tensor's shape.
+pub struct Loaded {
+    pub phase: Phase,
+    pub config: UnpairedConfig,
+    pub vocab: Vocab,
+    pub metadata: std::collections::HashMap<String, String>,
+}
+
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, UnpairedFileError> {
+    let r = Reader::new(bytes)?;
+    let format = r.metadata.get("format").cloned().unwrap_or_default();
+    if format != FORMAT {
+        return Err(UnpairedFileError::WrongFormat(format));
+    }
+    let config: UnpairedConfig =
+        toml::from_str(r.meta("config")?).map_err(|e| UnpairedFileError::Config(e.to_string()))?;
+    config.validate().map_err(UnpairedFileError::Config)?;
+    let vocab = Vocab::from_text(r.meta("vocab")?)?;
+    if vocab.len() != config.generator.model.vocab_size {
+        return Err(UnpairedFileError::VocabSize {
+            found: vocab.len(),
+            expected: config.generator.model.vocab_size,
+        });
+    }
+    let skeleton = |c: &crate::summarize::SummarizerConfig| {
+        PointerGenerator::new(&c.model, Init::Zeros, device)
+    };
+    let same = |p: &str| p.to_string();
+    let generator = r.module(skeleton(&config.generator), "generator", same)?;
+    let reconstructor = r.module(skeleton(&config.reconstructor), "reconstructor", same)?;
+    let step = r.meta_u64("step")?;
+    let phase = match r.meta("phase")? {
+        "pretrain" => {
+            let opt = |c: &crate::summarize::SummarizerConfig, m: &PointerGenerator, name| {
+                r.optimizer(crate::summarize::train::optimizer(c).init(), m, name, device)
+            };
+            let g_opt = opt(&config.generator, &generator, "generator")?;
+            let r_opt = opt(&config.reconstructor, &reconstructor, "reconstructor")?;
+            Phase::Pretrain {
+                generator: TrainState { model: trainable(generator), opt: g_opt, step },
+                reconstructor: TrainState { model: trainable(reconstructor), opt: r_opt, step },
+            }
+        }
+        "gan" => {
+            let fresh = config.critic.init(&mut crate::rng::Rng::new(0), device);
+            let critic = r.module(fresh.valid(), "critic", same)?;
+            let g_opt =
+                r.optimizer(config.generator_optimizer.init(), &generator, "generator", device)?;
+            let r_opt = r.optimizer(
+                config.reconstructor_optimizer.init(),
+                &reconstructor,
+                "reconstructor",
+                device,
+            )?;
+            let c_opt = r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?;
+            Phase::Gan(UnpairedState {
+                generator: trainable(generator),
+                reconstructor: trainable(reconstructor),
+                critic: critic.trainable(),
+                generator_opt: g_opt,
+                reconstructor_opt: r_opt,
+                critic_opt: c_opt,
+                step,
+                critic_steps: r.meta_u64("critic_steps")?,
+            })
+        }
+        other => {
+            return Err(UnpairedFileError::Config(format!(
+                "unknown phase '{other}' (expected pretrain or gan)"
+            )));
+        }
+    };
+    Ok(Loaded { phase, config, vocab, metadata: r.metadata.clone() })
+}

@@ -1,0 +1,369 @@
+//! Unpaired summarization's training, as pure functions the CLI calls in a loop.
+//!
+//! **Pretraining** (Wang & Lee §4): with no pairs, the generator learns to write a few words
+//! of the document in their order (a random subsequence, at most a summary's length), and the
+//! reconstructor learns to rebuild the document from such a subsequence. Both are ordinary
+//! teacher-forced steps of the pointer-generator ([`crate::summarize::train::train_step`]).
+//!
+//! **The GAN phase**, one [`train_step`]:
+//! 1. `n_critic` critic updates ([`crate::gan::train::update_critic`], the GAN lab's): real
+//!    = one-hot human summaries (from the summary half), fake = the generator's per-step
+//!    distributions on documents, sampled free-running.
+//! 2. One generator update on `adversarial_weight · L_adv + w_rec(step) · L_rec`:
+//!    `L_adv` is the objective's generator loss on the distributions
+//!    ([`crate::gan::objective::generator_loss`]); `L_rec` is self-critical REINFORCE,
+//!    `mean_b (R(sampled) − R(greedy)) · Σⱼ log P(wⱼ)`, with `R` the reconstructor's
+//!    per-token NLL of the document given the summary, so a summary the reconstructor reads
+//!    better than the greedy one is made more likely.
+//! 3. One reconstructor update: teacher-forced NLL of the document given the sampled summary.
+//!
+//! Every random draw comes from a stream keyed by the seed and step counters.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::config::{Method, UnpairedConfig};
+use super::critic::SeqCritic;
+use crate::gan::critic::Critic;
+use crate::gan::objective;
+use crate::gan::train::update_critic;
+use crate::optim::{Optimizer, clip_global_norm, gradients};
+use crate::rng::Rng;
+use crate::summarize::batch::{Batch, Example};
+use crate::summarize::model::{FreeRun, Pick, PointerGenerator};
+use crate::summarize::train::{TrainState, frozen, trainable};
+use crate::summarize::vocab::{PAD_ID, STOP_ID, Vocab};
+
+const STREAM_PRETRAIN: u64 = 31;
+const STREAM_CRITIC: u64 = 32;
+const STREAM_GENERATOR: u64 = 33;
+const STREAM_INIT: u64 = 34;
+
+/// Documents and human summaries as words, with the vocabulary both sides share.
+pub struct Corpus<'a> {
+    pub documents: &'a [Vec<String>],
+    pub summaries: &'a [Vec<String>],
+    pub vocab: &'a Vocab,
+}
+
+impl Corpus<'_> {
+    fn document<'b>(&'b self, rng: &mut Rng) -> Vec<&'b str> {
+        let d = &self.documents[rng.below(self.documents.len())];
+        d.iter().map(String::as_str).collect()
+    }
+}
+
+/// A random subsequence of `doc` in its order: `1..=max` words (fewer for a short document),
+/// the pretraining target.
+pub fn subsequence<'a>(doc: &[&'a str], max: usize, rng: &mut Rng) -> Vec<&'a str> {
+    if doc.is_empty() || max == 0 {
+        return vec![];
+    }
+    let k = 1 + rng.below(max.min(doc.len()));
+    // Reservoir-free selection: each position is kept with the probability that leaves
+    // exactly k of them (Knuth's algorithm S).
+    let (mut need, mut left) = (k, doc.len());
+    let mut out = Vec::with_capacity(k);
+    for w in doc {
+        if (rng.uniform() * left as f64) < need as f64 {
+            out.push(*w);
+            need -= 1;
+        }
+        left -= 1;
+    }
+    out
+}
+
+/// Pretraining pairs: (document → subsequence) for the generator, (subsequence → document)
+/// for the reconstructor. Both batches are built from the same draws.
+pub fn pretrain_batches(config: &UnpairedConfig, corpus: &Corpus, step: u64) -> (Batch, Batch) {
+    let mut rng = Rng::stream(config.seed, STREAM_PRETRAIN, step);
+    let (g, r) = (&config.generator.train, &config.reconstructor.train);
+    let v = corpus.vocab;
+    let mut for_gen = vec![];
+    let mut rec = vec![];
+    for _ in 0..config.batch_size {
+        let doc = corpus.document(&mut rng);
+        let sub = subsequence(&doc, config.summary_len() - 1, &mut rng);
+        for_gen.push(Example::new(&doc, &sub, v, g.max_enc, g.max_dec));
+        rec.push(Example::new(&sub, &doc, v, r.max_enc, r.max_dec));
+    }
+    (Batch::new(&for_gen, v.len()), Batch::new(&rec, v.len()))
+}
+
+/// Everything a GAN-phase checkpoint holds.
+#[derive(Clone, Debug)]
+pub struct UnpairedState {
+    pub generator: PointerGenerator,
+    pub reconstructor: PointerGenerator,
+    pub critic: SeqCritic,
+    pub generator_opt: Optimizer,
+    pub reconstructor_opt: Optimizer,
+    pub critic_opt: Optimizer,
+    /// Generator updates done.
+    pub step: u64,
+    /// Critic updates done.
+    pub critic_steps: u64,
+}
+
+impl UnpairedState {
+    /// The GAN phase from pretrained generator and reconstructor, with a fresh critic.
+    pub fn new(
+        generator: PointerGenerator,
+        reconstructor: PointerGenerator,
+        config: &UnpairedConfig,
+        device: &Device,
+    ) -> Self {
+        let mut rng = Rng::stream(config.seed, STREAM_INIT, 0);
+        UnpairedState {
+            generator: trainable(generator),
+            reconstructor: trainable(reconstructor),
+            critic: config.critic.init(&mut rng, device).trainable(),
+            generator_opt: config.generator_optimizer.init(),
+            reconstructor_opt: config.reconstructor_optimizer.init(),
+            critic_opt: config.critic_optimizer.init(),
+            step: 0,
+            critic_steps: 0,
+        }
+    }
+}
+
+/// Lazy scalars of one GAN-phase step.
+#[derive(Clone, Debug)]
+pub struct UnpairedReport {
+    /// The critic's estimate (W for the Wasserstein objectives) on its last batch.
+    pub estimate: Tensor<1>,
+    pub penalty: Tensor<1>,
+    /// The generator's adversarial loss (with REINFORCE: minus the critic's mean score of the
+    /// sampled summaries).
+    pub adversarial: Tensor<1>,
+    /// The reconstructor's per-token NLL of the documents given the sampled summaries.
+    pub reconstruction: Tensor<1>,
+    /// Mean reconstruction advantage `R(greedy) − R(sampled)` (positive: sampling helped).
+    pub advantage: f64,
+    /// The sampled summaries' words of the generator step (the first few rows).
+    pub samples: Vec<Vec<usize>>,
+}
+
+/// Ids of a human summary as the generator would write it: words, then `[STOP]`, cut to
+/// `steps` (a longer summary gets no `[STOP]`, as the generator's would not).
+pub fn summary_ids(words: &[String], vocab: &Vocab, steps: usize) -> Vec<usize> {
+    words.iter().map(|w| vocab.id(w)).chain([STOP_ID]).take(steps).collect()
+}
+
+/// `[B, S·V]` one-hot rows for word ids, `[PAD]` after each row's end.
+pub fn one_hot(rows: &[Vec<usize>], vocab_size: usize, steps: usize, device: &Device) -> Tensor<2> {
+    let v = vocab_size;
+    let mut x = vec![0.0f32; rows.len() * steps * v];
+    for (b, ids) in rows.iter().enumerate() {
+        for j in 0..steps {
+            let id = ids.get(j).copied().filter(|&i| i < v).unwrap_or(PAD_ID);
+            x[(b * steps + j) * v + id] = 1.0;
+        }
+    }
+    Tensor::from_data(TensorData::new(x, [rows.len(), steps * v]), device)
+}
+
+/// Encodes a batch of documents for the generator; returns the fixed-vocabulary ids it read.
+fn encode_documents(
+    generator: &PointerGenerator,
+    docs: &[Vec<&str>],
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+) -> (crate::summarize::model::Encoded, Vec<i64>) {
+    let max_enc = config.generator.train.max_enc;
+    let examples: Vec<Example> =
+        docs.iter().map(|d| Example::new(d, &[], vocab, max_enc, 2)).collect();
+    let batch = Batch::new(&examples, vocab.len());
+    let enc =
+        generator.encode(batch.enc.clone(), batch.enc_mask.clone(), batch.size, batch.enc_len);
+    (enc, batch.enc)
+}
+
+/// The generator's free-running summaries of `docs`.
+pub fn summarize_batch(
+    generator: &PointerGenerator,
+    docs: &[Vec<&str>],
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+    pick: Pick,
+    rng: &mut Rng,
+) -> FreeRun {
+    let (enc, ids) = encode_documents(generator, docs, config, vocab);
+    generator.free_run(&enc, &ids, config.summary_len(), pick, rng)
+}
+
+/// Words of a generated summary, without `[STOP]`.
+pub fn summary_words<'a>(ids: &[usize], vocab: &'a Vocab) -> Vec<&'a str> {
+    ids.iter()
+        .take_while(|&&i| i != STOP_ID)
+        .map(|&i| vocab.word(i).unwrap_or(crate::summarize::vocab::UNK))
+        .collect()
+}
+
+/// The reconstructor's batch: each summary as input, its document as target.
+fn reconstruction_batch(
+    summaries: &[Vec<usize>],
+    docs: &[Vec<&str>],
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+) -> Batch {
+    let r = &config.reconstructor.train;
+    let examples: Vec<Example> = summaries
+        .iter()
+        .zip(docs)
+        .map(|(s, d)| Example::new(&summary_words(s, vocab), d, vocab, r.max_enc, r.max_dec))
+        .collect();
+    Batch::new(&examples, vocab.len())
+}
+
+fn floats(t: Tensor<2>) -> Vec<f64> {
+    t.inner()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// One GAN-phase iteration (see the module docs).
+pub fn train_step(
+    mut state: UnpairedState,
+    config: &UnpairedConfig,
+    corpus: &Corpus,
+) -> (UnpairedState, UnpairedReport) {
+    let (b, steps, v) = (config.batch_size, config.summary_len(), corpus.vocab.len());
+    let device = state.critic.device();
+    let mut terms = None;
+    for _ in 0..config.n_critic {
+        let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
+        let docs: Vec<Vec<&str>> = (0..b).map(|_| corpus.document(&mut rng)).collect();
+        let real: Vec<Vec<usize>> = (0..b)
+            .map(|_| {
+                let words = &corpus.summaries[rng.below(corpus.summaries.len())];
+                summary_ids(words, corpus.vocab, steps)
+            })
+            .collect();
+        let real = one_hot(&real, v, steps, &device);
+        let run = summarize_batch(
+            &frozen(&state.generator),
+            &docs,
+            config,
+            corpus.vocab,
+            Pick::Sample,
+            &mut rng,
+        );
+        let fake = match config.method {
+            Method::Distributions => run.dists.reshape([b, steps * v]),
+            Method::Reinforce => one_hot(&run.words, v, steps, &device),
+        };
+        let (critic, t) = update_critic(
+            state.critic,
+            &mut state.critic_opt,
+            &config.objective,
+            real,
+            fake,
+            None,
+            |_| None,
+            1.0,
+            &mut rng,
+        );
+        state.critic = critic;
+        state.critic_steps += 1;
+        terms = Some(t);
+    }
+
+    let mut rng = Rng::stream(config.seed, STREAM_GENERATOR, state.step);
+    let docs: Vec<Vec<&str>> = (0..b).map(|_| corpus.document(&mut rng)).collect();
+    let sampled =
+        summarize_batch(&state.generator, &docs, config, corpus.vocab, Pick::Sample, &mut rng);
+    let greedy = summarize_batch(
+        &frozen(&state.generator),
+        &docs,
+        config,
+        corpus.vocab,
+        Pick::Greedy,
+        &mut rng,
+    );
+    let rec_frozen = frozen(&state.reconstructor);
+    let rec_sampled = reconstruction_batch(&sampled.words, &docs, config, corpus.vocab);
+    let r_sampled = floats(rec_frozen.loss(&rec_sampled, 0.0).nll_rows);
+    let r_greedy = floats(
+        rec_frozen
+            .loss(&reconstruction_batch(&greedy.words, &docs, config, corpus.vocab), 0.0)
+            .nll_rows,
+    );
+    // Self-critical advantages per row, as constants: how much better the sampled summary is
+    // than the greedy one, for the reconstructor (lower NLL) and, with REINFORCE, the critic.
+    let w_rec = config.reconstruction_weight_at(state.step);
+    let rec_gain: Vec<f64> = r_sampled.iter().zip(&r_greedy).map(|(s, g)| g - s).collect();
+    let critic = state.critic.frozen();
+    let (adversarial, critic_gain) = match config.method {
+        Method::Distributions => {
+            let fake = sampled.dists.clone().reshape([b, steps * v]);
+            (objective::generator_loss(&config.objective, &critic, fake, None), vec![0.0; b])
+        }
+        Method::Reinforce => {
+            let score =
+                |words: &[Vec<usize>]| floats(critic.forward(one_hot(words, v, steps, &device)));
+            let (s, g) = (score(&sampled.words), score(&greedy.words));
+            let gain: Vec<f64> = s.iter().zip(&g).map(|(s, g)| s - g).collect();
+            let mean_score = s.iter().sum::<f64>() / b.max(1) as f64;
+            let loss =
+                Tensor::<1>::from_data(TensorData::new(vec![-mean_score as f32], [1]), &device);
+            (loss, gain)
+        }
+    };
+    let gain: Vec<f32> = rec_gain
+        .iter()
+        .zip(&critic_gain)
+        .map(|(r, c)| (w_rec * r + config.adversarial_weight * c) as f32)
+        .collect();
+    let advantage = rec_gain.iter().sum::<f64>() / b.max(1) as f64;
+    let gain = Tensor::<2>::from_data(TensorData::new(gain, [b, 1]), &device);
+    let reinforce = (sampled.log_probs.clone().sum_dim(1) * gain).mean().neg();
+    let loss = match config.method {
+        Method::Distributions => {
+            adversarial.clone().mul_scalar(config.adversarial_weight) + reinforce
+        }
+        Method::Reinforce => reinforce,
+    };
+    let grads = gradients(&loss, &state.generator);
+    let (grads, _) = clip_global_norm(&state.generator, grads, config.generator_clip);
+    state.generator = trainable(state.generator_opt.step(state.generator, grads, 1.0));
+
+    let rec_loss = state.reconstructor.loss(&rec_sampled, 0.0);
+    let grads = gradients(&rec_loss.total, &state.reconstructor);
+    let (grads, _) =
+        clip_global_norm(&state.reconstructor, grads, config.reconstructor.train.max_grad_norm);
+    state.reconstructor = trainable(state.reconstructor_opt.step(state.reconstructor, grads, 1.0));
+    state.step += 1;
+
+    let zero = || adversarial.clone().inner().mul_scalar(0.0);
+    let (estimate, penalty) =
+        terms.map(|t| (t.estimate, t.penalty)).unwrap_or_else(|| (zero(), zero()));
+    let report = UnpairedReport {
+        estimate,
+        penalty,
+        adversarial: adversarial.inner(),
+        reconstruction: rec_loss.nll.inner(),
+        advantage,
+        samples: sampled.words.into_iter().take(4).collect(),
+    };
+    (state, report)
+}
+
+/// One pretraining update of generator and reconstructor on the same draws.
+pub fn pretrain_step(
+    generator: TrainState,
+    reconstructor: TrainState,
+    config: &UnpairedConfig,
+    corpus: &Corpus,
+) -> (TrainState, TrainState, [Tensor<1>; 2]) {
+    let (g_batch, r_batch) = pretrain_batches(config, corpus, generator.step);
+    let (g, g_report) = crate::summarize::train::train_step(generator, &g_batch, &config.generator);
+    let (r, r_report) =
+        crate::summarize::train::train_step(reconstructor, &r_batch, &config.reconstructor);
+    (g, r, [g_report.nll, r_report.nll])
+}
