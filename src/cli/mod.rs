@@ -1,10 +1,11 @@
 //! The command-line tool: `earthmover gan …`, `earthmover summarize …`, `earthmover rouge`,
-//! `earthmover align …`.
+//! `earthmover align …`, `earthmover unpaired …`.
 
 mod align;
 mod gan;
 mod plot;
 mod summarize;
+mod unpaired;
 pub mod values;
 
 use std::process::ExitCode;
@@ -42,6 +43,12 @@ enum Command {
         #[command(subcommand)]
         command: align::AlignCommand,
     },
+    /// Summarization without pairs (Wang & Lee 2018): pretrain, train (the GAN phase), eval,
+    /// run, export.
+    Unpaired {
+        #[command(subcommand)]
+        command: unpaired::UnpairedCommand,
+    },
 }
 
 /// Parses the arguments, runs the command, and prints any error once with its causes.
@@ -61,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Summarize { command } => summarize::run(command),
         Command::Rouge(args) => summarize::rouge_cmd(args),
         Command::Align { command } => align::run(command),
+        Command::Unpaired { command } => unpaired::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -101,9 +101,11 @@ impl UnpairedConfig {
             cov_loss_weight: 0.0,
             seed: 0,
         };
+        // Wang & Lee decode with beam 5 and discourage [STOP] in the first steps: here no
+        // hypothesis may end before 3 words.
         let decode = |max_len| DecodeConfig {
             beam: 5,
-            min_len: 1,
+            min_len: 3,
             max_len,
             no_repeat_trigram: false,
             greedy: false,

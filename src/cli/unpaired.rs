@@ -1,0 +1,537 @@
+//! `earthmover unpaired …`: Wang & Lee's unpaired summarization on the Debian descriptions.
+//! `pretrain` teaches generator and reconstructor subsequences, `train` runs the GAN phase
+//! from a pretrained run, `eval` scores a run on held-out true pairs beside Lead-N (N tuned on
+//! the validation pairs), `run` summarizes stdin, `export` writes the generator for the page.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::device::{self, DeviceChoice};
+use crate::gan::Objective;
+use crate::summarize::decode::summarize;
+use crate::summarize::store::Precision;
+use crate::summarize::train::{TrainState, frozen};
+use crate::summarize::vocab::Vocab;
+use crate::summarize::{PointerGenerator, block_on};
+use crate::text::data::Pair;
+use crate::text::{rouge, tokenize};
+use crate::unpaired::config::{Method, UnpairedConfig};
+use crate::unpaired::data::{Unpaired, debian};
+use crate::unpaired::store::{self, Phase};
+use crate::unpaired::train::{Corpus, UnpairedState, pretrain_step, summary_words, train_step};
+
+const CHECKPOINT: &str = "checkpoint.safetensors";
+
+#[derive(Subcommand)]
+pub enum UnpairedCommand {
+    /// Pretrain generator and reconstructor on document subsequences (no pairs used).
+    Pretrain(PretrainArgs),
+    /// The GAN phase, from a pretrained run: critic, generator, reconstructor.
+    Train(GanArgs),
+    /// ROUGE of a run's summaries on held-out true pairs, beside Lead-N.
+    Eval(EvalArgs),
+    /// Summarize a document read from stdin.
+    Run(RunArgs),
+    /// Write the generator as a pointer-generator file the Summarize page loads.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct Common {
+    /// Document<TAB>summary lines (the Debian long2synopsis.tsv.gz).
+    #[arg(long)]
+    data: PathBuf,
+    /// The run's folder: checkpoint.safetensors, metrics.jsonl, config.toml.
+    #[arg(long)]
+    out: PathBuf,
+    /// Generator updates to reach in total.
+    #[arg(long)]
+    steps: u64,
+    /// Continue the run in --out exactly where its checkpoint stopped.
+    #[arg(long)]
+    resume: bool,
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: u64,
+    /// Metrics (and, in the GAN phase, sample summaries) every this many updates.
+    #[arg(long, default_value_t = 50)]
+    log_every: u64,
+    /// Stop after this many minutes (with a checkpoint).
+    #[arg(long)]
+    max_minutes: Option<f64>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
+}
+
+#[derive(Args, Debug)]
+pub struct PretrainArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Words in the shared vocabulary, the 4 special tokens included.
+    #[arg(long, default_value_t = 8000)]
+    vocab_size: usize,
+    /// Documents per batch (default 32; Wang & Lee: 96).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Word-embedding size of generator and reconstructor (default 128; Wang & Lee: 300).
+    #[arg(long)]
+    emb: Option<usize>,
+    /// LSTM size of generator and reconstructor (default 128; Wang & Lee: 600).
+    #[arg(long)]
+    hidden: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct GanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The pretrained run to start from (its folder or checkpoint).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// distributions (method 1: the critic reads the generator's distributions) or reinforce
+    /// (method 2: the critic's score of sampled words is the reward).
+    #[arg(long, default_value = "distributions")]
+    method: String,
+    /// The critic's objective: wgan-gp (λ 10), ct-gan, wgan or gan.
+    #[arg(long, default_value = "wgan-gp")]
+    objective: String,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run's folder or checkpoint.
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    data: PathBuf,
+    /// test (the reported pairs) or val.
+    #[arg(long, default_value = "test")]
+    split: String,
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Also write model and Lead-N summaries with their references (JSON lines).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[arg(long)]
+    model: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Precision::F16)]
+    precision: Precision,
+}
+
+pub fn run(cmd: UnpairedCommand) -> Result<()> {
+    match cmd {
+        UnpairedCommand::Pretrain(a) => pretrain(a),
+        UnpairedCommand::Train(a) => gan(a),
+        UnpairedCommand::Eval(a) => eval(a),
+        UnpairedCommand::Run(a) => run_one(a),
+        UnpairedCommand::Export(a) => export(a),
+    }
+}
+
+fn checkpoint_path(p: &Path) -> PathBuf {
+    if p.is_dir() { p.join(CHECKPOINT) } else { p.to_path_buf() }
+}
+
+fn load(path: &Path, device: &Device) -> Result<store::Loaded> {
+    let file = checkpoint_path(path);
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    store::from_bytes(&bytes, device).with_context(|| format!("cannot load {}", file.display()))
+}
+
+fn read_data(path: &Path) -> Result<Unpaired> {
+    eprintln!("reading {} …", path.display());
+    let (data, report) =
+        debian(path, 50).with_context(|| format!("cannot read {}", path.display()))?;
+    if report.bad() > 0 {
+        eprintln!("{}: skipped {} bad records", path.display(), report.bad());
+        for m in report.messages.iter().take(5) {
+            eprintln!("  {m}");
+        }
+    }
+    if data.documents.is_empty() || data.summaries.is_empty() {
+        bail!(
+            "{} gave {} documents and {} summaries of at most 50 tokens: unpaired training needs both",
+            path.display(),
+            data.documents.len(),
+            data.summaries.len()
+        );
+    }
+    eprintln!(
+        "{} documents and {} summaries (disjoint halves), {} val and {} test pairs",
+        data.documents.len(),
+        data.summaries.len(),
+        data.val.len(),
+        data.test.len()
+    );
+    Ok(data)
+}
+
+fn common_checks(c: &Common) -> Result<()> {
+    if c.checkpoint_every == 0 || c.log_every == 0 {
+        bail!("--checkpoint-every and --log-every must be at least 1");
+    }
+    std::fs::create_dir_all(&c.out).with_context(|| format!("cannot create {}", c.out.display()))
+}
+
+fn bar(steps: u64, at: u64) -> ProgressBar {
+    let bar = ProgressBar::new(steps);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} · {msg} · eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_position(at.min(steps));
+    bar
+}
+
+/// Saves atomically, refusing a state with NaN (the last good checkpoint is kept).
+fn save(
+    phase: &Phase,
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+    out: &Path,
+    last_good: u64,
+) -> Result<()> {
+    let file = out.join(CHECKPOINT);
+    let bytes = match store::to_bytes(phase, config, vocab, &[]) {
+        Err(store::UnpairedFileError::Record(crate::record::RecordError::NonFinite(name))) => {
+            bail!(
+                "training diverged: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}.",
+                file.display()
+            )
+        }
+        other => other?,
+    };
+    super::write_atomic(&file, &bytes).with_context(|| format!("cannot write {}", file.display()))
+}
+
+fn metrics_file(out: &Path, resume_at: Option<u64>) -> Result<std::fs::File> {
+    let path = out.join("metrics.jsonl");
+    super::truncate_metrics(&path, resume_at.unwrap_or(0))?;
+    Ok(std::fs::OpenOptions::new().create(true).append(true).open(&path)?)
+}
+
+fn scalar(t: burn::tensor::Tensor<1>) -> f64 {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .map_or(f64::NAN, f64::from)
+}
+
+fn pretrain(a: PretrainArgs) -> Result<()> {
+    let c = &a.common;
+    common_checks(c)?;
+    let device = device::native(c.device)?.announce();
+    let data = read_data(&c.data)?;
+    let (mut generator, mut reconstructor, config, vocab) = if c.resume {
+        let l = load(&c.out, &device)?;
+        match l.phase {
+            Phase::Pretrain { generator, reconstructor } => {
+                (generator, reconstructor, l.config, l.vocab)
+            }
+            Phase::Gan(_) => bail!(
+                "{} holds a GAN-phase run; resume it with `unpaired train --resume`",
+                c.out.display()
+            ),
+        }
+    } else {
+        let words = data.documents.iter().chain(&data.summaries).flatten().map(String::as_str);
+        let vocab = Vocab::build(words, a.vocab_size)?;
+        if vocab.len() < a.vocab_size {
+            eprintln!(
+                "the data has only {} distinct words: the vocabulary has {}",
+                vocab.len() - 4,
+                vocab.len()
+            );
+        }
+        let mut config = UnpairedConfig::debian(vocab.len());
+        config.seed = a.seed;
+        if let Some(b) = a.batch_size {
+            config.batch_size = b;
+        }
+        for m in [&mut config.generator.model, &mut config.reconstructor.model] {
+            m.emb = a.emb.unwrap_or(m.emb);
+            m.hidden = a.hidden.unwrap_or(m.hidden);
+        }
+        config.validate().map_err(anyhow::Error::msg)?;
+        let g = TrainState::new(&config.generator, &device);
+        let mut rc = config.reconstructor.clone();
+        rc.train.seed = config.seed + 1;
+        let r = TrainState::new(&rc, &device);
+        (g, r, config, vocab)
+    };
+    super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    let corpus = Corpus { documents: &data.documents, summaries: &data.summaries, vocab: &vocab };
+    let mut metrics = metrics_file(&c.out, c.resume.then_some(generator.step))?;
+    eprintln!(
+        "pretraining · vocab {} · batch {} · generator ≤{}→{} tokens, reconstructor ≤{}→{}",
+        vocab.len(),
+        config.batch_size,
+        config.generator.train.max_enc,
+        config.generator.train.max_dec,
+        config.reconstructor.train.max_enc,
+        config.reconstructor.train.max_dec
+    );
+    let bar = bar(c.steps, generator.step);
+    let (start, mut last_good) = (Instant::now(), generator.step);
+    while generator.step < c.steps {
+        if c.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
+            bar.println(format!("--max-minutes reached at step {}", generator.step));
+            break;
+        }
+        let (g, r, [g_nll, r_nll]) = pretrain_step(generator, reconstructor, &config, &corpus);
+        let (g_nll, r_nll) = (scalar(g_nll), scalar(r_nll));
+        if !g_nll.is_finite() || !r_nll.is_finite() {
+            bar.abandon();
+            bail!(
+                "pretraining diverged at step {}: the loss became NaN. The last good checkpoint (step {last_good}) is kept in {}.",
+                g.step,
+                c.out.join(CHECKPOINT).display()
+            );
+        }
+        (generator, reconstructor) = (g, r);
+        let step = generator.step;
+        bar.set_position(step);
+        bar.set_message(format!("generator nll {g_nll:.3} · reconstructor nll {r_nll:.3}"));
+        if step % c.log_every == 0 || step == c.steps {
+            let line = serde_json::json!({ "step": step, "generator_nll": g_nll, "reconstructor_nll": r_nll, "seconds": start.elapsed().as_secs_f64() });
+            writeln!(metrics, "{line}")?;
+        }
+        if step % c.checkpoint_every == 0 || step == c.steps {
+            let phase = Phase::Pretrain {
+                generator: generator.clone(),
+                reconstructor: reconstructor.clone(),
+            };
+            save(&phase, &config, &vocab, &c.out, last_good)?;
+            last_good = step;
+        }
+    }
+    bar.finish();
+    let phase = Phase::Pretrain { generator, reconstructor };
+    save(&phase, &config, &vocab, &c.out, last_good)?;
+    println!("pretrained to step {last_good}. Wrote {}", c.out.display());
+    Ok(())
+}
+
+fn gan(a: GanArgs) -> Result<()> {
+    let c = &a.common;
+    common_checks(c)?;
+    let method = Method::from_name(&a.method).with_context(|| {
+        format!("unknown --method '{}': choose {}", a.method, Method::NAMES.join(" or "))
+    })?;
+    let objective = match Objective::from_name(&a.objective) {
+        Some(Objective::WganGp { .. }) => Objective::WganGp { lambda: 10.0 },
+        Some(o) => o,
+        None => bail!("unknown --objective '{}': choose wgan-gp, ct-gan, wgan or gan", a.objective),
+    };
+    let device = device::native(c.device)?.announce();
+    let data = read_data(&c.data)?;
+    let (mut state, config, vocab) = if c.resume {
+        if a.from.is_some() {
+            bail!(
+                "use either --resume (continue --out) or --from (start from a pretrained run), not both"
+            );
+        }
+        let l = load(&c.out, &device)?;
+        let Phase::Gan(state) = l.phase else {
+            bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
+        };
+        (state, l.config, l.vocab)
+    } else {
+        let from = a.from.as_ref().context("the GAN phase starts --from a pretrained run")?;
+        let l = load(from, &device)?;
+        let Phase::Pretrain { generator, reconstructor } = l.phase else {
+            bail!("{} is not a pretraining run", from.display())
+        };
+        let config = UnpairedConfig { method, objective, ..l.config };
+        (
+            UnpairedState::new(generator.model, reconstructor.model, &config, &device),
+            config,
+            l.vocab,
+        )
+    };
+    super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    let corpus = Corpus { documents: &data.documents, summaries: &data.summaries, vocab: &vocab };
+    let mut metrics = metrics_file(&c.out, c.resume.then_some(state.step))?;
+    eprintln!(
+        "GAN phase · {} · {} critic · {} critic steps per update · batch {}",
+        config.method.name(),
+        config.objective.name(),
+        config.n_critic,
+        config.batch_size
+    );
+    let bar = bar(c.steps, state.step);
+    let (start, mut last_good) = (Instant::now(), state.step);
+    while state.step < c.steps {
+        if c.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
+            bar.println(format!("--max-minutes reached at step {}", state.step));
+            break;
+        }
+        let (next, report) = train_step(state, &config, &corpus);
+        let (estimate, adversarial, reconstruction) =
+            (scalar(report.estimate), scalar(report.adversarial), scalar(report.reconstruction));
+        if ![estimate, adversarial, reconstruction].iter().all(|v| v.is_finite()) {
+            bar.abandon();
+            bail!(
+                "the GAN phase diverged at step {}: a loss became NaN. The last good checkpoint (step {last_good}) is kept in {}.",
+                next.step,
+                c.out.join(CHECKPOINT).display()
+            );
+        }
+        state = next;
+        let step = state.step;
+        bar.set_position(step);
+        bar.set_message(format!(
+            "critic {estimate:.3} · reconstruction nll {reconstruction:.3} · advantage {:+.3}",
+            report.advantage
+        ));
+        if step % c.log_every == 0 || step == c.steps {
+            let samples: Vec<String> =
+                report.samples.iter().map(|w| summary_words(w, &vocab).join(" ")).collect();
+            let line = serde_json::json!({ "step": step, "critic_estimate": estimate, "penalty": scalar(report.penalty), "adversarial": adversarial, "reconstruction_nll": reconstruction, "advantage": report.advantage, "samples": samples, "seconds": start.elapsed().as_secs_f64() });
+            writeln!(metrics, "{line}")?;
+        }
+        if step % c.checkpoint_every == 0 || step == c.steps {
+            save(&Phase::Gan(state.clone()), &config, &vocab, &c.out, last_good)?;
+            last_good = step;
+        }
+    }
+    bar.finish();
+    save(&Phase::Gan(state), &config, &vocab, &c.out, last_good)?;
+    println!("GAN phase at step {last_good}. Wrote {}", c.out.display());
+    Ok(())
+}
+
+/// The generator's beam-search summary of one tokenized document.
+fn summary_of(
+    model: &PointerGenerator,
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+    doc: &[String],
+) -> String {
+    match block_on(summarize(
+        model,
+        vocab,
+        doc,
+        config.generator.train.max_enc,
+        &config.generator.decode,
+    )) {
+        Ok(s) => s.tokens.join(" "),
+        Err(_) => String::new(),
+    }
+}
+
+fn lead_words(doc: &str, n: usize) -> String {
+    doc.split_whitespace().take(n).collect::<Vec<_>>().join(" ")
+}
+
+/// The N of Lead-N (first N words) with the best mean ROUGE F1 on `pairs`.
+fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
+    let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
+    (1..=20)
+        .map(|n| {
+            let cands: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
+            (n, rouge::corpus(&cands, &refs, false))
+        })
+        .max_by(|a, b| {
+            let m = |s: &rouge::RougeScores| s.rouge1 + s.rouge2 + s.rouge_l;
+            m(&a.1).total_cmp(&m(&b.1))
+        })
+        .unwrap_or((8, rouge::RougeScores::default()))
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let device = Device::flex();
+    let l = load(&a.model, &device)?;
+    let data = read_data(&a.data)?;
+    let pairs = match a.split.as_str() {
+        "test" => &data.test,
+        "val" => &data.val,
+        other => bail!("unknown --split '{other}': choose test or val"),
+    };
+    let pairs = &pairs[..a.limit.unwrap_or(pairs.len()).min(pairs.len())];
+    let (n, _) = tune_lead(&data.val);
+    let model = frozen(l.phase.generator());
+    let bar = bar(pairs.len() as u64, 0);
+    let mut cands = vec![];
+    for p in pairs {
+        let doc: Vec<String> = p.article.split_whitespace().map(str::to_string).collect();
+        cands.push(summary_of(&model, &l.config, &l.vocab, &doc));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
+    let leads: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
+    let model_scores = rouge::corpus(&cands, &refs, false);
+    let lead_scores = rouge::corpus(&leads, &refs, false);
+    if let Some(out) = &a.out {
+        let lines: String = pairs
+            .iter()
+            .zip(cands.iter().zip(&leads))
+            .map(|(p, (c, l))| {
+                format!("{}\n", serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": l }))
+            })
+            .collect();
+        super::write_atomic(out, lines.as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "split": a.split, "pairs": pairs.len(), "phase": l.phase.name(),
+            "step": l.metadata.get("step"),
+            "model": { "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
+            "lead": { "n_words": n, "rouge1": lead_scores.rouge1, "rouge2": lead_scores.rouge2, "rougeL": lead_scores.rouge_l },
+        })
+    );
+    Ok(())
+}
+
+fn run_one(a: RunArgs) -> Result<()> {
+    let device = Device::flex();
+    let l = load(&a.model, &device)?;
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+    let doc = tokenize::tokenize(&text);
+    if doc.is_empty() {
+        bail!("the document on stdin has no words");
+    }
+    let model = frozen(l.phase.generator());
+    println!("{}", summary_of(&model, &l.config, &l.vocab, &doc));
+    Ok(())
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let device = Device::flex();
+    let l = load(&a.model, &device)?;
+    let bytes = crate::summarize::store::export_bytes(
+        &frozen(l.phase.generator()),
+        &l.config.generator,
+        &l.vocab,
+        a.precision,
+    )?;
+    super::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!("wrote {} ({} bytes)", a.out.display(), bytes.len());
+    Ok(())
+}
