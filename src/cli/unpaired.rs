@@ -22,7 +22,7 @@ use crate::summarize::{PointerGenerator, block_on};
 use crate::text::data::Pair;
 use crate::text::{rouge, tokenize};
 use crate::unpaired::config::{Method, UnpairedConfig};
-use crate::unpaired::data::{Unpaired, debian};
+use crate::unpaired::data::{Unpaired, cnndm_transfer, debian};
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{Corpus, UnpairedState, pretrain_step, summary_words, train_step};
 
@@ -42,11 +42,24 @@ pub enum UnpairedCommand {
     Export(ExportArgs),
 }
 
+/// Which unpaired setting `--data` holds.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// `long2synopsis.tsv(.gz)`: descriptions and synopses from disjoint halves of the packages.
+    Debian,
+    /// The CNN/DailyMail folder: lead sentences as documents, other articles' highlights as
+    /// summaries (Wang & Lee's transfer rows).
+    CnndmTransfer,
+}
+
 #[derive(Args, Debug)]
 pub struct Common {
-    /// Document<TAB>summary lines (the Debian long2synopsis.tsv.gz).
+    /// Document<TAB>summary lines (the Debian long2synopsis.tsv.gz), or the CNN/DailyMail folder
+    /// with --corpus cnndm-transfer.
     #[arg(long)]
     data: PathBuf,
+    #[arg(long, value_enum, default_value_t = Setting::Debian)]
+    corpus: Setting,
     /// The run's folder: checkpoint.safetensors, metrics.jsonl, config.toml.
     #[arg(long)]
     out: PathBuf,
@@ -111,6 +124,8 @@ pub struct EvalArgs {
     model: PathBuf,
     #[arg(long)]
     data: PathBuf,
+    #[arg(long, value_enum, default_value_t = Setting::Debian)]
+    corpus: Setting,
     /// test (the reported pairs) or val.
     #[arg(long, default_value = "test")]
     split: String,
@@ -157,10 +172,13 @@ fn load(path: &Path, device: &Device) -> Result<store::Loaded> {
     store::from_bytes(&bytes, device).with_context(|| format!("cannot load {}", file.display()))
 }
 
-fn read_data(path: &Path) -> Result<Unpaired> {
+fn read_data(path: &Path, corpus: Setting) -> Result<Unpaired> {
     eprintln!("reading {} …", path.display());
-    let (data, report) =
-        debian(path, 50).with_context(|| format!("cannot read {}", path.display()))?;
+    let (data, report) = match corpus {
+        Setting::Debian => debian(path, 50),
+        Setting::CnndmTransfer => cnndm_transfer(path, 50),
+    }
+    .with_context(|| format!("cannot read {}", path.display()))?;
     if report.bad() > 0 {
         eprintln!("{}: skipped {} bad records", path.display(), report.bad());
         for m in report.messages.iter().take(5) {
@@ -176,7 +194,7 @@ fn read_data(path: &Path) -> Result<Unpaired> {
         );
     }
     eprintln!(
-        "{} documents and {} summaries (disjoint halves), {} val and {} test pairs",
+        "{} documents and {} summaries (from disjoint halves), {} val and {} test pairs",
         data.documents.len(),
         data.summaries.len(),
         data.val.len(),
@@ -242,7 +260,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     let c = &a.common;
     common_checks(c)?;
     let device = device::native(c.device)?.announce();
-    let data = read_data(&c.data)?;
+    let data = read_data(&c.data, c.corpus)?;
     let (mut generator, mut reconstructor, config, vocab) = if c.resume {
         let l = load(&c.out, &device)?;
         match l.phase {
@@ -345,7 +363,7 @@ fn gan(a: GanArgs) -> Result<()> {
         None => bail!("unknown --objective '{}': choose wgan-gp, ct-gan, wgan or gan", a.objective),
     };
     let device = device::native(c.device)?.announce();
-    let data = read_data(&c.data)?;
+    let data = read_data(&c.data, c.corpus)?;
     let (mut state, config, vocab) = if c.resume {
         if a.from.is_some() {
             bail!(
@@ -463,7 +481,7 @@ fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
 fn eval(a: EvalArgs) -> Result<()> {
     let device = Device::flex();
     let l = load(&a.model, &device)?;
-    let data = read_data(&a.data)?;
+    let data = read_data(&a.data, a.corpus)?;
     let pairs = match a.split.as_str() {
         "test" => &data.test,
         "val" => &data.val,

@@ -101,8 +101,8 @@ impl UnpairedConfig {
             cov_loss_weight: 0.0,
             seed: 0,
         };
-        // Wang & Lee decode with beam 5 and discourage [STOP] in the first steps: here no
-        // hypothesis may end before 3 words.
+        // Wang & Lee decode with beam 5 and discourage [STOP] in the first steps: here [STOP]
+        // may not come before the third step (min_len counts it), so at least 2 words.
         let decode = |max_len| DecodeConfig {
             beam: 5,
             min_len: 3,

@@ -9,7 +9,8 @@
 
 use std::path::Path;
 
-use crate::text::data::{DataError, Pair, ReadReport, read_tsv};
+use crate::text::data::{DataError, Pair, ReadReport, read_parallel, read_tsv};
+use crate::text::tokenize::{split_sentences, split_summary_sentences};
 
 /// What unpaired training sees, and the pairs kept for evaluation.
 #[derive(Clone, Debug, Default)]
@@ -74,6 +75,45 @@ pub fn debian(path: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), Dat
     Ok((split(data.pairs, max_doc), data.report))
 }
 
+/// The transfer setting (Wang & Lee's rows E): documents are news lead sentences (the first
+/// sentence of each article in `dir/train`, at most `max_doc` tokens) from the document half of
+/// the articles; real summaries are single highlight sentences of the other half's articles.
+/// The evaluation pairs are `dir/val`'s first sentences with their own highlights (the first
+/// half of `dir/val` for validation, the rest for test).
+pub fn cnndm_transfer(dir: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), DataError> {
+    let train = read_parallel(&dir.join("train"), None)?;
+    let val = read_parallel(&dir.join("val"), None)?;
+    let lead = |article: &str| split_sentences(article).into_iter().next().unwrap_or_default();
+    let fits = |s: &str| !s.is_empty() && s.split_whitespace().count() <= max_doc;
+    let mut out = Unpaired::default();
+    for pair in &train.pairs {
+        match side(pair) {
+            Side::Summary => out.summaries.extend(
+                split_summary_sentences(&pair.summary).iter().filter(|h| fits(h)).map(|h| words(h)),
+            ),
+            _ => {
+                let first = lead(&pair.article);
+                if fits(&first) {
+                    out.documents.push(words(&first));
+                }
+            }
+        }
+    }
+    let eval: Vec<Pair> = val
+        .pairs
+        .iter()
+        .map(|p| Pair {
+            article: lead(&p.article),
+            summary: split_summary_sentences(&p.summary).join(" "),
+        })
+        .filter(|p| fits(&p.article))
+        .collect();
+    let half = eval.len() / 2;
+    out.val = eval[..half].to_vec();
+    out.test = eval[half..].to_vec();
+    Ok((out, train.report))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +152,26 @@ mod tests {
         // documents share their synopsis's text with another package's: count, do not forbid.
         println!("documents whose synopsis text also appears on the summary side: {leaked}");
         assert!(share(leaked) < 0.05, "{leaked}");
+    }
+
+    #[test]
+    fn cnndm_transfer_reads_lead_sentences_and_highlights() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm"));
+        let (data, _) = cnndm_transfer(dir, 50).expect("the CNN/DailyMail data is in place");
+        println!(
+            "{} lead sentences, {} highlight sentences, {} val and {} test pairs",
+            data.documents.len(),
+            data.summaries.len(),
+            data.val.len(),
+            data.test.len()
+        );
+        assert!(data.documents.len() > 10_000 && data.summaries.len() > 30_000);
+        assert!(
+            data.documents.iter().chain(&data.summaries).all(|d| !d.is_empty() && d.len() <= 50)
+        );
+        // A lead sentence is one sentence; a highlight is one highlight, never several joined.
+        assert!(data.summaries.iter().all(|h| !h.iter().any(|w| w == "<q>")));
+        assert!(data.test.iter().all(|p| !p.summary.contains("<q>") && !p.article.is_empty()));
+        assert!(data.val.first().is_some_and(|p| p.article.starts_with("new delhi ( cnn )")));
     }
 }
