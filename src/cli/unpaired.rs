@@ -134,12 +134,42 @@ pub struct EvalArgs {
     /// Also write model and Lead-N summaries with their references (JSON lines).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    decode: Decoding,
+}
+
+/// Decoding settings that override the run's config.
+#[derive(Args, Debug)]
+pub struct Decoding {
+    /// Never repeat a trigram.
+    #[arg(long)]
+    no_repeat_trigram: bool,
+    #[arg(long)]
+    beam: Option<usize>,
+    /// [STOP] may not come before this step (it counts [STOP]).
+    #[arg(long)]
+    min_len: Option<usize>,
+    #[arg(long)]
+    max_len: Option<usize>,
+}
+
+impl Decoding {
+    fn apply(&self, config: &mut UnpairedConfig) -> Result<()> {
+        let d = &mut config.generator.decode;
+        d.no_repeat_trigram |= self.no_repeat_trigram;
+        d.beam = self.beam.unwrap_or(d.beam);
+        d.min_len = self.min_len.unwrap_or(d.min_len);
+        d.max_len = self.max_len.unwrap_or(d.max_len);
+        config.generator.validate().map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
     #[arg(long)]
     model: PathBuf,
+    #[command(flatten)]
+    decode: Decoding,
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +180,9 @@ pub struct ExportArgs {
     out: PathBuf,
     #[arg(long, value_enum, default_value_t = Precision::F16)]
     precision: Precision,
+    /// The decoding the page starts with (saved in the file).
+    #[command(flatten)]
+    decode: Decoding,
 }
 
 pub fn run(cmd: UnpairedCommand) -> Result<()> {
@@ -480,7 +513,8 @@ fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
 
 fn eval(a: EvalArgs) -> Result<()> {
     let device = Device::flex();
-    let l = load(&a.model, &device)?;
+    let mut l = load(&a.model, &device)?;
+    a.decode.apply(&mut l.config)?;
     let data = read_data(&a.data, a.corpus)?;
     let pairs = match a.split.as_str() {
         "test" => &data.test,
@@ -517,6 +551,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         "{}",
         serde_json::json!({
             "split": a.split, "pairs": pairs.len(), "phase": l.phase.name(),
+            "decoding": { "beam": l.config.generator.decode.beam, "min_len": l.config.generator.decode.min_len, "max_len": l.config.generator.decode.max_len, "no_repeat_trigram": l.config.generator.decode.no_repeat_trigram },
             "step": l.metadata.get("step"),
             "model": { "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
             "lead": { "n_words": n, "rouge1": lead_scores.rouge1, "rouge2": lead_scores.rouge2, "rougeL": lead_scores.rouge_l },
@@ -527,7 +562,8 @@ fn eval(a: EvalArgs) -> Result<()> {
 
 fn run_one(a: RunArgs) -> Result<()> {
     let device = Device::flex();
-    let l = load(&a.model, &device)?;
+    let mut l = load(&a.model, &device)?;
+    a.decode.apply(&mut l.config)?;
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
     let doc = tokenize::tokenize(&text);
@@ -541,7 +577,8 @@ fn run_one(a: RunArgs) -> Result<()> {
 
 fn export(a: ExportArgs) -> Result<()> {
     let device = Device::flex();
-    let l = load(&a.model, &device)?;
+    let mut l = load(&a.model, &device)?;
+    a.decode.apply(&mut l.config)?;
     let bytes = crate::summarize::store::export_bytes(
         &frozen(l.phase.generator()),
         &l.config.generator,

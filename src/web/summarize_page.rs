@@ -27,8 +27,31 @@ use crate::summarize::vocab::Vocab;
 use crate::summarize::{DecodeConfig, PointerGenerator, SummarizerConfig};
 use crate::text::tokenize::detokenize;
 
-/// The exported default model (see `public/models/README.md`).
-pub const MODEL_URL: &str = "public/models/pointer-generator.safetensors";
+/// A model the page offers (see `public/models/README.md`).
+pub struct Choice {
+    /// The `<option>` value.
+    pub id: &'static str,
+    pub label: &'static str,
+    pub url: &'static str,
+    /// What the model was trained on, shown under the menu.
+    pub about: &'static str,
+}
+
+/// The models, the default first.
+pub const MODELS: [Choice; 2] = [
+    Choice {
+        id: "news",
+        label: "news articles (See et al., trained on pairs)",
+        url: "public/models/pointer-generator.safetensors",
+        about: "Trained on CNN/DailyMail articles with their highlights.",
+    },
+    Choice {
+        id: "debian-unpaired",
+        label: "package descriptions (Wang & Lee, trained without pairs)",
+        url: "public/models/unpaired-debian.safetensors",
+        about: "Trained without a single description/synopsis pair: Debian package descriptions from one half of the packages, and human synopses from the other half as the critic's real data (Wang & Lee 2018). It reads up to 50 words and writes up to 13.",
+    },
+];
 /// The most text the page accepts.
 const MAX_TEXT: usize = 5 << 20;
 
@@ -103,6 +126,8 @@ struct Ctx {
     copied: RwSignal<Option<bool>>,
     device: StoredValue<Option<Device>, LocalStorage>,
     model: StoredValue<Option<Rc<Model>>, LocalStorage>,
+    /// Index into [`MODELS`].
+    choice: RwSignal<usize>,
     canvas: NodeRef<leptos::html::Canvas>,
 }
 
@@ -157,6 +182,10 @@ impl Ctx {
             return;
         }
         self.load.set(LoadState::Loading { received: 0, total: None });
+        let chosen = self.choice.get_untracked();
+        let url = MODELS[chosen].url;
+        // A download for a model the person has since switched away from is dropped.
+        let current = move || self.choice.get_untracked() == chosen;
         spawn_local(async move {
             let start = now_ms();
             if self.device.with_value(|d| d.is_none()) {
@@ -165,18 +194,24 @@ impl Ctx {
                 self.backend.set(Some(backend));
                 self.backend_note.set(why);
             }
-            let bytes = match download(MODEL_URL, |received, total| {
-                self.load.set(LoadState::Loading { received, total })
+            let bytes = match download(url, |received, total| {
+                if current() {
+                    self.load.set(LoadState::Loading { received, total })
+                }
             })
             .await
             {
                 Ok(b) => b,
+                Err(_) if !current() => return,
                 Err(e) => {
-                    return self.load.set(LoadState::Failed(format!(
-                        "Could not load the model {MODEL_URL}: {e}."
-                    )));
+                    return self
+                        .load
+                        .set(LoadState::Failed(format!("Could not load the model {url}: {e}.")));
                 }
             };
+            if !current() {
+                return;
+            }
             let device = self.device.get_value().expect("set above");
             match store::load(&bytes, &device) {
                 Ok(l) => {
@@ -185,11 +220,26 @@ impl Ctx {
                     self.model.set_value(Some(Rc::new(model)));
                     self.load.set(LoadState::Ready { ms: now_ms() - start, bytes: bytes.len() });
                 }
-                Err(e) => self.load.set(LoadState::Failed(format!(
-                    "The model file {MODEL_URL} is not usable: {e}."
-                ))),
+                Err(e) => self
+                    .load
+                    .set(LoadState::Failed(format!("The model file {url} is not usable: {e}."))),
             }
         });
+    }
+
+    /// Switches to model `index` of [`MODELS`] and loads it; the summary shown is cleared,
+    /// since it came from the other model.
+    fn choose(self, index: usize) {
+        if index >= MODELS.len() || index == self.choice.get_untracked() {
+            return;
+        }
+        self.choice.set(index);
+        self.model.set_value(None);
+        self.summary.set(None);
+        self.notes.set(vec![]);
+        self.error.set(None);
+        self.load.set(LoadState::Idle);
+        self.ensure_loaded();
     }
 
     fn run(self) {
@@ -393,6 +443,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         copied: RwSignal::new(None),
         device: StoredValue::new_local(None),
         model: StoredValue::new_local(None),
+        choice: RwSignal::new(0),
         canvas: NodeRef::new(),
     };
     // The model downloads the first time the page is shown, and stays while the page is open.
@@ -513,6 +564,17 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                     <div class="drop" on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
                         <label>"…or drop a file here, or choose one: " <input type="file" accept=".txt,.md,text/plain,text/markdown" data-testid="file-input" on:change=on_file/></label>
                         <span class="note" data-testid="file-note">{move || ctx.file_note.get()}</span>
+                    </div>
+                    <div class="controls inline">
+                        <label>"Model "
+                            <select data-testid="model-choice" disabled=move || ctx.running.get() on:change=move |ev| {
+                                let id = event_target_value(&ev);
+                                if let Some(i) = MODELS.iter().position(|m| m.id == id) { ctx.choose(i) }
+                            }>
+                                {MODELS.iter().enumerate().map(|(i, m)| view! { <option value=m.id selected=move || ctx.choice.get() == i>{m.label}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <span class="note" data-testid="model-about">{move || MODELS[ctx.choice.get()].about}</span>
                     </div>
                     <div class="controls inline">
                         <label>"Decoding "

@@ -25,9 +25,9 @@ const articles = zlib.gunzipSync(fs.readFileSync(VAL)).toString('utf8').split('\
 
 // The native CLI's summary of `article` (tokens, from --explain): greedy, or beam search with
 // `beam` rows.
-function native(article, { minLen, maxLen, beam }) {
+function native(article, { minLen, maxLen, beam, model = MODEL }) {
   const mode = beam ? ['--beam', String(beam)] : ['--greedy'];
-  const out = execFileSync(NATIVE, ['summarize', 'run', '--model', MODEL, ...mode, '--min-len', String(minLen), '--max-len', String(maxLen), '--explain', '--device', 'cpu'], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = execFileSync(NATIVE, ['summarize', 'run', '--model', model, ...mode, '--min-len', String(minLen), '--max-len', String(maxLen), '--explain', '--device', 'cpu'], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = out.toString('utf8').trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
 }
@@ -217,6 +217,54 @@ test('a model file that fails to load says why', { timeout: 300_000 }, async () 
       assert.equal(await page.locator(sel('summarize')).isEnabled(), false);
       await page.close();
     }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+// The second model, trained without pairs on Debian package descriptions (issue 15): the menu
+// loads it, its decoding defaults come from its file, and its greedy summaries equal the
+// native CLI's on the same export. Switching back restores the news model.
+test('the unpaired model summarizes package descriptions as the native CLI does', { timeout: 600_000 }, async () => {
+  const UNPAIRED = path.resolve('public/models/unpaired-debian.safetensors');
+  const DEBIAN = path.resolve('../shared/data/debian/long2synopsis.tsv.gz');
+  const descriptions = zlib.gunzipSync(fs.readFileSync(DEBIAN)).toString('utf8').split('\n').filter((_, i) => [1000, 2000, 3000].includes(i)).map((l) => l.split('\t')[0]);
+  const server = await serve(ROOT);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
+  const ready = () => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? '');
+  try {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}#summarize`);
+    await page.waitForFunction(ready, null, { timeout: 300_000, polling: 250 });
+    await set(page, 'model-choice', 'debian-unpaired');
+    await page.waitForFunction(() => /model ready/.test(document.querySelector('#summarize [data-testid=model-status]').textContent) && /unpaired|without/.test(document.querySelector('#summarize [data-testid=model-about]').textContent), null, { timeout: 300_000, polling: 250 });
+    assert.match(await text(page, 'model-about'), /without a single description\/synopsis pair/);
+    // The export's own decoding settings (chosen on the validation pairs): [STOP] from the third
+    // step on, at most 10 steps, no repeated trigram.
+    assert.equal(await page.locator(sel('min-len')).inputValue(), '3');
+    assert.equal(await page.locator(sel('max-len')).inputValue(), '10');
+    assert.equal(await page.locator(sel('no-repeat-trigram')).isChecked(), true);
+    await set(page, 'decode-mode', 'greedy');
+    for (const d of descriptions) {
+      const want = native(d, { minLen: 3, maxLen: 10, model: UNPAIRED });
+      await set(page, 'source-text', d);
+      await summarize(page);
+      assert.equal(await text(page, 'error'), '');
+      assert.deepEqual((await words(page)).map((w) => w.token), want.tokens, 'the page and the native CLI disagree');
+      console.log(`unpaired: "${d.slice(0, 60)}…" → ${want.tokens.join(' ')}`);
+    }
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'summarize-unpaired.png'), fullPage: true });
+    // Back to the news model: the old summary goes, the news model loads again.
+    await set(page, 'model-choice', 'news');
+    await page.waitForFunction(ready, null, { timeout: 300_000, polling: 250 });
+    assert.match(await text(page, 'model-status'), /model ready/);
+    assert.equal(await page.locator(`${sel('summary')} [data-pgen]`).count(), 0);
+    assert.equal(await page.locator(sel('max-len')).inputValue(), '100');
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     await server.close();
