@@ -178,11 +178,34 @@ fn pretraining_and_gan_phase_resume_exactly_and_export_for_the_page() {
         assert_eq!(last["samples"].as_array().map(Vec::len), Some(4), "{last}");
     }
 
-    // eval: the model and Lead-N (N tuned on the validation pairs) on the test pairs.
+    // eval: the model and Lead-N (N tuned on the validation pairs) on the test pairs; --out
+    // writes each pair's summaries, and for the first 10 what the reconstructor rebuilds.
+    let samples = dir.join("samples.jsonl");
     let o = earthmover(
-        &["unpaired", "eval", "--model", a.to_str().unwrap(), "--data", data.to_str().unwrap()],
+        &[
+            "unpaired",
+            "eval",
+            "--model",
+            a.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            samples.to_str().unwrap(),
+        ],
         b"",
     );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&samples)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 10, "{}", lines.len());
+    assert!(
+        lines[..10].iter().all(|l| l["reconstruction"].is_string() && l["document"].is_string()),
+        "{:?}",
+        lines[0]
+    );
+    assert!(lines[10..].iter().all(|l| l.get("reconstruction").is_none()));
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let n = report["lead"]["n_words"].as_u64().unwrap();

@@ -537,11 +537,23 @@ fn eval(a: EvalArgs) -> Result<()> {
     let model_scores = rouge::corpus(&cands, &refs, false);
     let lead_scores = rouge::corpus(&leads, &refs, false);
     if let Some(out) = &a.out {
+        // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
+        let rec_model = frozen(l.phase.reconstructor());
+        let rec_decode = &l.config.reconstructor;
         let lines: String = pairs
             .iter()
             .zip(cands.iter().zip(&leads))
-            .map(|(p, (c, l))| {
-                format!("{}\n", serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": l }))
+            .enumerate()
+            .map(|(i, (p, (c, lead)))| {
+                let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead });
+                if i < 10 {
+                    let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
+                    let rebuilt = block_on(summarize(&rec_model, &l.vocab, &words, rec_decode.train.max_enc, &rec_decode.decode))
+                        .map(|s| s.tokens.join(" "))
+                        .unwrap_or_default();
+                    line["reconstruction"] = serde_json::Value::String(rebuilt);
+                }
+                format!("{line}\n")
             })
             .collect();
         super::write_atomic(out, lines.as_bytes())

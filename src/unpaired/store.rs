@@ -55,6 +55,13 @@ impl Phase {
             Phase::Gan(s) => &s.generator,
         }
     }
+
+    pub fn reconstructor(&self) -> &PointerGenerator {
+        match self {
+            Phase::Pretrain { reconstructor, .. } => &reconstructor.model,
+            Phase::Gan(s) => &s.reconstructor,
+        }
+    }
 }
 
 pub fn to_bytes(
