@@ -4,23 +4,19 @@
 //! must load and hold no fewer steps than before; at the end, the weights, optimizer state and
 //! metrics must equal those of a run that was never interrupted, bit for bit.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use burn::tensor::Device;
+use common::cli::tmp;
 use earthmover::rng::Rng;
 
 const KILLS: usize = 20;
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/train");
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("earthmover-kill-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn spawn(args: &[String]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_earthmover"))

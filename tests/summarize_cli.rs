@@ -2,36 +2,14 @@
 //! training run on real CNN/DailyMail pairs, exact --resume, export, and clear errors for
 //! bad input and bad model files.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::cli::{earthmover, tmp};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm");
-
-fn earthmover(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_earthmover"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut input = child.stdin.take().unwrap();
-    let bytes = stdin.unwrap_or_default().to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&bytes);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("earthmover-sum-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn text(o: &Output) -> (String, String) {
     (
@@ -107,7 +85,7 @@ fn eval(model: &Path) -> serde_json::Value {
             "--max-len",
             "40",
         ],
-        None,
+        b"",
     ))
 }
 
@@ -125,9 +103,9 @@ fn tiny_training_run_learns() {
     let dir = tmp("e2e");
     let trained = dir.join("trained");
     let untrained = dir.join("untrained");
-    let o = earthmover(&train_args(trained.to_str().unwrap(), "300"), None);
+    let o = earthmover(&train_args(trained.to_str().unwrap(), "300"), b"");
     assert!(o.status.success(), "{}", text(&o).1);
-    let o = earthmover(&train_args(untrained.to_str().unwrap(), "0"), None);
+    let o = earthmover(&train_args(untrained.to_str().unwrap(), "0"), b"");
     assert!(o.status.success(), "{}", text(&o).1);
     let metrics: Vec<serde_json::Value> = std::fs::read_to_string(trained.join("metrics.jsonl"))
         .unwrap()
@@ -156,7 +134,7 @@ fn tiny_training_run_learns() {
             "--out",
             export.to_str().unwrap(),
         ],
-        None,
+        b"",
     );
     assert!(o.status.success(), "{}", text(&o).1);
     assert!(
@@ -174,7 +152,7 @@ fn tiny_training_run_learns() {
             "--max-len",
             "20",
         ],
-        Some(b"The cat sat on the mat. It was a sunny day in London, and the cat was happy."),
+        b"The cat sat on the mat. It was a sunny day in London, and the cat was happy.",
     );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
@@ -229,7 +207,7 @@ fn tiny_training_run_learns() {
             blocked.to_str().unwrap(),
             "--no-repeat-trigram",
         ],
-        None,
+        b"",
     );
     assert!(o.status.success(), "{}", text(&o).1);
     assert!(config(&blocked));
@@ -251,7 +229,7 @@ fn resume_is_exact() {
         let a: &'static str = Box::leak(a.to_string().into_boxed_str());
         let b: &'static str = Box::leak(b.to_string().into_boxed_str());
         let run =
-            |v: Vec<String>| earthmover(&v.iter().map(String::as_str).collect::<Vec<_>>(), None);
+            |v: Vec<String>| earthmover(&v.iter().map(String::as_str).collect::<Vec<_>>(), b"");
         assert!(run(args(a, "6")).status.success());
         assert!(run(args(b, "3")).status.success());
         let mut resumed = args(b, "6");
@@ -297,7 +275,7 @@ fn resume_is_exact() {
             .into_iter()
             .chain(["--optimizer", "adamw"])
             .collect::<Vec<_>>(),
-        None,
+        b"",
     );
     assert!(
         !o.status.success() && text(&o).1.contains("[possible values: adagrad, adam]"),
@@ -314,14 +292,14 @@ fn rouge_and_lead() {
     std::fs::write(&r, "the cat sat on the mat\npolice killed a dog <q> more later\n").unwrap();
     let s = json(&earthmover(
         &["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()],
-        None,
+        b"",
     ));
     // Pair 1 is perfect; pair 2: unigrams {police, a} of 4 and 6 tokens → F1 = 2·(2/4·2/6)/(2/4 + 2/6) = 0.4.
     assert!((s["rouge1"].as_f64().unwrap() - 70.0).abs() < 1e-9, "{s}");
     std::fs::write(&r, "just one line\n").unwrap();
     let o = earthmover(
         &["rouge", "--candidates", c.to_str().unwrap(), "--references", r.to_str().unwrap()],
-        None,
+        b"",
     );
     assert!(!o.status.success() && text(&o).1.contains("line-parallel"));
     let lead = dir.join("lead3.txt");
@@ -339,7 +317,7 @@ fn rouge_and_lead() {
             "--out",
             lead.to_str().unwrap(),
         ],
-        None,
+        b"",
     );
     assert!(o.status.success(), "{}", text(&o).1);
     let lines = std::fs::read_to_string(&lead).unwrap();
@@ -351,12 +329,12 @@ fn rouge_and_lead() {
 fn bad_input_and_bad_models_get_clear_messages() {
     let dir = tmp("bad");
     let model = dir.join("m");
-    assert!(earthmover(&train_args(model.to_str().unwrap(), "0"), None).status.success());
+    assert!(earthmover(&train_args(model.to_str().unwrap(), "0"), b"").status.success());
     let m = model.to_str().unwrap();
     let run = |input: &[u8], extra: &[&str]| {
         let mut args = vec!["summarize", "run", "--model", m, "--min-len", "3", "--max-len", "8"];
         args.extend(extra);
-        earthmover(&args, Some(input))
+        earthmover(&args, input)
     };
     let fails_with = |o: Output, what: &str| {
         let (_, err) = text(&o);
@@ -380,14 +358,14 @@ fn bad_input_and_bad_models_get_clear_messages() {
     let garbage = dir.join("garbage.safetensors");
     std::fs::write(&garbage, b"not a model at all").unwrap();
     fails_with(
-        earthmover(&["summarize", "run", "--model", garbage.to_str().unwrap()], Some(b"hello")),
+        earthmover(&["summarize", "run", "--model", garbage.to_str().unwrap()], b"hello"),
         "not a safetensors file",
     );
     let ckpt = std::fs::read(model.join("checkpoint.safetensors")).unwrap();
     let cut = dir.join("cut.safetensors");
     std::fs::write(&cut, &ckpt[..ckpt.len() / 2]).unwrap();
     fails_with(
-        earthmover(&["summarize", "run", "--model", cut.to_str().unwrap()], Some(b"hello")),
+        earthmover(&["summarize", "run", "--model", cut.to_str().unwrap()], b"hello"),
         "not a safetensors file",
     );
     let mismatched = dir.join("mismatched.safetensors");
@@ -397,18 +375,18 @@ fn bad_input_and_bad_models_get_clear_messages() {
     changed[at + 10] = b'5';
     std::fs::write(&mismatched, &changed).unwrap();
     fails_with(
-        earthmover(&["summarize", "run", "--model", mismatched.to_str().unwrap()], Some(b"hello")),
+        earthmover(&["summarize", "run", "--model", mismatched.to_str().unwrap()], b"hello"),
         "shape",
     );
     fails_with(
         earthmover(
             &["summarize", "run", "--model", dir.join("missing").to_str().unwrap()],
-            Some(b"hello"),
+            b"hello",
         ),
         "cannot read the model",
     );
     fails_with(
-        earthmover(&["summarize", "run", "--model", m, "--beam", "0"], Some(b"hello")),
+        earthmover(&["summarize", "run", "--model", m, "--beam", "0"], b"hello"),
         "decode.beam",
     );
     fails_with(
@@ -423,7 +401,7 @@ fn bad_input_and_bad_models_get_clear_messages() {
                 "--precision",
                 "int4",
             ],
-            None,
+            b"",
         ),
         "int4",
     );
@@ -437,7 +415,7 @@ fn bad_input_and_bad_models_get_clear_messages() {
                 "--out",
                 dir.join("o").to_str().unwrap(),
             ],
-            None,
+            b"",
         ),
         "nothing",
     );
@@ -462,7 +440,7 @@ fn summarize_train_runs_on_wgpu() {
     let mut args = train_args(out.to_str().unwrap(), "2");
     let i = args.iter().position(|a| *a == "cpu").unwrap();
     args[i] = "wgpu";
-    let o = earthmover(&args, None);
+    let o = earthmover(&args, b"");
     let (_, err) = text(&o);
     assert!(o.status.success(), "{err}");
     let line = device_line(&err);
@@ -475,7 +453,7 @@ fn summarize_train_runs_on_wgpu() {
     // The wgpu run's checkpoint continues on the CPU.
     let mut args = train_args(out.to_str().unwrap(), "3");
     args.push("--resume");
-    let o = earthmover(&args, None);
+    let o = earthmover(&args, b"");
     assert!(o.status.success(), "{}", text(&o).1);
 }
 
@@ -500,7 +478,7 @@ fn device_auto_says_what_it_chose() {
             "--min-len",
             "3",
         ],
-        Some(article),
+        article,
     );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
@@ -536,7 +514,7 @@ fn device_auto_says_what_it_chose() {
             "--min-len",
             "3",
         ],
-        Some(article),
+        article,
     );
     assert_eq!(device_line(&text(&o).1), "device: CPU (Flex) on the CPU");
 }

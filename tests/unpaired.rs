@@ -2,7 +2,9 @@
 //! against the decoder the page uses, and the GAN phase moving the generator's words toward
 //! the human summaries' on a synthetic corpus.
 
+use burn::module::ParamId;
 use burn::tensor::{Device, Tensor};
+use earthmover::nn::{FloatMap, map_floats};
 use earthmover::rng::Rng;
 use earthmover::summarize::block_on;
 use earthmover::summarize::decode::summarize;
@@ -78,7 +80,7 @@ fn free_run_matches_the_greedy_decoder() {
     let model = frozen(&g.model);
     let docs: Vec<Vec<&str>> =
         documents[..6].iter().map(|d| d.iter().map(String::as_str).collect()).collect();
-    let run = summarize_batch(&model, &docs, &config, &vocab, Pick::Greedy, &mut rng);
+    let run = summarize_batch(&model, &docs, &config, &vocab, Pick::Greedy, &mut rng).unwrap();
     let steps = config.summary_len();
     let [b, s, v] = run.dists.dims();
     assert_eq!((b, s, v), (6, steps, vocab.len()));
@@ -125,7 +127,8 @@ fn generated_unigrams(
 ) -> Vec<f64> {
     let docs: Vec<Vec<&str>> =
         documents[..64].iter().map(|d| d.iter().map(String::as_str).collect()).collect();
-    let run = summarize_batch(&frozen(model), &docs, config, vocab, Pick::Sample, &mut Rng::new(5));
+    let run = summarize_batch(&frozen(model), &docs, config, vocab, Pick::Sample, &mut Rng::new(5))
+        .unwrap();
     let words = run
         .words
         .iter()
@@ -180,7 +183,7 @@ fn gan_phase_moves_generated_words_toward_human_summaries() {
         let mut state = UnpairedState::new(g.model.clone(), r.model.clone(), &config, &device);
         let mut estimates = vec![];
         for _ in 0..500 {
-            let (s, report) = train_step(state, &config, &corpus);
+            let (s, report) = train_step(state, &config, &corpus).unwrap();
             state = s;
             estimates.push(scalar(report.estimate));
         }
@@ -210,4 +213,40 @@ fn gan_phase_moves_generated_words_toward_human_summaries() {
 
 fn scalar(t: Tensor<1>) -> f64 {
     t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()[0] as f64
+}
+
+/// Sets every float parameter to NaN.
+struct Poison;
+
+impl FloatMap for Poison {
+    fn apply<const D: usize>(&mut self, _: &str, _: ParamId, t: Tensor<D>) -> Tensor<D> {
+        t.mul_scalar(f32::NAN).detach()
+    }
+}
+
+/// A diverged generator is reported, not turned into summaries of `[PAD]`: the free run and
+/// the GAN step both fail and say why.
+#[test]
+fn diverged_weights_are_reported_not_decoded() {
+    let device = Device::flex();
+    let mut rng = Rng::new(3);
+    let (documents, summaries, vocab) = synthetic(&mut rng);
+    let config = small_config(&vocab);
+    let corpus = Corpus { documents: &documents, summaries: &summaries, vocab: &vocab };
+    let g = TrainState::new(&config.generator, &device);
+    let r = TrainState::new(&config.reconstructor, &device);
+    let poisoned = map_floats(g.model.clone(), &mut Poison);
+    let docs: Vec<Vec<&str>> =
+        documents[..4].iter().map(|d| d.iter().map(String::as_str).collect()).collect();
+    let Err(err) =
+        summarize_batch(&frozen(&poisoned), &docs, &config, &vocab, Pick::Greedy, &mut rng)
+    else {
+        panic!("NaN weights must not decode");
+    };
+    assert!(err.contains("NaN"), "{err}");
+    let state = UnpairedState::new(poisoned, r.model, &config, &device);
+    let Err(err) = train_step(state, &config, &corpus) else {
+        panic!("a NaN generator must stop the step");
+    };
+    assert!(err.contains("NaN"), "{err}");
 }

@@ -18,7 +18,7 @@ use crate::summarize::input::read_article;
 use crate::summarize::store::{self, Loaded, Precision, StoreError};
 use crate::summarize::train::{TrainState, eval_loss, frozen, train_step};
 use crate::summarize::vocab::Vocab;
-use crate::summarize::{OptimizerKind, SummarizerConfig, TrainConfig, block_on};
+use crate::summarize::{DecodeConfig, OptimizerKind, SummarizerConfig, TrainConfig, block_on};
 use crate::text::data::{Pair, read_parallel};
 use crate::text::{rouge, tokenize};
 
@@ -110,13 +110,15 @@ pub struct TrainArgs {
     checkpoint_every: u64,
 }
 
+/// Decoding settings that override a saved model's (`summarize` and `unpaired` share them).
 #[derive(Args, Debug)]
-pub struct DecodeArgs {
+pub struct DecodeOverrides {
     /// Greedy decoding instead of beam search.
     #[arg(long)]
     greedy: bool,
     #[arg(long)]
     beam: Option<usize>,
+    /// [STOP] may not come before this step (it counts [STOP]).
     #[arg(long)]
     min_len: Option<usize>,
     #[arg(long)]
@@ -124,6 +126,23 @@ pub struct DecodeArgs {
     /// Never repeat a trigram.
     #[arg(long)]
     no_repeat_trigram: bool,
+}
+
+impl DecodeOverrides {
+    /// Writes the given settings over `d`; the caller validates the result.
+    pub fn apply(&self, d: &mut DecodeConfig) {
+        d.greedy |= self.greedy;
+        d.beam = self.beam.unwrap_or(d.beam);
+        d.min_len = self.min_len.unwrap_or(d.min_len);
+        d.max_len = self.max_len.unwrap_or(d.max_len);
+        d.no_repeat_trigram |= self.no_repeat_trigram;
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    #[command(flatten)]
+    overrides: DecodeOverrides,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
 }
@@ -307,17 +326,7 @@ pub fn load_model(path: &Path, device: &Device) -> Result<Loaded> {
 
 fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerConfig> {
     let mut c = base.clone();
-    c.decode.greedy |= a.greedy;
-    if let Some(b) = a.beam {
-        c.decode.beam = b;
-    }
-    if let Some(v) = a.min_len {
-        c.decode.min_len = v;
-    }
-    if let Some(v) = a.max_len {
-        c.decode.max_len = v;
-    }
-    c.decode.no_repeat_trigram |= a.no_repeat_trigram;
+    a.overrides.apply(&mut c.decode);
     c.validate().map_err(|e| anyhow!(e))?;
     Ok(c)
 }

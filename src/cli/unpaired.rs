@@ -12,6 +12,7 @@ use burn::tensor::Device;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cli::summarize::DecodeOverrides;
 use crate::device::{self, DeviceChoice};
 use crate::gan::Objective;
 use crate::summarize::decode::summarize;
@@ -135,33 +136,13 @@ pub struct EvalArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
-    decode: Decoding,
+    decode: DecodeOverrides,
 }
 
-/// Decoding settings that override the run's config.
-#[derive(Args, Debug)]
-pub struct Decoding {
-    /// Never repeat a trigram.
-    #[arg(long)]
-    no_repeat_trigram: bool,
-    #[arg(long)]
-    beam: Option<usize>,
-    /// [STOP] may not come before this step (it counts [STOP]).
-    #[arg(long)]
-    min_len: Option<usize>,
-    #[arg(long)]
-    max_len: Option<usize>,
-}
-
-impl Decoding {
-    fn apply(&self, config: &mut UnpairedConfig) -> Result<()> {
-        let d = &mut config.generator.decode;
-        d.no_repeat_trigram |= self.no_repeat_trigram;
-        d.beam = self.beam.unwrap_or(d.beam);
-        d.min_len = self.min_len.unwrap_or(d.min_len);
-        d.max_len = self.max_len.unwrap_or(d.max_len);
-        config.generator.validate().map_err(anyhow::Error::msg)
-    }
+/// Writes the decoding overrides over the generator's and validates the result.
+fn apply(d: &DecodeOverrides, config: &mut UnpairedConfig) -> Result<()> {
+    d.apply(&mut config.generator.decode);
+    config.generator.validate().map_err(anyhow::Error::msg)
 }
 
 #[derive(Args, Debug)]
@@ -169,7 +150,7 @@ pub struct RunArgs {
     #[arg(long)]
     model: PathBuf,
     #[command(flatten)]
-    decode: Decoding,
+    decode: DecodeOverrides,
 }
 
 #[derive(Args, Debug)]
@@ -182,7 +163,7 @@ pub struct ExportArgs {
     precision: Precision,
     /// The decoding the page starts with (saved in the file).
     #[command(flatten)]
-    decode: Decoding,
+    decode: DecodeOverrides,
 }
 
 pub fn run(cmd: UnpairedCommand) -> Result<()> {
@@ -315,8 +296,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
                 vocab.len()
             );
         }
-        let mut config = UnpairedConfig::debian(vocab.len());
-        config.seed = a.seed;
+        let mut config = UnpairedConfig::debian(vocab.len()).with_seed(a.seed);
         if let Some(b) = a.batch_size {
             config.batch_size = b;
         }
@@ -326,9 +306,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         }
         config.validate().map_err(anyhow::Error::msg)?;
         let g = TrainState::new(&config.generator, &device);
-        let mut rc = config.reconstructor.clone();
-        rc.train.seed = config.seed + 1;
-        let r = TrainState::new(&rc, &device);
+        let r = TrainState::new(&config.reconstructor, &device);
         (g, r, config, vocab)
     };
     super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
@@ -438,7 +416,15 @@ fn gan(a: GanArgs) -> Result<()> {
             bar.println(format!("--max-minutes reached at step {}", state.step));
             break;
         }
-        let (next, report) = train_step(state, &config, &corpus);
+        let at = state.step + 1;
+        let (next, report) = train_step(state, &config, &corpus).map_err(|e| {
+            bar.abandon();
+            anyhow::anyhow!(
+                "the GAN phase stopped at step {}: {e}. The last good checkpoint (step {last_good}) is kept in {}.",
+                at,
+                c.out.join(CHECKPOINT).display()
+            )
+        })?;
         let (estimate, adversarial, reconstruction) =
             (scalar(report.estimate), scalar(report.adversarial), scalar(report.reconstruction));
         if ![estimate, adversarial, reconstruction].iter().all(|v| v.is_finite()) {
@@ -479,17 +465,10 @@ fn summary_of(
     config: &UnpairedConfig,
     vocab: &Vocab,
     doc: &[String],
-) -> String {
-    match block_on(summarize(
-        model,
-        vocab,
-        doc,
-        config.generator.train.max_enc,
-        &config.generator.decode,
-    )) {
-        Ok(s) => s.tokens.join(" "),
-        Err(_) => String::new(),
-    }
+) -> Result<String> {
+    block_on(summarize(model, vocab, doc, config.generator.train.max_enc, &config.generator.decode))
+        .map(|s| s.tokens.join(" "))
+        .map_err(|e| anyhow::anyhow!("cannot summarize: {e}"))
 }
 
 fn lead_words(doc: &str, n: usize) -> String {
@@ -514,7 +493,7 @@ fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
 fn eval(a: EvalArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load(&a.model, &device)?;
-    a.decode.apply(&mut l.config)?;
+    apply(&a.decode, &mut l.config)?;
     let data = read_data(&a.data, a.corpus)?;
     let pairs = match a.split.as_str() {
         "test" => &data.test,
@@ -526,9 +505,11 @@ fn eval(a: EvalArgs) -> Result<()> {
     let model = frozen(l.phase.generator());
     let bar = bar(pairs.len() as u64, 0);
     let mut cands = vec![];
-    for p in pairs {
+    for (i, p) in pairs.iter().enumerate() {
         let doc: Vec<String> = p.article.split_whitespace().map(str::to_string).collect();
-        cands.push(summary_of(&model, &l.config, &l.vocab, &doc));
+        let summary = summary_of(&model, &l.config, &l.vocab, &doc)
+            .with_context(|| format!("{} pair {}", a.split, i + 1))?;
+        cands.push(summary);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -575,7 +556,7 @@ fn eval(a: EvalArgs) -> Result<()> {
 fn run_one(a: RunArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load(&a.model, &device)?;
-    a.decode.apply(&mut l.config)?;
+    apply(&a.decode, &mut l.config)?;
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
     let doc = tokenize::tokenize(&text);
@@ -583,14 +564,14 @@ fn run_one(a: RunArgs) -> Result<()> {
         bail!("the document on stdin has no words");
     }
     let model = frozen(l.phase.generator());
-    println!("{}", summary_of(&model, &l.config, &l.vocab, &doc));
+    println!("{}", summary_of(&model, &l.config, &l.vocab, &doc)?);
     Ok(())
 }
 
 fn export(a: ExportArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load(&a.model, &device)?;
-    a.decode.apply(&mut l.config)?;
+    apply(&a.decode, &mut l.config)?;
     let bytes = crate::summarize::store::export_bytes(
         &frozen(l.phase.generator()),
         &l.config.generator,

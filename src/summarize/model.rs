@@ -443,7 +443,8 @@ impl PointerGenerator {
     /// [`PointerGenerator::encode`] read). The distributions and log-probabilities carry
     /// gradients when the model does; the picks themselves are not differentiated (Wang & Lee's
     /// generator feeds its own discrete words back). Native only: each step reads its
-    /// distributions back to pick the words.
+    /// distributions back to pick the words. Fails when that read-back fails or a distribution
+    /// is not finite (the weights have diverged).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn free_run(
         &self,
@@ -452,7 +453,7 @@ impl PointerGenerator {
         steps: usize,
         pick: Pick,
         rng: &mut Rng,
-    ) -> FreeRun {
+    ) -> Result<FreeRun, String> {
         use super::vocab::{PAD_ID, START_ID, STOP_ID};
         let [b, t, _] = enc.out.dims();
         let (v, e) = (self.config.vocab_size, self.config.emb);
@@ -497,10 +498,18 @@ impl PointerGenerator {
                 .into_data()
                 .convert::<f32>()
                 .try_into_vec::<f32>()
-                .unwrap_or_default();
+                .map_err(|e| format!("cannot read the generator's distributions: {e:?}"))?;
+            if host.len() != b * v {
+                return Err(format!("the generator returned {} values, not {}", host.len(), b * v));
+            }
+            if host.iter().any(|p| !p.is_finite()) {
+                return Err(
+                    "the generator's word distributions are NaN: the weights diverged".into()
+                );
+            }
             let chosen: Vec<usize> = (0..b)
                 .map(|r| {
-                    let row = host.get(r * v..(r + 1) * v).unwrap_or(&[]);
+                    let row = &host[r * v..(r + 1) * v];
                     match pick {
                         Pick::Greedy => argmax(row),
                         Pick::Sample => rng.categorical(row).unwrap_or_else(|| argmax(row)),
@@ -521,7 +530,7 @@ impl PointerGenerator {
             }
             prev = chosen;
         }
-        FreeRun { dists: Tensor::stack(dists, 1), log_probs: Tensor::cat(log_probs, 1), words }
+        Ok(FreeRun { dists: Tensor::stack(dists, 1), log_probs: Tensor::cat(log_probs, 1), words })
     }
 
     /// Encodes one article for decoding (`ids` in the fixed vocabulary).

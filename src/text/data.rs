@@ -264,9 +264,13 @@ fn tokenize_summary<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
     sentences.map(tokenize_text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" <q> ")
 }
 
-/// Reads `document<TAB>summary` lines of raw text (the Debian descriptions), tokenizing
-/// both sides. A line without exactly one tab is a bad record. Plain or `.gz`.
-pub fn read_tsv(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+/// The loop `read_tsv` and `read_jsonl` share: each non-blank UTF-8 line of `path` goes to
+/// `parse`, which returns the raw (article, summary) or notes why the line is bad.
+fn read_records(
+    path: &Path,
+    limit: Option<usize>,
+    mut parse: impl FnMut(&mut ReadReport, usize, &str) -> Option<(String, String)>,
+) -> Result<Dataset, DataError> {
     let mut lines = Lines::open(path)?;
     let mut data = Dataset::default();
     while !reached(limit, data.pairs.len()) {
@@ -280,44 +284,35 @@ pub fn read_tsv(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError>
             data.report.note(BadKind::EmptyLine, path, lines.line, "blank line");
             continue;
         }
-        let fields: Vec<&str> = text.split('\t').collect();
-        if fields.len() != 2 {
-            let detail = format!("expected document<TAB>summary, found {} field(s)", fields.len());
-            data.report.note(BadKind::MissingField, path, lines.line, &detail);
-            continue;
+        if let Some((article, summary)) = parse(&mut data.report, lines.line, &text) {
+            push_pair(&mut data, path, lines.line, article, summary);
         }
-        let (doc, summary) = (tokenize_text(fields[0]), tokenize_text(fields[1]));
-        push_pair(&mut data, path, lines.line, doc, summary);
     }
     data.report.ok = data.pairs.len();
     Ok(data)
 }
 
+/// Reads `document<TAB>summary` lines of raw text (the Debian descriptions), tokenizing
+/// both sides. A line without exactly one tab is a bad record. Plain or `.gz`.
+pub fn read_tsv(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+    read_records(path, limit, |report, line, text| {
+        let fields: Vec<&str> = text.split('\t').collect();
+        if fields.len() != 2 {
+            let detail = format!("expected document<TAB>summary, found {} field(s)", fields.len());
+            report.note(BadKind::MissingField, path, line, &detail);
+            return None;
+        }
+        Some((tokenize_text(fields[0]), tokenize_text(fields[1])))
+    })
+}
+
 /// Reads JSON lines with string fields `article` and `highlights` (the
 /// highlights' sentences separated by newlines). Plain or `.gz`.
 pub fn read_jsonl(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
-    let mut lines = Lines::open(path)?;
-    let mut data = Dataset::default();
-    while !reached(limit, data.pairs.len()) {
-        let Some(bytes) = lines.next_line()? else {
-            break;
-        };
-        let Some(text) = utf8(&mut data.report, &lines, bytes) else {
-            continue;
-        };
-        if text.trim().is_empty() {
-            data.report.note(BadKind::EmptyLine, path, lines.line, "blank line");
-            continue;
-        }
-        if let Some((article, highlights)) =
-            parse_json_record(&mut data.report, path, lines.line, &text)
-        {
-            let summary = tokenize_summary(highlights.lines());
-            push_pair(&mut data, path, lines.line, tokenize_text(&article), summary);
-        }
-    }
-    data.report.ok = data.pairs.len();
-    Ok(data)
+    read_records(path, limit, |report, line, text| {
+        let (article, highlights) = parse_json_record(report, path, line, text)?;
+        Some((tokenize_text(&article), tokenize_summary(highlights.lines())))
+    })
 }
 
 fn parse_json_record(

@@ -138,6 +138,16 @@ impl UnpairedConfig {
             batch_size: 32,
             seed: 0,
         }
+        .with_seed(0)
+    }
+
+    /// Sets the run's seed: the generator's initialisation uses it, the reconstructor's the
+    /// next one (so the two networks do not start equal), and both are saved with the config.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self.generator.train.seed = seed;
+        self.reconstructor.train.seed = seed.wrapping_add(1);
+        self
     }
 
     /// Summary steps: 13 words and `[STOP]`.

@@ -19,7 +19,7 @@
 //!
 //! Every random draw comes from a stream keyed by the seed and step counters.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use super::config::{Method, UnpairedConfig};
 use super::critic::SeqCritic;
@@ -150,17 +150,21 @@ pub fn summary_ids(words: &[String], vocab: &Vocab, steps: usize) -> Vec<usize> 
     words.iter().map(|w| vocab.id(w)).chain([STOP_ID]).take(steps).collect()
 }
 
-/// `[B, S·V]` one-hot rows for word ids, `[PAD]` after each row's end.
+/// `[B, S·V]` one-hot rows for word ids, `[PAD]` after each row's end. Only the `B·S` ids
+/// travel to the device; the rows are scattered there.
 pub fn one_hot(rows: &[Vec<usize>], vocab_size: usize, steps: usize, device: &Device) -> Tensor<2> {
-    let v = vocab_size;
-    let mut x = vec![0.0f32; rows.len() * steps * v];
-    for (b, ids) in rows.iter().enumerate() {
-        for j in 0..steps {
-            let id = ids.get(j).copied().filter(|&i| i < v).unwrap_or(PAD_ID);
-            x[(b * steps + j) * v + id] = 1.0;
-        }
-    }
-    Tensor::from_data(TensorData::new(x, [rows.len(), steps * v]), device)
+    let (b, v) = (rows.len(), vocab_size);
+    let ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|ids| {
+            (0..steps).map(move |j| ids.get(j).copied().filter(|&i| i < v).unwrap_or(PAD_ID) as i64)
+        })
+        .collect();
+    let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b * steps, 1]), device);
+    let ones = Tensor::<2>::ones([b * steps, 1], device);
+    Tensor::<2>::zeros([b * steps, v], device)
+        .scatter(1, ids, ones, IndexingUpdateOp::Assign)
+        .reshape([b, steps * v])
 }
 
 /// Encodes a batch of documents for the generator; returns the fixed-vocabulary ids it read.
@@ -187,7 +191,7 @@ pub fn summarize_batch(
     vocab: &Vocab,
     pick: Pick,
     rng: &mut Rng,
-) -> FreeRun {
+) -> Result<FreeRun, String> {
     let (enc, ids) = encode_documents(generator, docs, config, vocab);
     generator.free_run(&enc, &ids, config.summary_len(), pick, rng)
 }
@@ -216,15 +220,19 @@ fn reconstruction_batch(
     Batch::new(&examples, vocab.len())
 }
 
-fn floats(t: Tensor<2>) -> Vec<f64> {
-    t.inner()
+/// A `[B, 1]` column of per-row values (rewards, critic scores) on the host.
+fn floats(t: Tensor<2>, what: &str) -> Result<Vec<f64>, String> {
+    let [b, _] = t.dims();
+    let v = t
+        .inner()
         .into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .unwrap_or_default()
-        .into_iter()
-        .map(f64::from)
-        .collect()
+        .map_err(|e| format!("cannot read the {what}: {e:?}"))?;
+    if v.len() != b || v.iter().any(|x| !x.is_finite()) {
+        return Err(format!("the {what} are not {b} finite numbers: the weights diverged"));
+    }
+    Ok(v.into_iter().map(f64::from).collect())
 }
 
 /// REINFORCE with a baseline: `−mean_b gain_b · Σⱼ log P(w_bj)`. A row whose sampled summary
@@ -236,12 +244,13 @@ pub fn self_critical_loss(log_probs: Tensor<2>, gain: &[f32]) -> Tensor<1> {
     (log_probs.sum_dim(1) * gain).mean().neg()
 }
 
-/// One GAN-phase iteration (see the module docs).
+/// One GAN-phase iteration (see the module docs). Fails, naming the cause, when a free run
+/// or a reward cannot be read or is not finite.
 pub fn train_step(
     mut state: UnpairedState,
     config: &UnpairedConfig,
     corpus: &Corpus,
-) -> (UnpairedState, UnpairedReport) {
+) -> Result<(UnpairedState, UnpairedReport), String> {
     let (b, steps, v) = (config.batch_size, config.summary_len(), corpus.vocab.len());
     let device = state.critic.device();
     let mut terms = None;
@@ -262,7 +271,7 @@ pub fn train_step(
             corpus.vocab,
             Pick::Sample,
             &mut rng,
-        );
+        )?;
         let fake = match config.method {
             Method::Distributions => run.dists.reshape([b, steps * v]),
             Method::Reinforce => one_hot(&run.words, v, steps, &device),
@@ -286,7 +295,7 @@ pub fn train_step(
     let mut rng = Rng::stream(config.seed, STREAM_GENERATOR, state.step);
     let docs: Vec<Vec<&str>> = (0..b).map(|_| corpus.document(&mut rng)).collect();
     let sampled =
-        summarize_batch(&state.generator, &docs, config, corpus.vocab, Pick::Sample, &mut rng);
+        summarize_batch(&state.generator, &docs, config, corpus.vocab, Pick::Sample, &mut rng)?;
     let greedy = summarize_batch(
         &frozen(&state.generator),
         &docs,
@@ -294,15 +303,16 @@ pub fn train_step(
         corpus.vocab,
         Pick::Greedy,
         &mut rng,
-    );
+    )?;
     let rec_frozen = frozen(&state.reconstructor);
     let rec_sampled = reconstruction_batch(&sampled.words, &docs, config, corpus.vocab);
-    let r_sampled = floats(rec_frozen.loss(&rec_sampled, 0.0).nll_rows);
+    let r_sampled = floats(rec_frozen.loss(&rec_sampled, 0.0).nll_rows, "reconstruction losses")?;
     let r_greedy = floats(
         rec_frozen
             .loss(&reconstruction_batch(&greedy.words, &docs, config, corpus.vocab), 0.0)
             .nll_rows,
-    );
+        "reconstruction losses",
+    )?;
     // Self-critical advantages per row, as constants: how much better the sampled summary is
     // than the greedy one, for the reconstructor (lower NLL) and, with REINFORCE, the critic.
     let w_rec = config.reconstruction_weight_at(state.step);
@@ -314,9 +324,10 @@ pub fn train_step(
             (objective::generator_loss(&config.objective, &critic, fake, None), vec![0.0; b])
         }
         Method::Reinforce => {
-            let score =
-                |words: &[Vec<usize>]| floats(critic.forward(one_hot(words, v, steps, &device)));
-            let (s, g) = (score(&sampled.words), score(&greedy.words));
+            let score = |words: &[Vec<usize>]| {
+                floats(critic.forward(one_hot(words, v, steps, &device)), "critic's scores")
+            };
+            let (s, g) = (score(&sampled.words)?, score(&greedy.words)?);
             let gain: Vec<f64> = s.iter().zip(&g).map(|(s, g)| s - g).collect();
             let mean_score = s.iter().sum::<f64>() / b.max(1) as f64;
             let loss =
@@ -359,7 +370,7 @@ pub fn train_step(
         advantage,
         samples: sampled.words.into_iter().take(4).collect(),
     };
-    (state, report)
+    Ok((state, report))
 }
 
 /// One pretraining update of generator and reconstructor on the same draws.
@@ -379,6 +390,21 @@ pub fn pretrain_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each step's row is one-hot at its word; past a row's end, and for an id outside the
+    /// vocabulary, at `[PAD]`.
+    #[test]
+    fn one_hot_rows_pad_after_the_end() {
+        let (v, steps) = (6, 3);
+        let rows = vec![vec![4, STOP_ID], vec![5, 99, 1, 2]];
+        let got: Vec<f32> =
+            one_hot(&rows, v, steps, &Device::flex()).into_data().try_into_vec().unwrap();
+        let mut want = vec![0.0f32; 2 * steps * v];
+        for (i, id) in [4, STOP_ID, PAD_ID, 5, PAD_ID, 1].into_iter().enumerate() {
+            want[i * v + id] = 1.0;
+        }
+        assert_eq!(got, want);
+    }
 
     /// Gradient descent on the self-critical loss raises the log-probability of a summary that
     /// beat the greedy one, lowers that of one that lost, and leaves a tie alone.

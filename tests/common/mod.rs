@@ -1,6 +1,7 @@
 //! Helpers shared by the training integration tests.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod net64;
 
 use burn::tensor::Tensor;
