@@ -2,11 +2,13 @@
 //! minimum length are dropped, results ranked by mean log-probability), with optional
 //! no-repeated-trigram blocking. The device computes p_vocab, the attention and p_gen; the
 //! final distribution over the extended vocabulary is assembled here on the host, the same
-//! way natively and in the browser.
+//! way natively and in the browser; each step reads the device once.
+
+use burn::tensor::Transaction;
 
 use super::batch::Example;
 use super::config::DecodeConfig;
-use super::model::{DecoderState, PointerGenerator, select_rows};
+use super::model::{DecodeOut, DecoderState, PointerGenerator, select_rows};
 use super::vocab::{START_ID, STOP_ID, UNK_ID, Vocab};
 
 /// A decoded summary with what the page and `--explain` show.
@@ -49,14 +51,21 @@ impl Hyp {
     }
 }
 
-/// Reads a small tensor, natively or in the browser.
-async fn read(t: burn::tensor::Tensor<2>) -> Result<Vec<f32>, String> {
-    t.into_data_async()
+/// Reads a decoder step's outputs (`P_vocab`, attention, `p_gen`) with one device
+/// synchronisation, natively or in the browser: on WebGPU each separate read is a round trip.
+async fn read_step(out: DecodeOut) -> Result<[Vec<f32>; 3], String> {
+    let data = Transaction::default()
+        .register(out.p_vocab)
+        .register(out.attn)
+        .register(out.p_gen)
+        .execute_async()
         .await
-        .map_err(|e| format!("{e:?}"))?
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| format!("{e:?}"))?;
+    let mut host = data
+        .into_iter()
+        .map(|d| d.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}")));
+    let mut next = || host.next().ok_or("the device returned too few outputs")?;
+    Ok([next()?, next()?, next()?])
 }
 
 /// `P(w)` over the extended vocabulary for one row.
@@ -138,9 +147,7 @@ pub async fn summarize_with(
             .map(|id| if id >= v { UNK_ID } else { id })
             .collect();
         let (new_state, out) = model.decode_step(&enc, state, &prev);
-        let p_vocab = read(out.p_vocab).await?;
-        let attn = read(out.attn).await?;
-        let p_gen = read(out.p_gen).await?;
+        let [p_vocab, attn, p_gen] = read_step(out).await?;
         if p_vocab.len() != k * v || attn.len() != k * t || p_gen.len() != k {
             return Err("the model returned outputs of the wrong size".into());
         }
