@@ -456,7 +456,7 @@ fn v1_checkpoints_still_resume() {
     }
 }
 
-/// The committed default model (an export written before the models were burn modules) loads,
+/// The committed default model (an int8 export, so also the int8 decoding path) loads,
 /// and each weight holds the file's values in burn's layout: the embedding as stored, every
 /// matrix transposed from PyTorch's `[out, in]`, biases 1-D.
 #[test]
@@ -467,16 +467,34 @@ fn the_committed_default_model_loads_by_name() {
     let l = store::load(&bytes, &Device::flex()).unwrap();
     assert!(l.is_export());
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    // The file's own values, decoded here: int8 with one float32 scale per row (`NAME.scale`),
+    // or float16.
     let file = |name: &str| {
         let t = st.tensor(name).unwrap();
-        assert_eq!(t.dtype(), safetensors::Dtype::F16);
-        (
-            t.shape().to_vec(),
-            t.data()
+        let values: Vec<f64> = match t.dtype() {
+            safetensors::Dtype::I8 => {
+                let cols = *t.shape().last().unwrap();
+                let scales: Vec<f32> = st
+                    .tensor(&format!("{name}.scale"))
+                    .unwrap()
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                t.data()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &b)| ((b as i8) as f32 * scales[i / cols]) as f64)
+                    .collect()
+            }
+            safetensors::Dtype::F16 => t
+                .data()
                 .chunks_exact(2)
                 .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])) as f64)
-                .collect::<Vec<_>>(),
-        )
+                .collect(),
+            other => panic!("{name}: unexpected dtype {other:?}"),
+        };
+        (t.shape().to_vec(), values)
     };
     let ours = nn::param_values(&l.model);
     let get = |name: &str| ours.iter().find(|(n, _)| n == name).unwrap().1.clone();
