@@ -6,39 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from '../tests/browser/serve.mjs';
+import { withBrowser } from '../tests/browser/serve.mjs';
+import { sel, set, summarize } from '../tests/browser/summarize_page.mjs';
 
 const root = path.resolve(process.argv[2] ?? 'dist');
 const articles = zlib.gunzipSync(fs.readFileSync(path.resolve('../shared/data/cnndm/val.source.gz'))).toString('utf8').split('\n').slice(0, 3);
 const long = articles.find((a) => a.split(' ').length >= 400) ?? articles[0].repeat(3);
 const article400 = long.split(' ').slice(0, 400).join(' ');
-const sel = (id) => `#summarize [data-testid=${id}]`;
 
-async function set(page, id, value) {
-  await page.locator(sel(id)).evaluate((el, v) => {
-    const proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : el.tagName === 'SELECT' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
-    Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, String(v));
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, value);
-}
-
+// One beam search, timed by the page itself.
 async function run(page) {
-  await page.locator(sel('summary')).evaluate((el) => { el.dataset.stale = '1'; });
-  await page.locator(sel('summarize')).click();
-  await page.waitForFunction(() => {
-    const btn = document.querySelector('#summarize [data-testid=summarize]');
-    const words = document.querySelectorAll('#summarize [data-testid=summary] [data-pgen]').length;
-    return !btn.disabled && words > 0;
-  }, null, { timeout: 300_000, polling: 100 });
+  await summarize(page);
   return (await page.locator(sel('summarize-ms')).textContent()).trim();
 }
 
-const server = await serve(root);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
-try {
-  const page = await browser.newPage();
+await withBrowser({ root }, async ({ page, server }) => {
   await page.goto(`${server.url}#summarize`);
   await page.waitForFunction(() => /model ready/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? ''), null, { timeout: 300_000 });
   await set(page, 'decode-mode', 'beam');
@@ -68,7 +50,4 @@ try {
   }
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 45);
   for (const [name, t] of top) console.log(`${(100 * t / total).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${name.slice(0, 150)}`);
-} finally {
-  await browser.close();
-  await server.close();
-}
+});

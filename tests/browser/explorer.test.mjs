@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from './serve.mjs';
+import { withBrowser } from './serve.mjs';
 
 const ROOT = path.resolve('dist');
 const SHOTS = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target', 'screenshots');
@@ -36,12 +35,7 @@ async function shot(page, name) {
 
 test('divergence explorer pages follow the closed forms', { timeout: 900_000 }, async () => {
   assert.ok(fs.existsSync(path.join(ROOT, 'index.html')), 'run `trunk build --release` first');
-  const server = await serve(ROOT);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
-  const errors = [];
-  try {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-    page.on('pageerror', (e) => errors.push(e.message));
+  await withBrowser({ webgpu: false, viewport: { width: 1300, height: 900 } }, async ({ page, server, errors }) => {
 
     // Parallel lines.
     await open(page, server.url, 'lines');
@@ -166,8 +160,5 @@ test('divergence explorer pages follow the closed forms', { timeout: 900_000 }, 
 
     assert.equal(await page.getByTestId('panic').isVisible(), false, 'no panic');
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 });

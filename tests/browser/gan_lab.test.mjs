@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from './serve.mjs';
+import { withBrowser } from './serve.mjs';
 
 const ROOT = path.resolve('dist');
 const SHOTS = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target', 'screenshots');
@@ -48,16 +47,7 @@ for (const webgpu of [true, false]) {
   const label = webgpu ? 'WebGPU' : 'CPU fallback';
   test(`GAN lab trains WGAN-GP on 8 Gaussians (${label})`, { timeout: 600_000 }, async () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'index.html')), 'run `trunk build --release` first');
-    const server = await serve(ROOT);
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      // Playwright starts Chromium with a fresh, empty profile of its own.
-      args: chromiumArgs({ webgpu }),
-    });
-    const errors = [];
-    try {
-      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-      page.on('pageerror', (e) => errors.push(e.message));
+    await withBrowser({ webgpu, viewport: { width: 1300, height: 900 } }, async ({ page, server, errors }) => {
       // SwiftShader is a software adapter: the page takes it only when the address asks.
       await page.goto(webgpu ? `${server.url}?webgpu=always` : server.url);
       await page.waitForFunction(() => {
@@ -111,20 +101,12 @@ for (const webgpu of [true, false]) {
       fs.mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: path.join(SHOTS, `gan-lab-${webgpu ? 'webgpu' : 'cpu'}.png`) });
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
+    });
   });
 }
 
 test('GAN lab: minibatch discrimination trains a GAN and is refused with a gradient penalty (CPU fallback)', { timeout: 300_000 }, async () => {
-  const server = await serve(ROOT);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
-  const errors = [];
-  try {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-    page.on('pageerror', (e) => errors.push(e.message));
+  await withBrowser({ webgpu: false, viewport: { width: 1300, height: 900 } }, async ({ page, server, errors }) => {
     await page.goto(server.url);
     await page.waitForFunction(() => !Number.isNaN(Number.parseFloat(document.querySelector('#gan-lab [data-testid=w1]')?.textContent ?? '')), null, { timeout: 120_000 });
     // WGAN-GP's penalty needs a per-sample critic: the page says why instead of training.
@@ -143,8 +125,5 @@ test('GAN lab: minibatch discrimination trains a GAN and is refused with a gradi
     assert.equal(await number(page, 'step-count'), 3);
     assert.equal(await text(page, 'error'), '');
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 });

@@ -7,30 +7,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from './serve.mjs';
+import { withBrowser } from './serve.mjs';
 
 const ROOT = path.resolve('dist');
 const SHOTS = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target', 'screenshots');
 const BAD = ['1e12', '99999999999999999999999', '-5', 'NaN', 'Infinity', '', 'abc'];
 
+// Opens the app at `query` and `hash` once the GAN lab has picked its backend.
 async function withPage({ webgpu = false, query = '', hash = '' }, body) {
-  const server = await serve(ROOT);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu }) });
-  const errors = [];
-  try {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
-    page.on('pageerror', (e) => errors.push(e.message));
+  await withBrowser({ webgpu }, async ({ page, server, errors }) => {
     await page.goto(`${server.url}${query}${hash}`);
     await page.waitForFunction(() => {
       const el = document.querySelector('#gan-lab [data-testid=backend]');
       return el !== null && el.textContent !== 'starting…';
     }, null, { timeout: 120_000 });
     await body(page, errors);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 }
 
 // Types `value` into the field as a person would (value, then input and change events).

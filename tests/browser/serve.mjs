@@ -3,6 +3,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.json': 'application/json', '.safetensors': 'application/octet-stream' };
 
@@ -28,4 +29,22 @@ export function chromiumArgs({ webgpu }) {
   const args = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   return args;
+}
+
+// Serves `root` (dist/) and opens a page in headless Chromium (a fresh, empty profile of Playwright's
+// own), with WebGPU (SwiftShader) or without it (the CPU fallback), collecting the page's
+// uncaught errors. `body({ page, browser, server, errors })` runs inside; the browser and the
+// server always close.
+export async function withBrowser({ webgpu = false, viewport = { width: 1300, height: 1000 }, root = 'dist' }, body) {
+  const server = await serve(path.resolve(root));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu }) });
+  const errors = [];
+  try {
+    const page = await browser.newPage({ viewport });
+    page.on('pageerror', (e) => errors.push(e.message));
+    return await body({ page, browser, server, errors });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 }

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { serve, chromiumArgs } from './serve.mjs';
+import { withBrowser } from './serve.mjs';
+import { sel, set, summarize } from './summarize_page.mjs';
 
 const ROOT = path.resolve('dist');
 const TARGET = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target');
@@ -17,7 +17,6 @@ const NATIVE = path.join(TARGET, 'debug', 'earthmover');
 const MODEL = path.resolve('public/models/pointer-generator.safetensors');
 const VAL = path.resolve('../shared/data/cnndm/val.source.gz');
 
-const sel = (id) => `#summarize [data-testid=${id}]`;
 const text = async (page, id) => (await page.locator(sel(id)).textContent()).trim();
 
 // Fixed articles: the first validation articles, as plain text.
@@ -30,27 +29,6 @@ function native(article, { minLen, maxLen, beam, model = MODEL }) {
   const out = execFileSync(NATIVE, ['summarize', 'run', '--model', model, ...mode, '--min-len', String(minLen), '--max-len', String(maxLen), '--explain', '--device', 'cpu'], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = out.toString('utf8').trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
-}
-
-async function set(page, id, value) {
-  await page.locator(sel(id)).evaluate((el, v) => {
-    const proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : el.tagName === 'SELECT' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
-    Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, String(v));
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, value);
-}
-
-// Clicks Summarize and waits until the page is done (a new summary or an error).
-async function summarize(page) {
-  await page.locator(sel('summary')).evaluate((el) => { el.dataset.stale = '1'; });
-  await page.locator(sel('summarize')).click({ timeout: 180_000 });
-  await page.waitForFunction(() => {
-    const btn = document.querySelector('#summarize [data-testid=summarize]');
-    const err = document.querySelector('#summarize [data-testid=error]').textContent.trim();
-    const words = document.querySelectorAll('#summarize [data-testid=summary] [data-pgen]').length;
-    return !btn.disabled && (err !== '' || words > 0);
-  }, null, { timeout: 540_000, polling: 250 });
 }
 
 const words = (page) => page.locator(`${sel('summary')} [data-pgen]`).evaluateAll((els) => els.map((e) => ({ token: e.dataset.token, pgen: Number(e.dataset.pgen) })));
@@ -71,12 +49,7 @@ for (const webgpu of [true, false]) {
   test(`Summarize page (${label})`, { timeout: 1_500_000 }, async () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'index.html')), 'run `trunk build --release` first');
     assert.ok(fs.existsSync(NATIVE), 'run `cargo test` (it builds the native CLI) first');
-    const server = await serve(ROOT);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu }) });
-    const errors = [];
-    try {
-      const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
-      page.on('pageerror', (e) => errors.push(e.message));
+    await withBrowser({ webgpu }, async ({ page, server, errors }) => {
       const requests = [];
       page.on('request', (r) => requests.push(r.url()));
       // SwiftShader is a software adapter: the page takes it only when the address asks.
@@ -197,17 +170,12 @@ for (const webgpu of [true, false]) {
       await summarize(page);
       assert.match(await text(page, 'notes'), /read the first \d+/);
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
+    });
   });
 }
 
 test('a model file that fails to load says why', { timeout: 300_000 }, async () => {
-  const server = await serve(ROOT);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
-  try {
+  await withBrowser({}, async ({ browser, server }) => {
     for (const [body, status, want] of [['not a model', 200, /not usable: .*safetensors/], ['gone', 404, /answered 404/]]) {
       const page = await browser.newPage();
       await page.route('**/pointer-generator.safetensors', (route) => route.fulfill({ status, body }));
@@ -217,10 +185,7 @@ test('a model file that fails to load says why', { timeout: 300_000 }, async () 
       assert.equal(await page.locator(sel('summarize')).isEnabled(), false);
       await page.close();
     }
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 });
 
 // The second model, trained without pairs on Debian package descriptions (issue 15): the menu
@@ -230,13 +195,8 @@ test('the unpaired model summarizes package descriptions as the native CLI does'
   const UNPAIRED = path.resolve('public/models/unpaired-debian.safetensors');
   const DEBIAN = path.resolve('../shared/data/debian/long2synopsis.tsv.gz');
   const descriptions = zlib.gunzipSync(fs.readFileSync(DEBIAN)).toString('utf8').split('\n').filter((_, i) => [1000, 2000, 3000].includes(i)).map((l) => l.split('\t')[0]);
-  const server = await serve(ROOT);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs({ webgpu: false }) });
   const ready = () => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? '');
-  try {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+  await withBrowser({}, async ({ page, server, errors }) => {
     await page.goto(`${server.url}#summarize`);
     await page.waitForFunction(ready, null, { timeout: 300_000, polling: 250 });
     await set(page, 'model-choice', 'debian-unpaired');
@@ -265,8 +225,5 @@ test('the unpaired model summarizes package descriptions as the native CLI does'
     assert.equal(await page.locator(`${sel('summary')} [data-pgen]`).count(), 0);
     assert.equal(await page.locator(sel('max-len')).inputValue(), '100');
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 });
