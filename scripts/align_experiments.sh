@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the adversarial stage and its refinement for each objective and seed, and prints one
 # JSON line per run (P@1 with CSLS on 1,000 held-out words, before and after refinement,
-# and the wall-clock time).
+# and the wall-clock time). A diverged run is a line with its error and no P@1.
 #   bash scripts/align_experiments.sh synthetic|real SEEDS [extra train flags…]
 # Settings: EPOCHS (default 3), EPOCH_SIZE (default 500), CRITIC_HIDDEN (default 256),
 # OBJECTIVES (default "gan wgan wgan-gp ct-gan"), OUT (default /tmp/earthmover-align).
@@ -23,8 +23,15 @@ for objective in ${OBJECTIVES:-gan wgan wgan-gp ct-gan}; do
   for seed in $(seq 0 $((seeds - 1))); do
     dir="$out/$objective-$seed"
     t0=$(date +%s.%N)
-    train=$("$bin" align train "${data[@]}" --objective "$objective" --seed "$seed" --epochs "${EPOCHS:-3}" \
-      --epoch-size "${EPOCH_SIZE:-500}" --critic-hidden "${CRITIC_HIDDEN:-256}" --out "$dir" "$@" 2>/dev/null)
+    # A run that diverges (the CLI stops with a message naming the step) counts as a failure
+    # with no P@1, and the sweep goes on.
+    if ! train=$("$bin" align train "${data[@]}" --objective "$objective" --seed "$seed" --epochs "${EPOCHS:-3}" \
+      --epoch-size "${EPOCH_SIZE:-500}" --critic-hidden "${CRITIC_HIDDEN:-256}" --out "$dir" "$@" 2>"$dir.log"); then
+      t1=$(date +%s.%N)
+      python3 -c 'import json,sys; print(json.dumps({"kind": sys.argv[1], "objective": sys.argv[2], "seed": int(sys.argv[3]), "p1_adversarial": None, "p1_refined": None, "success": False, "error": sys.argv[4], "seconds": round(float(sys.argv[5]), 1)}))' \
+        "$kind" "$objective" "$seed" "$(tail -n 1 "$dir.log")" "$(echo "$t1 - $t0" | bc)"
+      continue
+    fi
     refined=$("$bin" align refine "${data[@]}" --model "$dir" --out "$dir/refined-map.safetensors" 2>/dev/null)
     t1=$(date +%s.%N)
     python3 -c 'import json,sys; t=json.loads(sys.argv[1]); r=json.loads(sys.argv[2]); print(json.dumps({"kind": sys.argv[3], "objective": t["objective"], "seed": t["seed"], "p1_adversarial": t["p1"], "p1_refined": r["p1"], "success": r["p1"] >= 50, "seconds": round(float(sys.argv[4]), 1)}))' "$train" "$refined" "$kind" "$(echo "$t1 - $t0" | bc)"
