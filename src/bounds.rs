@@ -57,6 +57,13 @@ pub mod gan {
     pub const SEED: Field<u64> = Field::new("seed", 0, 1 << 53);
 }
 
+/// The Align tab's fields.
+pub mod align {
+    use super::Field;
+    pub const STEPS: Field<u64> = Field::new("map updates", 1, 100_000);
+    pub const SEED: Field<u64> = Field::new("seed", 0, 1 << 53);
+}
+
 /// The Summarize page's decoding fields.
 pub mod summarize {
     use super::Field;

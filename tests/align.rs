@@ -9,7 +9,9 @@ use earthmover::align::adversarial::{AdversarialConfig, AdversarialState, Spaces
 use earthmover::align::embed::{Embeddings, Lexicon, identical_pairs};
 use earthmover::align::linalg::Square;
 use earthmover::align::retrieval::Retrieval;
-use earthmover::align::{CSLS, criterion, evaluate, procrustes_from, refine, synthetic};
+use earthmover::align::{
+    CSLS, Problem, TOY_POINTS, criterion, evaluate, procrustes_from, refine, synthetic,
+};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/bli/es-en");
 
@@ -86,7 +88,7 @@ fn adversarial_alignment_recovers_a_synthetic_rotation() {
         .unwrap()
         .normalized(false)
         .truncated(2000);
-    let (tgt, q, lexicon) = synthetic(&es, 0.01, 1);
+    let (tgt, q, lexicon) = synthetic(&es, 0.01, 0);
     let (_, test) = lexicon.split(1000, 0);
     let device = Device::flex();
     let mut config = AdversarialConfig::paper("gan").unwrap();
@@ -163,4 +165,71 @@ fn align_cli_refines_and_translates() {
             && String::from_utf8_lossy(&o.stderr)
                 .contains("'zzzz' is not in the source vocabulary")
     );
+}
+
+/// The Align tab's toy: the hidden map is a rotation, the exact map translates every point to
+/// itself by nearest neighbour (no two points crowd each other), the identity does not, and a
+/// short adversarial run plus refinement recovers the rotation, as the CLI's `--toy` runs it.
+#[test]
+fn the_toy_is_solved_by_its_rotation_and_found_by_a_short_run() {
+    let p = Problem::toy(1);
+    let q = p.truth.clone().unwrap();
+    assert_eq!((p.src.len(), p.src.dim, p.test.len()), (TOY_POINTS, 2, TOY_POINTS));
+    assert!((q.det() - 1.0).abs() < 1e-12, "a rotation, not a reflection");
+    assert_eq!(evaluate(&p.src, &p.tgt, &q, &p.test, Retrieval::Nn)[0], 100.0);
+    assert!(evaluate(&p.src, &p.tgt, &Square::identity(2), &p.test, Retrieval::Nn)[0] < 10.0);
+    let mut angles: Vec<f64> =
+        p.src.vectors.chunks_exact(2).map(|r| (r[1] as f64).atan2(r[0] as f64)).collect();
+    angles.sort_by(f64::total_cmp);
+    let gap = angles.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
+    assert!(gap > 1e-3, "the closest points are {gap} rad apart");
+    let device = Device::flex();
+    let config = AdversarialConfig::toy("gan").unwrap();
+    let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, 2, &device);
+    let mut state = AdversarialState::new(&config, &Square::identity(2), &device);
+    for _ in 0..1000 {
+        state = align_step(state, &config, &spaces).0;
+    }
+    let w = state.map.square().unwrap();
+    let (refined, _) = refine(&p.src, &p.tgt, w.clone(), 5, |_, _| {});
+    println!("toy: ‖W − Q‖ {:.4} → {:.2e} refined", w.distance(&q), refined.distance(&q));
+    assert!(w.distance(&q) < 0.1 && refined.distance(&q) < 1e-3);
+    assert_eq!(evaluate(&p.src, &p.tgt, &refined, &p.test, Retrieval::Nn)[0], 100.0);
+}
+
+/// The page's copy of the vectors is what `align export-web` writes from the data, and it
+/// builds the CLI's problem: the same normalised vectors and the same held-out words.
+#[test]
+fn the_pages_copy_of_the_es_en_data_is_current_and_builds_the_clis_problem() {
+    let dir = std::env::temp_dir().join(format!("earthmover-align-web-{}", std::process::id()));
+    let out = dir.join("es-en.safetensors");
+    let o = Command::new(env!("CARGO_BIN_EXE_earthmover"))
+        .args(["align", "export-web", "--out", out.to_str().unwrap()])
+        .args([
+            "--src",
+            &format!("{DATA}/word2vec.es.gz"),
+            "--tgt",
+            &format!("{DATA}/word2vec.en.gz"),
+        ])
+        .args(["--lexicon", &format!("{DATA}/lexicon.es-en.txt.gz")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |bytes: &[u8]| earthmover::align::bundle::from_bytes(bytes).unwrap();
+    let fresh = read(&std::fs::read(&out).unwrap());
+    let b = read(
+        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/public/align/es-en.safetensors"))
+            .unwrap(),
+    );
+    // (The bytes may differ: safetensors writes the metadata in a hash map's order.)
+    assert!(
+        (&fresh.src, &fresh.tgt, &fresh.lexicon) == (&b.src, &b.tgt, &b.lexicon),
+        "public/align/es-en.safetensors is stale: run align export-web"
+    );
+    let page = Problem::real(&b.src, &b.tgt, &b.lexicon, false, 1000, 0);
+    let (es, en, lex) = spaces();
+    assert_eq!((page.src.vectors == es.vectors, page.tgt.vectors == en.vectors), (true, true));
+    assert_eq!(page.test, lex.split(1000, 0).1);
+    assert_eq!(b.lexicon.len(), 3190);
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -112,6 +112,24 @@ impl AdversarialConfig {
         })
     }
 
+    /// The 2-D toy's settings (the Align tab's and `align train --toy`): the objective's paper
+    /// settings with a 2×64 critic that sees every point, and no input dropout (dropping one of
+    /// two coordinates hides half of a point).
+    pub fn toy(objective: &str) -> Option<Self> {
+        Some(AdversarialConfig {
+            critic_hidden: 64,
+            input_dropout: 0.0,
+            most_frequent: super::TOY_POINTS,
+            ..Self::paper(objective)?
+        })
+    }
+
+    /// The Align tab's settings for real vectors: the paper's, with a 2×256 critic (the
+    /// experiments' size) so a step stays quick in a browser.
+    pub fn page(objective: &str) -> Option<Self> {
+        Some(AdversarialConfig { critic_hidden: 256, ..Self::paper(objective)? })
+    }
+
     pub fn critic_net(&self, dim: usize) -> MlpConfig {
         MlpConfig {
             input: dim,

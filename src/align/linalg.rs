@@ -58,6 +58,44 @@ impl Square {
         Square { n, data: gram_schmidt(rows).concat() }
     }
 
+    /// A uniformly random rotation: [`Square::random_orthogonal`] with its first row negated
+    /// when it is a reflection (determinant −1), which a map started at the identity can
+    /// never reach through orthogonal matrices.
+    pub fn random_rotation(n: usize, rng: &mut Rng) -> Self {
+        let mut q = Self::random_orthogonal(n, rng);
+        if q.det() < 0.0 {
+            q.data[..n].iter_mut().for_each(|v| *v = -*v);
+        }
+        q
+    }
+
+    /// The determinant (Gaussian elimination with partial pivoting). ±1 for an orthogonal
+    /// matrix: +1 for a rotation, −1 for a reflection.
+    pub fn det(&self) -> f64 {
+        let n = self.n;
+        let mut a = self.data.clone();
+        let mut det = 1.0;
+        for c in 0..n {
+            let p = (c..n).max_by(|&i, &j| a[i * n + c].abs().total_cmp(&a[j * n + c].abs()));
+            let Some(p) = p.filter(|&p| a[p * n + c] != 0.0) else { return 0.0 };
+            if p != c {
+                for k in 0..n {
+                    a.swap(c * n + k, p * n + k);
+                }
+                det = -det;
+            }
+            let pivot = a[c * n + c];
+            det *= pivot;
+            for r in c + 1..n {
+                let f = a[r * n + c] / pivot;
+                for k in c..n {
+                    a[r * n + k] -= f * a[c * n + k];
+                }
+            }
+        }
+        det
+    }
+
     pub fn to_f32(&self) -> Vec<f32> {
         self.data.iter().map(|&v| v as f32).collect()
     }
@@ -192,6 +230,25 @@ mod tests {
         let (u, s, _) = svd(&a);
         assert!(u.orthogonality_error() < 1e-10);
         assert!(s.iter().cloned().fold(f64::INFINITY, f64::min) < 1e-12, "{s:?}");
+    }
+
+    #[test]
+    fn determinants_tell_rotations_from_reflections() {
+        let mut a = Square { n: 3, data: vec![2.0, 0.0, 1.0, 1.0, 3.0, 0.0, 0.0, 1.0, 4.0] };
+        assert!((a.det() - 25.0).abs() < 1e-12, "{}", a.det()); // 2·12 − 0 + 1·1
+        a.data.swap(0, 3);
+        a.data.swap(1, 4);
+        a.data.swap(2, 5);
+        assert!((a.det() + 25.0).abs() < 1e-12);
+        let mut rng = Rng::new(3);
+        let dets: Vec<f64> =
+            (0..20).map(|_| Square::random_orthogonal(7, &mut rng).det()).collect();
+        assert!(dets.iter().all(|d| (d.abs() - 1.0).abs() < 1e-9));
+        assert!(dets.iter().any(|&d| d < 0.0) && dets.iter().any(|&d| d > 0.0), "{dets:?}");
+        for _ in 0..20 {
+            let q = Square::random_rotation(7, &mut rng);
+            assert!((q.det() - 1.0).abs() < 1e-9 && q.orthogonality_error() < 1e-12);
+        }
     }
 
     /// Procrustes recovers a random orthogonal map exactly from its images.

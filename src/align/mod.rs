@@ -12,6 +12,7 @@
 //! lexicon, or the words spelled the same in both languages.
 
 pub mod adversarial;
+pub mod bundle;
 pub mod embed;
 pub mod linalg;
 pub mod retrieval;
@@ -78,9 +79,27 @@ pub struct Round {
     pub criterion: f64,
 }
 
-/// MUSE's refinement: `iterations` times, build the dictionary of mutual CSLS neighbours
-/// among the `MAX_RANK` most frequent words under the current W, and solve Procrustes on it.
-/// Keeps the W with the best criterion (the start included). `on_round` sees each round.
+/// One round of MUSE's refinement: the dictionary of mutual CSLS neighbours among the
+/// `MAX_RANK` most frequent words under `w`, and the Procrustes solution on it. `None` when no
+/// word pair is mutual. The page runs the rounds one at a time, letting the browser paint.
+pub fn refine_round(
+    src: &Embeddings,
+    tgt: &Embeddings,
+    w: &Square,
+    round: usize,
+) -> Option<(Square, Round)> {
+    let mapped = map_rows(&src.vectors, w);
+    let pairs = Retriever::new(&mapped, &tgt.vectors, src.dim, CSLS).mutual_pairs(MAX_RANK);
+    if pairs.is_empty() {
+        return None;
+    }
+    let w = procrustes_from(src, tgt, &pairs);
+    let r = Round { round, pairs: pairs.len(), criterion: criterion(src, tgt, &w) };
+    Some((w, r))
+}
+
+/// MUSE's refinement: `iterations` rounds of [`refine_round`]. Keeps the W with the best
+/// criterion (the start included). `on_round` sees each round.
 pub fn refine(
     src: &Embeddings,
     tgt: &Embeddings,
@@ -92,13 +111,8 @@ pub fn refine(
     let mut best = (criterion(src, tgt, &w), w.clone());
     let mut rounds = vec![];
     for round in 1..=iterations {
-        let mapped = map_rows(&src.vectors, &w);
-        let pairs = Retriever::new(&mapped, &tgt.vectors, src.dim, CSLS).mutual_pairs(MAX_RANK);
-        if pairs.is_empty() {
-            break;
-        }
-        w = procrustes_from(src, tgt, &pairs);
-        let r = Round { round, pairs: pairs.len(), criterion: criterion(src, tgt, &w) };
+        let Some((next, r)) = refine_round(src, tgt, &w, round) else { break };
+        w = next;
         on_round(&r, &w);
         if r.criterion > best.0 {
             best = (r.criterion, w.clone());
@@ -109,11 +123,11 @@ pub fn refine(
 }
 
 /// A synthetic target space with a known answer: the source rows rotated by a random
-/// orthogonal matrix, plus Gaussian noise of σ `noise` per coordinate, re-normalised. Words
+/// rotation (determinant +1: a reflection is out of reach of a map started at the identity), plus Gaussian noise of σ `noise` per coordinate, re-normalised. Words
 /// keep their names (with a `~` so no string is shared), and the lexicon is the identity.
 pub fn synthetic(src: &Embeddings, noise: f64, seed: u64) -> (Embeddings, Square, Lexicon) {
     let mut rng = crate::rng::Rng::new(seed);
-    let q = Square::random_orthogonal(src.dim, &mut rng);
+    let q = Square::random_rotation(src.dim, &mut rng);
     let mut v = map_rows(&src.vectors, &q);
     v.iter_mut().for_each(|x| *x += (noise * rng.normal()) as f32);
     unit_rows(&mut v, src.dim);
@@ -121,4 +135,118 @@ pub fn synthetic(src: &Embeddings, noise: f64, seed: u64) -> (Embeddings, Square
     let tgt = Embeddings::new(words, src.dim, v).expect("same shape as the source");
     let lexicon = Lexicon { entries: (0..src.len()).map(|i| (i, vec![i])).collect() };
     (tgt, q, lexicon)
+}
+
+/// Points of the 2-D toy, and the σ of its target's noise: none, so that the exact map
+/// translates every point to itself (on a circle, float32 cosines cannot tell apart points
+/// closer than about 3·10⁻⁴ rad, and any noise would mix up the closest pairs).
+pub const TOY_POINTS: usize = 120;
+pub const TOY_NOISE: f64 = 0.0;
+
+/// The 2-D toy: `n` points on the unit circle whose angle density is three bumps of unequal
+/// weight and width, so that only one rotation maps the cloud onto a rotated copy of itself.
+/// The angles are the density's quantiles with a random jitter inside each slot, so no two
+/// points crowd each other (the closest pair is a quarter slot apart). Words are `p0`, `p1`, ….
+pub fn toy_space(n: usize, seed: u64) -> Embeddings {
+    use std::f64::consts::TAU;
+    // (centre, width, weight), in radians.
+    const BUMPS: [(f64, f64, f64); 3] = [(0.0, 0.35, 0.55), (2.3, 0.2, 0.3), (4.2, 0.5, 0.15)];
+    const GRID: usize = 4096;
+    let density = |a: f64| -> f64 {
+        BUMPS
+            .iter()
+            .map(|&(c, w, p)| {
+                let d = (a - c + TAU / 2.0).rem_euclid(TAU) - TAU / 2.0;
+                p * (-0.5 * (d / w).powi(2)).exp() / w
+            })
+            .sum()
+    };
+    let mut cdf = vec![0.0f64; GRID + 1];
+    for k in 0..GRID {
+        cdf[k + 1] = cdf[k] + density((k as f64 + 0.5) * TAU / GRID as f64);
+    }
+    let total = cdf[GRID];
+    let mut rng = crate::rng::Rng::stream(seed, 21, 0);
+    let vectors = (0..n)
+        .flat_map(|i| {
+            let q = total * (i as f64 + 0.25 + 0.5 * rng.uniform()) / n as f64;
+            let k = cdf.partition_point(|&c| c <= q).clamp(1, GRID) - 1;
+            let frac = (q - cdf[k]) / (cdf[k + 1] - cdf[k]).max(1e-300);
+            let a = (k as f64 + frac) * TAU / GRID as f64;
+            [a.cos() as f32, a.sin() as f32]
+        })
+        .collect();
+    let words = (0..n).map(|i| format!("p{i}")).collect();
+    Embeddings::new(words, 2, vectors).expect("n words of 2 numbers")
+}
+
+/// An alignment problem: the two normalised spaces, the lexicon split into the part a
+/// supervised baseline may use and the held-out part every P@1 is measured on, and the true
+/// map when the problem is synthetic. The CLI and the page build it the same way.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub src: Embeddings,
+    pub tgt: Embeddings,
+    pub train: Lexicon,
+    pub test: Lexicon,
+    pub truth: Option<Square>,
+}
+
+impl Problem {
+    /// Two real spaces and a lexicon; `test` source words (chosen by `split_seed`) are held out.
+    pub fn real(
+        src: &Embeddings,
+        tgt: &Embeddings,
+        lexicon: &Lexicon,
+        center: bool,
+        test: usize,
+        split_seed: u64,
+    ) -> Self {
+        let (train, test) = lexicon.split(test, split_seed);
+        Problem {
+            src: src.normalized(center),
+            tgt: tgt.normalized(center),
+            train,
+            test,
+            truth: None,
+        }
+    }
+
+    /// `src` against a random rotation of itself plus noise ([`synthetic`]).
+    pub fn synthetic(src: &Embeddings, noise: f64, center: bool, test: usize, seed: u64) -> Self {
+        let src = src.normalized(center);
+        let (tgt, q, lexicon) = synthetic(&src, noise, seed);
+        let (train, test) = lexicon.split(test, seed);
+        Problem { src, tgt, train, test, truth: Some(q) }
+    }
+
+    /// The page's 2-D toy: [`toy_space`] against a rotation of itself, every point held out.
+    pub fn toy(seed: u64) -> Self {
+        Problem::synthetic(&toy_space(TOY_POINTS, seed), TOY_NOISE, false, TOY_POINTS, seed)
+    }
+}
+
+/// The top two principal axes of `e`'s rows (unit vectors of length `dim`): the plane the page
+/// draws a space in.
+pub fn principal_plane(e: &Embeddings) -> [Vec<f64>; 2] {
+    let d = e.dim;
+    let n = e.len().max(1) as f64;
+    let mut mean = vec![0.0f64; d];
+    for r in e.vectors.chunks_exact(d) {
+        mean.iter_mut().zip(r).for_each(|(m, x)| *m += *x as f64 / n);
+    }
+    let mut cov = Square { n: d, data: vec![0.0; d * d] };
+    for r in e.vectors.chunks_exact(d) {
+        let c: Vec<f64> = r.iter().zip(&mean).map(|(x, m)| *x as f64 - m).collect();
+        for i in 0..d {
+            for j in 0..d {
+                cov.data[i * d + j] += c[i] * c[j] / n;
+            }
+        }
+    }
+    let (u, s, _) = linalg::svd(&cov);
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+    let axis = |k: usize| (0..d).map(|i| u.at(i, order[k.min(d - 1)])).collect();
+    [axis(0), axis(1)]
 }

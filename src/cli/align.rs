@@ -15,7 +15,7 @@ use crate::align::adversarial::{self, AdversarialConfig, AdversarialState, Space
 use crate::align::embed::{Embeddings, Lexicon, identical_pairs};
 use crate::align::linalg::Square;
 use crate::align::retrieval::{Retrieval, Retriever};
-use crate::align::{CSLS, criterion, evaluate, map_rows, procrustes_from, refine, synthetic};
+use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, procrustes_from, refine};
 use crate::cli::values::GanOptimizer;
 use crate::device::{self, DeviceChoice};
 use crate::optim::OptimizerConfig;
@@ -28,16 +28,31 @@ pub enum AlignCommand {
     Refine(RefineArgs),
     /// P@1/5/10 of a map on the held-out lexicon words, and translations of given words.
     Eval(EvalArgs),
+    /// Write the Align tab's copy of two vector files and their lexicon (one safetensors file).
+    ExportWeb(ExportWebArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportWebArgs {
+    #[arg(long)]
+    src: PathBuf,
+    #[arg(long)]
+    tgt: PathBuf,
+    #[arg(long)]
+    lexicon: PathBuf,
+    /// Where the page looks for it: public/align/es-en.safetensors.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// Where the two spaces and the lexicon come from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// Source vectors (word2vec text, plain or .gz), most frequent first.
-    #[arg(long)]
-    src: PathBuf,
+    #[arg(long, required_unless_present = "toy")]
+    src: Option<PathBuf>,
     /// Target vectors (same format).
-    #[arg(long, required_unless_present = "synthetic")]
+    #[arg(long, required_unless_present_any = ["synthetic", "toy"])]
     tgt: Option<PathBuf>,
     /// "source target" lines; evaluation uses its held-out part.
     #[arg(long)]
@@ -58,6 +73,10 @@ pub struct DataArgs {
     /// Subtract the mean vector (then unit length again), MUSE's "renorm,center,renorm".
     #[arg(long)]
     center: bool,
+    /// The Align tab's 2-D toy instead of word vectors: 120 points on a circle against a
+    /// rotation of themselves (no noise; --data-seed picks both), with the toy's settings.
+    #[arg(long, conflicts_with_all = ["src", "tgt", "lexicon", "synthetic", "center"])]
+    toy: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,6 +218,7 @@ pub fn run(cmd: AlignCommand) -> Result<()> {
         AlignCommand::Train(a) => train(a),
         AlignCommand::Refine(a) => refine_cmd(a),
         AlignCommand::Eval(a) => eval(a),
+        AlignCommand::ExportWeb(a) => export_web(a),
     }
 }
 
@@ -225,48 +245,37 @@ fn read_vectors(path: &Path) -> Result<Embeddings> {
         .with_context(|| format!("cannot read vectors {}", path.display()))
 }
 
-/// The two normalised spaces and the (train, test) lexicon.
-struct Problem {
-    src: Embeddings,
-    tgt: Embeddings,
-    train: Lexicon,
-    test: Lexicon,
-    /// The synthetic rotation, when there is one.
-    truth: Option<Square>,
-}
-
 fn problem(d: &DataArgs) -> Result<Problem> {
-    let src = read_vectors(&d.src)?;
-    let src = src.normalized(d.center);
+    if d.toy {
+        return Ok(Problem::toy(d.data_seed));
+    }
+    let src = read_vectors(d.src.as_ref().ok_or_else(|| anyhow!("--src is needed unless --toy"))?)?;
     if !(d.noise.is_finite() && d.noise >= 0.0) {
         bail!("--noise must be a finite number ≥ 0");
     }
-    let (tgt, lexicon, truth) = if d.synthetic {
-        let (t, q, l) = synthetic(&src, d.noise, d.data_seed);
-        (t, l, Some(q))
-    } else {
-        let path = d.tgt.as_ref().ok_or_else(|| anyhow!("--tgt is needed unless --synthetic"))?;
-        let tgt = read_vectors(path)?.normalized(d.center);
-        if tgt.dim != src.dim {
-            bail!(
-                "the source vectors have {} dimensions and the target vectors {}",
-                src.dim,
-                tgt.dim
-            );
-        }
-        let lexicon = match &d.lexicon {
-            Some(p) => Lexicon::parse(&read_text(p)?, &src, &tgt)
-                .with_context(|| format!("cannot read lexicon {}", p.display()))?,
-            None => Lexicon::default(),
-        };
-        (tgt, lexicon, None)
-    };
-    let (train, test) = lexicon.split(d.test_words, d.data_seed);
-    Ok(Problem { src, tgt, train, test, truth })
+    if d.synthetic {
+        return Ok(Problem::synthetic(&src, d.noise, d.center, d.test_words, d.data_seed));
+    }
+    let path = d.tgt.as_ref().ok_or_else(|| anyhow!("--tgt is needed unless --synthetic"))?;
+    let tgt = read_vectors(path)?;
+    if tgt.dim != src.dim {
+        bail!("the source vectors have {} dimensions and the target vectors {}", src.dim, tgt.dim);
+    }
+    let lexicon = read_lexicon(d, &src, &tgt)?;
+    Ok(Problem::real(&src, &tgt, &lexicon, d.center, d.test_words, d.data_seed))
+}
+
+fn read_lexicon(d: &DataArgs, src: &Embeddings, tgt: &Embeddings) -> Result<Lexicon> {
+    Ok(match &d.lexicon {
+        Some(p) => Lexicon::parse(&read_text(p)?, src, tgt)
+            .with_context(|| format!("cannot read lexicon {}", p.display()))?,
+        None => Lexicon::default(),
+    })
 }
 
 fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
-    let mut c = AdversarialConfig::paper(a.objective.name()).expect("every objective has settings");
+    let base = if a.data.toy { AdversarialConfig::toy } else { AdversarialConfig::paper };
+    let mut c = base(a.objective.name()).expect("every objective has settings");
     c.seed = a.seed;
     let set = |v: Option<usize>, f: &mut usize| {
         if let Some(v) = v {
@@ -512,6 +521,7 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
         "p1": after.map(|x| x[0]), "p5": after.map(|x| x[1]), "p10": after.map(|x| x[2]),
         "criterion": criterion(&p.src, &p.tgt, &w),
         "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)),
+        "determinant": w.det(),
         "seconds": start.elapsed().as_secs_f64(),
     });
     println!("{json}");
@@ -542,8 +552,41 @@ fn eval(a: EvalArgs) -> Result<()> {
         "csls": { "p1": csls[0], "p5": csls[1], "p10": csls[2] },
         "criterion": criterion(&p.src, &p.tgt, &w),
         "orthogonality": w.orthogonality_error(),
+        "determinant": w.det(),
         "translations": translations,
     });
     println!("{json}");
+    Ok(())
+}
+
+fn export_web(a: ExportWebArgs) -> Result<()> {
+    let (src, tgt) = (read_vectors(&a.src)?, read_vectors(&a.tgt)?);
+    if tgt.dim != src.dim {
+        bail!("the source vectors have {} dimensions and the target vectors {}", src.dim, tgt.dim);
+    }
+    let lexicon = Lexicon::parse(&read_text(&a.lexicon)?, &src, &tgt)
+        .with_context(|| format!("cannot read lexicon {}", a.lexicon.display()))?;
+    let name =
+        |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = crate::align::bundle::to_bytes(
+        &src,
+        &tgt,
+        &lexicon,
+        &format!("{} {} {}", name(&a.src), name(&a.tgt), name(&a.lexicon)),
+    )?;
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    super::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!(
+        "{}: {} + {} vectors of {} dimensions, {} lexicon entries, {:.1} MB",
+        a.out.display(),
+        src.len(),
+        tgt.len(),
+        src.dim,
+        lexicon.len(),
+        bytes.len() as f64 / 1e6
+    );
     Ok(())
 }

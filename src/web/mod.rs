@@ -1,6 +1,7 @@
 //! The web app: a leptos client-side app. Components only draw and call the library; all
 //! training logic lives in `crate::gan`.
 
+mod align_page;
 mod canvas;
 mod chart;
 mod emd_page;
@@ -70,9 +71,10 @@ fn test_panic_hook() -> bool {
 }
 
 /// The app's pages: (hash, title). The first is the default.
-const PAGES: [(&str, &str); 8] = [
+const PAGES: [(&str, &str); 9] = [
     ("gan-lab", "GAN lab"),
     ("summarize", "Summarize"),
+    ("align", "Align"),
     ("lines", "Parallel lines"),
     ("gaussians", "Two Gaussians"),
     ("emd", "Earth mover"),
@@ -113,6 +115,7 @@ fn App() -> impl IntoView {
         })}
         <main id="gan-lab" class:hidden=shown("gan-lab")><gan_lab::GanLab/></main>
         <main id="summarize" class:hidden=shown("summarize")><summarize_page::SummarizePage visible=Signal::derive(move || page.get() == "summarize")/></main>
+        <main id="align" class:hidden=shown("align")><align_page::AlignPage/></main>
         <main id="lines" class:hidden=shown("lines")><explorer::LinesPage/></main>
         <main id="gaussians" class:hidden=shown("gaussians")><explorer::GaussiansPage/></main>
         <main id="emd" class:hidden=shown("emd")><emd_page::EmdPage/></main>

@@ -138,7 +138,7 @@ fn js_err(e: JsValue) -> String {
 }
 
 /// Downloads `url`, reporting bytes received as they arrive.
-async fn download(
+pub(super) async fn download(
     url: &str,
     mut progress: impl FnMut(usize, Option<usize>),
 ) -> Result<Vec<u8>, String> {

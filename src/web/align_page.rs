@@ -1,0 +1,509 @@
+//! The Align tab: word translation without a dictionary, live (MUSE with the GAN lab's four
+//! objectives). Two clouds, the 2-D toy or a PCA view of the es-en vectors, move as the map W
+//! trains on WebGPU or the CPU. The component holds signals and calls `crate::align`: the
+//! training step is `align_step`, refinement is `refine_round`, P@1 is `evaluate` on the
+//! page's own copy of the lexicon's held-out words. It has no training logic.
+
+use std::rc::Rc;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+use super::{bounded, now_ms, yield_to_browser};
+use crate::align::adversarial::{
+    AdversarialConfig, AdversarialState, LinearMap, Spaces, align_step,
+};
+use crate::align::embed::identical_pairs;
+use crate::align::linalg::Square;
+use crate::align::retrieval::{Retrieval, Retriever};
+use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, principal_plane, refine_round};
+use crate::bounds;
+use crate::device::Backend;
+
+/// The page's copy of the es-en vectors and lexicon (`earthmover align export-web`).
+const DATA_URL: &str = "public/align/es-en.safetensors";
+/// The toy's data seed (the same as `align train --toy --data-seed 1`).
+const TOY_SEED: u64 = 1;
+/// Redraw and re-measure P@1 at most this often while training (milliseconds).
+const VIEW_INTERVAL_MS: f64 = 600.0;
+/// Words of each language drawn in the PCA view.
+const SHOWN: usize = 500;
+/// MUSE's refinement rounds, as `align refine`.
+const ROUNDS: usize = 5;
+
+/// A problem and the plane it is drawn in.
+struct Loaded {
+    problem: Problem,
+    /// Two axes of the target space (the toy: its own x and y).
+    plane: [Vec<f64>; 2],
+}
+
+/// The models of the current run.
+struct Run {
+    config: AdversarialConfig,
+    state: AdversarialState,
+    spaces: Spaces,
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    data: RwSignal<String>,
+    objective: RwSignal<String>,
+    seed: RwSignal<u64>,
+    budget: RwSignal<u64>,
+    running: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    step: RwSignal<u64>,
+    p1_nn: RwSignal<Option<f64>>,
+    p1_csls: RwSignal<Option<f64>>,
+    crit: RwSignal<Option<f64>>,
+    /// ‖W − Q‖ when the answer is known (the toy).
+    truth: RwSignal<Option<f64>>,
+    status: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    backend: RwSignal<Option<Backend>>,
+    word: RwSignal<String>,
+    translations: RwSignal<Vec<String>>,
+    device: StoredValue<Option<Device>, LocalStorage>,
+    toy: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
+    real: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
+    run: StoredValue<Option<Run>, LocalStorage>,
+    /// The map last read back from the device (what the picture and translations use).
+    w: StoredValue<Square, LocalStorage>,
+    canvas: NodeRef<leptos::html::Canvas>,
+    /// Bumped by every reset, so work begun before it stops.
+    generation: StoredValue<u64>,
+    loading: StoredValue<bool>,
+}
+
+impl Ctx {
+    fn loaded(self) -> Option<Rc<Loaded>> {
+        if self.data.get_untracked() == "toy" {
+            self.toy.get_value()
+        } else {
+            self.real.get_value()
+        }
+    }
+
+    fn config(self, dim: usize) -> Result<AdversarialConfig, String> {
+        let name = self.objective.get_untracked();
+        let c =
+            if dim == 2 { AdversarialConfig::toy(&name) } else { AdversarialConfig::page(&name) };
+        let mut c = c.ok_or_else(|| format!("unknown objective '{name}'"))?;
+        c.seed = self.seed.get_untracked();
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Fresh models for the current data and objective; W starts at the identity.
+    fn reset(self) {
+        self.running.set(false);
+        // Work begun before (a training loop, a refinement) sees the new generation and drops
+        // its models.
+        self.busy.set(false);
+        self.generation.update_value(|g| *g += 1);
+        self.step.set(0);
+        self.p1_csls.set(None);
+        self.crit.set(None);
+        self.run.set_value(None);
+        let Some(device) = self.device.get_value() else { return };
+        let Some(l) = self.loaded() else {
+            self.redraw();
+            return self.load_real();
+        };
+        let dim = l.problem.src.dim;
+        match self.config(dim) {
+            Ok(config) => {
+                let w = Square::identity(dim);
+                let state = AdversarialState::new(&config, &w, &device);
+                let spaces =
+                    Spaces::new(&l.problem.src.vectors, &l.problem.tgt.vectors, dim, &device);
+                self.run.set_value(Some(Run { config, state, spaces }));
+                self.error.set(None);
+                self.status.set(String::new());
+                self.show(w, false);
+            }
+            Err(e) => self.error.set(Some(e)),
+        }
+    }
+
+    /// Downloads the es-en copy once, then resets onto it.
+    fn load_real(self) {
+        if self.loading.get_value() {
+            return;
+        }
+        self.loading.set_value(true);
+        self.status.set("Downloading the Spanish and English vectors…".into());
+        spawn_local(async move {
+            let got = super::summarize_page::download(DATA_URL, |n, total| {
+                self.status.set(match total {
+                    Some(t) => format!(
+                        "Downloading the vectors: {:.1} of {:.1} MB",
+                        n as f64 / 1e6,
+                        t as f64 / 1e6
+                    ),
+                    None => format!("Downloading the vectors: {:.1} MB", n as f64 / 1e6),
+                })
+            })
+            .await
+            .and_then(|bytes| {
+                crate::align::bundle::from_bytes(&bytes).map_err(|e| format!("{DATA_URL}: {e}"))
+            });
+            self.loading.set_value(false);
+            match got {
+                Ok(b) => {
+                    let problem = Problem::real(&b.src, &b.tgt, &b.lexicon, false, 1000, 0);
+                    let plane = principal_plane(&problem.tgt);
+                    self.real.set_value(Some(Rc::new(Loaded { problem, plane })));
+                    self.reset();
+                }
+                Err(e) => {
+                    self.status.set(String::new());
+                    self.error.set(Some(format!("could not load the word vectors: {e}")));
+                }
+            }
+        });
+    }
+
+    /// Makes `w` the map on show: P@1 by nearest neighbour (cheap, live), with CSLS too when
+    /// `csls` (the number the CLI reports), the criterion, the picture and the translations.
+    fn show(self, w: Square, csls: bool) {
+        let Some(l) = self.loaded() else { return };
+        let p = &l.problem;
+        self.p1_nn.set(Some(evaluate(&p.src, &p.tgt, &w, &p.test, Retrieval::Nn)[0]));
+        self.truth.set(p.truth.as_ref().map(|q| q.distance(&w)));
+        if csls {
+            self.p1_csls.set(Some(evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0]));
+            self.crit.set(Some(criterion(&p.src, &p.tgt, &w)));
+        }
+        self.w.set_value(w);
+        if csls && !self.word.get_untracked().is_empty() {
+            self.translate();
+        }
+        self.redraw();
+    }
+
+    /// The typed word's five best CSLS translations under the shown map.
+    fn translate(self) {
+        let word = self.word.get_untracked().trim().to_lowercase();
+        let Some(l) = self.loaded() else { return };
+        let p = &l.problem;
+        let Some(id) = p.src.id(&word) else {
+            self.translations.set(vec![]);
+            self.redraw();
+            if !word.is_empty() {
+                self.status.set(format!("'{word}' is not among the {} source words", p.src.len()));
+            }
+            return;
+        };
+        let mapped = self.w.with_value(|w| map_rows(&p.src.vectors, w));
+        let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
+        let best = r.translate(&[id], 5)[0].iter().map(|&t| p.tgt.words[t].clone()).collect();
+        self.translations.set(best);
+        self.redraw();
+    }
+
+    fn redraw(self) {
+        let Some(c) = self.canvas.get_untracked() else { return };
+        let c: HtmlCanvasElement = c;
+        let Some(l) = self.loaded() else { return };
+        let word = self.word.get_untracked().trim().to_lowercase();
+        let translations = self.translations.get_untracked();
+        self.w.with_value(|w| draw(&c, &l, w, &word, &translations));
+    }
+
+    fn start(self) {
+        if self.running.get_untracked() || self.busy.get_untracked() {
+            return;
+        }
+        if self.step.get_untracked() >= self.budget.get_untracked() {
+            self.error
+                .set(Some("the run has used its map updates: raise them or press Reset".into()));
+            return;
+        }
+        self.running.set(true);
+        self.busy.set(true);
+        self.error.set(None);
+        self.p1_csls.set(None);
+        let generation = self.generation.get_value();
+        spawn_local(async move {
+            let mut last_view = now_ms();
+            let r = self.train_loop(generation, &mut last_view).await;
+            if self.generation.get_value() != generation {
+                return;
+            }
+            self.busy.set(false);
+            self.running.set(false);
+            if let Err(e) = r {
+                self.error.set(Some(e));
+            }
+            self.read_back(true).await;
+        });
+    }
+
+    async fn train_loop(self, generation: u64, last_view: &mut f64) -> Result<(), String> {
+        while self.running.get_untracked()
+            && self.generation.get_value() == generation
+            && self.step.get_untracked() < self.budget.get_untracked()
+        {
+            let Some(mut run) = self.run.try_update_value(|r| r.take()).flatten() else {
+                return Err("the models are not ready yet".into());
+            };
+            let (state, report) = align_step(run.state, &run.config, &run.spaces);
+            run.state = state;
+            let values = report.values_async().await;
+            if self.generation.get_value() != generation {
+                return Ok(());
+            }
+            let step = run.state.step;
+            self.run.set_value(Some(run));
+            let v = values.map_err(|e| format!("{e}. Press Reset to start again."))?;
+            if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
+                return Err(format!(
+                    "training diverged at map update {step}: a loss became NaN or infinite. Press Reset, or pick another objective."
+                ));
+            }
+            self.step.set(step);
+            if now_ms() - *last_view > VIEW_INTERVAL_MS {
+                self.read_back(false).await;
+                *last_view = now_ms();
+            }
+            yield_to_browser().await;
+        }
+        Ok(())
+    }
+
+    /// Reads W from the device and shows it.
+    async fn read_back(self, csls: bool) {
+        let generation = self.generation.get_value();
+        let Some(run) = self.run.try_update_value(|r| r.take()).flatten() else { return };
+        let w = run.state.map.square_async().await;
+        if self.generation.get_value() != generation {
+            return;
+        }
+        self.run.set_value(Some(run));
+        match w {
+            Ok(w) => self.show(w, csls),
+            Err(e) => self.error.set(Some(format!("could not read the map back: {e}"))),
+        }
+    }
+
+    /// MUSE's refinement from `w0` (the trained map, or Procrustes on the identical strings),
+    /// one round per frame; keeps the round the criterion likes best, as `align refine`.
+    fn refine_from(self, w0: Option<Square>) {
+        if self.running.get_untracked() || self.busy.get_untracked() {
+            return;
+        }
+        let Some(l) = self.loaded() else { return };
+        self.busy.set(true);
+        self.error.set(None);
+        let generation = self.generation.get_value();
+        spawn_local(async move {
+            let p = &l.problem;
+            let mut w = match w0 {
+                Some(w) => w,
+                None => self.w.get_value(),
+            };
+            self.status.set("Refining: measuring the start…".into());
+            yield_to_browser().await;
+            let mut best = (criterion(&p.src, &p.tgt, &w), w.clone());
+            for round in 1..=ROUNDS {
+                if self.generation.get_value() != generation {
+                    return;
+                }
+                let Some((next, r)) = refine_round(&p.src, &p.tgt, &w, round) else { break };
+                self.status.set(format!(
+                    "Refining: round {round} of {ROUNDS}, Procrustes on {} mutual nearest neighbours",
+                    r.pairs
+                ));
+                w = next;
+                if r.criterion > best.0 {
+                    best = (r.criterion, w.clone());
+                }
+                yield_to_browser().await;
+            }
+            if self.generation.get_value() != generation {
+                return;
+            }
+            // Training goes on from the refined map.
+            if let (Some(mut run), Some(device)) =
+                (self.run.try_update_value(|r| r.take()).flatten(), self.device.get_value())
+            {
+                run.state.map = LinearMap::new(&best.1, &device).train();
+                self.run.set_value(Some(run));
+            }
+            self.busy.set(false);
+            self.status.set("Refined.".into());
+            self.show(best.1, true);
+        });
+    }
+
+    fn start_from_identical(self) {
+        let Some(l) = self.loaded() else { return };
+        let pairs = identical_pairs(&l.problem.src, &l.problem.tgt);
+        if pairs.is_empty() {
+            self.error.set(Some("the two vocabularies share no word".into()));
+            return;
+        }
+        self.refine_from(Some(crate::align::procrustes_from(
+            &l.problem.src,
+            &l.problem.tgt,
+            &pairs,
+        )));
+    }
+}
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
+}
+
+/// Draws the target words (black) and the mapped source words (orange) in the plane; the
+/// toy's points sit on rings so each pair of points keeps its own radius, and W is aligned
+/// when every orange point covers its black one. The typed word and its translations are
+/// labelled.
+fn draw(c: &HtmlCanvasElement, l: &Loaded, w: &Square, word: &str, translations: &[String]) {
+    let Some(ctx) = context(c) else { return };
+    let (cw, ch) = (c.width() as f64, c.height() as f64);
+    ctx.set_fill_style_str("#fafafa");
+    ctx.fill_rect(0.0, 0.0, cw, ch);
+    let p = &l.problem;
+    let d = p.src.dim;
+    let toy = d == 2;
+    let n_src = if toy { p.src.len() } else { p.src.len().min(SHOWN) };
+    let n_tgt = if toy { p.tgt.len() } else { p.tgt.len().min(SHOWN) };
+    let mapped = map_rows(&p.src.vectors[..n_src * d], w);
+    let project = |r: &[f32], i: usize| -> (f64, f64) {
+        let x: f64 = r.iter().zip(&l.plane[0]).map(|(a, b)| *a as f64 * b).sum();
+        let y: f64 = r.iter().zip(&l.plane[1]).map(|(a, b)| *a as f64 * b).sum();
+        // The toy: ring i at radius 0.55–0.95, so pairs stay apart from their neighbours.
+        let s = if toy { 0.55 + 0.4 * ((i as f64 * 0.618_034) % 1.0) } else { 1.0 };
+        (x * s, y * s)
+    };
+    let tgt: Vec<(f64, f64)> =
+        (0..n_tgt).map(|i| project(&p.tgt.vectors[i * d..(i + 1) * d], i)).collect();
+    let src: Vec<(f64, f64)> =
+        (0..n_src).map(|i| project(&mapped[i * d..(i + 1) * d], i)).collect();
+    let extent =
+        if toy { 1.0 } else { tgt.iter().map(|(x, y)| x.abs().max(y.abs())).fold(1e-9, f64::max) };
+    let px =
+        |(x, y): (f64, f64)| (cw / 2.0 + x / extent * cw * 0.46, ch / 2.0 - y / extent * ch * 0.46);
+    ctx.set_fill_style_str("rgba(0,0,0,0.7)");
+    for &q in &tgt {
+        let (x, y) = px(q);
+        ctx.fill_rect(x - 1.5, y - 1.5, 3.0, 3.0);
+    }
+    ctx.set_fill_style_str("rgba(255,140,0,0.8)");
+    for &q in &src {
+        let (x, y) = px(q);
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, 2.2, 0.0, std::f64::consts::TAU);
+        ctx.fill();
+    }
+    ctx.set_font("13px sans-serif");
+    if let Some(id) = p.src.id(word) {
+        let m = map_rows(&p.src.vectors[id * d..(id + 1) * d], w);
+        let (x, y) = px(project(&m, id));
+        ctx.set_fill_style_str("rgb(200,80,0)");
+        let _ = ctx.fill_text(word, x + 4.0, y - 4.0);
+        ctx.set_fill_style_str("rgb(0,0,0)");
+        for t in translations.iter().take(3) {
+            if let Some(j) = p.tgt.id(t) {
+                let (x, y) = px(project(&p.tgt.vectors[j * d..(j + 1) * d], j));
+                let _ = ctx.fill_text(t, x + 4.0, y + 12.0);
+            }
+        }
+    }
+}
+
+#[component]
+pub fn AlignPage() -> impl IntoView {
+    let ctx = Ctx {
+        data: RwSignal::new("toy".into()),
+        objective: RwSignal::new("gan".into()),
+        seed: RwSignal::new(0),
+        budget: RwSignal::new(1000),
+        running: RwSignal::new(false),
+        busy: RwSignal::new(false),
+        step: RwSignal::new(0),
+        p1_nn: RwSignal::new(None),
+        p1_csls: RwSignal::new(None),
+        crit: RwSignal::new(None),
+        truth: RwSignal::new(None),
+        status: RwSignal::new(String::new()),
+        error: RwSignal::new(None),
+        backend: RwSignal::new(None),
+        word: RwSignal::new(String::new()),
+        translations: RwSignal::new(vec![]),
+        device: StoredValue::new_local(None),
+        toy: StoredValue::new_local(None),
+        real: StoredValue::new_local(None),
+        run: StoredValue::new_local(None),
+        w: StoredValue::new_local(Square::identity(2)),
+        canvas: NodeRef::new(),
+        generation: StoredValue::new(0),
+        loading: StoredValue::new(false),
+    };
+    let problem = Problem::toy(TOY_SEED);
+    let plane = [vec![1.0, 0.0], vec![0.0, 1.0]];
+    ctx.toy.set_value(Some(Rc::new(Loaded { problem, plane })));
+    spawn_local(async move {
+        let (device, backend, _) = super::shared_device().await;
+        ctx.device.set_value(Some(device));
+        ctx.backend.set(Some(backend));
+        ctx.reset();
+    });
+    let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+    let idle = move || ctx.running.get() || ctx.busy.get();
+    view! {
+        <section class="lab">
+            <div class="controls">
+                <p class="hint">"A linear map W (the generator) moves the source words (orange) onto the target words (black) while a critic tries to tell them apart (MUSE, Conneau et al. 2018, with seed 002's four objectives). Refinement then solves Procrustes on the words that are each other's nearest neighbours."</p>
+                <label>"Data "
+                    <select data-testid="align-data" on:change=move |ev| { ctx.data.set(event_target_value(&ev)); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }>
+                        <option value="toy" selected=move || ctx.data.get() == "toy">"2-D toy: 120 points and a hidden rotation"</option>
+                        <option value="es-en" selected=move || ctx.data.get() == "es-en">"Spanish → English word vectors (2.4 MB)"</option>
+                    </select>
+                </label>
+                <label>"Objective "
+                    <select data-testid="align-objective" on:change=move |ev| { ctx.objective.set(event_target_value(&ev)); ctx.reset() }>
+                        <option value="gan" selected=move || ctx.objective.get() == "gan">"GAN (MUSE)"</option>
+                        <option value="wgan" selected=move || ctx.objective.get() == "wgan">"WGAN (weight clipping)"</option>
+                        <option value="wgan-gp" selected=move || ctx.objective.get() == "wgan-gp">"WGAN-GP"</option>
+                        <option value="ct-gan" selected=move || ctx.objective.get() == "ct-gan">"CT-GAN"</option>
+                    </select>
+                </label>
+                <label>"Map updates " <input data-testid="align-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
+                <label>"Seed " <input data-testid="align-seed" type="number" min="0" prop:value=move || ctx.seed.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::SEED, ctx.seed.get_untracked(), ctx.error) { ctx.seed.set(v); ctx.reset() }/></label>
+                <div class="buttons">
+                    <button data-testid="align-train" disabled=idle on:click=move |_| ctx.start()>"Train"</button>
+                    <button data-testid="align-pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
+                    <button data-testid="align-reset" on:click=move |_| ctx.reset()>"Reset"</button>
+                    <button data-testid="align-refine" disabled=idle on:click=move |_| ctx.refine_from(None)>"Refine (Procrustes)"</button>
+                    <button data-testid="align-identical" disabled=idle class:hidden=move || ctx.data.get() == "toy" on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>
+                </div>
+                <p class="hint">"The settings are seed 002's for each objective, with a smaller critic (2×64 for the toy, 2×256 for words) so a step stays quick. The CLI's "<code>"earthmover align train --toy"</code>" runs the same toy."</p>
+                <label>"Translate a Spanish word " <input data-testid="align-word" type="text" placeholder="ciudad" prop:value=move || ctx.word.get() on:change=move |ev| { ctx.word.set(event_target_value(&ev)); ctx.translate() }/></label>
+                <ol data-testid="align-translations">{move || ctx.translations.get().into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
+            </div>
+            <div class="stage">
+                <canvas node_ref=ctx.canvas width="480" height="480" data-testid="align-canvas"></canvas>
+                <p class="legend-line">{move || if ctx.data.get() == "toy" { "black: target points · orange: source points mapped by W (each pair on its own ring)" } else { "the 500 most frequent words of each language, in the English vectors' two principal axes · black: English · orange: Spanish mapped by W" }}</p>
+                <div class="stats">
+                    <span>"Backend: " <b data-testid="align-backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
+                    <span>"Map updates: " <b data-testid="align-step">{move || ctx.step.get()}</b></span>
+                    <span>"P@1 (nearest neighbour): " <b data-testid="align-p1-nn">{move || pct(ctx.p1_nn.get())}</b></span>
+                    <span>"P@1 (CSLS): " <b data-testid="align-p1">{move || pct(ctx.p1_csls.get())}</b></span>
+                    <span class:hidden=move || ctx.data.get() != "toy">"‖W − hidden rotation‖: " <b data-testid="align-truth">{move || ctx.truth.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
+                    <span>"Criterion: " <b data-testid="align-criterion">{move || ctx.crit.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
+                </div>
+                <p class="note">{move || if ctx.data.get() == "toy" { "P@1 counts the points whose best match is their own rotated copy (all 120).".to_string() } else { "P@1 counts the 1,000 held-out Spanish words of the lexicon whose best match is a listed translation.".to_string() }}" CSLS is measured when training stops and after refinement."</p>
+                <p class="note" data-testid="align-status">{move || ctx.status.get()}</p>
+                <p class="error" role="alert" data-testid="align-error">{move || ctx.error.get()}</p>
+            </div>
+        </section>
+    }
+}
