@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+use super::chart::{LineChart, Series};
 use super::{bounded, now_ms, yield_to_browser};
 use crate::align::adversarial::{
     AdversarialConfig, AdversarialState, LinearMap, Spaces, align_step,
@@ -67,6 +68,10 @@ struct Ctx {
     error: RwSignal<Option<String>>,
     backend: RwSignal<Option<Backend>>,
     word: RwSignal<String>,
+    /// (map update, P@1 by nearest neighbour) at each redraw, and (map update, the critic's
+    /// estimate) at each step, for the charts.
+    p1_history: RwSignal<Vec<(f64, f64)>>,
+    estimate_history: RwSignal<Vec<(f64, f64)>>,
     translations: RwSignal<Vec<String>>,
     device: StoredValue<Option<Device>, LocalStorage>,
     toy: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
@@ -107,6 +112,8 @@ impl Ctx {
         self.busy.set(false);
         self.generation.update_value(|g| *g += 1);
         self.step.set(0);
+        self.p1_history.set(vec![]);
+        self.estimate_history.set(vec![]);
         self.p1_csls.set(None);
         self.crit.set(None);
         self.run.set_value(None);
@@ -174,7 +181,14 @@ impl Ctx {
     fn show(self, w: Square, csls: bool) {
         let Some(l) = self.loaded() else { return };
         let p = &l.problem;
-        self.p1_nn.set(Some(evaluate(&p.src, &p.tgt, &w, &p.test, Retrieval::Nn)[0]));
+        let nn = evaluate(&p.src, &p.tgt, &w, &p.test, Retrieval::Nn)[0];
+        self.p1_nn.set(Some(nn));
+        let step = self.step.get_untracked() as f64;
+        self.p1_history.update(|h| {
+            if h.last().is_none_or(|l| l.0 < step) {
+                h.push((step, nn));
+            }
+        });
         self.truth.set(p.truth.as_ref().map(|q| q.distance(&w)));
         if csls {
             self.p1_csls.set(Some(evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0]));
@@ -196,7 +210,10 @@ impl Ctx {
             self.translations.set(vec![]);
             self.redraw();
             if !word.is_empty() {
-                self.status.set(format!("'{word}' is not among the {} source words", p.src.len()));
+                let shown: String = word.chars().take(40).collect();
+                let more = if shown.len() < word.len() { "…" } else { "" };
+                self.status
+                    .set(format!("'{shown}{more}' is not among the {} source words", p.src.len()));
             }
             return;
         };
@@ -268,6 +285,14 @@ impl Ctx {
                 ));
             }
             self.step.set(step);
+            self.estimate_history.update(|h| {
+                h.push((step as f64, v.estimate));
+                if h.len() > 4000 {
+                    // Keep the chart light: thin the older half.
+                    *h =
+                        h.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, p)| *p).collect();
+                }
+            });
             if now_ms() - *last_view > VIEW_INTERVAL_MS {
                 self.read_back(false).await;
                 *last_view = now_ms();
@@ -437,6 +462,8 @@ pub fn AlignPage() -> impl IntoView {
         error: RwSignal::new(None),
         backend: RwSignal::new(None),
         word: RwSignal::new(String::new()),
+        p1_history: RwSignal::new(vec![]),
+        estimate_history: RwSignal::new(vec![]),
         translations: RwSignal::new(vec![]),
         device: StoredValue::new_local(None),
         toy: StoredValue::new_local(None),
@@ -502,7 +529,11 @@ pub fn AlignPage() -> impl IntoView {
                 </div>
                 <p class="note">{move || if ctx.data.get() == "toy" { "P@1 counts the points whose best match is their own rotated copy (all 120).".to_string() } else { "P@1 counts the 1,000 held-out Spanish words of the lexicon whose best match is a listed translation.".to_string() }}" CSLS is measured when training stops and after refinement."</p>
                 <p class="note" data-testid="align-status">{move || ctx.status.get()}</p>
-                <p class="error" role="alert" data-testid="align-error">{move || ctx.error.get()}</p>
+                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+            </div>
+            <div class="charts">
+                <LineChart title="P@1 (nearest neighbour) while training" series=Signal::derive(move || vec![Series { name: "P@1", color: "#1b7f3b", points: ctx.p1_history.get() }])/>
+                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series { name: if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, color: "#8a3ab9", points: ctx.estimate_history.get() }])/>
             </div>
         </section>
     }

@@ -105,7 +105,7 @@ for (const webgpu of [false, true]) {
         fs.mkdirSync(SHOTS, { recursive: true });
         await page.screenshot({ path: path.join(SHOTS, 'align-toy.png') });
       }
-      assert.equal(await text(page, 'align-error'), '');
+      assert.equal(await text(page, 'error'), '');
       assert.deepEqual(errors, []);
     });
   });
@@ -146,7 +146,7 @@ test('Align: es-en from identical strings reaches the CLI P@1, and a typed word 
     assert.equal(await page.locator(`${sel('align-translations')} li`).count(), 0);
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'align-es-en.png') });
-    assert.equal(await text(page, 'align-error'), '');
+    assert.equal(await text(page, 'error'), '');
     assert.deepEqual(errors, []);
   });
 });

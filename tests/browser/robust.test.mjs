@@ -45,6 +45,7 @@ test('every typed field refuses huge, negative, NaN and empty values by name (CP
     const named = {
       'gan-lab': { lr: 'learning rate', beta1: 'β₁', beta2: 'β₂', lambda: 'λ', clip: 'clip c', 'n-critic': 'n_critic', batch: 'batch', hidden: 'width', depth: 'depth', seed: 'seed' },
       summarize: { beam: 'beam', 'min-len': 'min length', 'max-len': 'max length' },
+      align: { 'align-steps': 'map updates', 'align-seed': 'seed' },
     };
     let checked = 0;
     for (const [tab, fields] of Object.entries(named)) {
@@ -60,6 +61,17 @@ test('every typed field refuses huge, negative, NaN and empty values by name (CP
           checked++;
         }
       }
+    }
+    // The Align tab's word box: anything typed is looked up, never trusted; a word outside the
+    // vocabulary is named.
+    await page.goto(page.url().replace(/#.*$/, '') + '#align');
+    for (const bad of [...BAD, 'x'.repeat(100_000), '<script>alert(1)</script>', 'año\u0000']) {
+      await type(page.locator('#align [data-testid=align-word]'), bad);
+      const status = (await page.locator('#align [data-testid=align-status]').textContent()).trim();
+      assert.ok(bad.trim() === '' || status.includes('is not among the 120 source words'), `align word “${bad.slice(0, 20)}”: ${status.slice(0, 80)}`);
+      assert.equal(await page.locator('#align [data-testid=align-translations] li').count(), 0);
+      assert.equal(await panicShown(page), false);
+      checked++;
     }
     // The GAN lab: a good value clears the message; a network too big for the CPU is refused
     // with the work it would take.
