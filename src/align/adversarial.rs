@@ -17,7 +17,7 @@ use crate::gan::mlp::{Activation, Mlp, MlpConfig};
 use crate::gan::objective::{self, Objective};
 use crate::gan::train::update_critic;
 use crate::nn::{self, FloatMap, ReadError, read_floats};
-use crate::optim::{Optimizer, OptimizerConfig, gradients};
+use crate::optim::{Optimizer, OptimizerConfig, clip_global_norm, gradients};
 use crate::record::{Reader, RecordError, Writer};
 use crate::rng::Rng;
 
@@ -56,6 +56,12 @@ pub struct AdversarialConfig {
     pub map_optimizer: OptimizerConfig,
     /// β of the orthogonality update (seed 002: 0.01; MUSE's default 0.001).
     pub beta: f64,
+    /// Rescale the map's gradient to this global norm when it is larger (None: never; MUSE
+    /// and seed 002 do not clip). The orthogonality update diverges once a singular value of
+    /// W passes √((2 + β)/β) ≈ 14 (at β 0.01), which one SGD step of 0.1 reaches when a critic
+    /// without seed 002's layer normalisation hands the map a gradient of norm above ~130.
+    #[serde(default)]
+    pub map_grad_clip: Option<f64>,
     /// One-sided label smoothing of the Jensen–Shannon critic (MUSE smooths both sides by 0.1).
     pub label_smoothing: Option<f64>,
     pub seed: u64,
@@ -80,15 +86,20 @@ impl AdversarialConfig {
             critic_optimizer: OptimizerConfig::sgd(0.1),
             map_optimizer: OptimizerConfig::sgd(0.1),
             beta: 0.01,
+            map_grad_clip: None,
             label_smoothing: Some(0.9),
             seed: 0,
         };
         Some(match objective {
             "gan" => base,
+            // WGAN and CT-GAN clip the map's gradient at norm 1: without it, every run of
+            // either diverged here (README), which seed 002 avoided with layer normalisation
+            // in the critic.
             "wgan" => AdversarialConfig {
                 objective: Objective::Wgan { clip: 0.25 },
                 critic_optimizer: OptimizerConfig::rmsprop(5e-4),
                 label_smoothing: None,
+                map_grad_clip: Some(1.0),
                 ..base
             },
             "wgan-gp" => AdversarialConfig {
@@ -106,6 +117,7 @@ impl AdversarialConfig {
                 },
                 critic_optimizer: OptimizerConfig::adam(5e-4, 0.9, 0.999),
                 label_smoothing: None,
+                map_grad_clip: Some(1.0),
                 ..base
             },
             _ => return None,
@@ -143,7 +155,7 @@ impl AdversarialConfig {
 
     /// The message names the bad field.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 9] = [
+        let checks: [(bool, &str); 10] = [
             (
                 self.reconstruction.is_finite() && self.reconstruction >= 0.0,
                 "reconstruction must be a finite number ≥ 0",
@@ -159,6 +171,10 @@ impl AdversarialConfig {
             ((1..=65536).contains(&self.batch_size), "batch_size must be between 1 and 65536"),
             ((1..=100).contains(&self.n_critic), "n_critic must be between 1 and 100"),
             (self.beta.is_finite() && (0.0..=0.5).contains(&self.beta), "beta must be in [0, 0.5]"),
+            (
+                self.map_grad_clip.is_none_or(|c| c.is_finite() && c > 0.0),
+                "map_grad_clip must be a finite number > 0",
+            ),
         ];
         if let Some((_, msg)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(msg.to_string());
@@ -374,7 +390,10 @@ pub fn align_step(
             / (back.square().sum_dim(1).sqrt() * x.square().sum_dim(1).sqrt()).add_scalar(1e-12);
         loss = loss + cos.mean().neg().add_scalar(1.0).mul_scalar(config.reconstruction);
     }
-    let grads = gradients(&loss, &state.map);
+    let mut grads = gradients(&loss, &state.map);
+    if let Some(max) = config.map_grad_clip {
+        grads = clip_global_norm(&state.map, grads, max).0;
+    }
     let map = state.map_opt.step(state.map, grads, 1.0);
     state.map = nn::map_floats(map, &mut Orthogonalize(config.beta)).train();
     state.step += 1;

@@ -142,6 +142,9 @@ pub struct TrainArgs {
     /// β of the orthogonality update.
     #[arg(long)]
     beta: Option<f64>,
+    /// Rescale the map's gradient to this global norm when larger (default: no clipping).
+    #[arg(long)]
+    map_grad_clip: Option<f64>,
     /// The critic's learning rate.
     #[arg(long)]
     critic_lr: Option<f64>,
@@ -295,6 +298,9 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     }
     if let Some(v) = a.beta {
         c.beta = v;
+    }
+    if a.map_grad_clip.is_some() {
+        c.map_grad_clip = a.map_grad_clip;
     }
     if let Some(v) = a.reconstruction {
         c.reconstruction = v;

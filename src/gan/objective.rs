@@ -201,8 +201,12 @@ pub fn critic_terms(
             let m2 = dropout_masks(critic, batch, dropout, rng);
             let p1 = critic.pass(real.clone(), Some(&m1));
             let p2 = critic.pass(real.clone(), Some(&m2));
-            let d_fake = critic.forward(fake.clone());
-            let w = p1.out.clone().mean() - d_fake.mean();
+            // The Wasserstein term reads both sides without dropout (Wei et al.'s Algorithm 1,
+            // seed 002's Algorithm 5: D(G(z)) − D(x)). Dropout on the real side only would let
+            // the critic score "was dropped out" instead of "is real": the gradient penalty,
+            // taken without dropout, never sees that, and the estimate grows without bound.
+            let (d_real, d_fake) = outputs(critic, real.clone(), fake.clone());
+            let w = d_real.mean() - d_fake.mean();
             let gp = gradient_penalty(critic, real, fake, rng).mul_scalar(lambda_gp);
             let d_out = (p1.out - p2.out).abs().squeeze_dim::<1>(1);
             let d_feat = (p1.features - p2.features)
