@@ -3,7 +3,7 @@
 # JSON line per run (P@1 with CSLS on 1,000 held-out words, before and after refinement,
 # and the wall-clock time). A diverged run is a line with its error and no P@1.
 #   bash scripts/align_experiments.sh synthetic|real SEEDS [extra train flags…]
-# Settings: EPOCHS (default 3), EPOCH_SIZE (default 500), CRITIC_HIDDEN (default 256),
+# Settings: EPOCHS (default 5), EPOCH_SIZE (default 2000), CRITIC_HIDDEN (default 256),
 # OBJECTIVES (default "gan wgan wgan-gp ct-gan"), OUT (default /tmp/earthmover-align).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,8 @@ for objective in ${OBJECTIVES:-gan wgan wgan-gp ct-gan}; do
     t0=$(date +%s.%N)
     # A run that diverges (the CLI stops with a message naming the step) counts as a failure
     # with no P@1, and the sweep goes on.
-    if ! train=$("$bin" align train "${data[@]}" --objective "$objective" --seed "$seed" --epochs "${EPOCHS:-3}" \
-      --epoch-size "${EPOCH_SIZE:-500}" --critic-hidden "${CRITIC_HIDDEN:-256}" --out "$dir" "$@" 2>"$dir.log"); then
+    if ! train=$("$bin" align train "${data[@]}" --objective "$objective" --seed "$seed" --epochs "${EPOCHS:-5}" \
+      --epoch-size "${EPOCH_SIZE:-2000}" --critic-hidden "${CRITIC_HIDDEN:-256}" --out "$dir" "$@" 2>"$dir.log"); then
       t1=$(date +%s.%N)
       python3 -c 'import json,sys; print(json.dumps({"kind": sys.argv[1], "objective": sys.argv[2], "seed": int(sys.argv[3]), "p1_adversarial": None, "p1_refined": None, "success": False, "error": sys.argv[4], "seconds": round(float(sys.argv[5]), 1)}))' \
         "$kind" "$objective" "$seed" "$(tail -n 1 "$dir.log")" "$(echo "$t1 - $t0" | bc)"
