@@ -79,27 +79,52 @@ pub struct Round {
     pub criterion: f64,
 }
 
-/// One round of MUSE's refinement: the dictionary of mutual CSLS neighbours among the
-/// `MAX_RANK` most frequent words under `w`, and the Procrustes solution on it. `None` when no
-/// word pair is mutual. The page runs the rounds one at a time, letting the browser paint.
-pub fn refine_round(
-    src: &Embeddings,
-    tgt: &Embeddings,
-    w: &Square,
-    round: usize,
-) -> Option<(Square, Round)> {
-    let mapped = map_rows(&src.vectors, w);
-    let pairs = Retriever::new(&mapped, &tgt.vectors, src.dim, CSLS).mutual_pairs(MAX_RANK);
-    if pairs.is_empty() {
-        return None;
-    }
-    let w = procrustes_from(src, tgt, &pairs);
-    let r = Round { round, pairs: pairs.len(), criterion: criterion(src, tgt, &w) };
-    Some((w, r))
+/// MUSE's refinement, one round at a time (the page runs a round per frame): each round
+/// builds the dictionary of mutual CSLS neighbours among the `MAX_RANK` most frequent words
+/// under the current W and solves Procrustes on it. The W with the best criterion, the start
+/// included, is kept.
+pub struct Refinement<'a> {
+    src: &'a Embeddings,
+    tgt: &'a Embeddings,
+    w: Square,
+    best: (f64, Square),
+    rounds: Vec<Round>,
 }
 
-/// MUSE's refinement: `iterations` rounds of [`refine_round`]. Keeps the W with the best
-/// criterion (the start included). `on_round` sees each round.
+impl<'a> Refinement<'a> {
+    pub fn new(src: &'a Embeddings, tgt: &'a Embeddings, w0: Square) -> Self {
+        let best = (criterion(src, tgt, &w0), w0.clone());
+        Refinement { src, tgt, w: w0, best, rounds: vec![] }
+    }
+
+    /// One more round, with its W; `None` (and nothing changes) when no word pair is mutual.
+    pub fn step(&mut self) -> Option<(&Round, &Square)> {
+        let (src, tgt) = (self.src, self.tgt);
+        let mapped = map_rows(&src.vectors, &self.w);
+        let pairs = Retriever::new(&mapped, &tgt.vectors, src.dim, CSLS).mutual_pairs(MAX_RANK);
+        if pairs.is_empty() {
+            return None;
+        }
+        self.w = procrustes_from(src, tgt, &pairs);
+        let r = Round {
+            round: self.rounds.len() + 1,
+            pairs: pairs.len(),
+            criterion: criterion(src, tgt, &self.w),
+        };
+        if r.criterion > self.best.0 {
+            self.best = (r.criterion, self.w.clone());
+        }
+        self.rounds.push(r);
+        self.rounds.last().map(|r| (r, &self.w))
+    }
+
+    /// The best W and every round.
+    pub fn finish(self) -> (Square, Vec<Round>) {
+        (self.best.1, self.rounds)
+    }
+}
+
+/// MUSE's refinement: up to `iterations` rounds of [`Refinement`]; `on_round` sees each.
 pub fn refine(
     src: &Embeddings,
     tgt: &Embeddings,
@@ -107,24 +132,17 @@ pub fn refine(
     iterations: usize,
     mut on_round: impl FnMut(&Round, &Square),
 ) -> (Square, Vec<Round>) {
-    let mut w = w0;
-    let mut best = (criterion(src, tgt, &w), w.clone());
-    let mut rounds = vec![];
-    for round in 1..=iterations {
-        let Some((next, r)) = refine_round(src, tgt, &w, round) else { break };
-        w = next;
-        on_round(&r, &w);
-        if r.criterion > best.0 {
-            best = (r.criterion, w.clone());
-        }
-        rounds.push(r);
+    let mut r = Refinement::new(src, tgt, w0);
+    for _ in 0..iterations {
+        let Some((round, w)) = r.step() else { break };
+        on_round(round, w);
     }
-    (best.1, rounds)
+    r.finish()
 }
 
 /// A synthetic target space with a known answer: the source rows rotated by a random
-/// rotation (determinant +1: a reflection is out of reach of a map started at the identity), plus Gaussian noise of σ `noise` per coordinate, re-normalised. Words
-/// keep their names (with a `~` so no string is shared), and the lexicon is the identity.
+/// rotation (determinant +1: a reflection is out of reach of a map started at the identity),
+/// plus Gaussian noise of σ `noise` per coordinate, re-normalised. Words keep their names (with a `~` so no string is shared), and the lexicon is the identity.
 pub fn synthetic(src: &Embeddings, noise: f64, seed: u64) -> (Embeddings, Square, Lexicon) {
     let mut rng = crate::rng::Rng::new(seed);
     let q = Square::random_rotation(src.dim, &mut rng);

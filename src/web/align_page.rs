@@ -1,7 +1,7 @@
 //! The Align tab: word translation without a dictionary, live (MUSE with the GAN lab's four
 //! objectives). Two clouds, the 2-D toy or a PCA view of the es-en vectors, move as the map W
 //! trains on WebGPU or the CPU. The component holds signals and calls `crate::align`: the
-//! training step is `align_step`, refinement is `refine_round`, P@1 is `evaluate` on the
+//! training step is `align_step`, refinement is `Refinement`, P@1 is `evaluate` on the
 //! page's own copy of the lexicon's held-out words. It has no training logic.
 
 use std::rc::Rc;
@@ -20,8 +20,10 @@ use crate::align::adversarial::{
 };
 use crate::align::embed::identical_pairs;
 use crate::align::linalg::Square;
-use crate::align::retrieval::{Retrieval, Retriever};
-use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, principal_plane, refine_round};
+use crate::align::retrieval::{Retrieval, Retriever, precision};
+use crate::align::{
+    CRITERION_WORDS, CSLS, Problem, Refinement, evaluate, map_rows, principal_plane,
+};
 use crate::bounds;
 use crate::device::Backend;
 
@@ -191,24 +193,33 @@ impl Ctx {
         });
         self.truth.set(p.truth.as_ref().map(|q| q.distance(&w)));
         if csls {
-            self.p1_csls.set(Some(evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0]));
-            self.crit.set(Some(criterion(&p.src, &p.tgt, &w)));
+            // One CSLS retriever (its two k-NN passes are the costly part) serves P@1, the
+            // criterion and the typed word.
+            let mapped = map_rows(&p.src.vectors, &w);
+            let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
+            self.p1_csls.set(Some(precision(&r, &p.test)[0]));
+            self.crit.set(Some(r.criterion(CRITERION_WORDS)));
+            self.translate_with(p, &r);
         }
         self.w.set_value(w);
-        if csls && !self.word.get_untracked().is_empty() {
-            self.translate();
-        }
         self.redraw();
     }
 
     /// The typed word's five best CSLS translations under the shown map.
     fn translate(self) {
-        let word = self.word.get_untracked().trim().to_lowercase();
         let Some(l) = self.loaded() else { return };
         let p = &l.problem;
+        let mapped = self.w.with_value(|w| map_rows(&p.src.vectors, w));
+        self.translate_with(p, &Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS));
+        self.redraw();
+    }
+
+    /// The typed word's translations by `r` (nothing for an empty box; a word outside the
+    /// vocabulary is named in the status line).
+    fn translate_with(self, p: &Problem, r: &Retriever<'_>) {
+        let word = self.word.get_untracked().trim().to_lowercase();
         let Some(id) = p.src.id(&word) else {
             self.translations.set(vec![]);
-            self.redraw();
             if !word.is_empty() {
                 let shown: String = word.chars().take(40).collect();
                 let more = if shown.len() < word.len() { "…" } else { "" };
@@ -217,11 +228,8 @@ impl Ctx {
             }
             return;
         };
-        let mapped = self.w.with_value(|w| map_rows(&p.src.vectors, w));
-        let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
         let best = r.translate(&[id], 5)[0].iter().map(|&t| p.tgt.words[t].clone()).collect();
         self.translations.set(best);
-        self.redraw();
     }
 
     fn redraw(self) {
@@ -329,41 +337,35 @@ impl Ctx {
         let generation = self.generation.get_value();
         spawn_local(async move {
             let p = &l.problem;
-            let mut w = match w0 {
-                Some(w) => w,
-                None => self.w.get_value(),
-            };
+            let w = w0.unwrap_or_else(|| self.w.get_value());
             self.status.set("Refining: measuring the start…".into());
             yield_to_browser().await;
-            let mut best = (criterion(&p.src, &p.tgt, &w), w.clone());
+            let mut refinement = Refinement::new(&p.src, &p.tgt, w);
             for round in 1..=ROUNDS {
                 if self.generation.get_value() != generation {
                     return;
                 }
-                let Some((next, r)) = refine_round(&p.src, &p.tgt, &w, round) else { break };
+                let Some((r, _)) = refinement.step() else { break };
                 self.status.set(format!(
                     "Refining: round {round} of {ROUNDS}, Procrustes on {} mutual nearest neighbours",
                     r.pairs
                 ));
-                w = next;
-                if r.criterion > best.0 {
-                    best = (r.criterion, w.clone());
-                }
                 yield_to_browser().await;
             }
             if self.generation.get_value() != generation {
                 return;
             }
+            let (best, _) = refinement.finish();
             // Training goes on from the refined map.
             if let (Some(mut run), Some(device)) =
                 (self.run.try_update_value(|r| r.take()).flatten(), self.device.get_value())
             {
-                run.state.map = LinearMap::new(&best.1, &device).train();
+                run.state.map = LinearMap::new(&best, &device).train();
                 self.run.set_value(Some(run));
             }
             self.busy.set(false);
             self.status.set("Refined.".into());
-            self.show(best.1, true);
+            self.show(best, true);
         });
     }
 
