@@ -184,7 +184,7 @@ fn tiny_training_run_learns() {
         "{r}"
     );
 
-    // --no-repeat-trigram at export becomes the exported model's default decoding.
+    // Decoding flags at export become the exported model's defaults (what the page uses).
     let config = |path: &Path| {
         earthmover::summarize::store::load(
             &std::fs::read(path).unwrap(),
@@ -192,10 +192,10 @@ fn tiny_training_run_learns() {
         )
         .unwrap()
         .config
-        .decode
-        .no_repeat_trigram
     };
-    assert!(!config(&export));
+    let plain = config(&export);
+    assert!(!plain.decode.no_repeat_trigram);
+    assert_eq!((plain.decode.min_len, plain.train.max_enc), (35, 120));
     let blocked = dir.join("blocked.safetensors");
     let o = earthmover(
         &[
@@ -206,11 +206,55 @@ fn tiny_training_run_learns() {
             "--out",
             blocked.to_str().unwrap(),
             "--no-repeat-trigram",
+            "--min-len",
+            "7",
+            "--max-enc",
+            "90",
         ],
         b"",
     );
     assert!(o.status.success(), "{}", text(&o).1);
-    assert!(config(&blocked));
+    let blocked_config = config(&blocked);
+    assert!(blocked_config.decode.no_repeat_trigram);
+    assert_eq!((blocked_config.decode.min_len, blocked_config.train.max_enc), (7, 90));
+    // eval's --max-enc reads fewer article tokens than the file says, and reports it.
+    let r = json(&earthmover(
+        &[
+            "summarize",
+            "eval",
+            "--model",
+            blocked.to_str().unwrap(),
+            "--source",
+            &format!("{DATA}/val.source.gz"),
+            "--target",
+            &format!("{DATA}/val.target.gz"),
+            "--limit",
+            "5",
+            "--greedy",
+            "--max-enc",
+            "60",
+        ],
+        b"",
+    ));
+    assert_eq!(r["max_enc"], 60, "{r}");
+    // A setting the config refuses is named, and nothing is written.
+    let refused = dir.join("refused.safetensors");
+    let o = earthmover(
+        &[
+            "summarize",
+            "export",
+            "--model",
+            trained.to_str().unwrap(),
+            "--out",
+            refused.to_str().unwrap(),
+            "--max-enc",
+            "0",
+        ],
+        b"",
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("max_enc"), "{}", text(&o).1);
+    assert!(!refused.exists());
 }
 
 /// Stopping and resuming gives the checkpoint of the run that never stopped, bit for bit, with
@@ -517,4 +561,90 @@ fn device_auto_says_what_it_chose() {
         article,
     );
     assert_eq!(device_line(&text(&o).1), "device: CPU (Flex) on the CPU");
+}
+
+/// Issue 14's target, as the README and the model card report it: the committed default model,
+/// with the decoding saved in the file (the page's default), against Lead-3 on the first 1,000
+/// pairs of CNN/DailyMail val. Two `summarize eval` processes share the pairs (500 each; each
+/// pair's summary and ROUGE do not depend on the others, so the mean of the halves is the
+/// corpus score). About ten minutes of the suite's time.
+#[test]
+fn the_default_model_is_level_with_lead3_on_1000_val_pairs() {
+    use std::io::Read;
+    let dir = tmp("default-vs-lead3");
+    let read = |name: &str| {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(format!("{DATA}/{name}")).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        text.lines().take(1000).map(|l| format!("{l}\n")).collect::<Vec<_>>()
+    };
+    let (sources, targets) = (read("val.source.gz"), read("val.target.gz"));
+    assert_eq!((sources.len(), targets.len()), (1000, 1000));
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors");
+    let halves: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let jobs: Vec<_> = [0usize, 500]
+            .into_iter()
+            .map(|start| {
+                let (src, tgt) = (dir.join(format!("src{start}")), dir.join(format!("tgt{start}")));
+                std::fs::write(&src, sources[start..start + 500].concat()).unwrap();
+                std::fs::write(&tgt, targets[start..start + 500].concat()).unwrap();
+                s.spawn(move || {
+                    json(&earthmover(
+                        &[
+                            "summarize",
+                            "eval",
+                            "--model",
+                            model,
+                            "--source",
+                            src.to_str().unwrap(),
+                            "--target",
+                            tgt.to_str().unwrap(),
+                        ],
+                        b"",
+                    ))
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().unwrap()).collect()
+    });
+    let mean = |k: &str| halves.iter().map(|h| h[k].as_f64().unwrap()).sum::<f64>() / 2.0;
+    let (r1, r2, rl) = (mean("rouge1"), mean("rouge2"), mean("rougeL"));
+    // The file's own decoding: what the page does.
+    assert_eq!(halves[0]["max_enc"], 150, "{}", halves[0]);
+
+    let lead = dir.join("lead3.txt");
+    let refs = dir.join("refs.txt");
+    std::fs::write(&refs, targets.concat()).unwrap();
+    let o = earthmover(
+        &[
+            "summarize",
+            "lead",
+            "--n",
+            "3",
+            "--source",
+            &format!("{DATA}/val.source.gz"),
+            "--limit",
+            "1000",
+            "--out",
+            lead.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let l = json(&earthmover(
+        &["rouge", "--candidates", lead.to_str().unwrap(), "--references", refs.to_str().unwrap()],
+        b"",
+    ));
+    let lead1 = l["rouge1"].as_f64().unwrap();
+    eprintln!(
+        "first 1,000 val pairs: default model R-1/R-2/R-L {r1:.2} / {r2:.2} / {rl:.2}; Lead-3 {lead1:.2} / {:.2} / {:.2}",
+        l["rouge2"].as_f64().unwrap(),
+        l["rougeL"].as_f64().unwrap()
+    );
+    // The figures the README and the model card publish (Lead-3's also matches rouge-score in
+    // tests/rouge_reference.rs).
+    assert!((lead1 - 36.27).abs() < 0.005, "Lead-3 ROUGE-1 {lead1}");
+    assert!((r1 - 36.34).abs() < 0.005 && (rl - 24.21).abs() < 0.005, "{r1} {rl}");
+    assert!(r1 >= lead1, "the default model ({r1:.2}) is below Lead-3 ({lead1:.2})");
 }

@@ -187,9 +187,14 @@ fn summarizer_step_and_greedy_summary_on_wgpu_match_flex() {
         .collect();
     let batch = Batch::new(&examples, vocab.len());
 
-    let before = param_values(&loaded.model);
+    // The step runs with coverage on (See et al.'s full loss), so that every weight, w_c
+    // included, gets a gradient: the default model was trained without it.
+    let mut full = loaded.model.clone();
+    full.config.coverage = true;
+    config.model.coverage = true;
+    let before = param_values(&full);
     let step = |device: &Device| {
-        let state = TrainState::from_model(loaded.model.clone().to_device(device), &config);
+        let state = TrainState::from_model(full.clone().to_device(device), &config);
         param_values(&train_step(state, &batch, &config).0.model)
     };
     let (on_cpu, on_gpu) = (step(&cpu), step(&gpu));

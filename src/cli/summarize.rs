@@ -143,6 +143,9 @@ impl DecodeOverrides {
 pub struct DecodeArgs {
     #[command(flatten)]
     overrides: DecodeOverrides,
+    /// Article tokens read (default: what the model was trained on).
+    #[arg(long)]
+    max_enc: Option<usize>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
 }
@@ -204,9 +207,13 @@ pub struct ExportArgs {
     out: PathBuf,
     #[arg(long, value_enum, default_value_t = Precision::Int8)]
     precision: Precision,
-    /// Make "never repeat a trigram" the exported model's default decoding (what the page uses).
+    /// Decoding settings to make the exported model's defaults (what the page uses), e.g.
+    /// --no-repeat-trigram --min-len 50.
+    #[command(flatten)]
+    decode: DecodeOverrides,
+    /// Article tokens the exported model reads by default (default: what it was trained on).
     #[arg(long)]
-    no_repeat_trigram: bool,
+    max_enc: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -327,6 +334,7 @@ pub fn load_model(path: &Path, device: &Device) -> Result<Loaded> {
 fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerConfig> {
     let mut c = base.clone();
     a.overrides.apply(&mut c.decode);
+    c.train.max_enc = a.max_enc.unwrap_or(c.train.max_enc);
     c.validate().map_err(|e| anyhow!(e))?;
     Ok(c)
 }
@@ -444,7 +452,9 @@ fn export(a: ExportArgs) -> Result<()> {
     let precision = a.precision;
     let loaded = load_model(&a.model, &Device::flex())?;
     let mut config = loaded.config.clone();
-    config.decode.no_repeat_trigram |= a.no_repeat_trigram;
+    a.decode.apply(&mut config.decode);
+    config.train.max_enc = a.max_enc.unwrap_or(config.train.max_enc);
+    config.validate().map_err(|e| anyhow!(e))?;
     let bytes = store::export_bytes(&loaded.model, &config, &loaded.vocab, precision)?;
     super::write_atomic(&a.out, &bytes)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
