@@ -17,6 +17,10 @@
 //!    better than the greedy one is made more likely.
 //! 3. One reconstructor update: teacher-forced NLL of the document given the sampled summary.
 //!
+//! Method 2 (adversarial REINFORCE) replaces `L_adv` by per-step rewards: the critic reads
+//! sampled one-hot words, scores every prefix of the summary, and each word is credited with the
+//! score the summary gained from it on, self-critically ([`per_step_advantage`]).
+//!
 //! Every random draw comes from a stream keyed by the seed and step counters.
 
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
@@ -239,9 +243,33 @@ fn floats(t: Tensor<2>, what: &str) -> Result<Vec<f64>, String> {
 /// did better than the greedy one (`gain > 0`) is made more likely by gradient descent, a
 /// worse one less likely. `log_probs` is `[B, S]`; `gain` is a constant per row.
 pub fn self_critical_loss(log_probs: Tensor<2>, gain: &[f32]) -> Tensor<1> {
-    let [b, _] = log_probs.dims();
-    let gain = Tensor::<2>::from_data(TensorData::new(gain.to_vec(), [b, 1]), &log_probs.device());
-    (log_probs.sum_dim(1) * gain).mean().neg()
+    let [_, s] = log_probs.dims();
+    let per_step: Vec<f32> = gain.iter().flat_map(|&g| std::iter::repeat_n(g, s)).collect();
+    per_step_loss(log_probs, &per_step)
+}
+
+/// REINFORCE with an advantage per step: `−mean_b Σⱼ gain[b, j] · log P(w_bj)`. `log_probs`
+/// and `gain` are `[B, S]` (row-major).
+pub fn per_step_loss(log_probs: Tensor<2>, gain: &[f32]) -> Tensor<1> {
+    let dims = log_probs.dims();
+    let gain = Tensor::<2>::from_data(TensorData::new(gain.to_vec(), dims), &log_probs.device());
+    (log_probs * gain).sum_dim(1).mean().neg()
+}
+
+/// Method 2's per-step critic advantages, `[B, S]` row-major. `sampled[t][b]` and
+/// `greedy[t][b]` are the critic's scores of row `b`'s first `t` words (the rest padded), for
+/// `t = 0..=S`. The word at step `j` earns what the summary's score gained from there on,
+/// `p_S − p_j` (the per-step rewards `p_{t+1} − p_t` summed from `j`: the score of the prefix
+/// before it is the baseline), less the same for the greedy summary (self-critical). At `j = 0`
+/// both prefixes are empty, so it is the sequence-level gain `p_S(sampled) − p_S(greedy)`;
+/// past a summary's end it is 0.
+pub fn per_step_advantage(sampled: &[Vec<f64>], greedy: &[Vec<f64>]) -> Vec<f64> {
+    let steps = sampled.len().saturating_sub(1);
+    let rows = sampled.first().map_or(0, Vec::len);
+    let to_go = |p: &[Vec<f64>], b: usize, j: usize| p[steps][b] - p[j][b];
+    (0..rows)
+        .flat_map(|b| (0..steps).map(move |j| to_go(sampled, b, j) - to_go(greedy, b, j)))
+        .collect()
 }
 
 /// One GAN-phase iteration (see the module docs). Fails, naming the cause, when a free run
@@ -321,27 +349,37 @@ pub fn train_step(
     let (adversarial, critic_gain) = match config.method {
         Method::Distributions => {
             let fake = sampled.dists.clone().reshape([b, steps * v]);
-            (objective::generator_loss(&config.objective, &critic, fake, None), vec![0.0; b])
+            (objective::generator_loss(&config.objective, &critic, fake, None), vec![])
         }
         Method::Reinforce => {
-            let score = |words: &[Vec<usize>]| {
-                floats(critic.forward(one_hot(words, v, steps, &device)), "critic's scores")
+            // The critic scores every prefix (t words, the rest padded): per-step rewards.
+            let prefix_scores = |words: &[Vec<usize>]| -> Result<Vec<Vec<f64>>, String> {
+                (0..=steps)
+                    .map(|t| {
+                        let prefix: Vec<Vec<usize>> =
+                            words.iter().map(|w| w[..t.min(w.len())].to_vec()).collect();
+                        floats(
+                            critic.forward(one_hot(&prefix, v, steps, &device)),
+                            "critic's scores",
+                        )
+                    })
+                    .collect()
             };
-            let (s, g) = (score(&sampled.words)?, score(&greedy.words)?);
-            let gain: Vec<f64> = s.iter().zip(&g).map(|(s, g)| s - g).collect();
-            let mean_score = s.iter().sum::<f64>() / b.max(1) as f64;
+            let (s, g) = (prefix_scores(&sampled.words)?, prefix_scores(&greedy.words)?);
+            let mean_score = s[steps].iter().sum::<f64>() / b.max(1) as f64;
             let loss =
                 Tensor::<1>::from_data(TensorData::new(vec![-mean_score as f32], [1]), &device);
-            (loss, gain)
+            (loss, per_step_advantage(&s, &g))
         }
     };
-    let gain: Vec<f32> = rec_gain
-        .iter()
-        .zip(&critic_gain)
-        .map(|(r, c)| (w_rec * r + config.adversarial_weight * c) as f32)
+    let gain: Vec<f32> = (0..b * steps)
+        .map(|i| {
+            let critic = critic_gain.get(i).copied().unwrap_or(0.0);
+            (w_rec * rec_gain[i / steps] + config.adversarial_weight * critic) as f32
+        })
         .collect();
     let advantage = rec_gain.iter().sum::<f64>() / b.max(1) as f64;
-    let reinforce = self_critical_loss(sampled.log_probs.clone(), &gain);
+    let reinforce = per_step_loss(sampled.log_probs.clone(), &gain);
     let loss = match config.method {
         Method::Distributions => {
             adversarial.clone().mul_scalar(config.adversarial_weight) + reinforce
@@ -425,5 +463,27 @@ mod tests {
             assert!((got - want).abs() < 1e-6, "{g:?}");
         }
         assert!(-g[0] > 0.0 && -g[2] < 0.0, "the winner goes up, the loser down");
+    }
+
+    /// Method 2's per-step advantages, by hand: one row of three steps. Sampled prefix scores
+    /// 0, 1, 3, 4 (its second word raised the score most); greedy 0, 2, 2, 2.
+    /// To go: sampled 4, 3, 1; greedy 2, 0, 0; advantages 2, 3, 1. The first equals the
+    /// sequence-level gain 4 − 2; a second row that ended after one word gets 0 afterwards.
+    #[test]
+    fn per_step_advantages_credit_each_word_with_the_score_it_adds() {
+        let sampled = vec![vec![0.0, 0.0], vec![1.0, 5.0], vec![3.0, 5.0], vec![4.0, 5.0]];
+        let greedy = vec![vec![0.0, 0.0], vec![2.0, 1.0], vec![2.0, 1.0], vec![2.0, 1.0]];
+        let a = per_step_advantage(&sampled, &greedy);
+        assert_eq!(a, vec![2.0, 3.0, 1.0, 4.0, 0.0, 0.0]);
+        // The loss's gradient is −advantage / B on each step's log-probability.
+        let lp = Tensor::<2>::from_data(TensorData::new(vec![-1.0f32; 6], [2, 3]), &Device::flex())
+            .autodiff()
+            .require_grad();
+        let gain: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+        let grads = per_step_loss(lp.clone(), &gain).backward();
+        let g: Vec<f32> = lp.grad(&grads).unwrap().into_data().try_into_vec::<f32>().unwrap();
+        for (got, want) in g.iter().zip(&gain) {
+            assert!((got + want / 2.0).abs() < 1e-6, "{g:?}");
+        }
     }
 }
