@@ -172,3 +172,9 @@ mod tests {
         }
     }
 }
+
+/// The Unpaired tab's fields.
+pub mod unpaired {
+    use super::Field;
+    pub const STEPS: Field<u64> = Field::new("generator updates", 1, 100_000);
+}

@@ -275,3 +275,151 @@ fn bad_input_gets_clear_messages() {
     expect(gan(&data, &out, "2", None, "reinforce"), "holds a pretraining run");
     assert_eq!(before, std::fs::read(out.join("checkpoint.safetensors")).unwrap());
 }
+
+/// `unpaired bundle` writes what the page's Unpaired tab trains from: the pretrained models in
+/// float16 with the page's batch and learning rate, and a sample of the corpus. The CLI starts a
+/// GAN phase from it (the page's test compares its steps with this), and refuses what a bundle
+/// cannot do: resume pretraining exactly, or evaluate without true pairs.
+#[test]
+fn the_page_bundle_starts_a_gan_phase_and_refuses_what_it_cannot_do() {
+    let dir = tmp("bundle");
+    let data = data(&dir);
+    let pre = dir.join("pre");
+    assert!(pretrain(&data, &pre, "3", false).status.success());
+    let bundle = dir.join("lab.safetensors");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let o = earthmover(
+        &[
+            "unpaired",
+            "bundle",
+            "--model",
+            &path(&pre),
+            "--data",
+            &path(&data),
+            "--out",
+            &path(&bundle),
+            "--documents",
+            "50",
+            "--summaries",
+            "40",
+            "--batch-size",
+            "4",
+            "--generator-lr",
+            "0.002",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let l = from_bytes(&std::fs::read(&bundle).unwrap(), &Device::flex()).unwrap();
+    assert_eq!((l.phase.name(), l.config.batch_size), ("pretrain", 4));
+    assert_eq!(l.config.generator_optimizer.lr(), 0.002);
+    let (docs, sums) = earthmover::unpaired::store::bundle_corpus(&l.metadata).unwrap();
+    assert_eq!((docs.len(), sums.len()), (50, 40));
+    assert!(docs[0].join(" ").starts_with("this package provides a small"), "{:?}", docs[0]);
+    assert_eq!(sums[0].len(), 3, "{:?}", sums[0]);
+    // The weights are the pretrained ones, rounded to float16.
+    let pretrained =
+        from_bytes(&std::fs::read(pre.join("checkpoint.safetensors")).unwrap(), &Device::flex())
+            .unwrap();
+    let (a, b) = (
+        earthmover::nn::param_values(pretrained.phase.generator()),
+        earthmover::nn::param_values(l.phase.generator()),
+    );
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        for (x, y) in x.iter().zip(y) {
+            assert!((x - y).abs() <= 1e-3 * x.abs().max(1e-2), "{name}: {x} vs {y}");
+        }
+    }
+
+    // The GAN phase from the bundle, on the bundle's own corpus.
+    let gan_dir = dir.join("gan");
+    let o = earthmover(
+        &[
+            "unpaired",
+            "train",
+            "--from",
+            &path(&bundle),
+            "--data",
+            &path(&bundle),
+            "--corpus",
+            "bundle",
+            "--out",
+            &path(&gan_dir),
+            "--steps",
+            "2",
+            "--log-every",
+            "1",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("batch 4 · generator lr 2e-3"), "{}", stderr(&o));
+    let lines = std::fs::read_to_string(gan_dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+
+    let expect = |o: Output, needle: &str| {
+        let e = stderr(&o);
+        assert!(!o.status.success(), "should fail: {needle}");
+        assert!(e.contains(needle), "expected {needle:?} in: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    };
+    let as_run = dir.join("as-run");
+    std::fs::create_dir_all(&as_run).unwrap();
+    std::fs::copy(&bundle, as_run.join("checkpoint.safetensors")).unwrap();
+    expect(pretrain(&data, &as_run, "5", true), "a page bundle without optimizer states");
+    let eval = |corpus_data: &Path| {
+        earthmover(
+            &[
+                "unpaired",
+                "eval",
+                "--model",
+                &path(&bundle),
+                "--data",
+                &path(corpus_data),
+                "--corpus",
+                "bundle",
+            ],
+            b"",
+        )
+    };
+    expect(eval(&bundle), "has no test pairs");
+    expect(eval(&pre.join("checkpoint.safetensors")), "it is not a page bundle");
+    expect(
+        earthmover(
+            &[
+                "unpaired",
+                "train",
+                "--out",
+                &path(&gan_dir),
+                "--data",
+                &path(&bundle),
+                "--corpus",
+                "bundle",
+                "--steps",
+                "3",
+                "--resume",
+                "--generator-lr",
+                "0.1",
+            ],
+            b"",
+        ),
+        "--generator-lr only start a run",
+    );
+    expect(
+        earthmover(
+            &[
+                "unpaired",
+                "bundle",
+                "--model",
+                &path(&gan_dir),
+                "--data",
+                &path(&data),
+                "--out",
+                &path(&dir.join("x.safetensors")),
+            ],
+            b"",
+        ),
+        "bundle a pretraining run",
+    );
+}

@@ -14,7 +14,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::summarize::DecodeOverrides;
 use crate::device::{self, DeviceChoice};
-use crate::gan::Objective;
 use crate::summarize::decode::summarize;
 use crate::summarize::store::Precision;
 use crate::summarize::train::{TrainState, frozen};
@@ -22,7 +21,7 @@ use crate::summarize::vocab::Vocab;
 use crate::summarize::{PointerGenerator, block_on};
 use crate::text::data::Pair;
 use crate::text::{rouge, tokenize};
-use crate::unpaired::config::{Method, UnpairedConfig};
+use crate::unpaired::config::{Method, UnpairedConfig, objective_from_name};
 use crate::unpaired::data::{Unpaired, cnndm_transfer, debian};
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{Corpus, UnpairedState, pretrain_step, summary_words, train_step};
@@ -41,6 +40,8 @@ pub enum UnpairedCommand {
     Run(RunArgs),
     /// Write the generator as a pointer-generator file the Summarize page loads.
     Export(ExportArgs),
+    /// Write a pretrained run with a sample of its corpus: what the page's Unpaired tab trains.
+    Bundle(BundleArgs),
 }
 
 /// Which unpaired setting `--data` holds.
@@ -51,6 +52,9 @@ pub enum Setting {
     /// The CNN/DailyMail folder: lead sentences as documents, other articles' highlights as
     /// summaries (Wang & Lee's transfer rows).
     CnndmTransfer,
+    /// A page bundle (`unpaired bundle`): its own sample of documents and summaries, without
+    /// true pairs (so it trains, but does not evaluate).
+    Bundle,
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +120,10 @@ pub struct GanArgs {
     /// The critic's objective: wgan-gp (λ 10), ct-gan, wgan or gan.
     #[arg(long, default_value = "wgan-gp")]
     objective: String,
+    /// The generator's Adam learning rate in the GAN phase (default 5e-5, Wang & Lee's, who
+    /// train far longer than a CPU allows). Set when the run starts; saved with it.
+    #[arg(long)]
+    generator_lr: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -154,6 +162,32 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// A pretraining run (its folder or checkpoint).
+    #[arg(long)]
+    model: PathBuf,
+    /// The corpus the run was pretrained on.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, value_enum, default_value_t = Setting::Debian)]
+    corpus: Setting,
+    #[arg(long)]
+    out: PathBuf,
+    /// Documents to carry (the first ones of the document half).
+    #[arg(long, default_value_t = 2000)]
+    documents: usize,
+    /// Human summaries to carry (the first ones of the summary half).
+    #[arg(long, default_value_t = 2000)]
+    summaries: usize,
+    /// Documents per GAN batch in the page (a browser CPU step must stay short).
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// The generator's learning rate in the page, high so that a few hundred steps show.
+    #[arg(long, default_value_t = 1e-3)]
+    generator_lr: f64,
+}
+
+#[derive(Args, Debug)]
 pub struct ExportArgs {
     #[arg(long)]
     model: PathBuf,
@@ -173,6 +207,7 @@ pub fn run(cmd: UnpairedCommand) -> Result<()> {
         UnpairedCommand::Eval(a) => eval(a),
         UnpairedCommand::Run(a) => run_one(a),
         UnpairedCommand::Export(a) => export(a),
+        UnpairedCommand::Bundle(a) => bundle(a),
     }
 }
 
@@ -191,6 +226,7 @@ fn read_data(path: &Path, corpus: Setting) -> Result<Unpaired> {
     let (data, report) = match corpus {
         Setting::Debian => debian(path, 50),
         Setting::CnndmTransfer => cnndm_transfer(path, 50),
+        Setting::Bundle => return bundle_data(path),
     }
     .with_context(|| format!("cannot read {}", path.display()))?;
     if report.bad() > 0 {
@@ -215,6 +251,17 @@ fn read_data(path: &Path, corpus: Setting) -> Result<Unpaired> {
         data.test.len()
     );
     Ok(data)
+}
+
+/// A page bundle's corpus sample (no true pairs).
+fn bundle_data(path: &Path) -> Result<Unpaired> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let reader = crate::record::Reader::new(&bytes)
+        .with_context(|| format!("{} is not a safetensors file", path.display()))?;
+    let (documents, summaries) = store::bundle_corpus(&reader.metadata)
+        .with_context(|| format!("cannot read the corpus of {}", path.display()))?;
+    eprintln!("{} documents and {} summaries from the bundle", documents.len(), summaries.len());
+    Ok(Unpaired { documents, summaries, val: vec![], test: vec![] })
 }
 
 fn common_checks(c: &Common) -> Result<()> {
@@ -277,6 +324,12 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     let data = read_data(&c.data, c.corpus)?;
     let (mut generator, mut reconstructor, config, vocab) = if c.resume {
         let l = load(&c.out, &device)?;
+        if store::is_bundle(&l.metadata) {
+            bail!(
+                "{} is a page bundle without optimizer states: it can start a GAN phase (`unpaired train --from`), but pretraining cannot resume from it exactly",
+                c.out.display()
+            );
+        }
         match l.phase {
             Phase::Pretrain { generator, reconstructor } => {
                 (generator, reconstructor, l.config, l.vocab)
@@ -368,17 +421,20 @@ fn gan(a: GanArgs) -> Result<()> {
     let method = Method::from_name(&a.method).with_context(|| {
         format!("unknown --method '{}': choose {}", a.method, Method::NAMES.join(" or "))
     })?;
-    let objective = match Objective::from_name(&a.objective) {
-        Some(Objective::WganGp { .. }) => Objective::WganGp { lambda: 10.0 },
-        Some(o) => o,
-        None => bail!("unknown --objective '{}': choose wgan-gp, ct-gan, wgan or gan", a.objective),
+    let Some(objective) = objective_from_name(&a.objective) else {
+        bail!("unknown --objective '{}': choose wgan-gp, ct-gan, wgan or gan", a.objective)
     };
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.data, c.corpus)?;
+    if let Some(lr) = a.generator_lr
+        && !(lr.is_finite() && lr > 0.0 && lr <= 1.0)
+    {
+        bail!("--generator-lr must be a number in (0, 1], not {lr}");
+    }
     let (mut state, config, vocab) = if c.resume {
-        if a.from.is_some() {
+        if a.from.is_some() || a.generator_lr.is_some() {
             bail!(
-                "use either --resume (continue --out) or --from (start from a pretrained run), not both"
+                "--resume continues --out with its saved settings; --from and --generator-lr only start a run"
             );
         }
         let l = load(&c.out, &device)?;
@@ -392,7 +448,10 @@ fn gan(a: GanArgs) -> Result<()> {
         let Phase::Pretrain { generator, reconstructor } = l.phase else {
             bail!("{} is not a pretraining run", from.display())
         };
-        let config = UnpairedConfig { method, objective, ..l.config };
+        let mut config = UnpairedConfig { method, objective, ..l.config };
+        if let Some(lr) = a.generator_lr {
+            config.generator_optimizer = config.generator_optimizer.with_lr(lr);
+        }
         (
             UnpairedState::new(generator.model, reconstructor.model, &config, &device),
             config,
@@ -403,11 +462,12 @@ fn gan(a: GanArgs) -> Result<()> {
     let corpus = Corpus { documents: &data.documents, summaries: &data.summaries, vocab: &vocab };
     let mut metrics = metrics_file(&c.out, c.resume.then_some(state.step))?;
     eprintln!(
-        "GAN phase · {} · {} critic · {} critic steps per update · batch {}",
+        "GAN phase · {} · {} critic · {} critic steps per update · batch {} · generator lr {:e}",
         config.method.name(),
         config.objective.name(),
         config.n_critic,
-        config.batch_size
+        config.batch_size,
+        config.generator_optimizer.lr()
     );
     let bar = bar(c.steps, state.step);
     let (start, mut last_good) = (Instant::now(), state.step);
@@ -500,6 +560,9 @@ fn eval(a: EvalArgs) -> Result<()> {
         "val" => &data.val,
         other => bail!("unknown --split '{other}': choose test or val"),
     };
+    if pairs.is_empty() {
+        bail!("{} has no {} pairs to evaluate on", a.data.display(), a.split);
+    }
     let pairs = &pairs[..a.limit.unwrap_or(pairs.len()).min(pairs.len())];
     let (n, _) = tune_lead(&data.val);
     let model = frozen(l.phase.generator());
@@ -577,6 +640,38 @@ fn export(a: ExportArgs) -> Result<()> {
         &l.config.generator,
         &l.vocab,
         a.precision,
+    )?;
+    super::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!("wrote {} ({} bytes)", a.out.display(), bytes.len());
+    Ok(())
+}
+
+fn bundle(a: BundleArgs) -> Result<()> {
+    let device = Device::flex();
+    let l = load(&a.model, &device)?;
+    let Phase::Pretrain { generator, reconstructor } = &l.phase else {
+        bail!("{} is a GAN-phase run: bundle a pretraining run", a.model.display())
+    };
+    if a.documents == 0 || a.summaries == 0 {
+        bail!("--documents and --summaries must be at least 1");
+    }
+    if !(a.generator_lr.is_finite() && a.generator_lr > 0.0 && a.generator_lr <= 1.0) {
+        bail!("--generator-lr must be a number in (0, 1], not {}", a.generator_lr);
+    }
+    let data = read_data(&a.data, a.corpus)?;
+    let mut config = l.config.clone();
+    config.batch_size = a.batch_size;
+    config.generator_optimizer = config.generator_optimizer.with_lr(a.generator_lr);
+    config.validate().map_err(anyhow::Error::msg)?;
+    let take = |rows: &[Vec<String>], n: usize| rows[..n.min(rows.len())].to_vec();
+    let bytes = store::bundle_bytes(
+        &frozen(&generator.model),
+        &frozen(&reconstructor.model),
+        &config,
+        &l.vocab,
+        &take(&data.documents, a.documents),
+        &take(&data.summaries, a.summaries),
     )?;
     super::write_atomic(&a.out, &bytes)
         .with_context(|| format!("cannot write {}", a.out.display()))?;

@@ -442,10 +442,9 @@ impl PointerGenerator {
     /// the step before, over a batch encoded from `enc_ids` `[B, T]` (fixed vocabulary, the ids
     /// [`PointerGenerator::encode`] read). The distributions and log-probabilities carry
     /// gradients when the model does; the picks themselves are not differentiated (Wang & Lee's
-    /// generator feeds its own discrete words back). Native only: each step reads its
-    /// distributions back to pick the words. Fails when that read-back fails or a distribution
-    /// is not finite (the weights have diverged).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// generator feeds its own discrete words back). Each step reads its distributions back
+    /// synchronously to pick the words: any device natively, Flex only in the browser. Fails
+    /// when that read-back fails or a distribution is not finite (the weights have diverged).
     pub fn free_run(
         &self,
         enc: &Encoded,
@@ -597,7 +596,6 @@ pub fn select_rows(state: DecoderState, rows: &[usize]) -> DecoderState {
 }
 
 /// The index of the largest value (the first on ties; 0 for an empty or all-NaN row).
-#[cfg(not(target_arch = "wasm32"))]
 fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
     for (i, &p) in row.iter().enumerate() {

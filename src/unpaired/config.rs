@@ -76,6 +76,15 @@ pub struct UnpairedConfig {
     pub seed: u64,
 }
 
+/// The critic's objective by name, with this setting's values: WGAN-GP's λ is Gulrajani et
+/// al.'s 10 (the GAN lab's toy default is smaller), the others as the GAN lab has them.
+pub fn objective_from_name(name: &str) -> Option<Objective> {
+    match Objective::from_name(name)? {
+        Objective::WganGp { .. } => Some(Objective::WganGp { lambda: 10.0 }),
+        o => Some(o),
+    }
+}
+
 impl UnpairedConfig {
     /// The Debian setting: documents ≤ 50 tokens, summaries of 13 words and `[STOP]`.
     pub fn debian(vocab_size: usize) -> Self {

@@ -10,9 +10,8 @@
 pub mod config;
 pub mod critic;
 pub mod data;
-// Training reads the generator's words back at every step: native only. The page loads the
-// generator as an ordinary pointer-generator export.
-#[cfg(not(target_arch = "wasm32"))]
+// Training reads the generator's words back at every step, synchronously: natively on any
+// device, in the browser on Flex only (a WebGPU read there must be awaited). The page's
+// Unpaired tab trains on Flex.
 pub mod store;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod train;

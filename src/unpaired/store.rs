@@ -137,8 +137,12 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, UnpairedFileE
     let step = r.meta_u64("step")?;
     let phase = match r.meta("phase")? {
         "pretrain" => {
+            // A page bundle ([`bundle_bytes`]) has no optimizer states: fresh ones, which is
+            // all the GAN phase needs (it starts its own).
+            let bundle = is_bundle(&r.metadata);
             let opt = |c: &crate::summarize::SummarizerConfig, m: &PointerGenerator, name| {
-                r.optimizer(crate::summarize::train::optimizer(c).init(), m, name, device)
+                let fresh = crate::summarize::train::optimizer(c).init();
+                if bundle { Ok(fresh) } else { r.optimizer(fresh, m, name, device) }
             };
             let g_opt = opt(&config.generator, &generator, "generator")?;
             let r_opt = opt(&config.reconstructor, &reconstructor, "reconstructor")?;
@@ -177,4 +181,76 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, UnpairedFileE
         }
     };
     Ok(Loaded { phase, config, vocab, metadata: r.metadata.clone() })
+}
+
+/// The bundle key that marks a pretrained run without optimizer states.
+const NO_OPTIMIZER: &str = "optimizer_state";
+
+/// True for a file written by [`bundle_bytes`]: it can start a GAN phase but not resume
+/// pretraining exactly.
+pub fn is_bundle(metadata: &std::collections::HashMap<String, String>) -> bool {
+    metadata.get(NO_OPTIMIZER).is_some_and(|v| v == "none")
+}
+
+/// A pretrained generator and reconstructor in float16, without optimizer states, with a
+/// sample of the run's corpus (one document or summary per line, words joined by spaces):
+/// what the page's Unpaired tab trains from. `config` is the GAN phase's (the page's batch
+/// and learning rates). It loads with [`from_bytes`] as a pretraining run.
+pub fn bundle_bytes(
+    generator: &PointerGenerator,
+    reconstructor: &PointerGenerator,
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+    documents: &[Vec<String>],
+    summaries: &[Vec<String>],
+) -> Result<Vec<u8>, UnpairedFileError> {
+    use crate::summarize::store::f32_to_f16;
+    let mut w = Writer::default();
+    for (model, prefix) in [(generator, "generator"), (reconstructor, "reconstructor")] {
+        for s in crate::nn::to_torch(model, prefix).map_err(RecordError::Other)? {
+            if let Some(bad) = s.values.iter().find(|v| !v.is_finite()) {
+                return Err(RecordError::NonFinite(format!("{} ({bad})", s.name)).into());
+            }
+            let bytes = s.values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect();
+            w.raw(s.name, safetensors::Dtype::F16, s.shape, bytes);
+        }
+    }
+    let lines =
+        |rows: &[Vec<String>]| rows.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
+    w.metadata.insert("format".into(), FORMAT.into());
+    w.metadata.insert("phase".into(), "pretrain".into());
+    w.metadata.insert("step".into(), "0".into());
+    w.metadata.insert(NO_OPTIMIZER.into(), "none".into());
+    w.metadata.insert(
+        "config".into(),
+        toml::to_string(config).map_err(|e| UnpairedFileError::Config(e.to_string()))?,
+    );
+    w.metadata.insert("vocab".into(), vocab.to_text());
+    w.metadata.insert("extra.documents".into(), lines(documents));
+    w.metadata.insert("extra.summaries".into(), lines(summaries));
+    Ok(w.into_bytes()?)
+}
+
+/// Tokenized sentences: one word list per document or summary.
+pub type Sentences = Vec<Vec<String>>;
+
+/// The corpus sample a bundle carries: (documents, summaries) as words.
+pub fn bundle_corpus(
+    metadata: &std::collections::HashMap<String, String>,
+) -> Result<(Sentences, Sentences), UnpairedFileError> {
+    let rows = |key: &str| -> Result<Sentences, UnpairedFileError> {
+        let text = metadata.get(key).ok_or_else(|| {
+            UnpairedFileError::Config(format!("the file has no {key}: it is not a page bundle"))
+        })?;
+        let rows: Vec<Vec<String>> = text
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .filter(|r| !r.is_empty())
+            .collect();
+        if rows.is_empty() {
+            return Err(UnpairedFileError::Config(format!("the bundle's {key} are empty")));
+        }
+        Ok(rows)
+    };
+    Ok((rows("extra.documents")?, rows("extra.summaries")?))
 }

@@ -8,6 +8,7 @@ mod emd_page;
 mod explorer;
 mod gan_lab;
 mod summarize_page;
+mod unpaired_page;
 
 use leptos::prelude::*;
 
@@ -71,9 +72,10 @@ fn test_panic_hook() -> bool {
 }
 
 /// The app's pages: (hash, title). The first is the default.
-const PAGES: [(&str, &str); 9] = [
+const PAGES: [(&str, &str); 10] = [
     ("gan-lab", "GAN lab"),
     ("summarize", "Summarize"),
+    ("unpaired", "Unpaired"),
     ("align", "Align"),
     ("lines", "Parallel lines"),
     ("gaussians", "Two Gaussians"),
@@ -115,6 +117,7 @@ fn App() -> impl IntoView {
         })}
         <main id="gan-lab" class:hidden=shown("gan-lab")><gan_lab::GanLab/></main>
         <main id="summarize" class:hidden=shown("summarize")><summarize_page::SummarizePage visible=Signal::derive(move || page.get() == "summarize")/></main>
+        <main id="unpaired" class:hidden=shown("unpaired")><unpaired_page::UnpairedPage visible=Signal::derive(move || page.get() == "unpaired")/></main>
         <main id="align" class:hidden=shown("align")><align_page::AlignPage/></main>
         <main id="lines" class:hidden=shown("lines")><explorer::LinesPage/></main>
         <main id="gaussians" class:hidden=shown("gaussians")><explorer::GaussiansPage/></main>

@@ -1,0 +1,366 @@
+//! The Unpaired tab: Wang & Lee's unpaired summarization, trained live. A small generator and
+//! reconstructor, pretrained natively on Debian package descriptions (`earthmover unpaired
+//! bundle`), meet a fresh critic that reads human synopses of *other* packages; the page shows
+//! the critic's estimate and the hidden summaries as they change. The component holds signals
+//! and calls `crate::unpaired::train::train_step`, the CLI's own step; it has no training logic.
+//!
+//! The step reads the generator's words back synchronously, which a browser allows on Flex
+//! only (a WebGPU read must be awaited), so this tab trains on the CPU.
+
+use std::rc::Rc;
+
+use burn::tensor::{Device, Tensor};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::chart::{LineChart, Series};
+use super::{bounded, yield_to_browser};
+use crate::bounds;
+use crate::rng::Rng;
+use crate::summarize::PointerGenerator;
+use crate::summarize::model::Pick;
+use crate::summarize::train::frozen;
+use crate::summarize::vocab::Vocab;
+use crate::unpaired::config::{Method, UnpairedConfig, objective_from_name};
+use crate::unpaired::store::{self, Phase};
+use crate::unpaired::train::{Corpus, UnpairedState, summarize_batch, summary_words, train_step};
+
+/// The pretrained models and the corpus sample (`earthmover unpaired bundle`).
+const DATA_URL: &str = "public/models/unpaired-lab.safetensors";
+/// Documents whose hidden summaries are shown.
+const SHOWN: usize = 4;
+/// Re-read the shown hidden summaries every this many updates while training.
+const VIEW_EVERY: u64 = 10;
+/// Lines kept in the step log.
+const LOG_LINES: usize = 200;
+
+/// What the bundle holds.
+struct Lab {
+    generator: PointerGenerator,
+    reconstructor: PointerGenerator,
+    config: UnpairedConfig,
+    vocab: Vocab,
+    documents: Vec<Vec<String>>,
+    summaries: Vec<Vec<String>>,
+}
+
+impl Lab {
+    fn corpus(&self) -> Corpus<'_> {
+        Corpus { documents: &self.documents, summaries: &self.summaries, vocab: &self.vocab }
+    }
+
+    /// The generator's greedy hidden summaries of the shown documents.
+    fn hidden(
+        &self,
+        state: &UnpairedState,
+        config: &UnpairedConfig,
+    ) -> Result<Vec<String>, String> {
+        let docs: Vec<Vec<&str>> = self.documents[..SHOWN.min(self.documents.len())]
+            .iter()
+            .map(|d| d.iter().map(String::as_str).collect())
+            .collect();
+        let run = summarize_batch(
+            &frozen(&state.generator),
+            &docs,
+            config,
+            &self.vocab,
+            Pick::Greedy,
+            &mut Rng::new(0),
+        )?;
+        Ok(run.words.iter().map(|w| summary_words(w, &self.vocab).join(" ")).collect())
+    }
+}
+
+/// One shown document: its words, its hidden summary before training, and now.
+#[derive(Clone, Debug, PartialEq)]
+struct Shown {
+    document: String,
+    before: String,
+    now: String,
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    method: RwSignal<String>,
+    objective: RwSignal<String>,
+    budget: RwSignal<u64>,
+    running: RwSignal<bool>,
+    step: RwSignal<u64>,
+    estimate: RwSignal<Option<f64>>,
+    reconstruction: RwSignal<Option<f64>>,
+    estimates: RwSignal<Vec<(f64, f64)>>,
+    reconstructions: RwSignal<Vec<(f64, f64)>>,
+    shown: RwSignal<Vec<Shown>>,
+    log: RwSignal<Vec<String>>,
+    status: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    lab: StoredValue<Option<Rc<Lab>>, LocalStorage>,
+    run: StoredValue<Option<(UnpairedState, UnpairedConfig)>, LocalStorage>,
+    generation: StoredValue<u64>,
+    loading: StoredValue<bool>,
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .map_or(f64::NAN, f64::from)
+}
+
+impl Ctx {
+    /// Fresh critic and optimizers from the pretrained models, with the chosen method and
+    /// objective (what `earthmover unpaired train --from <bundle>` starts with).
+    fn reset(self) {
+        self.running.set(false);
+        self.generation.update_value(|g| *g += 1);
+        self.step.set(0);
+        self.estimate.set(None);
+        self.reconstruction.set(None);
+        self.estimates.set(vec![]);
+        self.reconstructions.set(vec![]);
+        self.log.set(vec![]);
+        self.run.set_value(None);
+        let Some(lab) = self.lab.get_value() else { return self.load() };
+        let method = Method::from_name(&self.method.get_untracked());
+        let objective = objective_from_name(&self.objective.get_untracked());
+        let (Some(method), Some(objective)) = (method, objective) else {
+            return self.error.set(Some("unknown method or objective".into()));
+        };
+        let config = UnpairedConfig { method, objective, ..lab.config.clone() };
+        let state = UnpairedState::new(
+            lab.generator.clone(),
+            lab.reconstructor.clone(),
+            &config,
+            &Device::flex(),
+        );
+        match lab.hidden(&state, &config) {
+            Ok(hidden) => self.shown.set(
+                lab.documents
+                    .iter()
+                    .zip(hidden)
+                    .map(|(d, h)| Shown { document: d.join(" "), before: h.clone(), now: h })
+                    .collect(),
+            ),
+            Err(e) => self.error.set(Some(e)),
+        }
+        self.run.set_value(Some((state, config)));
+        self.error.set(None);
+        self.status.set(String::new());
+    }
+
+    /// Downloads the bundle once, then resets onto it.
+    fn load(self) {
+        if self.loading.get_value() {
+            return;
+        }
+        self.loading.set_value(true);
+        self.status.set("Downloading the pretrained models…".into());
+        spawn_local(async move {
+            let got = super::summarize_page::download(DATA_URL, |n, total| {
+                self.status.set(match total {
+                    Some(t) => format!(
+                        "Downloading the pretrained models: {:.1} of {:.1} MB",
+                        n as f64 / 1e6,
+                        t as f64 / 1e6
+                    ),
+                    None => format!("Downloading the pretrained models: {:.1} MB", n as f64 / 1e6),
+                })
+            })
+            .await
+            .and_then(|bytes| {
+                let l = store::from_bytes(&bytes, &Device::flex())
+                    .map_err(|e| format!("{DATA_URL}: {e}"))?;
+                let (documents, summaries) =
+                    store::bundle_corpus(&l.metadata).map_err(|e| format!("{DATA_URL}: {e}"))?;
+                let Phase::Pretrain { generator, reconstructor } = l.phase else {
+                    return Err(format!("{DATA_URL} is not a pretrained run"));
+                };
+                Ok(Lab {
+                    generator: generator.model,
+                    reconstructor: reconstructor.model,
+                    config: l.config,
+                    vocab: l.vocab,
+                    documents,
+                    summaries,
+                })
+            });
+            self.loading.set_value(false);
+            match got {
+                Ok(lab) => {
+                    self.lab.set_value(Some(Rc::new(lab)));
+                    self.reset();
+                }
+                Err(e) => {
+                    self.status.set(String::new());
+                    self.error.set(Some(format!("could not load the pretrained models: {e}")));
+                }
+            }
+        });
+    }
+
+    fn start(self) {
+        if self.running.get_untracked() {
+            return;
+        }
+        if self.step.get_untracked() >= self.budget.get_untracked() {
+            self.error.set(Some("the run has used its updates: raise them or press Reset".into()));
+            return;
+        }
+        let Some(lab) = self.lab.get_value() else { return self.load() };
+        self.running.set(true);
+        self.error.set(None);
+        let generation = self.generation.get_value();
+        spawn_local(async move {
+            let r = self.train_loop(&lab, generation).await;
+            if self.generation.get_value() != generation {
+                return;
+            }
+            self.running.set(false);
+            if let Err(e) = r {
+                self.error.set(Some(e));
+            }
+            self.view(&lab);
+        });
+    }
+
+    async fn train_loop(self, lab: &Lab, generation: u64) -> Result<(), String> {
+        let corpus = lab.corpus();
+        while self.running.get_untracked()
+            && self.generation.get_value() == generation
+            && self.step.get_untracked() < self.budget.get_untracked()
+        {
+            let Some((state, config)) = self.run.try_update_value(|r| r.take()).flatten() else {
+                return Err("the models are not ready yet".into());
+            };
+            let at = state.step + 1;
+            let (state, report) = train_step(state, &config, &corpus)
+                .map_err(|e| format!("training stopped at update {at}: {e}. Press Reset."))?;
+            let (estimate, reconstruction) =
+                (scalar(report.estimate), scalar(report.reconstruction));
+            if !(estimate.is_finite() && reconstruction.is_finite()) {
+                return Err(format!(
+                    "training diverged at update {at}: a loss became NaN. Press Reset, or pick another objective."
+                ));
+            }
+            let step = state.step;
+            self.run.set_value(Some((state, config)));
+            self.step.set(step);
+            self.estimate.set(Some(estimate));
+            self.reconstruction.set(Some(reconstruction));
+            self.estimates.update(|h| h.push((step as f64, estimate)));
+            self.reconstructions.update(|h| h.push((step as f64, reconstruction)));
+            let sample = report.samples.first().map(|w| summary_words(w, &lab.vocab).join(" "));
+            self.log.update(|l| {
+                l.push(format!(
+                    "{step}\t{estimate:.6}\t{reconstruction:.6}\t{}",
+                    sample.unwrap_or_default()
+                ));
+                if l.len() > LOG_LINES {
+                    l.remove(0);
+                }
+            });
+            if step % VIEW_EVERY == 0 {
+                self.view(lab);
+            }
+            yield_to_browser().await;
+        }
+        Ok(())
+    }
+
+    /// Re-reads the shown documents' hidden summaries.
+    fn view(self, lab: &Lab) {
+        let now = self.run.with_value(|r| r.as_ref().map(|(s, c)| lab.hidden(s, c)));
+        match now {
+            Some(Ok(now)) => self.shown.update(|shown| {
+                for (s, n) in shown.iter_mut().zip(now) {
+                    s.now = n;
+                }
+            }),
+            Some(Err(e)) => self.error.set(Some(e)),
+            None => {}
+        }
+    }
+}
+
+#[component]
+pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
+    let ctx = Ctx {
+        method: RwSignal::new("distributions".into()),
+        objective: RwSignal::new("wgan-gp".into()),
+        budget: RwSignal::new(300),
+        running: RwSignal::new(false),
+        step: RwSignal::new(0),
+        estimate: RwSignal::new(None),
+        reconstruction: RwSignal::new(None),
+        estimates: RwSignal::new(vec![]),
+        reconstructions: RwSignal::new(vec![]),
+        shown: RwSignal::new(vec![]),
+        log: RwSignal::new(vec![]),
+        status: RwSignal::new(String::new()),
+        error: RwSignal::new(None),
+        lab: StoredValue::new_local(None),
+        run: StoredValue::new_local(None),
+        generation: StoredValue::new(0),
+        loading: StoredValue::new(false),
+    };
+    // The bundle downloads when the tab is first opened.
+    Effect::new(move |_| {
+        if visible.get() && ctx.lab.with_value(Option::is_none) {
+            ctx.load();
+        }
+    });
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into());
+    let ready = move || ctx.step.get() == 0 && ctx.shown.get().is_empty();
+    view! {
+        <section class="lab">
+            <div class="controls">
+                <p class="hint">"Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of a Debian package's description; a reconstructor must rebuild the description from it; a critic, shown human-written synopses of "<em>"other"</em>" packages, pushes the hidden summaries to read like synopses. No description is ever paired with its synopsis."</p>
+                <label>"Method "
+                    <select data-testid="unpaired-method" on:change=move |ev| { ctx.method.set(event_target_value(&ev)); ctx.reset() }>
+                        <option value="distributions" selected=move || ctx.method.get() == "distributions">"1: the critic reads the word distributions"</option>
+                        <option value="reinforce" selected=move || ctx.method.get() == "reinforce">"2: adversarial REINFORCE (sampled words)"</option>
+                    </select>
+                </label>
+                <label>"Critic objective "
+                    <select data-testid="unpaired-objective" on:change=move |ev| { ctx.objective.set(event_target_value(&ev)); ctx.reset() }>
+                        <option value="wgan-gp" selected=move || ctx.objective.get() == "wgan-gp">"WGAN-GP"</option>
+                        <option value="ct-gan" selected=move || ctx.objective.get() == "ct-gan">"CT-GAN"</option>
+                        <option value="wgan" selected=move || ctx.objective.get() == "wgan">"WGAN (weight clipping)"</option>
+                        <option value="gan" selected=move || ctx.objective.get() == "gan">"GAN (Jensen–Shannon)"</option>
+                    </select>
+                </label>
+                <label>"Generator updates " <input data-testid="unpaired-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::unpaired::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
+                <div class="buttons">
+                    <button data-testid="unpaired-train" disabled=move || ctx.running.get() || ready() on:click=move |_| ctx.start()>"Train"</button>
+                    <button data-testid="unpaired-pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
+                    <button data-testid="unpaired-reset" on:click=move |_| ctx.reset()>"Reset"</button>
+                </div>
+                <p class="hint">"The models are small (embeddings and LSTMs of 64, a vocabulary of 4,000 words), pretrained for a few minutes with "<code>"earthmover unpaired pretrain"</code>"; each update here is the CLI's "<code>"unpaired train"</code>" step (3 critic updates, then the generator and the reconstructor), on the CPU. The full-size run and its ROUGE are in the README."</p>
+            </div>
+            <div class="stage">
+                <div class="stats">
+                    <span>"Backend: " <b data-testid="unpaired-backend">"CPU (Flex)"</b></span>
+                    <span>"Generator updates: " <b data-testid="unpaired-step">{move || ctx.step.get()}</b></span>
+                    <span>"Critic's estimate: " <b data-testid="unpaired-estimate">{move || num(ctx.estimate.get())}</b></span>
+                    <span>"Reconstruction NLL: " <b data-testid="unpaired-reconstruction">{move || num(ctx.reconstruction.get())}</b></span>
+                </div>
+                <p class="note" data-testid="unpaired-status">{move || ctx.status.get()}</p>
+                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+                <table class="samples" data-testid="unpaired-samples">
+                    <thead><tr><th>"description (the document)"</th><th>"hidden summary before"</th><th>"hidden summary now"</th></tr></thead>
+                    <tbody>{move || ctx.shown.get().into_iter().map(|s| view! { <tr><td>{s.document}</td><td>{s.before}</td><td data-testid="unpaired-now">{s.now}</td></tr> }).collect_view()}</tbody>
+                </table>
+            </div>
+            <div class="charts">
+                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series { name: if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, color: "#8a3ab9", points: ctx.estimates.get() }])/>
+                <LineChart title="Reconstruction NLL (per document token)" series=Signal::derive(move || vec![Series { name: "NLL", color: "#1b7f3b", points: ctx.reconstructions.get() }])/>
+                <details>
+                    <summary>"Step log (update · critic's estimate · reconstruction NLL · a sampled hidden summary)"</summary>
+                    <pre data-testid="unpaired-log">{move || ctx.log.get().join("\n")}</pre>
+                </details>
+            </div>
+        </section>
+    }
+}
