@@ -509,3 +509,42 @@ fn the_committed_default_model_loads_by_name() {
         assert_eq!(get(name), transposed, "{name}");
     }
 }
+
+/// `no_repeat_word` blocks exactly what it says: with greedy decoding, the blocked summary
+/// equals the free one up to the free one's first repeated word, differs there, and never
+/// repeats a word; a file saved before the flag existed reads it as off.
+#[test]
+fn no_repeat_word_blocks_only_repeats() {
+    use earthmover::summarize::DecodeConfig;
+    use earthmover::summarize::block_on;
+    use earthmover::summarize::decode::summarize;
+    use earthmover::summarize::store;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors");
+    let l = store::load(&std::fs::read(path).unwrap(), &Device::flex()).unwrap();
+    assert!(!l.config.decode.no_repeat_word, "the default export predates the flag");
+    let article: Vec<String> = "the city council voted on tuesday to close the old bridge after \
+        engineers found cracks in the bridge 's main support . the bridge , built in 1931 , \
+        carries 20,000 cars a day . the council said a new bridge would open in 2028 , and that \
+        buses would run across the river until then ."
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let cfg = |block| DecodeConfig {
+        beam: 1,
+        min_len: 0,
+        max_len: 40,
+        no_repeat_trigram: false,
+        no_repeat_word: block,
+        greedy: true,
+    };
+    let free = block_on(summarize(&l.model, &l.vocab, &article, 400, &cfg(false))).unwrap();
+    let blocked = block_on(summarize(&l.model, &l.vocab, &article, 400, &cfg(true))).unwrap();
+    let first_repeat = (0..free.tokens.len())
+        .find(|&i| free.tokens[..i].contains(&free.tokens[i]))
+        .expect("the free summary repeats a word (40 greedy tokens of news)");
+    assert_eq!(blocked.tokens[..first_repeat], free.tokens[..first_repeat]);
+    assert_ne!(blocked.tokens.get(first_repeat), free.tokens.get(first_repeat));
+    for (i, w) in blocked.tokens.iter().enumerate() {
+        assert!(!blocked.tokens[..i].contains(w), "'{w}' repeated in {:?}", blocked.tokens);
+    }
+}

@@ -194,7 +194,7 @@ fn tiny_training_run_learns() {
         .config
     };
     let plain = config(&export);
-    assert!(!plain.decode.no_repeat_trigram);
+    assert!(!plain.decode.no_repeat_trigram && !plain.decode.no_repeat_word);
     assert_eq!((plain.decode.min_len, plain.train.max_enc), (35, 120));
     let blocked = dir.join("blocked.safetensors");
     let o = earthmover(
@@ -206,6 +206,7 @@ fn tiny_training_run_learns() {
             "--out",
             blocked.to_str().unwrap(),
             "--no-repeat-trigram",
+            "--no-repeat-word",
             "--min-len",
             "7",
             "--max-enc",
@@ -215,7 +216,7 @@ fn tiny_training_run_learns() {
     );
     assert!(o.status.success(), "{}", text(&o).1);
     let blocked_config = config(&blocked);
-    assert!(blocked_config.decode.no_repeat_trigram);
+    assert!(blocked_config.decode.no_repeat_trigram && blocked_config.decode.no_repeat_word);
     assert_eq!((blocked_config.decode.min_len, blocked_config.train.max_enc), (7, 90));
     // eval's --max-enc reads fewer article tokens than the file says, and reports it.
     let r = json(&earthmover(

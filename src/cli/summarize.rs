@@ -126,6 +126,9 @@ pub struct DecodeOverrides {
     /// Never repeat a trigram.
     #[arg(long)]
     no_repeat_trigram: bool,
+    /// Never repeat a word (headline-length summaries).
+    #[arg(long)]
+    no_repeat_word: bool,
 }
 
 impl DecodeOverrides {
@@ -136,6 +139,7 @@ impl DecodeOverrides {
         d.min_len = self.min_len.unwrap_or(d.min_len);
         d.max_len = self.max_len.unwrap_or(d.max_len);
         d.no_repeat_trigram |= self.no_repeat_trigram;
+        d.no_repeat_word |= self.no_repeat_word;
     }
 }
 

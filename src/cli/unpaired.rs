@@ -607,7 +607,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         "{}",
         serde_json::json!({
             "split": a.split, "pairs": pairs.len(), "phase": l.phase.name(),
-            "decoding": { "beam": l.config.generator.decode.beam, "min_len": l.config.generator.decode.min_len, "max_len": l.config.generator.decode.max_len, "no_repeat_trigram": l.config.generator.decode.no_repeat_trigram },
+            "decoding": { "beam": l.config.generator.decode.beam, "min_len": l.config.generator.decode.min_len, "max_len": l.config.generator.decode.max_len, "no_repeat_trigram": l.config.generator.decode.no_repeat_trigram, "no_repeat_word": l.config.generator.decode.no_repeat_word },
             "step": l.metadata.get("step"),
             "model": { "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
             "lead": { "n_words": n, "rouge1": lead_scores.rouge1, "rouge2": lead_scores.rouge2, "rougeL": lead_scores.rouge_l },

@@ -130,13 +130,24 @@ pub struct DecodeConfig {
     pub max_len: usize,
     /// Forbid any trigram from appearing twice in a summary.
     pub no_repeat_trigram: bool,
+    /// Forbid any word from appearing twice (for headline-length summaries, where a repeated
+    /// word is a stutter, not content). Files saved before it existed read as `false`.
+    #[serde(default)]
+    pub no_repeat_word: bool,
     /// Greedy decoding (argmax at every step) instead of beam search.
     pub greedy: bool,
 }
 
 impl Default for DecodeConfig {
     fn default() -> Self {
-        DecodeConfig { beam: 4, min_len: 35, max_len: 100, no_repeat_trigram: false, greedy: false }
+        DecodeConfig {
+            beam: 4,
+            min_len: 35,
+            max_len: 100,
+            no_repeat_trigram: false,
+            no_repeat_word: false,
+            greedy: false,
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Greedy decoding and beam search (See et al.'s: beam 4, hypotheses that stop before the
 //! minimum length are dropped, results ranked by mean log-probability), with optional
-//! no-repeated-trigram blocking. The device computes p_vocab, the attention and p_gen; the
+//! no-repeated-trigram (or no-repeated-word) blocking. The device computes p_vocab, the attention and p_gen; the
 //! final distribution over the extended vocabulary is assembled here on the host, the same
 //! way natively and in the browser; each step reads the device once.
 
@@ -48,6 +48,10 @@ impl Hyp {
         }
         let (a, b) = (self.tokens[n - 2], self.tokens[n - 1]);
         self.tokens.windows(3).any(|w| w == [a, b, next])
+    }
+
+    fn repeats_word(&self, next: usize) -> bool {
+        next != STOP_ID && self.tokens.contains(&next)
     }
 }
 
@@ -167,6 +171,7 @@ pub async fn summarize_with(
             let top = best_tokens(&dist, 2 * k, |w| {
                 w != UNK_ID
                     && !(cfg.no_repeat_trigram && hyp.repeats_trigram(w))
+                    && !(cfg.no_repeat_word && hyp.repeats_word(w))
                     && !(w == STOP_ID && !allow_stop && cfg.greedy)
             });
             for w in top {

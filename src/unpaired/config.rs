@@ -117,6 +117,7 @@ impl UnpairedConfig {
             min_len: 3,
             max_len,
             no_repeat_trigram: false,
+            no_repeat_word: false,
             greedy: false,
         };
         UnpairedConfig {

@@ -77,6 +77,7 @@ struct Controls {
     min_len: usize,
     max_len: usize,
     no_repeat_trigram: bool,
+    no_repeat_word: bool,
 }
 
 impl From<&DecodeConfig> for Controls {
@@ -87,6 +88,7 @@ impl From<&DecodeConfig> for Controls {
             min_len: d.min_len,
             max_len: d.max_len,
             no_repeat_trigram: d.no_repeat_trigram,
+            no_repeat_word: d.no_repeat_word,
         }
     }
 }
@@ -100,6 +102,7 @@ impl Controls {
             min_len: self.min_len,
             max_len: self.max_len,
             no_repeat_trigram: self.no_repeat_trigram,
+            no_repeat_word: self.no_repeat_word,
         };
         c.validate()?;
         Ok(c)
@@ -587,6 +590,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                         <label>"min length " <input data-testid="min-len" type="number" min="0" max="400" prop:value=move || c().min_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MIN_LEN, c().min_len, ctx.error) { ctx.error.set(None); set(&|c| c.min_len = v) }/></label>
                         <label>"max length " <input data-testid="max-len" type="number" min="1" max="400" prop:value=move || c().max_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MAX_LEN, c().max_len, ctx.error) { ctx.error.set(None); set(&|c| c.max_len = v) }/></label>
                         <label><input type="checkbox" data-testid="no-repeat-trigram" prop:checked=move || c().no_repeat_trigram on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_trigram = v) }/>" no repeated trigram"</label>
+                        <label><input type="checkbox" data-testid="no-repeat-word" prop:checked=move || c().no_repeat_word on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_word = v) }/>" no repeated word"</label>
                         <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
                     </div>
                     <div class="stats">
