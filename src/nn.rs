@@ -122,6 +122,51 @@ pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, Stri
         .collect()
 }
 
+/// The parameter-wise mean of `models`, which must share one architecture, summed in float64:
+/// Polyak–Ruppert averaging of a run's checkpoints, which smooths out a GAN generator's
+/// oscillation around the critic's moving target. The result keeps the first model's devices
+/// and parameter ids.
+pub fn average<M: Module>(models: &[M]) -> Result<M, String> {
+    let (first, rest) = models.split_first().ok_or("nothing to average")?;
+    let mut sums: Vec<(Stored, Vec<f64>)> = to_torch(first, "")?
+        .into_iter()
+        .map(|s| {
+            let sum = s.values.iter().map(|&v| f64::from(v)).collect();
+            (s, sum)
+        })
+        .collect();
+    for (i, m) in rest.iter().enumerate() {
+        let stored = to_torch(m, "")?;
+        if stored.len() != sums.len() {
+            return Err(format!(
+                "model {} has {} parameters, the first has {}",
+                i + 2,
+                stored.len(),
+                sums.len()
+            ));
+        }
+        for (s, (first, sum)) in stored.iter().zip(&mut sums) {
+            if s.name != first.name || s.shape != first.shape {
+                return Err(format!(
+                    "model {} has {} {:?} where the first has {} {:?}",
+                    i + 2,
+                    s.name,
+                    s.shape,
+                    first.name,
+                    first.shape
+                ));
+            }
+            sum.iter_mut().zip(&s.values).for_each(|(a, &v)| *a += f64::from(v));
+        }
+    }
+    let n = models.len() as f64;
+    let mean = sums
+        .into_iter()
+        .map(|(s, sum)| Stored { values: sum.iter().map(|v| (v / n) as f32).collect(), ..s })
+        .collect();
+    from_torch(first.clone(), mean).map_err(|e| e.to_string())
+}
+
 /// Each parameter's name and PyTorch-layout shape, as [`to_torch`] would store them.
 pub fn torch_shapes<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
     module

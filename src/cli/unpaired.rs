@@ -18,7 +18,7 @@ use crate::summarize::decode::summarize;
 use crate::summarize::store::Precision;
 use crate::summarize::train::{TrainState, frozen};
 use crate::summarize::vocab::Vocab;
-use crate::summarize::{PointerGenerator, block_on};
+use crate::summarize::{PointerGenerator, SummarizerConfig, block_on};
 use crate::text::data::Pair;
 use crate::text::{rouge, tokenize};
 use crate::unpaired::config::{Method, UnpairedConfig, objective_from_name};
@@ -42,6 +42,9 @@ pub enum UnpairedCommand {
     Export(ExportArgs),
     /// Write a pretrained run with a sample of its corpus: what the page's Unpaired tab trains.
     Bundle(BundleArgs),
+    /// Average the generators of one run's checkpoints (Polyak averaging) into one file that
+    /// eval, run and export read.
+    Average(AverageArgs),
 }
 
 /// Which unpaired setting `--data` holds.
@@ -200,6 +203,16 @@ pub struct ExportArgs {
     decode: DecodeOverrides,
 }
 
+#[derive(Args, Debug)]
+pub struct AverageArgs {
+    /// Checkpoints of one GAN-phase run (files or folders), two or more; the last one gives
+    /// the reconstructor, critic and optimizer states.
+    #[arg(required = true, num_args = 2..)]
+    models: Vec<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+}
+
 pub fn run(cmd: UnpairedCommand) -> Result<()> {
     match cmd {
         UnpairedCommand::Pretrain(a) => pretrain(a),
@@ -208,6 +221,7 @@ pub fn run(cmd: UnpairedCommand) -> Result<()> {
         UnpairedCommand::Run(a) => run_one(a),
         UnpairedCommand::Export(a) => export(a),
         UnpairedCommand::Bundle(a) => bundle(a),
+        UnpairedCommand::Average(a) => average(a),
     }
 }
 
@@ -522,11 +536,11 @@ fn gan(a: GanArgs) -> Result<()> {
 /// The generator's beam-search summary of one tokenized document.
 fn summary_of(
     model: &PointerGenerator,
-    config: &UnpairedConfig,
+    config: &SummarizerConfig,
     vocab: &Vocab,
     doc: &[String],
 ) -> Result<String> {
-    block_on(summarize(model, vocab, doc, config.generator.train.max_enc, &config.generator.decode))
+    block_on(summarize(model, vocab, doc, config.train.max_enc, &config.decode))
         .map(|s| s.tokens.join(" "))
         .map_err(|e| anyhow::anyhow!("cannot summarize: {e}"))
 }
@@ -550,10 +564,65 @@ fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
         .unwrap_or((8, rouge::RougeScores::default()))
 }
 
+/// What `eval` scores: an unpaired run's generator (with its reconstructor), or an exported
+/// pointer-generator file such as the page's `unpaired-debian.safetensors`.
+struct Scored {
+    generator: PointerGenerator,
+    config: SummarizerConfig,
+    vocab: Vocab,
+    reconstructor: Option<(PointerGenerator, SummarizerConfig)>,
+    phase: &'static str,
+    metadata: std::collections::HashMap<String, String>,
+}
+
+fn load_scored(path: &Path, device: &Device) -> Result<Scored> {
+    let file = checkpoint_path(path);
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let format = crate::record::Reader::new(&bytes)
+        .with_context(|| format!("cannot load {}", file.display()))?
+        .metadata
+        .get("format")
+        .cloned()
+        .unwrap_or_default();
+    if format == store::FORMAT {
+        let l = store::from_bytes(&bytes, device)
+            .with_context(|| format!("cannot load {}", file.display()))?;
+        return Ok(Scored {
+            generator: frozen(l.phase.generator()),
+            config: l.config.generator.clone(),
+            vocab: l.vocab,
+            reconstructor: Some((frozen(l.phase.reconstructor()), l.config.reconstructor.clone())),
+            phase: l.phase.name(),
+            metadata: l.metadata,
+        });
+    }
+    let l = crate::summarize::store::load(&bytes, device).with_context(|| {
+        format!(
+            "cannot load {}: neither an unpaired run nor a pointer-generator file",
+            file.display()
+        )
+    })?;
+    let mut metadata = l.extra;
+    metadata.insert("step".into(), l.step.to_string());
+    Ok(Scored {
+        generator: frozen(&l.model),
+        config: l.config,
+        vocab: l.vocab,
+        reconstructor: None,
+        phase: if l.kind == crate::summarize::store::Kind::Export {
+            "export"
+        } else {
+            "checkpoint"
+        },
+        metadata,
+    })
+}
+
 fn eval(a: EvalArgs) -> Result<()> {
     let device = Device::flex();
-    let mut l = load(&a.model, &device)?;
-    apply(&a.decode, &mut l.config)?;
+    let mut l = load_scored(&a.model, &device)?;
+    a.decode.apply(&mut l.config.decode);
+    l.config.validate().map_err(anyhow::Error::msg)?;
     let data = read_data(&a.data, a.corpus)?;
     let pairs = match a.split.as_str() {
         "test" => &data.test,
@@ -565,12 +634,11 @@ fn eval(a: EvalArgs) -> Result<()> {
     }
     let pairs = &pairs[..a.limit.unwrap_or(pairs.len()).min(pairs.len())];
     let (n, _) = tune_lead(&data.val);
-    let model = frozen(l.phase.generator());
     let bar = bar(pairs.len() as u64, 0);
     let mut cands = vec![];
     for (i, p) in pairs.iter().enumerate() {
         let doc: Vec<String> = p.article.split_whitespace().map(str::to_string).collect();
-        let summary = summary_of(&model, &l.config, &l.vocab, &doc)
+        let summary = summary_of(&l.generator, &l.config, &l.vocab, &doc)
             .with_context(|| format!("{} pair {}", a.split, i + 1))?;
         cands.push(summary);
         bar.inc(1);
@@ -582,17 +650,16 @@ fn eval(a: EvalArgs) -> Result<()> {
     let lead_scores = rouge::corpus(&leads, &refs, false);
     if let Some(out) = &a.out {
         // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
-        let rec_model = frozen(l.phase.reconstructor());
-        let rec_decode = &l.config.reconstructor;
+        // (An exported file has no reconstructor.)
         let lines: String = pairs
             .iter()
             .zip(cands.iter().zip(&leads))
             .enumerate()
             .map(|(i, (p, (c, lead)))| {
                 let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead });
-                if i < 10 {
+                if let (true, Some((rec_model, rec))) = (i < 10, &l.reconstructor) {
                     let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
-                    let rebuilt = block_on(summarize(&rec_model, &l.vocab, &words, rec_decode.train.max_enc, &rec_decode.decode))
+                    let rebuilt = block_on(summarize(rec_model, &l.vocab, &words, rec.train.max_enc, &rec.decode))
                         .map(|s| s.tokens.join(" "))
                         .unwrap_or_default();
                     line["reconstruction"] = serde_json::Value::String(rebuilt);
@@ -606,9 +673,10 @@ fn eval(a: EvalArgs) -> Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "split": a.split, "pairs": pairs.len(), "phase": l.phase.name(),
-            "decoding": { "beam": l.config.generator.decode.beam, "min_len": l.config.generator.decode.min_len, "max_len": l.config.generator.decode.max_len, "no_repeat_trigram": l.config.generator.decode.no_repeat_trigram, "no_repeat_word": l.config.generator.decode.no_repeat_word },
+            "split": a.split, "pairs": pairs.len(), "phase": l.phase,
+            "decoding": { "beam": l.config.decode.beam, "min_len": l.config.decode.min_len, "max_len": l.config.decode.max_len, "no_repeat_trigram": l.config.decode.no_repeat_trigram, "no_repeat_word": l.config.decode.no_repeat_word },
             "step": l.metadata.get("step"),
+            "averaged_steps": l.metadata.get(&format!("extra.{AVERAGED}")),
             "model": { "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
             "lead": { "n_words": n, "rouge1": lead_scores.rouge1, "rouge2": lead_scores.rouge2, "rougeL": lead_scores.rouge_l },
         })
@@ -627,7 +695,7 @@ fn run_one(a: RunArgs) -> Result<()> {
         bail!("the document on stdin has no words");
     }
     let model = frozen(l.phase.generator());
-    println!("{}", summary_of(&model, &l.config, &l.vocab, &doc)?);
+    println!("{}", summary_of(&model, &l.config.generator, &l.vocab, &doc)?);
     Ok(())
 }
 
@@ -644,6 +712,57 @@ fn export(a: ExportArgs) -> Result<()> {
     super::write_atomic(&a.out, &bytes)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     println!("wrote {} ({} bytes)", a.out.display(), bytes.len());
+    Ok(())
+}
+
+/// The metadata key listing the steps a file's generator averages.
+const AVERAGED: &str = "averaged_steps";
+
+fn average(a: AverageArgs) -> Result<()> {
+    let device = Device::flex();
+    let (mut generators, mut steps) = (vec![], vec![]);
+    let mut last: Option<store::Loaded> = None;
+    for path in &a.models {
+        let l = load(path, &device)?;
+        if !matches!(l.phase, Phase::Gan(_)) {
+            bail!(
+                "{} is a pretraining run: average the checkpoints of a GAN phase",
+                path.display()
+            );
+        }
+        if l.metadata.contains_key(&format!("extra.{AVERAGED}")) {
+            bail!("{} is already an average: pass the run's own checkpoints", path.display());
+        }
+        if let Some(first) = &last
+            && (toml::to_string(&l.config)? != toml::to_string(&first.config)?
+                || l.vocab.to_text() != first.vocab.to_text())
+        {
+            bail!(
+                "{} has another config or vocabulary than {}: average checkpoints of one run",
+                path.display(),
+                a.models[0].display()
+            );
+        }
+        generators.push(frozen(l.phase.generator()));
+        steps.push(l.metadata.get("step").cloned().unwrap_or_default());
+        last = Some(l);
+    }
+    let mean =
+        crate::nn::average(&generators).map_err(|e| anyhow::anyhow!("cannot average: {e}"))?;
+    let Some(store::Loaded { phase: Phase::Gan(mut state), config, vocab, .. }) = last else {
+        bail!("no GAN-phase checkpoints to average")
+    };
+    state.generator = crate::summarize::train::trainable(mean);
+    let steps = steps.join(",");
+    let bytes = store::to_bytes(&Phase::Gan(state), &config, &vocab, &[(AVERAGED, steps.clone())])?;
+    super::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!(
+        "wrote {}: the mean generator of {} checkpoints (steps {})",
+        a.out.display(),
+        generators.len(),
+        steps.replace(',', ", ")
+    );
     Ok(())
 }
 

@@ -202,14 +202,15 @@ test('the unpaired model summarizes package descriptions as the native CLI does'
     await set(page, 'model-choice', 'debian-unpaired');
     await page.waitForFunction(() => /model ready/.test(document.querySelector('#summarize [data-testid=model-status]').textContent) && /unpaired|without/.test(document.querySelector('#summarize [data-testid=model-about]').textContent), null, { timeout: 300_000, polling: 250 });
     assert.match(await text(page, 'model-about'), /without a single description\/synopsis pair/);
-    // The export's own decoding settings (chosen on the validation pairs): [STOP] from the third
-    // step on, at most 10 steps, no repeated trigram.
-    assert.equal(await page.locator(sel('min-len')).inputValue(), '3');
-    assert.equal(await page.locator(sel('max-len')).inputValue(), '10');
+    // The export's own decoding settings (chosen on the validation pairs): [STOP] from the sixth
+    // step on, at most 9 steps, no repeated trigram, no repeated word.
+    assert.equal(await page.locator(sel('min-len')).inputValue(), '6');
+    assert.equal(await page.locator(sel('max-len')).inputValue(), '9');
     assert.equal(await page.locator(sel('no-repeat-trigram')).isChecked(), true);
+    assert.equal(await page.locator(sel('no-repeat-word')).isChecked(), true);
     await set(page, 'decode-mode', 'greedy');
     for (const d of descriptions) {
-      const want = native(d, { minLen: 3, maxLen: 10, model: UNPAIRED });
+      const want = native(d, { minLen: 6, maxLen: 9, model: UNPAIRED });
       await set(page, 'source-text', d);
       await summarize(page);
       assert.equal(await text(page, 'error'), '');
