@@ -472,6 +472,21 @@ fn average_gives_the_mean_generator_of_a_runs_checkpoints() {
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["averaged_steps"], "1,3", "{report}");
+    // ... and so does its export, which eval reads too.
+    let export = dir.join("avg-export.safetensors");
+    let o =
+        earthmover(&["unpaired", "export", "--model", &path(&avg), "--out", &path(&export)], b"");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = earthmover(
+        &["unpaired", "eval", "--model", &path(&export), "--data", &path(&data), "--limit", "5"],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let exported: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (exported["averaged_steps"].as_str(), exported["phase"].as_str()),
+        (Some("1,3"), Some("export"))
+    );
 
     let expect = |o: Output, needle: &str| {
         let e = stderr(&o);
@@ -536,6 +551,9 @@ fn the_shipped_unpaired_model_beats_lead_n_and_the_pretrained_generator_by_2_rou
     eprintln!("shipped: {gan}\npretrained: {pre}");
     assert_eq!((gan["pairs"].as_u64(), gan["split"].as_str()), (Some(837), Some("test")));
     assert_eq!((gan["phase"].as_str(), pre["phase"].as_str()), (Some("export"), Some("export")));
+    // The shipped file is the mean generator of the second half of the 12,000-update run.
+    let second_half: Vec<String> = (24..=48).map(|k| (250 * k).to_string()).collect();
+    assert_eq!(gan["averaged_steps"].as_str(), Some(second_half.join(",").as_str()), "{gan}");
     // Lead-13, tuned on the validation pairs, as published.
     assert_eq!(gan["lead"]["n_words"], 13);
     assert!((r(gan, "lead", "rouge1") - 33.46).abs() < 0.005, "{gan}");

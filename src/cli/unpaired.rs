@@ -602,7 +602,9 @@ fn load_scored(path: &Path, device: &Device) -> Result<Scored> {
             file.display()
         )
     })?;
-    let mut metadata = l.extra;
+    // The export's provenance, under the keys an unpaired run uses.
+    let mut metadata: std::collections::HashMap<String, String> =
+        l.extra.into_iter().map(|(k, v)| (format!("extra.{k}"), v)).collect();
     metadata.insert("step".into(), l.step.to_string());
     Ok(Scored {
         generator: frozen(&l.model),
@@ -703,11 +705,15 @@ fn export(a: ExportArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load(&a.model, &device)?;
     apply(&a.decode, &mut l.config)?;
-    let bytes = crate::summarize::store::export_bytes(
+    // An averaged generator keeps the steps it spans.
+    let averaged = l.metadata.get(&format!("extra.{AVERAGED}"));
+    let extra: Vec<(&str, String)> = averaged.map(|v| (AVERAGED, v.clone())).into_iter().collect();
+    let bytes = crate::summarize::store::export_bytes_with(
         &frozen(l.phase.generator()),
         &l.config.generator,
         &l.vocab,
         a.precision,
+        &extra,
     )?;
     super::write_atomic(&a.out, &bytes)
         .with_context(|| format!("cannot write {}", a.out.display()))?;

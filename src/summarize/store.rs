@@ -185,7 +185,22 @@ pub fn export_bytes(
     vocab: &Vocab,
     precision: Precision,
 ) -> Result<Vec<u8>, StoreError> {
+    export_bytes_with(model, config, vocab, precision, &[])
+}
+
+/// [`export_bytes`] with `extra` metadata (provenance, such as the steps an averaged generator
+/// spans), which [`load`] returns in [`Loaded::extra`].
+pub fn export_bytes_with(
+    model: &PointerGenerator,
+    config: &SummarizerConfig,
+    vocab: &Vocab,
+    precision: Precision,
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, StoreError> {
     let mut w = Writer::default();
+    for (k, v) in extra {
+        w.metadata.insert(format!("extra.{k}"), v.clone());
+    }
     for nn::Stored { name, shape, values } in nn::to_torch(model, "").map_err(StoreError::Read)? {
         if values.iter().any(|v| !v.is_finite()) {
             return Err(StoreError::NonFinite(name));
