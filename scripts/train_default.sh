@@ -59,8 +59,8 @@ if [ "$what" = cover ] || [ "$what" = all ]; then
   # --steps counts from the loaded model's step 0: the coverage phase has its own counter.
   phase "$RUNS/pg2-cov" "$COVER_STEPS" --from "$RUNS/pg2" --coverage
 fi
-# The weights and decoding the tune phase chose (session 15: phase 1 beat the coverage phase,
-# 39.39 against 38.59 ROUGE-1 at these settings; Lead-3 39.31 on the same pairs).
+# The weights and decoding the tune phase chose (2026-12-01, commit 4b786b5: phase 1 beat the
+# coverage phase, 39.39 against 38.59 ROUGE-1 at these settings; Lead-3 39.31 on the same pairs).
 CHOSEN="$RUNS/pg2"
 PAGE_DECODING=(--no-repeat-trigram --min-len 50 --max-enc 150)
 if [ "$what" = tune ] || [ "$what" = all ]; then

@@ -70,6 +70,8 @@ pub mod summarize {
     pub const BEAM: Field<usize> = Field::new("beam", 1, 16);
     pub const MIN_LEN: Field<usize> = Field::new("min length", 0, 400);
     pub const MAX_LEN: Field<usize> = Field::new("max length", 1, 400);
+    /// 0: no target (min and max length apply).
+    pub const TARGET_LEN: Field<usize> = Field::new("target length", 0, 400);
 }
 
 /// Multiply-adds in one GAN lab training step (n_critic critic updates and one generator

@@ -311,3 +311,79 @@ fn ct_gan_recovers_the_synthetic_rotation() {
     let (adversarial, refined) = synthetic_run("ct-gan", 0, 4000);
     assert!(adversarial > 20.0 && refined >= 99.0, "{adversarial} → {refined}");
 }
+
+/// A safetensors file's metadata and every tensor's bytes, by name (the header's key order is
+/// not part of the content).
+fn safetensors_content(
+    bytes: &[u8],
+) -> (std::collections::BTreeMap<String, String>, std::collections::BTreeMap<String, Vec<u8>>) {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    (
+        meta.metadata().clone().unwrap_or_default().into_iter().collect(),
+        tensors.tensors().into_iter().map(|(n, t)| (n, t.data().to_vec())).collect(),
+    )
+}
+
+/// `align train --resume` continues exactly: one epoch, then a resume to two, writes the same
+/// checkpoint and best map, byte for byte, as two epochs straight. A changed setting is refused
+/// by name and leaves the checkpoint as it was; `align eval` on a real pair without a lexicon
+/// refuses instead of printing P@1 = 0.
+#[test]
+fn align_train_resumes_exactly_and_refuses_what_it_cannot_score() {
+    let dir = std::env::temp_dir().join(format!("earthmover-align-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |out: &std::path::Path, epochs: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_earthmover"))
+            .args(["align", "train", "--toy", "--data-seed", "1", "--objective", "wgan-gp"])
+            .args(["--epoch-size", "60", "--checkpoint-every", "25", "--epochs", epochs])
+            .args(["--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    assert!(run(&straight, "2", &[]).status.success());
+    assert!(run(&resumed, "1", &[]).status.success());
+    let o = run(&resumed, "2", &["--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for file in ["checkpoint.safetensors", "best-map.safetensors", "metrics.jsonl"] {
+        let (a, b) = (
+            std::fs::read(straight.join(file)).unwrap(),
+            std::fs::read(resumed.join(file)).unwrap(),
+        );
+        if file == "metrics.jsonl" {
+            // Equal but for the wall-clock seconds.
+            let strip = |t: &[u8]| -> Vec<serde_json::Value> {
+                String::from_utf8_lossy(t)
+                    .lines()
+                    .map(|l| {
+                        let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                        v.as_object_mut().unwrap().remove("seconds");
+                        v
+                    })
+                    .collect()
+            };
+            assert_eq!(strip(&a), strip(&b), "{file}");
+        } else {
+            assert_eq!(safetensors_content(&a), safetensors_content(&b), "{file} after a resume");
+        }
+    }
+    let before = std::fs::read(resumed.join("checkpoint.safetensors")).unwrap();
+    let o = run(&resumed, "3", &["--resume", "--seed", "7"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("seed 0 → 7"), "{err}");
+    assert_eq!(before, std::fs::read(resumed.join("checkpoint.safetensors")).unwrap());
+    let o = Command::new(env!("CARGO_BIN_EXE_earthmover"))
+        .args(["align", "eval", "--model", straight.to_str().unwrap()])
+        .args([
+            "--src",
+            &format!("{DATA}/word2vec.es.gz"),
+            "--tgt",
+            &format!("{DATA}/word2vec.en.gz"),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("no lexicon words to evaluate on"), "{err}");
+}

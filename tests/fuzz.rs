@@ -1,6 +1,8 @@
 //! Fuzzing every loader that reads bytes a person (or a crash) can hand us: the tokenizer and
-//! the page's article input, the three summarization data readers, the TOML configs, and the
-//! safetensors loaders (GAN checkpoints, summarizer checkpoints and exports).
+//! the page's article input, the summarization data readers (`.source`/`.target`, JSONL,
+//! `.story`, the Debian TSV), the TOML configs, the safetensors loaders (GAN checkpoints,
+//! summarizer checkpoints and exports, unpaired runs and page bundles, alignment checkpoints,
+//! maps and the Align tab's bundle), and the word2vec vectors with their lexicon.
 //!
 //! Inputs come from proptest: arbitrary bytes, and mutations (bit flips, overwritten, inserted
 //! and deleted runs, truncation, splices) of valid seed files, so the fuzzer reaches past the
@@ -389,6 +391,159 @@ fn safetensors_loaders() {
         if let Ok(l) = store::load(bytes, &device) {
             assert!(l.config.validate().is_ok());
             assert_eq!(l.vocab.len(), l.config.model.vocab_size);
+        }
+    });
+}
+
+/// A tiny unpaired setting: small enough that a load is quick, with every part present.
+fn unpaired_config(vocab: usize) -> earthmover::unpaired::config::UnpairedConfig {
+    let mut c = earthmover::unpaired::config::UnpairedConfig::news(vocab);
+    for m in [&mut c.generator, &mut c.reconstructor] {
+        m.model.emb = 4;
+        m.model.hidden = 6;
+    }
+    c.generator.train.max_dec = 4;
+    c.critic.steps = 4;
+    c.critic.emb = 4;
+    c.critic.hidden = 8;
+    c.pretrain.target =
+        earthmover::unpaired::config::PretrainTarget::Span { min: 1, max: 3, max_start: 2 };
+    c
+}
+
+#[test]
+fn unpaired_loader() {
+    use earthmover::unpaired::store::{self as ustore, Phase};
+    use earthmover::unpaired::train::UnpairedState;
+    let device = Device::flex();
+    let v = vocab();
+    let c = unpaired_config(v.len());
+    c.validate().unwrap();
+    let (g, r) =
+        (TrainState::new(&c.generator, &device), TrainState::new(&c.reconstructor, &device));
+    let pre = ustore::to_bytes(
+        &Phase::Pretrain { generator: g.clone(), reconstructor: r.clone() },
+        &c,
+        &v,
+        &[],
+    )
+    .unwrap();
+    let gan = UnpairedState::new(g.model.clone(), r.model.clone(), &c, &device);
+    let gan = ustore::to_bytes(&Phase::Gan(gan), &c, &v, &[]).unwrap();
+    let doc = vec!["the".to_string(), "u.s.".to_string()];
+    let bundle = ustore::bundle_bytes(
+        &g.model,
+        &r.model,
+        &c,
+        &v,
+        std::slice::from_ref(&doc),
+        std::slice::from_ref(&doc),
+    )
+    .unwrap();
+    for b in [&pre, &gan, &bundle] {
+        assert!(ustore::from_bytes(b, &device).is_ok());
+    }
+    fuzz("unpaired", vec![pre, gan, bundle], |bytes| {
+        if let Ok(l) = ustore::from_bytes(bytes, &device) {
+            assert!(l.config.validate().is_ok());
+            assert_eq!(l.vocab.len(), l.config.generator.model.vocab_size);
+            assert_eq!(l.vocab.len(), l.config.reconstructor.model.vocab_size);
+            // What the Unpaired tab reads next from a bundle never panics either.
+            let _ = ustore::bundle_corpus(&l.metadata);
+        }
+    });
+}
+
+#[test]
+fn alignment_loaders() {
+    use earthmover::align::adversarial::{
+        self as adv, AdversarialConfig, AdversarialState, map_bytes, read_map,
+    };
+    use earthmover::align::bundle;
+    use earthmover::align::embed::{Embeddings, Lexicon};
+    use earthmover::align::linalg::Square;
+    let device = Device::flex();
+    let dim = 3;
+    let mut config = AdversarialConfig::toy("wgan-gp").unwrap();
+    config.critic_hidden = 4;
+    let state = AdversarialState::new(&config, &Square::identity(dim), &device);
+    let ckpt = adv::to_bytes(&state, &config, &[("epoch", "1".into())]).unwrap();
+    let map = map_bytes(&Square::identity(dim), &[]).unwrap();
+    let space = |words: &[&str]| {
+        let vectors = (0..words.len() * dim).map(|i| i as f32 * 0.25 - 1.0).collect();
+        Embeddings::new(words.iter().map(|w| w.to_string()).collect(), dim, vectors).unwrap()
+    };
+    let (src, tgt) = (space(&["perro", "gato", "casa"]), space(&["dog", "cat", "house", "the"]));
+    let lexicon =
+        Lexicon::parse("perro dog\ngato cat\ncasa house\ncasa home\n", &src, &tgt).unwrap();
+    let bundled = bundle::to_bytes(&src, &tgt, &lexicon, "fuzz").unwrap();
+    assert!(adv::from_bytes(&ckpt, dim, &device).is_ok());
+    assert!(read_map(&ckpt).is_ok() && read_map(&map).is_ok());
+    assert!(bundle::from_bytes(&bundled).is_ok());
+    fuzz("align-files", vec![ckpt, map, bundled], |bytes| {
+        if let Ok((s, c, _)) = adv::from_bytes(bytes, dim, &device) {
+            assert!(c.validate().is_ok());
+            assert_eq!(s.map.square().map(|w| w.n).ok(), Some(dim));
+        }
+        if let Ok((w, _)) = read_map(bytes) {
+            assert_eq!(w.data.len(), w.n * w.n);
+        }
+        if let Ok(b) = bundle::from_bytes(bytes) {
+            for e in [&b.src, &b.tgt] {
+                assert_eq!(e.vectors.len(), e.len() * e.dim);
+            }
+            for (s, ts) in &b.lexicon.entries {
+                assert!(*s < b.src.len() && ts.iter().all(|t| *t < b.tgt.len()));
+            }
+        }
+    });
+}
+
+#[test]
+fn embeddings_and_lexicon_text() {
+    use earthmover::align::embed::{Embeddings, Lexicon};
+    let seeds = vec![
+        "3 2\nperro 0.5 -1\ngato 1e-3 2.5\ncasa 0 0\n\nperro dog\ngato cat\ncasa house\n".into(),
+        "2 3\ndog 1 2 3\ncat 4 5 6\n\nperro dog\n  \nperro cat\n".into(),
+        "1 1\nx nan\n\nx x\n".into(),
+        "99999999999 4\n\n".into(),
+    ];
+    fuzz("embeddings", seeds, |bytes| {
+        let Ok(text) = std::str::from_utf8(bytes) else { return };
+        // The vectors, then after a blank line the lexicon, read against them.
+        let (vectors, lexicon) = text.split_once("\n\n").unwrap_or((text, ""));
+        if let Ok(e) = Embeddings::parse_word2vec(vectors) {
+            assert_eq!(e.vectors.len(), e.len() * e.dim);
+            assert!(e.dim > 0);
+            if let Ok(l) = Lexicon::parse(lexicon, &e, &e) {
+                for (s, ts) in &l.entries {
+                    assert!(*s < e.len() && !ts.is_empty() && ts.iter().all(|t| *t < e.len()));
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn tsv_reader() {
+    use earthmover::text::data::read_tsv;
+    let s = Scratch::new("tsv");
+    let seeds = vec![
+        "A long description of a package.\tshort synopsis\n".into(),
+        "no tab here\n\ttab first\nlast\t\nx\ty\tz\n".into(),
+        b"\xff\xfe\tbad utf8\nok\tline\n".to_vec(),
+    ];
+    fuzz("tsv", seeds, |bytes| {
+        let gz = bytes.first().is_some_and(|b| b & 1 == 1);
+        let p = if gz { s.write("d.tsv.gz", &gzip(bytes)) } else { s.write("d.tsv", bytes) };
+        if let Ok(d) = read_tsv(&p, Some(1000)) {
+            check_pairs(&d);
+        }
+        if gz {
+            // A corrupt gzip stream as well.
+            if let Ok(d) = read_tsv(&s.write("c.tsv.gz", bytes), None) {
+                check_pairs(&d);
+            }
         }
     });
 }

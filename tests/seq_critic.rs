@@ -226,8 +226,8 @@ fn gradient_penalty_weight_gradient_matches_float64_finite_differences() {
 
 /// Human "summaries" follow a grammar (each word is the previous one plus one, mod V); the
 /// generated ones are soft noise. The GAN lab's own critic update, under WGAN-GP and CT-GAN,
-/// must learn to score held-out human summaries above held-out generated ones, and its W
-/// estimate must grow from about zero.
+/// must learn to score every held-out human summary above every held-out generated one (AUC 1),
+/// and its W estimate must grow from about zero.
 #[test]
 fn gan_lab_objectives_train_the_sequence_critic() {
     let device = Device::flex();
@@ -286,7 +286,9 @@ fn gan_lab_objectives_train_the_sequence_critic() {
         let auc = real.iter().map(|r| fake.iter().filter(|&f| r > f).count()).sum::<usize>() as f64
             / (real.len() * fake.len()) as f64;
         println!("{name}: W estimate {:.3} → {last:.3}; held-out AUC {auc:.3}", first.unwrap());
-        assert!(auc > 0.95, "{name}: held-out human summaries should score higher (AUC {auc})");
+        // Measured: AUC 1.000 for both objectives (every held-out pair ordered correctly), as
+        // the README says.
+        assert!(auc == 1.0, "{name}: every held-out human summary should score higher (AUC {auc})");
         assert!(last > first.unwrap() + 0.1, "{name}: the W estimate should grow");
     }
 }

@@ -536,6 +536,7 @@ fn no_repeat_word_blocks_only_repeats() {
         no_repeat_trigram: false,
         no_repeat_word: block,
         greedy: true,
+        ..Default::default()
     };
     let free = block_on(summarize(&l.model, &l.vocab, &article, 400, &cfg(false))).unwrap();
     let blocked = block_on(summarize(&l.model, &l.vocab, &article, 400, &cfg(true))).unwrap();
@@ -547,4 +548,61 @@ fn no_repeat_word_blocks_only_repeats() {
     for (i, w) in blocked.tokens.iter().enumerate() {
         assert!(!blocked.tokens[..i].contains(w), "'{w}' repeated in {:?}", blocked.tokens);
     }
+}
+
+/// The length controls, in greedy and beam decoding: a target length gives exactly that many
+/// words; a [STOP] factor of 0 for the first m steps is the same as `min_len = m + 1` in greedy
+/// decoding and keeps beam summaries at m words or more; a huge factor at step 2 makes greedy
+/// decoding stop there (the factor multiplies [STOP]'s probability); a factor of 1 changes
+/// nothing; and files saved before the fields existed read them as unset.
+#[test]
+fn target_length_and_stop_schedule_control_the_length() {
+    use earthmover::summarize::DecodeConfig;
+    use earthmover::summarize::block_on;
+    use earthmover::summarize::decode::summarize;
+    use earthmover::summarize::store;
+    // The Debian unpaired generator: it stops on its own within a few words.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/unpaired-debian.safetensors");
+    let l = store::load(&std::fs::read(path).unwrap(), &Device::flex()).unwrap();
+    assert!(l.config.decode.stop_schedule.is_empty() && l.config.decode.target_len.is_none());
+    let article: Vec<String> = "this package provides a command line tool to convert images \
+        between many formats , resize them and apply simple filters ."
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let run = |cfg: &DecodeConfig| {
+        block_on(summarize(&l.model, &l.vocab, &article, 400, cfg)).unwrap().tokens
+    };
+    let base = |greedy: bool| DecodeConfig {
+        beam: if greedy { 1 } else { 4 },
+        min_len: 1,
+        max_len: 14,
+        greedy,
+        ..Default::default()
+    };
+    for greedy in [true, false] {
+        for n in [3, 9, 20] {
+            let got = run(&DecodeConfig { target_len: Some(n), ..base(greedy) });
+            assert_eq!(got.len(), n, "target {n}, greedy {greedy}: {got:?}");
+        }
+        let free = run(&base(greedy));
+        let m = 5;
+        let late = run(&DecodeConfig { stop_schedule: vec![0.0; m], ..base(greedy) });
+        assert!(late.len() >= m, "greedy {greedy}: {late:?} is shorter than {m}");
+        if greedy {
+            let min = run(&DecodeConfig { min_len: m + 1, ..base(true) });
+            assert_eq!(late, min);
+        }
+        let ones = run(&DecodeConfig { stop_schedule: vec![1.0; 14], ..base(greedy) });
+        assert_eq!(ones, free);
+    }
+    for greedy in [true, false] {
+        let early = run(&DecodeConfig { stop_schedule: vec![1.0, 1.0, 1e30], ..base(greedy) });
+        assert_eq!(early.len(), 2, "greedy {greedy}: {early:?}");
+    }
+    let old: DecodeConfig = toml::from_str(
+        "beam = 4\nmin_len = 35\nmax_len = 100\nno_repeat_trigram = false\ngreedy = false\n",
+    )
+    .unwrap();
+    assert_eq!(old, DecodeConfig::default());
 }

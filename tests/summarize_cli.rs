@@ -91,7 +91,8 @@ fn eval(model: &Path) -> serde_json::Value {
 
 /// Validation loss falls from its step-0 value, and ROUGE on 50 validation articles beats the
 /// same network untrained (same seed, same decoding); the int8 export is much smaller than the
-/// checkpoint and runs through `summarize run` and `summarize eval`.
+/// checkpoint, runs through `summarize run`, and scores within 1 ROUGE point of the checkpoint
+/// in `summarize eval` (measured: ROUGE-1/2/L 22.18/0.35/13.03 against 22.29/0.35/13.21).
 ///
 /// What 300 CPU steps teach is modest and this test says so: the model learns the summaries'
 /// word frequencies (function words, punctuation) before it learns to copy, so its greedy
@@ -159,12 +160,13 @@ fn tiny_training_run_learns() {
     assert!(out.split_whitespace().count() >= 5, "{out}");
     let r = eval(&export);
     assert_eq!(r["pairs"], 50);
-    assert!(
-        ["rouge1", "rouge2", "rougeL"]
-            .iter()
-            .all(|k| r[k].as_f64().is_some_and(|v| (0.0..=100.0).contains(&v))),
-        "{r}"
-    );
+    // Int8 weights decode (nearly) as the float checkpoint does: the same decoding on the same
+    // 50 articles scores within 1 ROUGE point of it.
+    for k in ["rouge1", "rouge2", "rougeL"] {
+        let (int8, float) = (r[k].as_f64().unwrap(), r_trained[k].as_f64().unwrap());
+        println!("{k}: int8 export {int8:.2}, float checkpoint {float:.2}");
+        assert!((int8 - float).abs() < 1.0, "{k}: int8 export {int8}, float checkpoint {float}");
+    }
     // The untruncated article lengths it reports, against the file read here.
     let mut lengths: Vec<usize> =
         earthmover::text::data::read_parallel(Path::new(&format!("{DATA}/val")), None)
@@ -564,11 +566,11 @@ fn device_auto_says_what_it_chose() {
     assert_eq!(device_line(&text(&o).1), "device: CPU (Flex) on the CPU");
 }
 
-/// Issue 14's target, as the README and the model card report it: the committed default model,
-/// with the decoding saved in the file (the page's default), against Lead-3 on the first 1,000
-/// pairs of CNN/DailyMail val. Two `summarize eval` processes share the pairs (500 each; each
-/// pair's summary and ROUGE do not depend on the others, so the mean of the halves is the
-/// corpus score). About ten minutes of the suite's time.
+/// The default model's target (met 2026-12-01, commit 4b786b5), as the README and the model card
+/// report it: the committed default model, with the decoding saved in the file (the page's
+/// default), against Lead-3 on the first 1,000 pairs of CNN/DailyMail val. Two `summarize eval`
+/// processes share the pairs (500 each; each pair's summary and ROUGE do not depend on the others,
+/// so the mean of the halves is the corpus score). About ten minutes of the suite's time.
 #[test]
 fn the_default_model_is_level_with_lead3_on_1000_val_pairs() {
     use std::io::Read;

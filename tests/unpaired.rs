@@ -13,7 +13,8 @@ use earthmover::summarize::train::{TrainState, frozen};
 use earthmover::summarize::vocab::{PAD_ID, STOP_ID, Vocab};
 use earthmover::unpaired::config::{Method, UnpairedConfig};
 use earthmover::unpaired::train::{
-    Corpus, UnpairedState, pretrain_step, subsequence, summarize_batch, train_step,
+    Corpus, UnpairedState, drop_words, pretrain_step, span, subsequence, summarize_batch,
+    train_step,
 };
 
 /// 30 document words `d0…d29`, of which `d0…d9` also make up the human summaries. Summaries
@@ -62,6 +63,47 @@ fn subsequences_keep_document_order() {
     assert!(subsequence(&[], 4, &mut rng).is_empty());
 }
 
+/// Wang & Lee's pretraining target: 6–11 consecutive words starting 0–10 words in, every
+/// length and start drawn; a short document gives what it has. Source dropout drops about
+/// the given share of words, keeps the order, and never empties a document.
+#[test]
+fn spans_are_consecutive_and_lead_like() {
+    let doc: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let doc: Vec<&str> = doc.iter().map(String::as_str).collect();
+    let mut rng = Rng::new(3);
+    let (mut lens, mut starts) =
+        (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    for _ in 0..2000 {
+        let s = span(&doc, (6, 11, 10), &mut rng);
+        let start = doc.iter().position(|w| *w == s[0]).unwrap();
+        assert_eq!(s, doc[start..start + s.len()], "not consecutive");
+        lens.insert(s.len());
+        starts.insert(start);
+    }
+    assert_eq!(lens, (6..=11).collect());
+    assert_eq!(starts, (0..=10).collect());
+    // A 7-word document: the start leaves at least 6 words, so every span has 6 or 7.
+    for _ in 0..200 {
+        let s = span(&doc[..7], (6, 11, 10), &mut rng);
+        let start = doc.iter().position(|w| *w == s[0]).unwrap();
+        assert!(start <= 1 && (6..=7).contains(&s.len()), "{s:?}");
+        assert_eq!(s, doc[start..start + s.len()]);
+    }
+    assert_eq!(span(&doc[..3], (6, 11, 10), &mut rng), doc[..3]);
+    let (mut kept, n) = (0, 2000);
+    for _ in 0..n {
+        let d = drop_words(&doc, 1.0 / 16.0, &mut rng);
+        assert!(
+            d.windows(2)
+                .all(|p| doc.iter().position(|w| *w == p[0]) < doc.iter().position(|w| *w == p[1]))
+        );
+        kept += d.len();
+    }
+    let share = 1.0 - kept as f64 / (n * doc.len()) as f64;
+    assert!((share - 1.0 / 16.0).abs() < 0.005, "dropped {share}");
+    assert_eq!(drop_words(&doc[..1], 0.99, &mut rng), doc[..1]);
+}
+
 /// The free-running pass assembles `P(w)` on the device (a scatter of the attention); the
 /// page's greedy decoder assembles it on the host. Same words, and proper distributions.
 #[test]
@@ -71,10 +113,11 @@ fn free_run_matches_the_greedy_decoder() {
     let (documents, summaries, vocab) = synthetic(&mut rng);
     let config = small_config(&vocab);
     let corpus = Corpus { documents: &documents, summaries: &summaries, vocab: &vocab };
-    // A little pretraining so the words are not all the same.
+    // A little pretraining so the words are not all the same, and enough that the greedy
+    // summaries stop early (after 30 updates none did, and the [PAD] check below never ran).
     let mut g = TrainState::new(&config.generator, &device);
     let mut r = TrainState::new(&config.reconstructor, &device);
-    for _ in 0..30 {
+    for _ in 0..60 {
         (g, r, _) = pretrain_step(g, r, &config, &corpus);
     }
     let model = frozen(&g.model);
@@ -91,6 +134,7 @@ fn free_run_matches_the_greedy_decoder() {
     }
     let mut decode = config.generator.decode.clone();
     (decode.greedy, decode.min_len, decode.max_len) = (true, 0, steps);
+    let mut padded = 0;
     for (i, doc) in documents[..6].iter().enumerate() {
         let page =
             block_on(summarize(&model, &vocab, doc, config.generator.train.max_enc, &decode))
@@ -105,9 +149,17 @@ fn free_run_matches_the_greedy_decoder() {
         if let Some(stop) = run.words[i].iter().position(|&w| w == STOP_ID) {
             for j in stop + 1..steps {
                 assert_eq!(dists[(i * steps + j) * v + PAD_ID], 1.0, "document {i}, step {j}");
+                padded += 1;
             }
         }
     }
+    // The check above ran: some summaries stop early enough to leave padded steps.
+    println!(
+        "{padded} padded steps after [STOP] in {} documents of {steps} steps: {:?}",
+        docs.len(),
+        run.words
+    );
+    assert!(padded > 0, "no summary stopped before its last step: {:?}", run.words);
     // The log-probabilities are those of the picked words.
     let lp: Vec<f32> = run.log_probs.into_data().try_into_vec::<f32>().unwrap();
     for (i, words) in run.words.iter().enumerate() {
@@ -156,10 +208,11 @@ fn tv(p: &[f64], q: &[f64]) -> f64 {
 
 /// Documents use 30 words, human summaries only 10 of them. After pretraining the generator
 /// copies document words; the GAN phase, with the GAN lab's WGAN-GP critic, must bring the
-/// generated words' unigram distribution toward the human summaries' (total variation down by
-/// at least 0.3) by either method: the critic reading the distributions (method 1) or
-/// rewarding sampled words (method 2). Meanwhile the critic's estimate must rise while the
-/// critic learns and then fall as the generator closes the gap. The reconstruction reward is
+/// generated words' unigram distribution toward the human summaries' by either method: the
+/// critic reading the distributions (method 1) or rewarding sampled words (method 2). The
+/// README's total variation, 0.64 → 0.23 (method 1) and 0.13 (method 2; measured 0.637 →
+/// 0.227 and 0.132), is asserted to within 0.02. Meanwhile the critic's estimate must rise
+/// while the critic learns and then fall as the generator closes the gap. The reconstruction reward is
 /// off here, so only the critic can cause the change.
 #[test]
 fn gan_phase_moves_generated_words_toward_human_summaries() {
@@ -177,7 +230,10 @@ fn gan_phase_moves_generated_words_toward_human_summaries() {
         (g, r, _) = pretrain_step(g, r, &config, &corpus);
     }
     let before = tv(&generated_unigrams(&g.model, &documents, &config, &vocab), &real);
-    assert!(before > 0.5, "pretraining alone should copy document words (TV {before})");
+    assert!(
+        (before - 0.64).abs() < 0.02,
+        "pretraining alone should copy document words (TV {before}, README 0.64)"
+    );
     for method in [Method::Distributions, Method::Reinforce] {
         config.method = method;
         let mut state = UnpairedState::new(g.model.clone(), r.model.clone(), &config, &device);
@@ -198,9 +254,13 @@ fn gan_phase_moves_generated_words_toward_human_summaries() {
             method.name(),
             windows.iter().map(|w| format!("{w:.2}")).collect::<Vec<_>>()
         );
+        let readme = match method {
+            Method::Distributions => 0.23,
+            Method::Reinforce => 0.13,
+        };
         assert!(
-            after < before - 0.3,
-            "{}: the generated unigrams should move toward the human summaries': TV {before} → {after}",
+            (after - readme).abs() < 0.02,
+            "{}: the generated unigrams should move toward the human summaries': TV {before} → {after} (README {readme})",
             method.name()
         );
         assert!(

@@ -110,7 +110,12 @@ fn pointer_generator_loss_and_gradients_on_wgpu_match_flex() {
         let grads: Vec<(String, Vec<f64>)> =
             earthmover::nn::grad_values(&m, &gradients(&loss.total, &m))
                 .into_iter()
-                .map(|(n, g)| (n, g.unwrap_or_default()))
+                // Every parameter takes part in the loss: a missing gradient is a failure, not
+                // an empty one that would compare equal to another device's missing gradient.
+                .map(|(n, g)| {
+                    let g = g.unwrap_or_else(|| panic!("{n}: no gradient on {device:?}"));
+                    (n, g)
+                })
                 .collect();
         (value, grads)
     };

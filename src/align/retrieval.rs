@@ -23,27 +23,40 @@ pub enum Retrieval {
     Csls { k: usize },
 }
 
-/// `q·keysᵀ` for the rows `rows` of `q` (`[.., dim]`) against every key `[nk, dim]`.
-fn block(q: &[f32], rows: std::ops::Range<usize>, keys: &[f32], dim: usize) -> Vec<f32> {
-    let (m, nk) = (rows.len(), keys.len() / dim);
+/// `q·keysᵀ` for the rows `rows` of `q` (`[.., dim]`) against every key `[nk, dim]`. Panics,
+/// naming `what` (the caller), when `rows` is not a range of `q`'s rows.
+#[track_caller]
+fn block(
+    what: &str,
+    q: &[f32],
+    rows: std::ops::Range<usize>,
+    keys: &[f32],
+    dim: usize,
+) -> Vec<f32> {
+    assert!(dim > 0, "{what}: the dimension is 0");
+    let (nq, nk) = (q.len() / dim, keys.len() / dim);
+    assert!(
+        rows.start <= rows.end && rows.end <= nq,
+        "{what}: rows {rows:?} outside the {nq} rows of {dim} values"
+    );
+    let m = rows.len();
     let mut out = vec![0.0f32; m * nk];
     if m == 0 || nk == 0 {
         return out;
     }
-    // SAFETY: q holds rows `rows` of `dim` floats, keys `nk × dim`, out `m × nk`.
-    unsafe {
-        gemm(
-            m,
-            nk,
-            dim,
-            out.as_mut_ptr(),
-            nk,
-            false,
-            Mat::rows(q, rows.start * dim, dim),
-            Mat::t(keys, dim),
-            true,
-        )
-    };
+    // `Mat` checks that both blocks lie inside their slices (`rows.end ≤ nq` above makes this
+    // one fit), and `gemm` the shapes and `out`'s extent.
+    gemm(
+        m,
+        nk,
+        dim,
+        &mut out,
+        nk,
+        false,
+        Mat::rows("queries", q, rows.start * dim, m, dim),
+        Mat::t("keys", keys, nk, dim),
+        true,
+    );
     out
 }
 
@@ -80,13 +93,14 @@ fn top_indices(row: &[f32], k: usize) -> Vec<usize> {
 
 /// `r(q)` for every row of `queries`: the mean cosine to its `k` nearest `keys`.
 pub fn mean_knn(queries: &[f32], keys: &[f32], dim: usize, k: usize) -> Vec<f32> {
+    assert!(dim > 0, "mean_knn: the dimension is 0");
     let n = queries.len() / dim;
     let nk = keys.len() / dim;
     (0..n)
         .step_by(BLOCK)
         .flat_map(|s| {
             let e = (s + BLOCK).min(n);
-            let b = block(queries, s..e, keys, dim);
+            let b = block("mean_knn", queries, s..e, keys, dim);
             (0..e - s).map(move |i| mean_top(&b[i * nk..(i + 1) * nk], k)).collect::<Vec<_>>()
         })
         .collect()
@@ -104,7 +118,17 @@ pub struct Retriever<'a> {
 }
 
 impl<'a> Retriever<'a> {
+    /// `src` `[ns, dim]` and `tgt` `[nt, dim]`, row-major. Panics when `dim` is 0 or does not
+    /// divide both lengths.
     pub fn new(src: &'a [f32], tgt: &'a [f32], dim: usize, method: Retrieval) -> Self {
+        assert!(dim > 0, "Retriever::new: the dimension is 0");
+        for (name, v) in [("src", src), ("tgt", tgt)] {
+            assert!(
+                v.len() % dim == 0,
+                "Retriever::new: {name} has {} values, not whole rows of {dim}",
+                v.len()
+            );
+        }
         let (r_src, r_tgt) = match method {
             Retrieval::Nn => (vec![], vec![]),
             Retrieval::Csls { k } => (mean_knn(src, tgt, dim, k), mean_knn(tgt, src, dim, k)),
@@ -112,12 +136,15 @@ impl<'a> Retriever<'a> {
         Retriever { src, tgt, dim, method, r_src, r_tgt }
     }
 
-    /// Scores of sources `rows` against every target `[rows, nt]`.
+    /// Scores of sources `rows` against every target `[rows, nt]`. Panics (naming
+    /// `Retriever::scores`) when `rows` reaches past the sources.
     pub fn scores(&self, rows: std::ops::Range<usize>) -> Vec<f32> {
         let start = rows.start;
-        let mut s = block(self.src, rows.clone(), self.tgt, self.dim);
-        if let Retrieval::Csls { .. } = self.method {
-            let nt = self.r_tgt.len();
+        let mut s = block("Retriever::scores", self.src, rows.clone(), self.tgt, self.dim);
+        let nt = self.r_tgt.len();
+        if let Retrieval::Csls { .. } = self.method
+            && nt > 0
+        {
             for (i, row) in s.chunks_exact_mut(nt).enumerate() {
                 let rs = self.r_src[start + i];
                 row.iter_mut().zip(&self.r_tgt).for_each(|(v, rt)| *v = 2.0 * *v - rs - rt);
@@ -129,9 +156,11 @@ impl<'a> Retriever<'a> {
     /// Scores of targets `rows` against every source (the target → source direction).
     fn scores_back(&self, rows: std::ops::Range<usize>) -> Vec<f32> {
         let start = rows.start;
-        let mut s = block(self.tgt, rows, self.src, self.dim);
-        if let Retrieval::Csls { .. } = self.method {
-            let ns = self.r_src.len();
+        let mut s = block("Retriever::scores_back", self.tgt, rows, self.src, self.dim);
+        let ns = self.r_src.len();
+        if let Retrieval::Csls { .. } = self.method
+            && ns > 0
+        {
             for (i, row) in s.chunks_exact_mut(ns).enumerate() {
                 let rt = self.r_tgt[start + i];
                 row.iter_mut().zip(&self.r_src).for_each(|(v, rs)| *v = 2.0 * *v - rt - rs);
@@ -140,10 +169,16 @@ impl<'a> Retriever<'a> {
         s
     }
 
-    /// The `k` best targets of each source in `ids`, best first.
+    /// The `k` best targets of each source in `ids`, best first. Panics (naming
+    /// `Retriever::translate` and the id) on an id that is not a source row.
     pub fn translate(&self, ids: &[usize], k: usize) -> Vec<Vec<usize>> {
-        let nt = self.tgt.len() / self.dim;
-        ids.iter().map(|&i| top_indices(&self.scores(i..i + 1)[..nt], k)).collect()
+        let ns = self.src.len() / self.dim;
+        ids.iter()
+            .map(|&i| {
+                assert!(i < ns, "Retriever::translate: source id {i} outside the {ns} sources");
+                top_indices(&self.scores(i..i + 1), k)
+            })
+            .collect()
     }
 
     /// The best target of each of the first `n` sources, and the best source of each of the
@@ -187,7 +222,7 @@ impl<'a> Retriever<'a> {
         }
         let nt = self.tgt.len() / self.dim;
         let (best, _) = self.best_both_ways(n, 0);
-        let cos = block(self.src, 0..n, self.tgt, self.dim);
+        let cos = block("Retriever::criterion", self.src, 0..n, self.tgt, self.dim);
         best.iter().enumerate().map(|(i, &t)| cos[i * nt + t] as f64).sum::<f64>() / n as f64
     }
 }
@@ -253,6 +288,43 @@ mod tests {
         let lex = Lexicon { entries: vec![(1, vec![1])] };
         assert_eq!(precision(&csls, &lex), [100.0, 100.0, 100.0]);
         assert_eq!(precision(&nn, &lex), [0.0, 100.0, 100.0]);
+    }
+
+    /// Rows and ids past the sources are refused with the function's name, never read.
+    #[test]
+    fn out_of_range_rows_and_ids_are_refused() {
+        let src = [1.0f32, 0.0, 0.0, 1.0, 0.6, 0.8]; // three sources
+        let tgt = [0.0f32, 1.0, 1.0, 0.0]; // two targets
+        let message = |f: &dyn Fn()| {
+            let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+            err.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        };
+        for method in [Retrieval::Nn, Retrieval::Csls { k: 1 }] {
+            let r = Retriever::new(&src, &tgt, 2, method);
+            assert_eq!(r.scores(1..3).len(), 4);
+            assert!(r.scores(3..3).is_empty());
+            let m = message(&|| drop(r.scores(2..4)));
+            assert!(m.starts_with("Retriever::scores: rows 2..4 outside the 3 rows"), "{m}");
+            let m = message(&|| drop(r.scores(usize::MAX..usize::MAX)));
+            assert!(m.starts_with("Retriever::scores"), "{m}");
+            let m = message(&|| drop(r.translate(&[0, 3], 1)));
+            assert_eq!(m, "Retriever::translate: source id 3 outside the 3 sources");
+            let lex = Lexicon { entries: vec![(7, vec![0])] };
+            let m = message(&|| {
+                precision(&r, &lex);
+            });
+            assert!(m.starts_with("Retriever::translate: source id 7"), "{m}");
+        }
+        let m = message(&|| drop(Retriever::new(&src[..5], &tgt, 2, Retrieval::Nn)));
+        assert!(m.starts_with("Retriever::new: src has 5 values"), "{m}");
+        let m = message(&|| drop(Retriever::new(&src, &tgt, 0, Retrieval::Nn)));
+        assert!(m.starts_with("Retriever::new: the dimension is 0"), "{m}");
+        // An empty target side: no scores to rank, and no panic in the CSLS terms.
+        let r = Retriever::new(&src, &[], 2, Retrieval::Csls { k: 1 });
+        assert_eq!(r.translate(&[0, 2], 3), vec![Vec::<usize>::new(); 2]);
     }
 
     #[test]

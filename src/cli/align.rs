@@ -536,12 +536,24 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
 
 fn eval(a: EvalArgs) -> Result<()> {
     let p = problem(&a.data)?;
+    // Without held-out lexicon words there is nothing to score P@k on: refuse, rather than
+    // print 0, unless the command only translates.
+    if p.test.is_empty() && a.translate.is_empty() {
+        bail!(
+            "no lexicon words to evaluate on: pass --lexicon (with words in both vocabularies), or --translate WORD to see translations"
+        );
+    }
     let w = load_map(&a.model)?;
     if w.n != p.src.dim {
         bail!("the map is {0}×{0} but the vectors have {1} dimensions", w.n, p.src.dim);
     }
-    let nn = evaluate(&p.src, &p.tgt, &w, &p.test, Retrieval::Nn);
-    let csls = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS);
+    let scores = |r| {
+        (!p.test.is_empty()).then(|| {
+            let s = evaluate(&p.src, &p.tgt, &w, &p.test, r);
+            serde_json::json!({ "p1": s[0], "p5": s[1], "p10": s[2] })
+        })
+    };
+    let (nn, csls) = (scores(Retrieval::Nn), scores(CSLS));
     let mapped = map_rows(&p.src.vectors, &w);
     let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
     let mut translations = serde_json::Map::new();
@@ -554,8 +566,8 @@ fn eval(a: EvalArgs) -> Result<()> {
     }
     let json = serde_json::json!({
         "words": p.test.len(),
-        "nn": { "p1": nn[0], "p5": nn[1], "p10": nn[2] },
-        "csls": { "p1": csls[0], "p5": csls[1], "p10": csls[2] },
+        "nn": nn,
+        "csls": csls,
         "criterion": criterion(&p.src, &p.tgt, &w),
         "orthogonality": w.orthogonality_error(),
         "determinant": w.det(),

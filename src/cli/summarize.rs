@@ -129,6 +129,41 @@ pub struct DecodeOverrides {
     /// Never repeat a word (headline-length summaries).
     #[arg(long)]
     no_repeat_word: bool,
+    /// Exactly this many words ([STOP] blocked before, decoding ends there); replaces
+    /// --min-len and --max-len. 0 clears a target saved in the file.
+    #[arg(long)]
+    target_len: Option<usize>,
+    /// Factors on [STOP]'s probability at each step, comma-separated, `FxN` for N steps of F:
+    /// Wang & Lee's is `0.1x7,0.5x3` (also `wang-lee`); `none` clears the file's.
+    #[arg(long, value_parser = parse_stop_schedule)]
+    stop_schedule: Option<StopSchedule>,
+}
+
+/// A parsed `--stop-schedule`.
+#[derive(Clone, Debug)]
+pub struct StopSchedule(pub Vec<f32>);
+
+/// Parses `0.1x7,0.5x3`, `wang-lee` or `none`; names the bad part.
+pub fn parse_stop_schedule(s: &str) -> Result<StopSchedule, String> {
+    match s.trim() {
+        "none" | "" => return Ok(StopSchedule(vec![])),
+        "wang-lee" => return Ok(StopSchedule(DecodeConfig::wang_lee_stop_schedule())),
+        _ => {}
+    }
+    let mut out = vec![];
+    for part in s.split(',') {
+        let (f, n) = part.trim().split_once('x').unwrap_or((part.trim(), "1"));
+        let f: f32 = f.trim().parse().map_err(|_| format!("'{part}': not a factor"))?;
+        let n: usize = n.trim().parse().map_err(|_| format!("'{part}': not a step count"))?;
+        if !(f.is_finite() && f >= 0.0) {
+            return Err(format!("'{part}': a factor must be a number ≥ 0"));
+        }
+        if out.len() + n > 10_000 {
+            return Err("a schedule covers at most 10,000 steps".into());
+        }
+        out.extend(std::iter::repeat_n(f, n));
+    }
+    Ok(StopSchedule(out))
 }
 
 impl DecodeOverrides {
@@ -140,6 +175,12 @@ impl DecodeOverrides {
         d.max_len = self.max_len.unwrap_or(d.max_len);
         d.no_repeat_trigram |= self.no_repeat_trigram;
         d.no_repeat_word |= self.no_repeat_word;
+        if let Some(n) = self.target_len {
+            d.target_len = (n > 0).then_some(n);
+        }
+        if let Some(s) = &self.stop_schedule {
+            d.stop_schedule = s.0.clone();
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `earthmover unpaired …`: Wang & Lee's unpaired summarization on the Debian descriptions.
+//! `earthmover unpaired …`: Wang & Lee's unpaired summarization, on the Debian descriptions or
+//! on news (CNN/DailyMail first sentences and other articles' highlights, `--corpus cnndm`).
 //! `pretrain` teaches generator and reconstructor subsequences, `train` runs the GAN phase
 //! from a pretrained run, `eval` scores a run on held-out true pairs beside Lead-N (N tuned on
 //! the validation pairs), `run` summarizes stdin, `export` writes the generator for the page.
@@ -21,8 +22,8 @@ use crate::summarize::vocab::Vocab;
 use crate::summarize::{PointerGenerator, SummarizerConfig, block_on};
 use crate::text::data::Pair;
 use crate::text::{rouge, tokenize};
-use crate::unpaired::config::{Method, UnpairedConfig, objective_from_name};
-use crate::unpaired::data::{Unpaired, cnndm_transfer, debian};
+use crate::unpaired::config::{Method, PretrainTarget, UnpairedConfig, objective_from_name};
+use crate::unpaired::data::{Unpaired, cnndm_news, debian};
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{Corpus, UnpairedState, pretrain_step, summary_words, train_step};
 
@@ -52,9 +53,11 @@ pub enum UnpairedCommand {
 pub enum Setting {
     /// `long2synopsis.tsv(.gz)`: descriptions and synopses from disjoint halves of the packages.
     Debian,
-    /// The CNN/DailyMail folder: lead sentences as documents, other articles' highlights as
-    /// summaries (Wang & Lee's transfer rows).
-    CnndmTransfer,
+    /// The CNN/DailyMail folder: lead sentences as documents, other articles' highlight
+    /// sentences as summaries (Wang & Lee's transfer rows); evaluated on val's lead sentences
+    /// against their most overlapping highlight (val: the tuning part, test: the reporting part).
+    #[value(name = "cnndm", alias = "cnndm-transfer")]
+    Cnndm,
     /// A page bundle (`unpaired bundle`): its own sample of documents and summaries, without
     /// true pairs (so it trains, but does not evaluate).
     Bundle,
@@ -63,7 +66,7 @@ pub enum Setting {
 #[derive(Args, Debug)]
 pub struct Common {
     /// Document<TAB>summary lines (the Debian long2synopsis.tsv.gz), or the CNN/DailyMail folder
-    /// with --corpus cnndm-transfer.
+    /// with --corpus cnndm.
     #[arg(long)]
     data: PathBuf,
     #[arg(long, value_enum, default_value_t = Setting::Debian)]
@@ -93,9 +96,9 @@ pub struct Common {
 pub struct PretrainArgs {
     #[command(flatten)]
     common: Common,
-    /// Words in the shared vocabulary, the 4 special tokens included.
-    #[arg(long, default_value_t = 8000)]
-    vocab_size: usize,
+    /// Words in the shared vocabulary, the 4 special tokens included (default 8,000).
+    #[arg(long)]
+    vocab_size: Option<usize>,
     /// Documents per batch (default 32; Wang & Lee: 96).
     #[arg(long)]
     batch_size: Option<usize>,
@@ -105,8 +108,22 @@ pub struct PretrainArgs {
     /// LSTM size of generator and reconstructor (default 128; Wang & Lee: 600).
     #[arg(long)]
     hidden: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// The run's seed (default 0).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// What the generator learns to write: span (Wang & Lee's code: 6–11 consecutive words
+    /// from 0–10 words in) or subsequence (random words in order). Default: span for cnndm,
+    /// subsequence for debian (what the shipped Debian model used).
+    #[arg(long, value_parser = ["span", "subsequence"])]
+    pretrain_target: Option<String>,
+    /// Each document word is dropped from the generator's input with this probability
+    /// (default 1/16 for cnndm, Wang & Lee's code; 0 for debian).
+    #[arg(long)]
+    source_dropout: Option<f64>,
+    /// The generator's coverage loss weight (default 0.1 for cnndm, Wang & Lee's code, with a
+    /// coverage-aware attention; 0 for debian, without). 0 turns coverage off.
+    #[arg(long)]
+    coverage_loss: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -118,15 +135,27 @@ pub struct GanArgs {
     from: Option<PathBuf>,
     /// distributions (method 1: the critic reads the generator's distributions) or reinforce
     /// (method 2: the critic's score of sampled words is the reward).
-    #[arg(long, default_value = "distributions")]
-    method: String,
-    /// The critic's objective: wgan-gp (λ 10), ct-gan, wgan or gan.
-    #[arg(long, default_value = "wgan-gp")]
-    objective: String,
+    /// (default distributions)
+    #[arg(long)]
+    method: Option<String>,
+    /// The critic's objective: wgan-gp (λ 10, the default), ct-gan, wgan or gan.
+    #[arg(long)]
+    objective: Option<String>,
     /// The generator's Adam learning rate in the GAN phase (default 5e-5, Wang & Lee's, who
     /// train far longer than a CPU allows). Set when the run starts; saved with it.
     #[arg(long)]
     generator_lr: Option<f64>,
+    /// Method 2's per-step discount of the critic's rewards (default: the pretrained run's,
+    /// 0.3 for cnndm as in Wang & Lee's code).
+    #[arg(long)]
+    discount: Option<f64>,
+    /// Critic updates before the first generator update (default: the pretrained run's, 500
+    /// for cnndm as in Wang & Lee's code).
+    #[arg(long)]
+    critic_warmup: Option<u64>,
+    /// Critic updates per generator update (default 3, Wang & Lee's).
+    #[arg(long)]
+    n_critic: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -188,6 +217,10 @@ pub struct BundleArgs {
     /// The generator's learning rate in the page, high so that a few hundred steps show.
     #[arg(long, default_value_t = 1e-3)]
     generator_lr: f64,
+    /// Critic updates before the page's first generator update (0: the page shows the
+    /// generator move from the first update; the news setting's own default is 500).
+    #[arg(long, default_value_t = 0)]
+    critic_warmup: u64,
 }
 
 #[derive(Args, Debug)]
@@ -239,7 +272,7 @@ fn read_data(path: &Path, corpus: Setting) -> Result<Unpaired> {
     eprintln!("reading {} …", path.display());
     let (data, report) = match corpus {
         Setting::Debian => debian(path, 50),
-        Setting::CnndmTransfer => cnndm_transfer(path, 50),
+        Setting::Cnndm => cnndm_news(path, 50),
         Setting::Bundle => return bundle_data(path),
     }
     .with_context(|| format!("cannot read {}", path.display()))?;
@@ -344,6 +377,36 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
                 c.out.display()
             );
         }
+        let given: [(&str, bool); 8] = [
+            (
+                "--vocab-size",
+                a.vocab_size.is_some_and(|v| v != l.config.generator.model.vocab_size),
+            ),
+            ("--batch-size", a.batch_size.is_some_and(|b| b != l.config.batch_size)),
+            ("--emb", a.emb.is_some_and(|e| e != l.config.generator.model.emb)),
+            ("--hidden", a.hidden.is_some_and(|h| h != l.config.generator.model.hidden)),
+            ("--seed", a.seed.is_some_and(|s| s != l.config.seed)),
+            (
+                "--pretrain-target",
+                a.pretrain_target.as_deref().is_some_and(|t| {
+                    (t == "span") != matches!(l.config.pretrain.target, PretrainTarget::Span { .. })
+                }),
+            ),
+            (
+                "--source-dropout",
+                a.source_dropout.is_some_and(|p| p != l.config.pretrain.source_dropout),
+            ),
+            (
+                "--coverage-loss",
+                a.coverage_loss.is_some_and(|w| w != l.config.generator.train.cov_loss_weight),
+            ),
+        ];
+        if let Some((flag, _)) = given.iter().find(|g| g.1) {
+            bail!(
+                "{flag} differs from the run in {}: --resume continues with the saved settings (config.toml); start a new --out to change it",
+                c.out.display()
+            );
+        }
         match l.phase {
             Phase::Pretrain { generator, reconstructor } => {
                 (generator, reconstructor, l.config, l.vocab)
@@ -355,17 +418,39 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         }
     } else {
         let words = data.documents.iter().chain(&data.summaries).flatten().map(String::as_str);
-        let vocab = Vocab::build(words, a.vocab_size)?;
-        if vocab.len() < a.vocab_size {
+        let vocab_size = a.vocab_size.unwrap_or(8000);
+        let vocab = Vocab::build(words, vocab_size)?;
+        if vocab.len() < vocab_size {
             eprintln!(
                 "the data has only {} distinct words: the vocabulary has {}",
                 vocab.len() - 4,
                 vocab.len()
             );
         }
-        let mut config = UnpairedConfig::debian(vocab.len()).with_seed(a.seed);
+        let mut config = match c.corpus {
+            Setting::Cnndm => UnpairedConfig::news(vocab.len()),
+            _ => UnpairedConfig::debian(vocab.len()),
+        }
+        .with_seed(a.seed.unwrap_or(0));
         if let Some(b) = a.batch_size {
             config.batch_size = b;
+        }
+        match a.pretrain_target.as_deref() {
+            Some("span") => {
+                config.pretrain.target = crate::unpaired::config::PretrainConfig::wang_lee().target
+            }
+            Some(_) => config.pretrain.target = PretrainTarget::Subsequence,
+            None => {}
+        }
+        if let Some(p) = a.source_dropout {
+            config.pretrain.source_dropout = p;
+        }
+        if let Some(w) = a.coverage_loss {
+            if !(w.is_finite() && w >= 0.0) {
+                bail!("--coverage-loss must be a number ≥ 0, not {w}");
+            }
+            config.generator.model.coverage = w > 0.0;
+            config.generator.train.cov_loss_weight = w;
         }
         for m in [&mut config.generator.model, &mut config.reconstructor.model] {
             m.emb = a.emb.unwrap_or(m.emb);
@@ -432,12 +517,24 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
 fn gan(a: GanArgs) -> Result<()> {
     let c = &a.common;
     common_checks(c)?;
-    let method = Method::from_name(&a.method).with_context(|| {
-        format!("unknown --method '{}': choose {}", a.method, Method::NAMES.join(" or "))
-    })?;
-    let Some(objective) = objective_from_name(&a.objective) else {
-        bail!("unknown --objective '{}': choose wgan-gp, ct-gan, wgan or gan", a.objective)
-    };
+    let method = a
+        .method
+        .as_deref()
+        .map(|m| {
+            Method::from_name(m).with_context(|| {
+                format!("unknown --method '{m}': choose {}", Method::NAMES.join(" or "))
+            })
+        })
+        .transpose()?;
+    let objective = a
+        .objective
+        .as_deref()
+        .map(|o| {
+            objective_from_name(o).with_context(|| {
+                format!("unknown --objective '{o}': choose wgan-gp, ct-gan, wgan or gan")
+            })
+        })
+        .transpose()?;
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.data, c.corpus)?;
     if let Some(lr) = a.generator_lr
@@ -452,6 +549,22 @@ fn gan(a: GanArgs) -> Result<()> {
             );
         }
         let l = load(&c.out, &device)?;
+        if !matches!(l.phase, Phase::Gan(_)) {
+            bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
+        }
+        let changed: [(&str, bool); 5] = [
+            ("--method", method.is_some_and(|m| m != l.config.method)),
+            ("--objective", objective.as_ref().is_some_and(|o| *o != l.config.objective)),
+            ("--discount", a.discount.is_some_and(|d| d != l.config.discount)),
+            ("--critic-warmup", a.critic_warmup.is_some_and(|w| w != l.config.critic_warmup)),
+            ("--n-critic", a.n_critic.is_some_and(|n| n != l.config.n_critic)),
+        ];
+        if let Some((flag, _)) = changed.iter().find(|g| g.1) {
+            bail!(
+                "{flag} differs from the run in {}: --resume continues with the saved settings (config.toml); start a new --out to change it",
+                c.out.display()
+            );
+        }
         let Phase::Gan(state) = l.phase else {
             bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
         };
@@ -462,10 +575,18 @@ fn gan(a: GanArgs) -> Result<()> {
         let Phase::Pretrain { generator, reconstructor } = l.phase else {
             bail!("{} is not a pretraining run", from.display())
         };
-        let mut config = UnpairedConfig { method, objective, ..l.config };
+        let mut config = UnpairedConfig {
+            method: method.unwrap_or(Method::Distributions),
+            objective: objective.unwrap_or(crate::gan::Objective::WganGp { lambda: 10.0 }),
+            ..l.config
+        };
         if let Some(lr) = a.generator_lr {
             config.generator_optimizer = config.generator_optimizer.with_lr(lr);
         }
+        config.discount = a.discount.unwrap_or(config.discount);
+        config.critic_warmup = a.critic_warmup.unwrap_or(config.critic_warmup);
+        config.n_critic = a.n_critic.unwrap_or(config.n_critic);
+        config.validate().map_err(anyhow::Error::msg)?;
         (
             UnpairedState::new(generator.model, reconstructor.model, &config, &device),
             config,
@@ -545,6 +666,12 @@ fn summary_of(
         .map_err(|e| anyhow::anyhow!("cannot summarize: {e}"))
 }
 
+/// Mean length in words.
+fn mean_words(texts: &[String]) -> f64 {
+    let total: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
+    total as f64 / texts.len().max(1) as f64
+}
+
 fn lead_words(doc: &str, n: usize) -> String {
     doc.split_whitespace().take(n).collect::<Vec<_>>().join(" ")
 }
@@ -552,7 +679,7 @@ fn lead_words(doc: &str, n: usize) -> String {
 /// The N of Lead-N (first N words) with the best mean ROUGE F1 on `pairs`.
 fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
     let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
-    (1..=20)
+    (1..=50)
         .map(|n| {
             let cands: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
             (n, rouge::corpus(&cands, &refs, false))
@@ -635,6 +762,12 @@ fn eval(a: EvalArgs) -> Result<()> {
         bail!("{} has no {} pairs to evaluate on", a.data.display(), a.split);
     }
     let pairs = &pairs[..a.limit.unwrap_or(pairs.len()).min(pairs.len())];
+    if data.val.is_empty() {
+        bail!(
+            "{} has no validation pairs to tune Lead-N's N on: eval needs them (a page bundle has none)",
+            a.data.display()
+        );
+    }
     let (n, _) = tune_lead(&data.val);
     let bar = bar(pairs.len() as u64, 0);
     let mut cands = vec![];
@@ -649,26 +782,41 @@ fn eval(a: EvalArgs) -> Result<()> {
     let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
     let leads: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
     let model_scores = rouge::corpus(&cands, &refs, false);
-    let lead_scores = rouge::corpus(&leads, &refs, false);
+    let model_words = mean_words(&cands);
+    // Lead-N beside the model: the tuned N, Lead-8, and the N nearest the model's mean length.
+    let lead_row = |n: usize| {
+        let leads: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
+        let s = rouge::corpus(&leads, &refs, false);
+        serde_json::json!({ "n_words": n, "mean_words": mean_words(&leads), "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l })
+    };
+    let same_length = (model_words.round() as usize).max(1);
     if let Some(out) = &a.out {
         // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
         // (An exported file has no reconstructor.)
-        let lines: String = pairs
-            .iter()
-            .zip(cands.iter().zip(&leads))
-            .enumerate()
-            .map(|(i, (p, (c, lead)))| {
-                let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead });
-                if let (true, Some((rec_model, rec))) = (i < 10, &l.reconstructor) {
-                    let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
-                    let rebuilt = block_on(summarize(rec_model, &l.vocab, &words, rec.train.max_enc, &rec.decode))
-                        .map(|s| s.tokens.join(" "))
-                        .unwrap_or_default();
-                    line["reconstruction"] = serde_json::Value::String(rebuilt);
-                }
-                format!("{line}\n")
-            })
-            .collect();
+        let mut lines = String::new();
+        for (i, (p, (c, lead))) in pairs.iter().zip(cands.iter().zip(&leads)).enumerate() {
+            let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead });
+            if let (true, Some((rec_model, rec))) = (i < 10, &l.reconstructor) {
+                let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
+                // An empty hidden summary has nothing to rebuild from: null, not "".
+                line["reconstruction"] = if words.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    let rebuilt = block_on(summarize(
+                        rec_model,
+                        &l.vocab,
+                        &words,
+                        rec.train.max_enc,
+                        &rec.decode,
+                    ))
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot reconstruct {} pair {}: {e}", a.split, i + 1)
+                    })?;
+                    serde_json::Value::String(rebuilt.tokens.join(" "))
+                };
+            }
+            lines.push_str(&format!("{line}\n"));
+        }
         super::write_atomic(out, lines.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
@@ -676,11 +824,14 @@ fn eval(a: EvalArgs) -> Result<()> {
         "{}",
         serde_json::json!({
             "split": a.split, "pairs": pairs.len(), "phase": l.phase,
-            "decoding": { "beam": l.config.decode.beam, "min_len": l.config.decode.min_len, "max_len": l.config.decode.max_len, "no_repeat_trigram": l.config.decode.no_repeat_trigram, "no_repeat_word": l.config.decode.no_repeat_word },
+            "decoding": l.config.decode,
             "step": l.metadata.get("step"),
             "averaged_steps": l.metadata.get(&format!("extra.{AVERAGED}")),
-            "model": { "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
-            "lead": { "n_words": n, "rouge1": lead_scores.rouge1, "rouge2": lead_scores.rouge2, "rougeL": lead_scores.rouge_l },
+            "model": { "mean_words": model_words, "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
+            "lead": lead_row(n),
+            "lead8": lead_row(8),
+            "lead_same_length": lead_row(same_length),
+            "reference_words": mean_words(&refs),
         })
     );
     Ok(())
@@ -788,6 +939,7 @@ fn bundle(a: BundleArgs) -> Result<()> {
     let mut config = l.config.clone();
     config.batch_size = a.batch_size;
     config.generator_optimizer = config.generator_optimizer.with_lr(a.generator_lr);
+    config.critic_warmup = a.critic_warmup;
     config.validate().map_err(anyhow::Error::msg)?;
     let take = |rows: &[Vec<String>], n: usize| rows[..n.min(rows.len())].to_vec();
     let bytes = store::bundle_bytes(

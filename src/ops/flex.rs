@@ -1,5 +1,9 @@
 //! The fused kernels on Flex's storage: typed views in, new tensors out. float32 and float64 run
 //! natively; other float types go through float32.
+//!
+//! The forward functions check the operands' shapes ([`super::shapes`]) before anything else,
+//! so a direct [`TextOps`] call with mismatched tensors is refused with the op's name; the
+//! kernels then check every slice's length against the sizes derived here.
 
 use std::borrow::Cow;
 
@@ -8,9 +12,9 @@ use burn::backend::ops::FloatTensorOps;
 use burn::backend::{DType, Flex, FloatDType, TensorMetadata};
 use burn::tensor::{Element, TensorData};
 
-use super::TextOps;
 use super::kernels::{self, AttnDims, LstmDims, LstmTape};
 use super::math::Real;
+use super::{TextOps, shapes};
 
 /// A contiguous typed view, copied or converted only when it has to be.
 fn view<T: Real>(t: &FlexTensor) -> Cow<'_, [T]> {
@@ -106,6 +110,7 @@ pub fn lstm_seq_forward(
     mask: &FlexTensor,
     reverse: bool,
 ) -> (FlexTensor, LstmSaved) {
+    shapes::lstm_seq(&x.shape(), &w_ih.shape(), &w_hh.shape(), &bias.shape(), &mask.shape());
     let d = lstm_dims(x, w_hh, reverse);
     let dtype = x.dtype();
     by_dtype!(dtype, T => {
@@ -138,6 +143,7 @@ pub fn lstm_seq_backward(
 
 /// `([c; h], tape)`; the tape holds the activated gates and tanh(c), `[B, 5H]`.
 pub fn lstm_cell_forward(gates: &FlexTensor, c_prev: &FlexTensor) -> (FlexTensor, FlexTensor) {
+    shapes::lstm_cell(&gates.shape(), &c_prev.shape());
     let s = c_prev.shape();
     let (b, h) = (s[0], s[1]);
     let dtype = gates.dtype();
@@ -174,6 +180,7 @@ pub fn attention_forward(
     w_c: &FlexTensor,
     v: &FlexTensor,
 ) -> FlexTensor {
+    shapes::attention_scores(&f.shape(), &q.shape(), &cov.shape(), &w_c.shape(), &v.shape());
     let d = attn_dims(f);
     let dtype = f.dtype();
     by_dtype!(dtype, T => restore(tensor(kernels::attention_forward::<T>(&view(f), &view(q), &view(cov), &view(w_c), &view(v), d), &[d.batch, d.len]), dtype))
@@ -198,6 +205,7 @@ pub fn attention_backward(
 
 /// `(p [N, 1], stats [N, 2])`.
 pub fn softmax_pick_forward(logits: &FlexTensor, target: &FlexTensor) -> (FlexTensor, FlexTensor) {
+    shapes::softmax_pick(&logits.shape(), &target.shape());
     let s = logits.shape();
     let (n, vocab) = (s[0], s[1]);
     let ids = indices(target, vocab);
@@ -247,6 +255,9 @@ pub fn unary_backward(grad: &FlexTensor, y: &FlexTensor, sigmoid: bool) -> FlexT
 /// `x · w`: [`kernels::project_rows`] for a few rows, Flex's gemm otherwise.
 pub fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
     let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() == 2 && ws.len() == 2 {
+        shapes::project(&xs, &ws);
+    }
     if xs.len() != 2 || ws.len() != 2 || xs[0] > kernels::SMALL_ROWS || x.dtype() != w.dtype() {
         return Flex::float_matmul(x, w);
     }
@@ -282,7 +293,7 @@ pub fn softmax_rows(x: FlexTensor) -> FlexTensor {
     let dtype = x.dtype();
     by_dtype!(dtype, T => {
         let mut v = view::<T>(&x).into_owned();
-        kernels::softmax_rows(&mut v, s[1]);
+        kernels::softmax_rows(&mut v, s[0], s[1]);
         restore(tensor(v, &[s[0], s[1]]), dtype)
     })
 }

@@ -5,54 +5,184 @@
 //! Layouts are row-major. The LSTM gates are ordered i, f, g, o as in PyTorch; weights are
 //! `[in, out]`. Batch rows are independent in every kernel, so native builds split them over
 //! the cores (rayon) with no synchronisation inside the time loop.
+//!
+//! Every entry point is safe: it first checks each slice's length against the sizes it is given
+//! ([`check`], O(1) per call) and panics with the kernel's and the operand's names on a mismatch,
+//! before any raw pointer is formed. The raw pointers that remain are confined to [`Mat`] (which
+//! checks its whole block when it is built) and [`gemm`] (which checks the operands' shapes
+//! against `m`, `n`, `k` and the destination's extent), and to the row-chunk writes of
+//! [`Shared`], whose ranges are sized from the buffers each kernel allocates itself.
+
+use core::fmt;
+use core::marker::PhantomData;
 
 use super::math::{Real, multiversion};
 
-/// A matrix operand for [`gemm`]: a pointer with row and column strides (in elements).
-#[derive(Clone, Copy)]
-pub struct Mat<T> {
-    pub ptr: *const T,
-    pub rs: isize,
-    pub cs: isize,
+/// `a·b·…`, panicking with `op`'s name when the product overflows `usize` (sizes that no slice
+/// can have; refusing them keeps every later index computation free of wrap-around).
+#[track_caller]
+fn size(op: &str, dims: &[usize]) -> usize {
+    dims.iter()
+        .try_fold(1usize, |p, &d| p.checked_mul(d))
+        .unwrap_or_else(|| panic!("{op}: the sizes {dims:?} overflow usize"))
 }
 
-impl<T> Mat<T> {
-    /// A row-major `[rows, cols]` block of `s` starting at element `offset`.
-    pub fn rows(s: &[T], offset: usize, cols: usize) -> Self {
-        Mat { ptr: s[offset..].as_ptr(), rs: cols as isize, cs: 1 }
+/// Panics unless operand `name` of kernel `op` holds exactly `expected` values; `shape` names
+/// the expected shape in the message, e.g.
+/// `lstm_seq_forward: w_ih has 12 values, expected 16 ([E=2, 4H=8])`.
+#[track_caller]
+fn check(op: &str, name: &str, len: usize, expected: usize, shape: fmt::Arguments<'_>) {
+    if len != expected {
+        panic!("{op}: {name} has {len} values, expected {expected} ({shape})");
     }
-    /// The transpose of a row-major `[rows, cols]` slice.
-    pub fn t(s: &[T], cols: usize) -> Self {
-        Mat { ptr: s.as_ptr(), rs: 1, cs: cols as isize }
+}
+
+/// A read-only matrix operand for [`gemm`]: `rows × cols` elements of a borrowed slice, reached
+/// from `ptr` through the row and column strides `rs` and `cs` (in elements).
+///
+/// Invariant (established by the constructors, the only way to build one): every element
+/// `ptr + i·rs + j·cs` with `i < rows`, `j < cols` lies inside the slice it was built from, which
+/// stays borrowed (shared) for `'a`. The constructors panic, naming the operand, when the block
+/// does not fit.
+#[derive(Clone, Copy)]
+pub struct Mat<'a, T> {
+    name: &'static str,
+    ptr: *const T,
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+    _borrow: PhantomData<&'a [T]>,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// Panics unless `[offset, offset + extent)` lies inside `s` (`extent` as computed by the
+    /// caller, `None` when it overflowed); returns the pointer to element `offset`.
+    #[track_caller]
+    fn base(
+        name: &str,
+        s: &'a [T],
+        offset: usize,
+        extent: Option<usize>,
+        what: fmt::Arguments<'_>,
+    ) -> *const T {
+        match extent.and_then(|e| e.checked_add(offset)) {
+            Some(end) if end <= s.len() => s[offset..].as_ptr(),
+            _ => panic!(
+                "matrix operand {name}: {what} at offset {offset} does not fit in its {} values",
+                s.len()
+            ),
+        }
     }
-    pub fn strided(s: &[T], offset: usize, rs: usize) -> Self {
-        Mat { ptr: s[offset..].as_ptr(), rs: rs as isize, cs: 1 }
+
+    /// The last element's distance from the first, plus one, of a `rows × cols` block whose rows
+    /// are `rs` apart (0 for an empty block).
+    fn extent(rows: usize, cols: usize, rs: usize) -> Option<usize> {
+        if rows == 0 || cols == 0 {
+            return Some(0);
+        }
+        (rows - 1).checked_mul(rs)?.checked_add(cols)
+    }
+
+    /// Strides as `isize`; a slice never holds more than `isize::MAX` elements, so a stride that
+    /// does not fit can only belong to an empty or single-row/column block, where it is unused.
+    fn stride(s: usize) -> isize {
+        isize::try_from(s).unwrap_or(isize::MAX)
+    }
+
+    /// The row-major `[rows, cols]` block of `s` that starts at element `offset`.
+    #[track_caller]
+    pub fn rows(name: &'static str, s: &'a [T], offset: usize, rows: usize, cols: usize) -> Self {
+        let extent = rows.checked_mul(cols);
+        let ptr = Self::base(name, s, offset, extent, format_args!("[{rows}, {cols}]"));
+        Mat { name, ptr, rows, cols, rs: Self::stride(cols), cs: 1, _borrow: PhantomData }
+    }
+
+    /// The transpose (`[cols, rows]`) of the row-major `[rows, cols]` block at the start of `s`.
+    #[track_caller]
+    pub fn t(name: &'static str, s: &'a [T], rows: usize, cols: usize) -> Self {
+        let extent = rows.checked_mul(cols);
+        let ptr = Self::base(name, s, 0, extent, format_args!("[{rows}, {cols}]"));
+        Mat {
+            name,
+            ptr,
+            rows: cols,
+            cols: rows,
+            rs: 1,
+            cs: Self::stride(cols),
+            _borrow: PhantomData,
+        }
+    }
+
+    /// `rows` rows of `cols` contiguous elements, `rs` apart, the first at element `offset`.
+    #[track_caller]
+    pub fn strided(
+        name: &'static str,
+        s: &'a [T],
+        offset: usize,
+        rows: usize,
+        cols: usize,
+        rs: usize,
+    ) -> Self {
+        let extent = Self::extent(rows, cols, rs);
+        let what = format_args!("[{rows}, {cols}] with row stride {rs}");
+        let ptr = Self::base(name, s, offset, extent, what);
+        Mat { name, ptr, rows, cols, rs: Self::stride(rs), cs: 1, _borrow: PhantomData }
+    }
+
+    /// Panics unless this operand is `[rows, cols]`.
+    #[track_caller]
+    fn expect(&self, rows: usize, cols: usize) {
+        if (self.rows, self.cols) != (rows, cols) {
+            panic!(
+                "gemm: {} is [{}, {}], expected [{rows}, {cols}]",
+                self.name, self.rows, self.cols
+            );
+        }
     }
 }
 
 /// `dst[m×n] (row stride dst_rs) = [dst +] a[m×k] · b[k×n]`, with gemm 0.19 (Flex's kernel).
 /// `parallel` lets gemm use Flex's thread pool; the kernels' own row-split loops pass `false`.
 ///
-/// # Safety
-/// `a` and `b` must address `m×k` and `k×n` valid elements through their strides, and `dst`
-/// must hold row `m − 1` at `(m − 1)·dst_rs` with `n` elements, not aliasing `a` or `b`.
+/// Safe: panics unless `a` is `[m, k]`, `b` is `[k, n]` and `dst` holds row `m − 1` at
+/// `(m − 1)·dst_rs` with `n` elements (rows `dst_rs ≥ n` apart, unless there is one). `dst` is
+/// a unique borrow and the operands shared ones, so they cannot alias.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm<T: Real>(
+#[track_caller]
+pub fn gemm<T: Real>(
     m: usize,
     n: usize,
     k: usize,
-    dst: *mut T,
+    dst: &mut [T],
     dst_rs: usize,
     accumulate: bool,
-    a: Mat<T>,
-    b: Mat<T>,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
     parallel: bool,
 ) {
+    a.expect(m, k);
+    b.expect(k, n);
     if m == 0 || n == 0 {
         return;
     }
+    let fits = (m == 1 || dst_rs >= n)
+        && Mat::<T>::extent(m, n, dst_rs).is_some_and(|end| end <= dst.len());
+    if !fits {
+        panic!(
+            "gemm: dst has {} values, too few for [{m}, {n}] with row stride {dst_rs}",
+            dst.len()
+        );
+    }
+    if k == 0 {
+        // An empty product: nothing to add, or zeros.
+        if !accumulate {
+            dst.chunks_mut(dst_rs.max(n)).take(m).for_each(|row| row[..n].fill(T::ZERO));
+        }
+        return;
+    }
     #[cfg(not(target_arch = "wasm32"))]
-    let par = if parallel && m * n * k >= 192 * 192 * 192 {
+    let par = if parallel && m.saturating_mul(n).saturating_mul(k) >= 192 * 192 * 192 {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -62,16 +192,20 @@ pub unsafe fn gemm<T: Real>(
         let _ = parallel;
         gemm::Parallelism::None
     };
-    // SAFETY: forwarded from the caller; gemm reads `dst` only when `accumulate`.
+    // SAFETY: `a` and `b` address `m×k` and `k×n` elements (their shapes were checked above)
+    // inside slices borrowed for the call (the `Mat` invariant; with m, n, k > 0 here, neither
+    // stride is a clamped one). `dst` holds `m` rows of `n` elements at `i·dst_rs`, and the
+    // rows are `dst_rs ≥ n` apart or there is one (checked above), so no two overlap; as a
+    // unique borrow it aliases neither operand. gemm reads `dst` only when `accumulate`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst,
+            dst.as_mut_ptr(),
             1,
-            dst_rs as isize,
-            accumulate && k > 0,
+            Mat::<T>::stride(dst_rs),
+            accumulate,
             a.ptr,
             a.cs,
             a.rs,
@@ -86,15 +220,10 @@ pub unsafe fn gemm<T: Real>(
             par,
         );
     }
-    if k == 0 && !accumulate {
-        for r in 0..m {
-            // SAFETY: row r of dst is valid by the contract above.
-            unsafe { core::slice::from_raw_parts_mut(dst.add(r * dst_rs), n) }.fill(T::ZERO);
-        }
-    }
 }
 
-/// Runs `f(first_row, rows)` over chunks of `n` independent rows, on every core natively.
+/// Runs `f(first_row, rows)` over chunks of `n` independent rows, on every core natively. The
+/// chunks are disjoint and cover `[0, n)` exactly.
 fn for_row_chunks<F: Fn(usize, usize) + Sync>(n: usize, f: F) {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -116,16 +245,24 @@ fn for_row_chunks<F: Fn(usize, usize) + Sync>(n: usize, f: F) {
     f(0, n)
 }
 
-/// A raw pointer that may cross threads: each chunk writes only its own rows.
+/// A raw pointer to the start of a buffer that may cross threads: each chunk of
+/// [`for_row_chunks`] writes only its own rows of it.
 #[derive(Clone, Copy)]
 struct Shared<T>(*mut T);
+// SAFETY: a `Shared` is only dereferenced through `slice`, whose contract makes every range
+// handed out in bounds and owned by one chunk, so sending or sharing the pointer between the
+// chunks' threads creates no data race (`T` is a plain float).
 unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as for `Send`.
 unsafe impl<T> Sync for Shared<T> {}
 impl<T> Shared<T> {
     /// # Safety
-    /// `[start, start + len)` must be in bounds and written by one chunk only.
+    /// `[start, start + len)` must lie inside the buffer the pointer came from, which must
+    /// outlive the returned slice and not be accessed otherwise meanwhile, and no other live
+    /// slice from the same `Shared` may overlap it.
     #[allow(clippy::mut_from_ref)]
     unsafe fn slice(&self, start: usize, len: usize) -> &mut [T] {
+        // SAFETY: in bounds and unaliased by the caller's contract above.
         unsafe { core::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 }
@@ -144,6 +281,31 @@ pub struct LstmDims {
 impl LstmDims {
     fn position(&self, step: usize) -> usize {
         if self.reverse { self.len - 1 - step } else { step }
+    }
+
+    /// Checks the operands every LSTM kernel reads and returns `(4H, B·T)`; panics, naming
+    /// `op` and the operand, on a length that does not match these sizes.
+    #[track_caller]
+    fn check_inputs<T>(
+        &self,
+        op: &str,
+        x: &[T],
+        w_ih: &[T],
+        w_hh: &[T],
+        mask: &[T],
+    ) -> (usize, usize) {
+        let LstmDims { batch: b, len: t, input: e, hidden: h, .. } = *self;
+        let g4 = size(op, &[4, h]);
+        let rows = size(op, &[b, t]);
+        // The largest buffers the kernels allocate: `[B·T, 4H]` and `[B, T + 2, H]`.
+        let t2 = t.checked_add(2).unwrap_or_else(|| panic!("{op}: T = {t} overflows usize"));
+        size(op, &[b, t, g4]);
+        size(op, &[b, t2, h]);
+        check(op, "x", x.len(), size(op, &[b, t, e]), format_args!("[B={b}, T={t}, E={e}]"));
+        check(op, "w_ih", w_ih.len(), size(op, &[e, g4]), format_args!("[E={e}, 4H={g4}]"));
+        check(op, "w_hh", w_hh.len(), size(op, &[h, g4]), format_args!("[H={h}, 4H={g4}]"));
+        check(op, "mask", mask.len(), rows, format_args!("[B={b}, T={t}]"));
+        (g4, rows)
     }
 }
 
@@ -172,25 +334,23 @@ pub fn lstm_seq_forward<T: Real>(
     mask: &[T],
     d: LstmDims,
 ) -> (Vec<T>, LstmTape<T>) {
+    const OP: &str = "lstm_seq_forward";
     let LstmDims { batch, len, input, hidden: h, .. } = d;
-    let g4 = 4 * h;
-    let rows = batch * len;
+    let (g4, rows) = d.check_inputs(OP, x, w_ih, w_hh, mask);
+    check(OP, "bias", bias.len(), g4, format_args!("[4H={g4}]"));
     // The input part of every gate at once: one large product, then the bias.
     let mut acts = vec![T::ZERO; rows * g4];
-    // SAFETY: x is [rows, input], w_ih [input, 4H], acts [rows, 4H].
-    unsafe {
-        gemm(
-            rows,
-            g4,
-            input,
-            acts.as_mut_ptr(),
-            g4,
-            false,
-            Mat::rows(x, 0, input),
-            Mat::rows(w_ih, 0, g4),
-            true,
-        )
-    };
+    gemm(
+        rows,
+        g4,
+        input,
+        &mut acts,
+        g4,
+        false,
+        Mat::rows("x", x, 0, rows, input),
+        Mat::rows("w_ih", w_ih, 0, input, g4),
+        true,
+    );
     for row in acts.chunks_exact_mut(g4) {
         row.iter_mut().zip(bias).for_each(|(a, &b)| *a += b);
     }
@@ -207,7 +367,11 @@ pub fn lstm_seq_forward<T: Real>(
     let p_tc = Shared(tape.tanh_c.as_mut_ptr());
     let p_out = Shared(out.as_mut_ptr());
     for_row_chunks(batch, |b0, nb| {
-        // SAFETY: chunks own disjoint batch rows, and each array is laid out batch-major.
+        // SAFETY: the buffers were allocated above with `batch·len·4H`, `batch·len·H` and
+        // `batch·(len + 2)·H` values (sizes checked not to overflow) and are not touched
+        // elsewhere until the chunks end; chunk `[b0, b0 + nb)` of `[0, batch)` takes exactly
+        // its own batch rows of each, laid out batch-major, so the ranges are in bounds and the
+        // chunks' ranges disjoint.
         let (acts, hp, cp, tc, out) = unsafe {
             (
                 p_acts.slice(b0 * len * g4, nb * len * g4),
@@ -222,21 +386,18 @@ pub fn lstm_seq_forward<T: Real>(
         for step in 0..len {
             let t = d.position(step);
             if step > 0 {
-                // gates[b] += h[b] · W_hh for this position's rows (stride T·4H).
-                // SAFETY: rows b·T + t of acts, b < nb, are in this chunk's slice.
-                unsafe {
-                    gemm(
-                        nb,
-                        g4,
-                        h,
-                        acts[t * g4..].as_mut_ptr(),
-                        len * g4,
-                        true,
-                        Mat::rows(&hs, 0, h),
-                        Mat::rows(w_hh, 0, g4),
-                        false,
-                    )
-                };
+                // gates[b] += h[b] · W_hh for this position's rows b·T + t (stride T·4H).
+                gemm(
+                    nb,
+                    g4,
+                    h,
+                    &mut acts[t * g4..],
+                    len * g4,
+                    true,
+                    Mat::rows("h", &hs, 0, nb, h),
+                    Mat::rows("w_hh", w_hh, 0, h, g4),
+                    false,
+                );
             }
             for b in 0..nb {
                 let r = b * len + t;
@@ -283,14 +444,27 @@ pub fn lstm_seq_backward<T: Real>(
     mask: &[T],
     d: LstmDims,
 ) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
+    const OP: &str = "lstm_seq_backward";
     let LstmDims { batch, len, input, hidden: h, .. } = d;
-    let g4 = 4 * h;
-    let rows = batch * len;
+    let (g4, rows) = d.check_inputs(OP, x, w_ih, w_hh, mask);
+    let rh = size(OP, &[rows, h]);
+    let t2 = len + 2; // checked by `check_inputs`
+    let dy_len = size(OP, &[batch, t2, h]);
+    check(OP, "dy", dy.len(), dy_len, format_args!("[B={batch}, T+2={t2}, H={h}]"));
+    check(OP, "tape.acts", tape.acts.len(), rows * g4, format_args!("[B·T={rows}, 4H={g4}]"));
+    for (name, v) in [
+        ("tape.h_prev", &tape.h_prev),
+        ("tape.c_prev", &tape.c_prev),
+        ("tape.tanh_c", &tape.tanh_c),
+    ] {
+        check(OP, name, v.len(), rh, format_args!("[B·T={rows}, H={h}]"));
+    }
     // Gradients of the pre-activation gates, `[B·T, 4H]`; zero at padding.
     let mut dg = vec![T::ZERO; rows * g4];
     let p_dg = Shared(dg.as_mut_ptr());
     for_row_chunks(batch, |b0, nb| {
-        // SAFETY: chunks own disjoint batch rows.
+        // SAFETY: dg holds `batch·len·4H` values (allocated above, untouched elsewhere until the
+        // chunks end); chunk `[b0, b0 + nb)` takes its own batch rows, disjoint from the others'.
         let dg = unsafe { p_dg.slice(b0 * len * g4, nb * len * g4) };
         let mut dh = vec![T::ZERO; nb * h];
         let mut dc = vec![T::ZERO; nb * h];
@@ -328,21 +502,19 @@ pub fn lstm_seq_backward<T: Real>(
             if step == 0 {
                 break; // the initial state is a constant
             }
-            // dh_prev = dgates · W_hhᵀ; padded rows carry dh through unchanged.
-            // SAFETY: rows b·T + t of this chunk's dg; W_hh is [H, 4H].
-            unsafe {
-                gemm(
-                    nb,
-                    h,
-                    g4,
-                    dh_prev.as_mut_ptr(),
-                    h,
-                    false,
-                    Mat::strided(dg, t * g4, len * g4),
-                    Mat::t(w_hh, g4),
-                    false,
-                )
-            };
+            // dh_prev = dgates · W_hhᵀ over rows b·T + t of this chunk's dg; padded rows carry
+            // dh through unchanged.
+            gemm(
+                nb,
+                h,
+                g4,
+                &mut dh_prev,
+                h,
+                false,
+                Mat::strided("dgates", dg, t * g4, nb, g4, len * g4),
+                Mat::t("w_hh", w_hh, h, g4),
+                false,
+            );
             for b in 0..nb {
                 if mask[(b0 + b) * len + t] != T::ZERO {
                     dh[b * h..(b + 1) * h].copy_from_slice(&dh_prev[b * h..(b + 1) * h]);
@@ -353,42 +525,39 @@ pub fn lstm_seq_backward<T: Real>(
     let mut dw_hh = vec![T::ZERO; h * g4];
     let mut dw_ih = vec![T::ZERO; input * g4];
     let mut dx = vec![T::ZERO; rows * input];
-    // SAFETY: h_prev is [rows, H], x [rows, E], dg [rows, 4H], the weights [·, 4H].
-    unsafe {
-        gemm(
-            h,
-            g4,
-            rows,
-            dw_hh.as_mut_ptr(),
-            g4,
-            false,
-            Mat::t(&tape.h_prev, h),
-            Mat::rows(&dg, 0, g4),
-            true,
-        );
-        gemm(
-            input,
-            g4,
-            rows,
-            dw_ih.as_mut_ptr(),
-            g4,
-            false,
-            Mat::t(x, input),
-            Mat::rows(&dg, 0, g4),
-            true,
-        );
-        gemm(
-            rows,
-            input,
-            g4,
-            dx.as_mut_ptr(),
-            input,
-            false,
-            Mat::rows(&dg, 0, g4),
-            Mat::t(w_ih, g4),
-            true,
-        );
-    }
+    gemm(
+        h,
+        g4,
+        rows,
+        &mut dw_hh,
+        g4,
+        false,
+        Mat::t("tape.h_prev", &tape.h_prev, rows, h),
+        Mat::rows("dgates", &dg, 0, rows, g4),
+        true,
+    );
+    gemm(
+        input,
+        g4,
+        rows,
+        &mut dw_ih,
+        g4,
+        false,
+        Mat::t("x", x, rows, input),
+        Mat::rows("dgates", &dg, 0, rows, g4),
+        true,
+    );
+    gemm(
+        rows,
+        input,
+        g4,
+        &mut dx,
+        input,
+        false,
+        Mat::rows("dgates", &dg, 0, rows, g4),
+        Mat::t("w_ih", w_ih, input, g4),
+        true,
+    );
     let mut db = vec![T::ZERO; g4];
     for row in dg.chunks_exact(g4) {
         db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
@@ -405,6 +574,11 @@ pub fn lstm_cell_forward<T: Real>(
     batch: usize,
     h: usize,
 ) -> (Vec<T>, Vec<T>) {
+    const OP: &str = "lstm_cell_forward";
+    let (b, h4) = (batch, size(OP, &[4, h]));
+    size(OP, &[b, 5, h]); // the tape, `[B, 5H]`
+    check(OP, "gates", gates.len(), size(OP, &[b, h4]), format_args!("[B={b}, 4H={h4}]"));
+    check(OP, "c_prev", c_prev.len(), size(OP, &[b, h]), format_args!("[B={b}, H={h}]"));
     let mut out = vec![T::ZERO; batch * 2 * h];
     let mut tape = vec![T::ZERO; batch * 5 * h];
     for b in 0..batch {
@@ -434,6 +608,12 @@ pub fn lstm_cell_backward<T: Real>(
     batch: usize,
     h: usize,
 ) -> (Vec<T>, Vec<T>) {
+    const OP: &str = "lstm_cell_backward";
+    let (b, h2, h5) = (batch, size(OP, &[2, h]), size(OP, &[5, h]));
+    size(OP, &[b, 4, h]); // dgates, `[B, 4H]`
+    check(OP, "dout", dout.len(), size(OP, &[b, h2]), format_args!("[B={b}, 2H={h2}]"));
+    check(OP, "tape", tape.len(), size(OP, &[b, h5]), format_args!("[B={b}, 5H={h5}]"));
+    check(OP, "c_prev", c_prev.len(), size(OP, &[b, h]), format_args!("[B={b}, H={h}]"));
     let mut dg = vec![T::ZERO; batch * 4 * h];
     let mut dcp = vec![T::ZERO; batch * h];
     for b in 0..batch {
@@ -461,6 +641,30 @@ pub struct AttnDims {
     pub width: usize,
 }
 
+impl AttnDims {
+    /// Checks the operands both attention kernels read; panics, naming `op` and the operand,
+    /// on a length that does not match these sizes.
+    #[track_caller]
+    fn check_inputs<T>(
+        &self,
+        op: &str,
+        features: &[T],
+        query: &[T],
+        cov: &[T],
+        w_c: &[T],
+        v: &[T],
+    ) {
+        let AttnDims { batch: b, len: t, width: a } = *self;
+        size(op, &[b, 2, a]); // the backward pass's partial sums
+        let f_len = size(op, &[b, t, a]);
+        check(op, "features", features.len(), f_len, format_args!("[B={b}, T={t}, A={a}]"));
+        check(op, "query", query.len(), size(op, &[b, a]), format_args!("[B={b}, A={a}]"));
+        check(op, "coverage", cov.len(), size(op, &[b, t]), format_args!("[B={b}, T={t}]"));
+        check(op, "w_c", w_c.len(), a, format_args!("[A={a}]"));
+        check(op, "v", v.len(), a, format_args!("[A={a}]"));
+    }
+}
+
 /// Bahdanau scores `e[b, t] = Σₐ v[a] · tanh(F[b, t, a] + q[b, a] + cov[b, t] · w_c[a])`
 /// (See et al. eq. 1 and 11) without materialising the `[B, T, A]` tanh.
 pub fn attention_forward<T: Real>(
@@ -471,11 +675,13 @@ pub fn attention_forward<T: Real>(
     v: &[T],
     d: AttnDims,
 ) -> Vec<T> {
+    d.check_inputs("attention_forward", features, query, cov, w_c, v);
     let AttnDims { batch, len, width: a } = d;
     let mut e = vec![T::ZERO; batch * len];
     let p_e = Shared(e.as_mut_ptr());
     for_row_chunks(batch, |b0, nb| {
-        // SAFETY: chunks own disjoint batch rows of e.
+        // SAFETY: e holds `batch·len` values (allocated above, untouched elsewhere until the
+        // chunks end); chunk `[b0, b0 + nb)` takes its own batch rows, disjoint from the others'.
         let e = unsafe { p_e.slice(b0 * len, nb * len) };
         let mut buf = vec![T::ZERO; a];
         for b in 0..nb {
@@ -503,7 +709,10 @@ pub fn attention_backward<T: Real>(
     v: &[T],
     d: AttnDims,
 ) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
+    const OP: &str = "attention_backward";
+    d.check_inputs(OP, features, query, cov, w_c, v);
     let AttnDims { batch, len, width: a } = d;
+    check(OP, "de", de.len(), batch * len, format_args!("[B={batch}, T={len}]"));
     let mut df = vec![T::ZERO; batch * len * a];
     let mut dq = vec![T::ZERO; batch * a];
     let mut dcov = vec![T::ZERO; batch * len];
@@ -516,7 +725,9 @@ pub fn attention_backward<T: Real>(
         Shared(partial.as_mut_ptr()),
     );
     for_row_chunks(batch, |b0, nb| {
-        // SAFETY: chunks own disjoint batch rows of every output.
+        // SAFETY: df, dq, dcov and partial hold `batch·len·A`, `batch·A`, `batch·len` and
+        // `batch·2A` values (allocated above, untouched elsewhere until the chunks end); chunk
+        // `[b0, b0 + nb)` takes its own batch rows of each, disjoint from the others'.
         let (df, dq, dcov, part) = unsafe {
             (
                 p_df.slice(b0 * len * a, nb * len * a),
@@ -611,12 +822,19 @@ pub fn softmax_pick_forward<T: Real>(
     target: &[usize],
     vocab: usize,
 ) -> (Vec<T>, Vec<T>) {
+    const OP: &str = "softmax_pick_forward";
     let n = target.len();
+    check(OP, "logits", logits.len(), size(OP, &[n, vocab]), format_args!("[N={n}, V={vocab}]"));
+    if n > 0 && vocab == 0 {
+        panic!("{OP}: no logits to pick {n} targets from (V = 0)");
+    }
     let mut p = vec![T::ZERO; n];
     let mut stats = vec![T::ZERO; 2 * n];
     let (p_p, p_s) = (Shared(p.as_mut_ptr()), Shared(stats.as_mut_ptr()));
     for_row_chunks(n, |r0, nr| {
-        // SAFETY: chunks own disjoint rows.
+        // SAFETY: p and stats hold `n` and `2n` values (allocated above, untouched elsewhere
+        // until the chunks end); chunk `[r0, r0 + nr)` takes its own rows, disjoint from the
+        // others'.
         let (p, stats) = unsafe { (p_p.slice(r0, nr), p_s.slice(2 * r0, 2 * nr)) };
         let mut buf = vec![T::ZERO; vocab];
         for r in 0..nr {
@@ -642,11 +860,17 @@ pub fn softmax_pick_backward<T: Real>(
     target: &[usize],
     vocab: usize,
 ) -> Vec<T> {
+    const OP: &str = "softmax_pick_backward";
     let n = target.len();
+    check(OP, "logits", logits.len(), size(OP, &[n, vocab]), format_args!("[N={n}, V={vocab}]"));
+    check(OP, "dp", dp.len(), n, format_args!("[N={n}]"));
+    check(OP, "p", p.len(), n, format_args!("[N={n}]"));
+    check(OP, "stats", stats.len(), 2 * n, format_args!("[N={n}, 2]"));
     let mut dl = vec![T::ZERO; n * vocab];
     let p_dl = Shared(dl.as_mut_ptr());
     for_row_chunks(n, |r0, nr| {
-        // SAFETY: chunks own disjoint rows.
+        // SAFETY: dl holds `n·V` values (allocated above, untouched elsewhere until the chunks
+        // end); chunk `[r0, r0 + nr)` takes its own rows, disjoint from the others'.
         let dl = unsafe { p_dl.slice(r0 * vocab, nr * vocab) };
         for r in 0..nr {
             let g = r0 + r;
@@ -671,6 +895,11 @@ pub const SMALL_ROWS: usize = 16;
 /// 128, 512, 2048, 4096 and 8192 columns gave 1.49, 1.29, 1.03–1.20, 0.82–0.95 and 1.03–1.11 s.
 pub fn project_rows<T: Real>(x: &[T], w: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
     const TILE: usize = 4096;
+    const OP: &str = "project_rows";
+    check(OP, "x", x.len(), size(OP, &[m, k]), format_args!("[M={m}, K={k}]"));
+    check(OP, "w", w.len(), size(OP, &[k, n]), format_args!("[K={k}, N={n}]"));
+    size(OP, &[m, n]);
+    size(OP, &[m, TILE]);
     let mut out = vec![T::ZERO; m * n];
     let tiles = n.div_ceil(TILE);
     let p_out = Shared(out.as_mut_ptr());
@@ -686,7 +915,9 @@ pub fn project_rows<T: Real>(x: &[T], w: &[T], m: usize, k: usize, n: usize) -> 
                 }
             }
             for r in 0..m {
-                // SAFETY: each tile's columns belong to one chunk.
+                // SAFETY: out holds `m·n` values (allocated above, untouched elsewhere until the
+                // chunks end) and `j0 + width ≤ n`, so row r's columns `[j0, j0 + width)` are in
+                // bounds; each tile belongs to one chunk, and this slice dies before the next.
                 unsafe { p_out.slice(r * n + j0, width) }
                     .copy_from_slice(&acc[r * TILE..r * TILE + width]);
             }
@@ -703,7 +934,14 @@ pub fn project_rows<T: Real>(x: &[T], w: &[T], m: usize, k: usize, n: usize) -> 
 /// ran 2.3–3.0 ms per call on two threads against its 9.5–10.3 ms.
 pub fn project_rows_t<T: Real>(x: &[T], wt: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
     const BLOCK: usize = 512;
-    let mut out = vec![T::ZERO; m * n];
+    const OP: &str = "project_rows_t";
+    check(OP, "x", x.len(), size(OP, &[m, k]), format_args!("[M={m}, K={k}]"));
+    check(OP, "wt", wt.len(), size(OP, &[n, k]), format_args!("[N={n}, K={k}]"));
+    size(OP, &[BLOCK, m]);
+    let mut out = vec![T::ZERO; size(OP, &[m, n])];
+    if k == 0 {
+        return out; // empty dot products (and `dot_words` divides by k)
+    }
     let p_out = Shared(out.as_mut_ptr());
     for_row_chunks(n.div_ceil(BLOCK), |b0, nb| {
         let mut buf = vec![T::ZERO; BLOCK * m];
@@ -711,7 +949,9 @@ pub fn project_rows_t<T: Real>(x: &[T], wt: &[T], m: usize, k: usize, n: usize) 
             let (j0, width) = (block * BLOCK, BLOCK.min(n - block * BLOCK));
             dot_words(x, &wt[j0 * k..(j0 + width) * k], k, &mut buf[..width * m]);
             for r in 0..m {
-                // SAFETY: each block's columns belong to one chunk.
+                // SAFETY: out holds `m·n` values (allocated above, untouched elsewhere until the
+                // chunks end) and `j0 + width ≤ n`, so row r's columns `[j0, j0 + width)` are in
+                // bounds; each block belongs to one chunk, and this slice dies before the next.
                 let row = unsafe { p_out.slice(r * n + j0, width) };
                 row.iter_mut().enumerate().for_each(|(j, o)| *o = buf[j * m + r]);
             }
@@ -780,11 +1020,213 @@ multiversion! {
 }
 
 /// Row-wise softmax of `[m, n]`, in place, with the vectorised exp.
-pub fn softmax_rows<T: Real>(x: &mut [T], n: usize) {
+pub fn softmax_rows<T: Real>(x: &mut [T], m: usize, n: usize) {
+    const OP: &str = "softmax_rows";
+    check(OP, "x", x.len(), size(OP, &[m, n]), format_args!("[M={m}, N={n}]"));
+    if n == 0 {
+        return;
+    }
     for row in x.chunks_exact_mut(n) {
         let max = row.iter().fold(row[0], |m, &v| m.max(v));
         let sum = T::exp_shift_sum(row, max);
         let inv = T::ONE / sum;
         row.iter_mut().for_each(|v| *v = *v * inv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The panic message of `f`, which must panic.
+    fn panic_message(f: impl FnOnce()) -> String {
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .expect_err("expected a panic");
+        err.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+
+    fn dims(batch: usize, len: usize, input: usize, hidden: usize) -> LstmDims {
+        LstmDims { batch, len, input, hidden, reverse: false }
+    }
+
+    #[test]
+    fn mat_checks_the_whole_block() {
+        let s = [0f32; 12];
+        let _ = Mat::rows("ok", &s, 4, 2, 4);
+        let _ = Mat::rows("empty", &s, 12, 0, 4);
+        let _ = Mat::t("ok", &s, 3, 4);
+        let _ = Mat::strided("ok", &s, 1, 3, 3, 4);
+        let msg = panic_message(|| {
+            let _ = Mat::rows("queries", &s, 8, 2, 4);
+        });
+        assert!(msg.contains("queries") && msg.contains("[2, 4]"), "{msg}");
+        let msg = panic_message(|| {
+            let _ = Mat::t("keys", &s, 4, 4);
+        });
+        assert!(msg.contains("keys"), "{msg}");
+        let msg = panic_message(|| {
+            let _ = Mat::strided("dgates", &s, 2, 3, 3, 4);
+        });
+        assert!(msg.contains("dgates"), "{msg}");
+        let msg = panic_message(|| {
+            let _ = Mat::rows("huge", &s, 0, usize::MAX, 2);
+        });
+        assert!(msg.contains("huge"), "{msg}");
+    }
+
+    #[test]
+    fn gemm_checks_shapes_and_destination() {
+        let a = [1f64, 2.0, 3.0, 4.0, 5.0, 6.0]; // [2, 3]
+        let b = [1f64, 0.0, 0.0, 1.0, 1.0, 1.0]; // [3, 2]
+        let mut c = [0f64; 4];
+        let (ma, mb) = (Mat::rows("a", &a, 0, 2, 3), Mat::rows("b", &b, 0, 3, 2));
+        gemm(2, 2, 3, &mut c, 2, false, ma, mb, false);
+        assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+        // Transposed operands: aᵀ [3, 2] · bᵀ [2, 3].
+        let mut d = [0f64; 9];
+        gemm(3, 3, 2, &mut d, 3, false, Mat::t("a", &a, 2, 3), Mat::t("b", &b, 3, 2), false);
+        assert_eq!(d, [1.0, 4.0, 5.0, 2.0, 5.0, 7.0, 3.0, 6.0, 9.0]);
+        let msg = panic_message(|| gemm(2, 2, 2, &mut c, 2, false, ma, mb, false));
+        assert!(msg.contains("gemm: a is [2, 3], expected [2, 2]"), "{msg}");
+        let msg = panic_message(|| gemm(2, 2, 3, &mut c[..3], 2, false, ma, mb, false));
+        assert!(msg.contains("gemm: dst"), "{msg}");
+        let msg = panic_message(|| gemm(2, 2, 3, &mut c, 1, false, ma, mb, false));
+        assert!(msg.contains("gemm: dst"), "{msg}");
+        // An empty product zeroes (or keeps, accumulating) the destination.
+        let mut e = [7f64; 5];
+        let z: [f64; 0] = [];
+        gemm(
+            2,
+            2,
+            0,
+            &mut e,
+            3,
+            false,
+            Mat::rows("a", &z, 0, 2, 0),
+            Mat::rows("b", &z, 0, 0, 2),
+            false,
+        );
+        assert_eq!(e, [0.0, 0.0, 7.0, 0.0, 0.0]);
+        let mut e = [7f64; 4];
+        gemm(
+            2,
+            2,
+            0,
+            &mut e,
+            2,
+            true,
+            Mat::rows("a", &z, 0, 2, 0),
+            Mat::rows("b", &z, 0, 0, 2),
+            false,
+        );
+        assert_eq!(e, [7.0; 4]);
+    }
+
+    #[test]
+    fn lstm_kernels_check_every_operand() {
+        let d = dims(1, 3, 2, 2); // 4H = 8
+        let (x, w_ih, w_hh, bias, mask) =
+            (vec![0.1f32; 6], vec![0.1f32; 16], vec![0.1f32; 16], vec![0f32; 8], vec![1f32; 3]);
+        let (out, tape) = lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, d);
+        assert_eq!(out.len(), 5 * 2);
+        let msg = panic_message(|| {
+            lstm_seq_forward(&x, &w_ih[..12], &w_hh, &bias, &mask, d);
+        });
+        assert_eq!(msg, "lstm_seq_forward: w_ih has 12 values, expected 16 ([E=2, 4H=8])");
+        for (k, name) in ["x", "w_hh", "bias", "mask"].into_iter().enumerate() {
+            let mut ops = [x.clone(), w_hh.clone(), bias.clone(), mask.clone()];
+            ops[k].pop();
+            let [x, w_hh, bias, mask] = ops;
+            let msg = panic_message(|| {
+                lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, d);
+            });
+            assert!(msg.starts_with(&format!("lstm_seq_forward: {name} has ")), "{msg}");
+        }
+        let dy = vec![1f32; 10];
+        let _ = lstm_seq_backward(&dy, &tape, &x, &w_ih, &w_hh, &mask, d);
+        let msg = panic_message(|| {
+            lstm_seq_backward(&dy[..9], &tape, &x, &w_ih, &w_hh, &mask, d);
+        });
+        assert!(msg.starts_with("lstm_seq_backward: dy has 9 values, expected 10"), "{msg}");
+        let mut short = tape.clone();
+        short.h_prev.pop();
+        let msg = panic_message(|| {
+            lstm_seq_backward(&dy, &short, &x, &w_ih, &w_hh, &mask, d);
+        });
+        assert!(msg.starts_with("lstm_seq_backward: tape.h_prev has "), "{msg}");
+        let msg = panic_message(|| {
+            lstm_seq_backward(&dy, &tape, &x, &w_ih[..8], &w_hh, &mask, d);
+        });
+        assert!(msg.starts_with("lstm_seq_backward: w_ih has 8 values"), "{msg}");
+        let msg = panic_message(|| {
+            lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, dims(usize::MAX, 2, 2, 2));
+        });
+        assert!(msg.contains("overflow"), "{msg}");
+
+        let (out, tape) = lstm_cell_forward(&[0.5f64; 8], &[0.1; 2], 1, 2);
+        assert_eq!((out.len(), tape.len()), (4, 10));
+        let msg = panic_message(|| {
+            lstm_cell_forward(&[0.5f64; 7], &[0.1; 2], 1, 2);
+        });
+        assert_eq!(msg, "lstm_cell_forward: gates has 7 values, expected 8 ([B=1, 4H=8])");
+        let msg = panic_message(|| {
+            lstm_cell_backward(&[1f64; 4], &tape[..9], &[0.1; 2], 1, 2);
+        });
+        assert!(msg.starts_with("lstm_cell_backward: tape has 9 values"), "{msg}");
+    }
+
+    #[test]
+    fn attention_softmax_and_projection_kernels_check_their_operands() {
+        let d = AttnDims { batch: 2, len: 3, width: 4 };
+        let (f, q, cov, w_c, v) =
+            (vec![0.1f32; 24], vec![0.2f32; 8], vec![0f32; 6], [0.3f32; 4], [1f32; 4]);
+        assert_eq!(attention_forward(&f, &q, &cov, &w_c, &v, d).len(), 6);
+        let msg = panic_message(|| {
+            attention_forward(&f, &q, &cov, &w_c, &v[..3], d);
+        });
+        assert_eq!(msg, "attention_forward: v has 3 values, expected 4 ([A=4])");
+        let msg = panic_message(|| {
+            attention_backward(&[1f32; 5], &f, &q, &cov, &w_c, &v, d);
+        });
+        assert!(msg.starts_with("attention_backward: de has 5 values, expected 6"), "{msg}");
+
+        let logits = [0.5f32, 1.0, -1.0, 2.0, 0.0, 0.0];
+        let (p, stats) = softmax_pick_forward(&logits, &[2, 0], 3);
+        let msg = panic_message(|| {
+            softmax_pick_forward(&logits, &[2, 0, 1], 3);
+        });
+        assert!(msg.starts_with("softmax_pick_forward: logits has 6 values, expected 9"), "{msg}");
+        let msg = panic_message(|| {
+            softmax_pick_backward(&[1f32; 2], &p, &stats[..3], &logits, &[2, 0], 3);
+        });
+        assert!(msg.starts_with("softmax_pick_backward: stats has 3 values"), "{msg}");
+        let msg = panic_message(|| {
+            softmax_pick_forward::<f32>(&[], &[0], 0);
+        });
+        assert!(msg.starts_with("softmax_pick_forward: no logits"), "{msg}");
+
+        let (x, w) = ([1f32, 2.0], [1f32, 2.0, 3.0, 4.0, 5.0, 6.0]); // [1, 2] · [2, 3]
+        assert_eq!(project_rows(&x, &w, 1, 2, 3), [9.0, 12.0, 15.0]);
+        let wt = [1f32, 4.0, 2.0, 5.0, 3.0, 6.0]; // the same weight, word-major [3, 2]
+        assert_eq!(project_rows_t(&x, &wt, 1, 2, 3), [9.0, 12.0, 15.0]);
+        assert_eq!(project_rows_t::<f32>(&[], &[], 2, 0, 3), [0.0; 6]);
+        let msg = panic_message(|| {
+            project_rows(&x, &w[..5], 1, 2, 3);
+        });
+        assert_eq!(msg, "project_rows: w has 5 values, expected 6 ([K=2, N=3])");
+        let msg = panic_message(|| {
+            project_rows_t(&x, &wt, 1, 3, 3);
+        });
+        assert!(msg.starts_with("project_rows_t: x has 2 values, expected 3"), "{msg}");
+
+        let mut s = [0f32, 0.0, 1.0, 1.0];
+        softmax_rows(&mut s, 2, 2);
+        assert!(s.iter().all(|&p| (p - 0.5).abs() < 1e-6), "{s:?}");
+        softmax_rows::<f32>(&mut [], 3, 0);
+        let msg = panic_message(|| softmax_rows(&mut s, 3, 2));
+        assert!(msg.starts_with("softmax_rows: x has 4 values, expected 6"), "{msg}");
     }
 }

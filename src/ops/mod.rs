@@ -1,10 +1,11 @@
 //! Fused operations for the text models, as a burn backend extension.
 //!
 //! On Flex (the CPU backend, native and in the browser) each operation is one kernel with a
-//! hand-written backward ([`kernels`]); on the cubecl backends (wgpu, WebGPU, CUDA) it runs the
-//! default body below, made of ordinary burn ops, so the same model runs everywhere and autodiff
-//! differentiates it as usual. The default bodies are also the reference the fused kernels are
-//! tested against (`tests/fused_ops.rs`): [`unfused`] calls them through `Dispatch` on any device.
+//! hand-written backward (the crate-private `kernels` module); on the cubecl backends (wgpu,
+//! WebGPU, CUDA) it runs the default body below, made of ordinary burn ops, so the same model
+//! runs everywhere and autodiff differentiates it as usual. The default bodies are also the
+//! reference the fused kernels are tested against (`tests/fused_ops.rs`): [`unfused`] calls them
+//! through `Dispatch` on any device.
 //!
 //! - [`lstm_seq`]: one LSTM direction over a whole sequence, with padding (as `nn.LSTM` runs it).
 //!   It replaces a loop that sliced one step out of a tracked `[B, T, 4H]` tensor per step, which
@@ -14,8 +15,13 @@
 //! - [`softmax_pick`]: the softmax probability of one target per row, without materialising the
 //!   softmax (or, in backward, a one-hot scatter).
 //! - [`tanh`] and [`sigmoid`]: vectorised element-wise functions ([`math`]).
+//!
+//! Every op checks its operands' shapes before it dispatches (and the Flex implementation and
+//! the default bodies check them again, for direct [`TextOps`] calls): a mismatch panics with
+//! the op's name, the operand and both shapes, e.g.
+//! `lstm_seq: w_ih is [3, 8], expected [E, 4H] = [2, 8]`, before any kernel runs.
 
-pub mod kernels;
+pub(crate) mod kernels;
 pub mod math;
 
 mod autodiff;
@@ -57,6 +63,7 @@ pub trait TextOps: Backend {
     }
     /// `logits` `[N, V]`, `target` `[N, 1]` → `softmax(logits)[n, target[n]]`, `[N, 1]`.
     fn softmax_pick(logits: FloatTensor<Self>, target: IntTensor<Self>) -> FloatTensor<Self> {
+        shapes::softmax_pick(&logits.shape(), &target.shape());
         let p = Self::softmax(logits, 1);
         Self::float_gather(1, p, target)
     }
@@ -65,6 +72,7 @@ pub trait TextOps: Backend {
     }
     /// `x` `[M, K]` · `w` `[K, N]`; on Flex a kernel that streams `w` once when `M` is small.
     fn project(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        shapes::project(&x.shape(), &w.shape());
         Self::float_matmul(x, w)
     }
     /// The same `[K, N]` weight in the storage [`Self::project`] reads fastest; on Flex,
@@ -83,6 +91,88 @@ pub trait TextOps: Backend {
 
 impl TextOps for burn::backend::Cube {}
 
+/// The ops' shape contracts (the [`TextOps`] documentation), checked in O(1) from the shapes
+/// alone. Each check panics with the op's name, the operand, its shape and the expected one.
+pub(crate) mod shapes {
+    /// `got` as an array of rank `N`, or a panic naming `op`, `name` and the expected `pattern`.
+    #[track_caller]
+    fn rank<const N: usize>(op: &str, name: &str, got: &[usize], pattern: &str) -> [usize; N] {
+        got.try_into().unwrap_or_else(|_| panic!("{op}: {name} is {got:?}, expected {pattern}"))
+    }
+
+    /// Panics, naming `op` and `name`, unless `got` is `want` (`pattern` in symbols).
+    #[track_caller]
+    fn expect(op: &str, name: &str, got: &[usize], pattern: &str, want: &[usize]) {
+        if got != want {
+            panic!("{op}: {name} is {got:?}, expected {pattern} = {want:?}");
+        }
+    }
+
+    /// `k·h` for a width such as 4H, or a panic: no tensor can have that many columns.
+    #[track_caller]
+    fn times(op: &str, name: &str, got: &[usize], k: usize, h: usize) -> usize {
+        let overflow = || panic!("{op}: {name} is {got:?}, and {k}·{h} overflows");
+        k.checked_mul(h).unwrap_or_else(overflow)
+    }
+
+    /// `x` `[B, T, E]`, `w_ih` `[E, 4H]`, `w_hh` `[H, 4H]`, `bias` `[1, 4H]`, `mask` `[B, T]`.
+    #[track_caller]
+    pub fn lstm_seq(x: &[usize], w_ih: &[usize], w_hh: &[usize], bias: &[usize], mask: &[usize]) {
+        const OP: &str = "lstm_seq";
+        let [b, t, e] = rank(OP, "x", x, "[B, T, E]");
+        let [h, _] = rank(OP, "w_hh", w_hh, "[H, 4H]");
+        let h4 = times(OP, "w_hh", w_hh, 4, h);
+        expect(OP, "w_hh", w_hh, "[H, 4H]", &[h, h4]);
+        expect(OP, "w_ih", w_ih, "[E, 4H]", &[e, h4]);
+        expect(OP, "bias", bias, "[1, 4H]", &[1, h4]);
+        expect(OP, "mask", mask, "[B, T]", &[b, t]);
+    }
+
+    /// `gates` `[B, 4H]`, `c_prev` `[B, H]`.
+    #[track_caller]
+    pub fn lstm_cell(gates: &[usize], c_prev: &[usize]) {
+        const OP: &str = "lstm_cell";
+        let [b, h] = rank(OP, "c_prev", c_prev, "[B, H]");
+        let h4 = times(OP, "c_prev", c_prev, 4, h);
+        expect(OP, "gates", gates, "[B, 4H]", &[b, h4]);
+    }
+
+    /// `features` `[B, T, A]`, `query` `[B, A]`, `coverage` `[B, T]`, `w_c` `[1, A]`, `v` `[A, 1]`.
+    #[track_caller]
+    pub fn attention_scores(
+        features: &[usize],
+        query: &[usize],
+        coverage: &[usize],
+        w_c: &[usize],
+        v: &[usize],
+    ) {
+        const OP: &str = "attention_scores";
+        let [b, t, a] = rank(OP, "features", features, "[B, T, A]");
+        expect(OP, "query", query, "[B, A]", &[b, a]);
+        expect(OP, "coverage", coverage, "[B, T]", &[b, t]);
+        expect(OP, "w_c", w_c, "[1, A]", &[1, a]);
+        expect(OP, "v", v, "[A, 1]", &[a, 1]);
+    }
+
+    /// `logits` `[N, V]`, `target` `[N, 1]`. (The ids themselves are checked against `V` where
+    /// they are read.)
+    #[track_caller]
+    pub fn softmax_pick(logits: &[usize], target: &[usize]) {
+        const OP: &str = "softmax_pick";
+        let [n, _] = rank(OP, "logits", logits, "[N, V]");
+        expect(OP, "target", target, "[N, 1]", &[n, 1]);
+    }
+
+    /// `x` `[M, K]`, `w` `[K, N]`.
+    #[track_caller]
+    pub fn project(x: &[usize], w: &[usize]) {
+        const OP: &str = "project";
+        let [_, k] = rank(OP, "x", x, "[M, K]");
+        let [_, n] = rank(OP, "w", w, "[K, N]");
+        expect(OP, "w", w, "[K, N]", &[k, n]);
+    }
+}
+
 /// One LSTM direction over `[B, T, E]` inputs; see [`TextOps::lstm_seq`]. Returns the outputs
 /// `[B, T, H]` (zero at padding) and the final `h` and `c` `[B, H]`.
 pub fn lstm_seq(
@@ -93,6 +183,7 @@ pub fn lstm_seq(
     mask: Tensor<2>,
     reverse: bool,
 ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    shapes::lstm_seq(&x.dims(), &w_ih.dims(), &w_hh.dims(), &bias.dims(), &mask.dims());
     let packed = Tensor::<3>::from_dispatch(<Dispatch as TextOps>::lstm_seq(
         x.into_dispatch(),
         w_ih.into_dispatch(),
@@ -115,6 +206,7 @@ fn unpack_lstm(packed: Tensor<3>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
 
 /// One LSTM cell; see [`TextOps::lstm_cell`]. Returns `[c; h]` `[B, 2H]`.
 pub fn lstm_cell(gates: Tensor<2>, c_prev: Tensor<2>) -> Tensor<2> {
+    shapes::lstm_cell(&gates.dims(), &c_prev.dims());
     Tensor::from_dispatch(<Dispatch as TextOps>::lstm_cell(
         gates.into_dispatch(),
         c_prev.into_dispatch(),
@@ -129,6 +221,13 @@ pub fn attention_scores(
     w_c: Tensor<2>,
     v: Tensor<2>,
 ) -> Tensor<2> {
+    shapes::attention_scores(
+        &features.dims(),
+        &query.dims(),
+        &coverage.dims(),
+        &w_c.dims(),
+        &v.dims(),
+    );
     Tensor::from_dispatch(<Dispatch as TextOps>::attention_scores(
         features.into_dispatch(),
         query.into_dispatch(),
@@ -140,6 +239,7 @@ pub fn attention_scores(
 
 /// The softmax probability of each row's target; see [`TextOps::softmax_pick`].
 pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
+    shapes::softmax_pick(&logits.dims(), &target.dims());
     Tensor::from_dispatch(<Dispatch as TextOps>::softmax_pick(
         logits.into_dispatch(),
         target.into_dispatch(),
@@ -149,6 +249,7 @@ pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
 /// `x · w`, for decoding's few rows against a large output matrix; see [`TextOps::project`].
 /// Differentiable everywhere (under autodiff it is the ordinary matmul).
 pub fn project(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+    shapes::project(&x.dims(), &w.dims());
     Tensor::from_dispatch(<Dispatch as TextOps>::project(x.into_dispatch(), w.into_dispatch()))
 }
 
@@ -218,12 +319,14 @@ pub mod unfused {
         ))
     }
     pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
+        shapes::softmax_pick(&logits.dims(), &target.dims());
         burn::tensor::activation::softmax(logits, 1).gather(1, target)
     }
     pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         x.tanh()
     }
     pub fn project(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+        shapes::project(&x.dims(), &w.dims());
         x.matmul(w)
     }
     pub fn softmax_rows(x: Tensor<2>) -> Tensor<2> {
@@ -261,6 +364,7 @@ mod reference {
         mask: FloatTensor<B>,
         reverse: bool,
     ) -> FloatTensor<B> {
+        shapes::lstm_seq(&x.shape(), &w_ih.shape(), &w_hh.shape(), &bias.shape(), &mask.shape());
         let s = x.shape();
         let (batch, len, e) = (s[0], s[1], s[2]);
         let h = w_hh.shape()[0];
@@ -302,6 +406,7 @@ mod reference {
     }
 
     pub fn lstm_cell<B: Backend>(g: FloatTensor<B>, c_prev: FloatTensor<B>) -> FloatTensor<B> {
+        shapes::lstm_cell(&g.shape(), &c_prev.shape());
         let h = c_prev.shape()[1];
         let [i, f, u, o] = gates::<B>(g, h);
         let c = B::float_add(B::float_mul(f, c_prev), B::float_mul(i, u));
@@ -316,6 +421,13 @@ mod reference {
         w_c: FloatTensor<B>,
         v: FloatTensor<B>,
     ) -> FloatTensor<B> {
+        shapes::attention_scores(
+            &features.shape(),
+            &query.shape(),
+            &coverage.shape(),
+            &w_c.shape(),
+            &v.shape(),
+        );
         let s = features.shape();
         let (b, t, a) = (s[0], s[1], s[2]);
         let q = B::float_reshape(query, Shape::new([b, 1, a]));

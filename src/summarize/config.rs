@@ -136,6 +136,37 @@ pub struct DecodeConfig {
     pub no_repeat_word: bool,
     /// Greedy decoding (argmax at every step) instead of beam search.
     pub greedy: bool,
+    /// A soft length prior (Wang & Lee's released decoder): at decoder step `i` (0-based, `i`
+    /// words written) the `[STOP]` probability is multiplied by `stop_schedule[i]`, and by 1
+    /// past its end. Empty: no change. Files saved before it existed read as empty.
+    #[serde(default)]
+    pub stop_schedule: Vec<f32>,
+    /// A hard length: when set, every summary has exactly this many words (`[STOP]` is blocked
+    /// before it and decoding ends there), as long as the rules above leave a word to write.
+    /// It replaces `min_len` and `max_len`. Files saved before it existed read as unset.
+    #[serde(default)]
+    pub target_len: Option<usize>,
+}
+
+impl DecodeConfig {
+    /// Wang & Lee's schedule: `[STOP]` × 0.1 for words 1–7 and × 0.5 for words 8–10.
+    pub fn wang_lee_stop_schedule() -> Vec<f32> {
+        [vec![0.1; 7], vec![0.5; 3]].concat()
+    }
+
+    /// The factor on `[STOP]`'s probability at decoder step `step`.
+    pub fn stop_factor(&self, step: usize) -> f32 {
+        self.stop_schedule.get(step).copied().unwrap_or(1.0)
+    }
+
+    /// `(min_len, max_len)` as the decoder applies them: a target length `n` means `[STOP]`
+    /// never (min `n + 1`, counting `[STOP]`) within `n` steps, so exactly `n` words.
+    pub fn length_bounds(&self) -> (usize, usize) {
+        match self.target_len {
+            Some(n) => (n + 1, n),
+            None => (self.min_len, self.max_len),
+        }
+    }
 }
 
 impl Default for DecodeConfig {
@@ -147,6 +178,8 @@ impl Default for DecodeConfig {
             no_repeat_trigram: false,
             no_repeat_word: false,
             greedy: false,
+            stop_schedule: vec![],
+            target_len: None,
         }
     }
 }
@@ -165,7 +198,7 @@ impl SummarizerConfig {
         let m = &self.model;
         let t = &self.train;
         let d = &self.decode;
-        let checks: [(bool, &str); 13] = [
+        let checks: [(bool, &str); 15] = [
             (
                 m.init_uniform.is_finite()
                     && m.init_uniform >= 0.0
@@ -202,6 +235,15 @@ impl SummarizerConfig {
             (
                 d.max_len > 0 && d.max_len <= 10_000 && d.min_len <= d.max_len,
                 "decode.max_len must be between 1 and 10,000 and at least decode.min_len",
+            ),
+            (
+                d.target_len.is_none_or(|n| (1..=10_000).contains(&n)),
+                "decode.target_len must be between 1 and 10,000",
+            ),
+            (
+                d.stop_schedule.len() <= 10_000
+                    && d.stop_schedule.iter().all(|f| f.is_finite() && *f >= 0.0),
+                "decode.stop_schedule must hold at most 10,000 factors, each a number ≥ 0",
             ),
         ];
         match checks.iter().find(|c| !c.0) {

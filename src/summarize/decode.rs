@@ -143,7 +143,8 @@ pub async fn summarize_with(
     let mut hyps = vec![Hyp { tokens: vec![], log_prob: 0.0, p_gen: vec![], attention: vec![] }];
     let mut results: Vec<Hyp> = vec![];
     let t = ex.enc.len();
-    for step in 0..cfg.max_len {
+    let (min_len, max_len) = cfg.length_bounds();
+    for step in 0..max_len {
         pause(step).await;
         // Rows beyond the live hypotheses repeat the first; their outputs are ignored.
         let prev: Vec<usize> = (0..k)
@@ -158,16 +159,18 @@ pub async fn summarize_with(
         if p_vocab.iter().any(|p| !p.is_finite()) {
             return Err("the model produced NaN: the weights are broken".into());
         }
-        let allow_stop = step + 1 >= cfg.min_len;
+        let allow_stop = step + 1 >= min_len;
+        let stop_factor = cfg.stop_factor(step);
         let mut candidates: Vec<(usize, usize, f64)> = vec![]; // (parent row, token, log prob)
         for (r, hyp) in hyps.iter().enumerate() {
-            let dist = final_dist(
+            let mut dist = final_dist(
                 &p_vocab[r * v..(r + 1) * v],
                 &attn[r * t..(r + 1) * t],
                 p_gen[r],
                 &ex.enc_ext,
                 ex.oovs.len(),
             );
+            dist[STOP_ID] *= stop_factor;
             let top = best_tokens(&dist, 2 * k, |w| {
                 w != UNK_ID
                     && !(cfg.no_repeat_trigram && hyp.repeats_trigram(w))

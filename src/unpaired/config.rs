@@ -41,6 +41,48 @@ impl Method {
     }
 }
 
+/// What the generator learns to write in pretraining, where no pairs exist.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum PretrainTarget {
+    /// A random subsequence of the document in its order, 1 word to a summary's length
+    /// (Wang & Lee §4's description).
+    Subsequence,
+    /// `min..=max` consecutive words starting `0..=max_start` words into the document (Wang &
+    /// Lee's released code: 6–11 words from 0–10 words in), so the generator starts lead-like.
+    Span { min: usize, max: usize, max_start: usize },
+}
+
+/// Pretraining settings. Files saved before they existed read as the subsequence target
+/// without dropout, which is what those runs did.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PretrainConfig {
+    pub target: PretrainTarget,
+    /// Each document word the generator reads is dropped with this probability (Wang & Lee's
+    /// code: about 1/16), so it learns to write the target, not only to copy it.
+    pub source_dropout: f64,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        PretrainConfig { target: PretrainTarget::Subsequence, source_dropout: 0.0 }
+    }
+}
+
+impl PretrainConfig {
+    /// Wang & Lee's released code: 6–11 consecutive words from 0–10 words in, dropout 1/16.
+    pub fn wang_lee() -> Self {
+        PretrainConfig {
+            target: PretrainTarget::Span { min: 6, max: 11, max_start: 10 },
+            source_dropout: 1.0 / 16.0,
+        }
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnpairedConfig {
     /// The generator (document → hidden summary) and its pretraining. Wang & Lee: 300-d
@@ -74,6 +116,17 @@ pub struct UnpairedConfig {
     /// Documents per batch (Wang & Lee: 96; 32 on this project's CPU budget).
     pub batch_size: usize,
     pub seed: u64,
+    #[serde(default)]
+    pub pretrain: PretrainConfig,
+    /// Method 2: a word's reward is the critic's per-step gains from it on, each discounted by
+    /// this per step (Wang & Lee's code: 0.3). Files saved before it existed read as 1.
+    #[serde(default = "one")]
+    pub discount: f64,
+    /// Critic updates before the first generator update (Wang & Lee's code: 500), so the
+    /// generator's first rewards come from a critic that already tells the two apart. Files
+    /// saved before it existed read as 0.
+    #[serde(default)]
+    pub critic_warmup: u64,
 }
 
 /// The critic's objective by name, with this setting's values: WGAN-GP's λ is Gulrajani et
@@ -119,6 +172,7 @@ impl UnpairedConfig {
             no_repeat_trigram: false,
             no_repeat_word: false,
             greedy: false,
+            ..Default::default()
         };
         UnpairedConfig {
             generator: SummarizerConfig {
@@ -147,8 +201,34 @@ impl UnpairedConfig {
             ramp_steps: 10_000,
             batch_size: 32,
             seed: 0,
+            pretrain: PretrainConfig::default(),
+            discount: 1.0,
+            critic_warmup: 0,
         }
         .with_seed(0)
+    }
+
+    /// The news setting (CNN/DailyMail lead sentences to headline-like summaries): the Debian
+    /// sizes with Wang & Lee's released settings, which the Debian runs predate: span
+    /// pretraining with source dropout, coverage loss 0.1, method 2's discount 0.3 and 500
+    /// critic warm-up updates, and their decoding (beam 5, at most 13 words, the soft [STOP]
+    /// schedule, no repeated word).
+    pub fn news(vocab_size: usize) -> Self {
+        let mut c = Self::debian(vocab_size);
+        c.pretrain = PretrainConfig::wang_lee();
+        c.generator.model.coverage = true;
+        c.generator.train.cov_loss_weight = 0.1;
+        c.generator.decode = DecodeConfig {
+            beam: 5,
+            min_len: 1,
+            max_len: 13,
+            no_repeat_word: true,
+            stop_schedule: DecodeConfig::wang_lee_stop_schedule(),
+            ..Default::default()
+        };
+        c.discount = 0.3;
+        c.critic_warmup = 500;
+        c
     }
 
     /// Sets the run's seed: the generator's initialisation uses it, the reconstructor's the
@@ -188,6 +268,29 @@ impl UnpairedConfig {
             ((1..=8192).contains(&c.hidden), "critic.hidden must be between 1 and 8192"),
             ((1..=100).contains(&self.n_critic), "n_critic must be between 1 and 100"),
             ((1..=4096).contains(&self.batch_size), "batch_size must be between 1 and 4096"),
+            (
+                self.reconstructor.model.vocab_size == self.generator.model.vocab_size,
+                "reconstructor.model.vocab_size must equal the generator's",
+            ),
+            (
+                self.discount.is_finite() && (0.0..=1.0).contains(&self.discount),
+                "discount must be between 0 and 1",
+            ),
+            (self.critic_warmup <= 1_000_000, "critic_warmup must be at most 1,000,000"),
+            (
+                self.pretrain.source_dropout.is_finite()
+                    && (0.0..1.0).contains(&self.pretrain.source_dropout),
+                "pretrain.source_dropout must be in [0, 1)",
+            ),
+            (
+                match self.pretrain.target {
+                    PretrainTarget::Subsequence => true,
+                    PretrainTarget::Span { min, max, max_start } => {
+                        min >= 1 && min <= max && max < self.summary_len() && max_start <= 10_000
+                    }
+                },
+                "pretrain.target: a span needs 1 ≤ min ≤ max < critic.steps",
+            ),
             (
                 self.generator_clip.is_finite() && self.generator_clip > 0.0,
                 "generator_clip must be positive",

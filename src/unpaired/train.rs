@@ -25,7 +25,7 @@
 
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
-use super::config::{Method, UnpairedConfig};
+use super::config::{Method, PretrainTarget, UnpairedConfig};
 use super::critic::SeqCritic;
 use crate::gan::critic::Critic;
 use crate::gan::objective;
@@ -77,8 +77,31 @@ pub fn subsequence<'a>(doc: &[&'a str], max: usize, rng: &mut Rng) -> Vec<&'a st
     out
 }
 
-/// Pretraining pairs: (document → subsequence) for the generator, (subsequence → document)
-/// for the reconstructor. Both batches are built from the same draws.
+/// `min..=max` consecutive words of `doc` starting `0..=max_start` words in (both drawn
+/// uniformly, then cut to the document): Wang & Lee's lead-like pretraining target. A
+/// document shorter than the start gets its last `min` words (or all of it).
+pub fn span<'a>(
+    doc: &[&'a str],
+    (min, max, max_start): (usize, usize, usize),
+    rng: &mut Rng,
+) -> Vec<&'a str> {
+    let len = min + rng.below(max.saturating_sub(min) + 1);
+    let start = rng.below(max_start + 1).min(doc.len().saturating_sub(min));
+    doc[start..(start + len).min(doc.len())].to_vec()
+}
+
+/// `doc` without each word kept with probability `1 − p` dropped (never all of it).
+pub fn drop_words<'a>(doc: &[&'a str], p: f64, rng: &mut Rng) -> Vec<&'a str> {
+    if p <= 0.0 {
+        return doc.to_vec();
+    }
+    let kept: Vec<&str> = doc.iter().copied().filter(|_| rng.uniform() >= p).collect();
+    if kept.is_empty() { doc.to_vec() } else { kept }
+}
+
+/// Pretraining pairs: (document → target) for the generator, (target → document) for the
+/// reconstructor, where the target is the config's subsequence or span of the document and
+/// the generator reads the document with source dropout. Both batches share the draws.
 pub fn pretrain_batches(config: &UnpairedConfig, corpus: &Corpus, step: u64) -> (Batch, Batch) {
     let mut rng = Rng::stream(config.seed, STREAM_PRETRAIN, step);
     let (g, r) = (&config.generator.train, &config.reconstructor.train);
@@ -87,9 +110,15 @@ pub fn pretrain_batches(config: &UnpairedConfig, corpus: &Corpus, step: u64) -> 
     let mut rec = vec![];
     for _ in 0..config.batch_size {
         let doc = corpus.document(&mut rng);
-        let sub = subsequence(&doc, config.summary_len() - 1, &mut rng);
-        for_gen.push(Example::new(&doc, &sub, v, g.max_enc, g.max_dec));
-        rec.push(Example::new(&sub, &doc, v, r.max_enc, r.max_dec));
+        let target = match config.pretrain.target {
+            PretrainTarget::Subsequence => subsequence(&doc, config.summary_len() - 1, &mut rng),
+            PretrainTarget::Span { min, max, max_start } => {
+                span(&doc, (min, max, max_start), &mut rng)
+            }
+        };
+        let read = drop_words(&doc, config.pretrain.source_dropout, &mut rng);
+        for_gen.push(Example::new(&read, &target, v, g.max_enc, g.max_dec));
+        rec.push(Example::new(&target, &doc, v, r.max_enc, r.max_dec));
     }
     (Batch::new(&for_gen, v.len()), Batch::new(&rec, v.len()))
 }
@@ -258,17 +287,28 @@ pub fn per_step_loss(log_probs: Tensor<2>, gain: &[f32]) -> Tensor<1> {
 
 /// Method 2's per-step critic advantages, `[B, S]` row-major. `sampled[t][b]` and
 /// `greedy[t][b]` are the critic's scores of row `b`'s first `t` words (the rest padded), for
-/// `t = 0..=S`. The word at step `j` earns what the summary's score gained from there on,
-/// `p_S − p_j` (the per-step rewards `p_{t+1} − p_t` summed from `j`: the score of the prefix
-/// before it is the baseline), less the same for the greedy summary (self-critical). At `j = 0`
-/// both prefixes are empty, so it is the sequence-level gain `p_S(sampled) − p_S(greedy)`;
-/// past a summary's end it is 0.
-pub fn per_step_advantage(sampled: &[Vec<f64>], greedy: &[Vec<f64>]) -> Vec<f64> {
+/// `t = 0..=S`. The word at step `j` earns the per-step rewards `r_t = p_{t+1} − p_t` from
+/// there on, discounted: `Σ_{t≥j} γ^{t−j} r_t` (with `γ = 1` that is `p_S − p_j`, what the
+/// summary's score gained from it on), less the same for the greedy summary (self-critical).
+/// With `γ = 1` and `j = 0` it is the sequence-level gain `p_S(sampled) − p_S(greedy)`; past a
+/// summary's end the rewards are 0.
+pub fn per_step_advantage(sampled: &[Vec<f64>], greedy: &[Vec<f64>], gamma: f64) -> Vec<f64> {
     let steps = sampled.len().saturating_sub(1);
     let rows = sampled.first().map_or(0, Vec::len);
-    let to_go = |p: &[Vec<f64>], b: usize, j: usize| p[steps][b] - p[j][b];
+    let returns = |p: &[Vec<f64>], b: usize| {
+        let mut g = vec![0.0; steps];
+        let mut acc = 0.0;
+        for j in (0..steps).rev() {
+            acc = (p[j + 1][b] - p[j][b]) + gamma * acc;
+            g[j] = acc;
+        }
+        g
+    };
     (0..rows)
-        .flat_map(|b| (0..steps).map(move |j| to_go(sampled, b, j) - to_go(greedy, b, j)))
+        .flat_map(|b| {
+            let (s, g) = (returns(sampled, b), returns(greedy, b));
+            s.into_iter().zip(g).map(|(s, g)| s - g).collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -282,7 +322,10 @@ pub fn train_step(
     let (b, steps, v) = (config.batch_size, config.summary_len(), corpus.vocab.len());
     let device = state.critic.device();
     let mut terms = None;
-    for _ in 0..config.n_critic {
+    // The first generator update waits for the critic's warm-up.
+    let warmup =
+        if state.step == 0 { config.critic_warmup.saturating_sub(state.critic_steps) } else { 0 };
+    for _ in 0..(config.n_critic as u64).max(warmup) {
         let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
         let docs: Vec<Vec<&str>> = (0..b).map(|_| corpus.document(&mut rng)).collect();
         let real: Vec<Vec<usize>> = (0..b)
@@ -369,7 +412,7 @@ pub fn train_step(
             let mean_score = s[steps].iter().sum::<f64>() / b.max(1) as f64;
             let loss =
                 Tensor::<1>::from_data(TensorData::new(vec![-mean_score as f32], [1]), &device);
-            (loss, per_step_advantage(&s, &g))
+            (loss, per_step_advantage(&s, &g, config.discount))
         }
     };
     let gain: Vec<f32> = (0..b * steps)
@@ -473,8 +516,13 @@ mod tests {
     fn per_step_advantages_credit_each_word_with_the_score_it_adds() {
         let sampled = vec![vec![0.0, 0.0], vec![1.0, 5.0], vec![3.0, 5.0], vec![4.0, 5.0]];
         let greedy = vec![vec![0.0, 0.0], vec![2.0, 1.0], vec![2.0, 1.0], vec![2.0, 1.0]];
-        let a = per_step_advantage(&sampled, &greedy);
+        let a = per_step_advantage(&sampled, &greedy, 1.0);
         assert_eq!(a, vec![2.0, 3.0, 1.0, 4.0, 0.0, 0.0]);
+        // Discounted by 0.5: sampled rewards 1, 2, 1 → returns 1 + 0.5·2.5 = 2.25, 2 + 0.5·1
+        // = 2.5, 1; greedy rewards 2, 0, 0 → returns 2, 0, 0; advantages 0.25, 2.5, 1. The
+        // second row: rewards 5, 0, 0 against 1, 0, 0.
+        let d = per_step_advantage(&sampled, &greedy, 0.5);
+        assert_eq!(d, vec![0.25, 2.5, 1.0, 4.0, 0.0, 0.0]);
         // The loss's gradient is −advantage / B on each step's log-probability.
         let lp = Tensor::<2>::from_data(TensorData::new(vec![-1.0f32; 6], [2, 3]), &Device::flex())
             .autodiff()

@@ -78,6 +78,8 @@ struct Controls {
     max_len: usize,
     no_repeat_trigram: bool,
     no_repeat_word: bool,
+    /// 0: none.
+    target_len: usize,
 }
 
 impl From<&DecodeConfig> for Controls {
@@ -89,6 +91,7 @@ impl From<&DecodeConfig> for Controls {
             max_len: d.max_len,
             no_repeat_trigram: d.no_repeat_trigram,
             no_repeat_word: d.no_repeat_word,
+            target_len: d.target_len.unwrap_or(0),
         }
     }
 }
@@ -103,6 +106,9 @@ impl Controls {
             max_len: self.max_len,
             no_repeat_trigram: self.no_repeat_trigram,
             no_repeat_word: self.no_repeat_word,
+            target_len: (self.target_len > 0).then_some(self.target_len),
+            // The file's [STOP] schedule has no control: kept as saved.
+            ..base.decode.clone()
         };
         c.validate()?;
         Ok(c)
@@ -589,6 +595,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                         <label>"beam " <input data-testid="beam" type="number" min="1" max="16" prop:value=move || c().beam on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::BEAM, c().beam, ctx.error) { ctx.error.set(None); set(&|c| c.beam = v) }/></label>
                         <label>"min length " <input data-testid="min-len" type="number" min="0" max="400" prop:value=move || c().min_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MIN_LEN, c().min_len, ctx.error) { ctx.error.set(None); set(&|c| c.min_len = v) }/></label>
                         <label>"max length " <input data-testid="max-len" type="number" min="1" max="400" prop:value=move || c().max_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MAX_LEN, c().max_len, ctx.error) { ctx.error.set(None); set(&|c| c.max_len = v) }/></label>
+                        <label title="exactly this many words; 0: min and max length apply">"target length " <input data-testid="target-len" type="number" min="0" max="400" prop:value=move || c().target_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::TARGET_LEN, c().target_len, ctx.error) { ctx.error.set(None); set(&|c| c.target_len = v) }/></label>
                         <label><input type="checkbox" data-testid="no-repeat-trigram" prop:checked=move || c().no_repeat_trigram on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_trigram = v) }/>" no repeated trigram"</label>
                         <label><input type="checkbox" data-testid="no-repeat-word" prop:checked=move || c().no_repeat_word on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_word = v) }/>" no repeated word"</label>
                         <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
@@ -597,7 +604,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                         <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
                         <span data-testid="model-status">{load_text}</span>
                         <span>"Summary time: " <b data-testid="summarize-ms">{move || ctx.summarize_ms.get().map(|t| format!("{:.0} ms", t)).unwrap_or_else(|| "–".into())}</b></span>
-                        <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, c().max_len))}</span>
+                        <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, if c().target_len > 0 { c().target_len } else { c().max_len }))}</span>
                     </div>
                     <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
                     <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>

@@ -25,8 +25,34 @@ use crate::unpaired::config::{Method, UnpairedConfig, objective_from_name};
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{Corpus, UnpairedState, summarize_batch, summary_words, train_step};
 
-/// The pretrained models and the corpus sample (`earthmover unpaired bundle`).
-const DATA_URL: &str = "public/models/unpaired-lab.safetensors";
+/// A corpus the tab trains on: pretrained models and a corpus sample (`earthmover unpaired
+/// bundle`).
+struct Setting {
+    id: &'static str,
+    label: &'static str,
+    url: &'static str,
+    /// What the documents are, for the intro and the table's header.
+    documents: &'static str,
+    summaries: &'static str,
+}
+
+/// The bundles, the default first.
+const SETTINGS: [Setting; 2] = [
+    Setting {
+        id: "debian",
+        label: "Debian package descriptions → synopses",
+        url: "public/models/unpaired-lab.safetensors",
+        documents: "a Debian package's description",
+        summaries: "human-written synopses of other packages",
+    },
+    Setting {
+        id: "news",
+        label: "news first sentences → headlines",
+        url: "public/models/unpaired-lab-news.safetensors",
+        documents: "a news article's first sentence",
+        summaries: "highlight sentences written by editors for other articles",
+    },
+];
 /// Documents whose hidden summaries are shown.
 const SHOWN: usize = 4;
 /// Re-read the shown hidden summaries every this many updates while training.
@@ -81,6 +107,8 @@ struct Shown {
 
 #[derive(Clone, Copy)]
 struct Ctx {
+    /// Index into [`SETTINGS`].
+    setting: RwSignal<usize>,
     method: RwSignal<String>,
     objective: RwSignal<String>,
     budget: RwSignal<u64>,
@@ -94,7 +122,8 @@ struct Ctx {
     log: RwSignal<Vec<String>>,
     status: RwSignal<String>,
     error: RwSignal<Option<String>>,
-    lab: StoredValue<Option<Rc<Lab>>, LocalStorage>,
+    /// The loaded bundle, with the index of its setting.
+    lab: StoredValue<Option<(usize, Rc<Lab>)>, LocalStorage>,
     run: StoredValue<Option<(UnpairedState, UnpairedConfig)>, LocalStorage>,
     generation: StoredValue<u64>,
     loading: StoredValue<bool>,
@@ -122,7 +151,7 @@ impl Ctx {
         self.reconstructions.set(vec![]);
         self.log.set(vec![]);
         self.run.set_value(None);
-        let Some(lab) = self.lab.get_value() else { return self.load() };
+        let Some(lab) = self.current() else { return self.load() };
         let method = Method::from_name(&self.method.get_untracked());
         let objective = objective_from_name(&self.objective.get_untracked());
         let (Some(method), Some(objective)) = (method, objective) else {
@@ -150,15 +179,33 @@ impl Ctx {
         self.status.set(String::new());
     }
 
-    /// Downloads the bundle once, then resets onto it.
+    /// The loaded bundle, if it is the chosen setting's.
+    fn current(self) -> Option<Rc<Lab>> {
+        let chosen = self.setting.get_untracked();
+        self.lab.get_value().filter(|(i, _)| *i == chosen).map(|(_, lab)| lab)
+    }
+
+    /// Switches to another corpus: its bundle downloads, then the run resets onto it.
+    fn choose(self, i: usize) {
+        if i < SETTINGS.len() && i != self.setting.get_untracked() {
+            self.setting.set(i);
+            self.shown.set(vec![]);
+            self.reset();
+        }
+    }
+
+    /// Downloads the chosen setting's bundle, then resets onto it (unless the choice changed
+    /// meanwhile: then the newer choice's download follows).
     fn load(self) {
         if self.loading.get_value() {
             return;
         }
         self.loading.set_value(true);
+        let chosen = self.setting.get_untracked();
+        let data_url = SETTINGS[chosen].url;
         self.status.set("Downloading the pretrained models…".into());
         spawn_local(async move {
-            let got = super::summarize_page::download(DATA_URL, |n, total| {
+            let got = super::summarize_page::download(data_url, |n, total| {
                 self.status.set(match total {
                     Some(t) => format!(
                         "Downloading the pretrained models: {:.1} of {:.1} MB",
@@ -171,11 +218,11 @@ impl Ctx {
             .await
             .and_then(|bytes| {
                 let l = store::from_bytes(&bytes, &Device::flex())
-                    .map_err(|e| format!("{DATA_URL}: {e}"))?;
+                    .map_err(|e| format!("{data_url}: {e}"))?;
                 let (documents, summaries) =
-                    store::bundle_corpus(&l.metadata).map_err(|e| format!("{DATA_URL}: {e}"))?;
+                    store::bundle_corpus(&l.metadata).map_err(|e| format!("{data_url}: {e}"))?;
                 let Phase::Pretrain { generator, reconstructor } = l.phase else {
-                    return Err(format!("{DATA_URL} is not a pretrained run"));
+                    return Err(format!("{data_url} is not a pretrained run"));
                 };
                 Ok(Lab {
                     generator: generator.model,
@@ -189,7 +236,7 @@ impl Ctx {
             self.loading.set_value(false);
             match got {
                 Ok(lab) => {
-                    self.lab.set_value(Some(Rc::new(lab)));
+                    self.lab.set_value(Some((chosen, Rc::new(lab))));
                     self.reset();
                 }
                 Err(e) => {
@@ -208,7 +255,7 @@ impl Ctx {
             self.error.set(Some("the run has used its updates: raise them or press Reset".into()));
             return;
         }
-        let Some(lab) = self.lab.get_value() else { return self.load() };
+        let Some(lab) = self.current() else { return self.load() };
         self.running.set(true);
         self.error.set(None);
         let generation = self.generation.get_value();
@@ -287,6 +334,7 @@ impl Ctx {
 #[component]
 pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     let ctx = Ctx {
+        setting: RwSignal::new(0),
         method: RwSignal::new("distributions".into()),
         objective: RwSignal::new("wgan-gp".into()),
         budget: RwSignal::new(300),
@@ -307,7 +355,7 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     };
     // The bundle downloads when the tab is first opened.
     Effect::new(move |_| {
-        if visible.get() && ctx.lab.with_value(Option::is_none) {
+        if visible.get() && ctx.current().is_none() {
             ctx.load();
         }
     });
@@ -316,7 +364,12 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     view! {
         <section class="lab">
             <div class="controls">
-                <p class="hint">"Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of a Debian package's description; a reconstructor must rebuild the description from it; a critic, shown human-written synopses of "<em>"other"</em>" packages, pushes the hidden summaries to read like synopses. No description is ever paired with its synopsis."</p>
+                <p class="hint">{move || { let s = &SETTINGS[ctx.setting.get()]; format!("Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of {}; a reconstructor must rebuild the document from it; a critic, shown {}, pushes the hidden summaries to read like them. No document is ever paired with its own summary.", s.documents, s.summaries) }}</p>
+                <label>"Corpus "
+                    <select data-testid="unpaired-corpus" disabled=move || ctx.running.get() on:change=move |ev| { let id = event_target_value(&ev); if let Some(i) = SETTINGS.iter().position(|s| s.id == id) { ctx.choose(i) } }>
+                        {SETTINGS.iter().enumerate().map(|(i, s)| view! { <option value=s.id selected=move || ctx.setting.get() == i>{s.label}</option> }).collect_view()}
+                    </select>
+                </label>
                 <label>"Method "
                     <select data-testid="unpaired-method" on:change=move |ev| { ctx.method.set(event_target_value(&ev)); ctx.reset() }>
                         <option value="distributions" selected=move || ctx.method.get() == "distributions">"1: the critic reads the word distributions"</option>
@@ -349,7 +402,7 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                 <p class="note" data-testid="unpaired-status">{move || ctx.status.get()}</p>
                 <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
                 <table class="samples" data-testid="unpaired-samples">
-                    <thead><tr><th>"description (the document)"</th><th>"hidden summary before"</th><th>"hidden summary now"</th></tr></thead>
+                    <thead><tr><th>{move || if ctx.setting.get() == 0 { "description (the document)" } else { "first sentence (the document)" }}</th><th>"hidden summary before"</th><th>"hidden summary now"</th></tr></thead>
                     <tbody>{move || ctx.shown.get().into_iter().map(|s| view! { <tr><td>{s.document}</td><td>{s.before}</td><td data-testid="unpaired-now">{s.now}</td></tr> }).collect_view()}</tbody>
                 </table>
             </div>

@@ -14,7 +14,11 @@ const ROOT = path.resolve('dist');
 const TARGET = path.resolve(process.env.CARGO_TARGET_DIR ?? 'target');
 const SHOTS = path.join(TARGET, 'screenshots');
 const NATIVE = path.join(TARGET, 'debug', 'earthmover');
-const BUNDLE = path.resolve('public/models/unpaired-lab.safetensors');
+// The tab's corpora and their bundles, the default first.
+const SETTINGS = [
+  { id: 'debian', bundle: path.resolve('public/models/unpaired-lab.safetensors'), shot: 'unpaired-tab.png' },
+  { id: 'news', bundle: path.resolve('public/models/unpaired-lab-news.safetensors'), shot: 'unpaired-tab-news.png' },
+];
 // Updates compared with the CLI, one by one; then the run goes on to MORE in all.
 const STEPS = 4;
 const MORE = 40;
@@ -39,7 +43,7 @@ async function trainTo(page, steps) {
     && !document.querySelector('#unpaired [data-testid=unpaired-train]').disabled, steps, { timeout: 540_000, polling: 500 });
 }
 
-test('Unpaired tab: updates equal the CLI\'s from the same bundle, and the hidden summaries move (CPU)', { timeout: 600_000 }, async () => {
+for (const { id, bundle: BUNDLE, shot } of SETTINGS) test(`Unpaired tab (${id}): updates equal the CLI's from the same bundle, and the hidden summaries move (CPU)`, { timeout: 600_000 }, async () => {
   assert.ok(fs.existsSync(path.join(ROOT, 'index.html')), 'run `trunk build --release` first');
   assert.ok(fs.existsSync(NATIVE), 'run `cargo test` (it builds the native CLI) first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unpaired-lab-'));
@@ -48,6 +52,10 @@ test('Unpaired tab: updates equal the CLI\'s from the same bundle, and the hidde
   assert.equal(native.length, STEPS);
   await withBrowser({ webgpu: false }, async ({ page, server, errors }) => {
     await page.goto(`${server.url}#unpaired`);
+    if (id !== 'debian') {
+      await page.waitForFunction(() => document.querySelector('#unpaired [data-testid=unpaired-train]')?.disabled === false, null, { timeout: 120_000 });
+      await page.locator(sel('unpaired-corpus')).selectOption(id);
+    }
     // The bundle downloads when the tab opens; then the shown documents get their summaries.
     await page.waitForFunction(() => document.querySelectorAll('#unpaired [data-testid=unpaired-now]').length === 4
       && !document.querySelector('#unpaired [data-testid=unpaired-train]').disabled, null, { timeout: 120_000 });
@@ -67,7 +75,7 @@ test('Unpaired tab: updates equal the CLI\'s from the same bundle, and the hidde
       assert.ok(close(g.rec, n.reconstruction_nll), `update ${g.step}: reconstruction ${g.rec} vs CLI ${n.reconstruction_nll}`);
       assert.equal(g.sample, n.samples[0], `update ${g.step}: the sampled hidden summary`);
     }
-    console.log(`Unpaired tab: ${STEPS} updates equal the CLI's; ${(perStep / 1000).toFixed(2)} s per update in the browser`);
+    console.log(`Unpaired tab (${id}): ${STEPS} updates equal the CLI's; ${(perStep / 1000).toFixed(2)} s per update in the browser`);
     await trainTo(page, MORE);
     const after = await page.locator(sel('unpaired-now')).allTextContents();
     const changed = after.filter((s, i) => s !== before[i]).length;
@@ -76,7 +84,7 @@ test('Unpaired tab: updates equal the CLI\'s from the same bundle, and the hidde
     assert.ok(changed >= 2, `the hidden summaries move: ${JSON.stringify({ before, after })}`);
     assert.equal((await log(page)).length, MORE);
     fs.mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, 'unpaired-tab.png'), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
     assert.equal(await text(page, 'error'), '');
     assert.deepEqual(errors, []);
   });
