@@ -827,6 +827,7 @@ fn eval(a: EvalArgs) -> Result<()> {
             "decoding": l.config.decode,
             "step": l.metadata.get("step"),
             "averaged_steps": l.metadata.get(&format!("extra.{AVERAGED}")),
+            "unpaired_step": l.metadata.get("extra.unpaired_step"),
             "model": { "mean_words": model_words, "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
             "lead": lead_row(n),
             "lead8": lead_row(8),
@@ -856,9 +857,15 @@ fn export(a: ExportArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load(&a.model, &device)?;
     apply(&a.decode, &mut l.config)?;
-    // An averaged generator keeps the steps it spans.
+    // An averaged generator keeps the steps it spans; every export keeps the run's phase and
+    // step, so the file says where it came from.
     let averaged = l.metadata.get(&format!("extra.{AVERAGED}"));
-    let extra: Vec<(&str, String)> = averaged.map(|v| (AVERAGED, v.clone())).into_iter().collect();
+    let mut extra: Vec<(&str, String)> =
+        averaged.map(|v| (AVERAGED, v.clone())).into_iter().collect();
+    extra.push(("unpaired_phase", l.phase.name().to_string()));
+    if let Some(step) = l.metadata.get("step") {
+        extra.push(("unpaired_step", step.clone()));
+    }
     let bytes = crate::summarize::store::export_bytes_with(
         &frozen(l.phase.generator()),
         &l.config.generator,

@@ -38,7 +38,7 @@ pub struct Choice {
 }
 
 /// The models, the default first.
-pub const MODELS: [Choice; 2] = [
+pub const MODELS: [Choice; 3] = [
     Choice {
         id: "news",
         label: "news articles (See et al., trained on pairs)",
@@ -50,6 +50,12 @@ pub const MODELS: [Choice; 2] = [
         label: "package descriptions (Wang & Lee, trained without pairs)",
         url: "public/models/unpaired-debian.safetensors",
         about: "Trained without a single description/synopsis pair: Debian package descriptions from one half of the packages, and human synopses from the other half as the critic's real data (Wang & Lee 2018). It reads up to 50 words and writes up to 13.",
+    },
+    Choice {
+        id: "news-unpaired",
+        label: "news headlines (Wang & Lee, trained without pairs)",
+        url: "public/models/unpaired-news.safetensors",
+        about: "Trained without a single article/headline pair: first sentences of CNN/DailyMail articles from one half of the articles, and highlight sentences of the other half as the critic's real data (Wang & Lee 2018). It reads the first 50 words (paste a first sentence) and writes a 9-word headline.",
     },
 ];
 /// The most text the page accepts.

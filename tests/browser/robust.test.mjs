@@ -46,6 +46,7 @@ test('every typed field refuses huge, negative, NaN and empty values by name (CP
       'gan-lab': { lr: 'learning rate', beta1: 'β₁', beta2: 'β₂', lambda: 'λ', clip: 'clip c', 'n-critic': 'n_critic', batch: 'batch', hidden: 'width', depth: 'depth', seed: 'seed' },
       summarize: { beam: 'beam', 'min-len': 'min length', 'max-len': 'max length', 'target-len': 'target length' },
       align: { 'align-steps': 'map updates', 'align-seed': 'seed' },
+      unpaired: { 'unpaired-steps': 'generator updates' },
     };
     let checked = 0;
     for (const [tab, fields] of Object.entries(named)) {

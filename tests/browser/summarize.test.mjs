@@ -210,6 +210,16 @@ const UNPAIRED = [
     documents: () => zlib.gunzipSync(fs.readFileSync(DEBIAN)).toString('utf8').split('\n').filter((_, i) => [1000, 2000, 3000].includes(i)).map((l) => l.split('\t')[0]),
     shot: 'summarize-unpaired.png',
   },
+  {
+    id: 'news-unpaired',
+    file: 'public/models/unpaired-news.safetensors',
+    about: /without a single article\/headline pair/,
+    // Exactly 9 words (the test headlines' length), Wang & Lee's [STOP] schedule, no repeats.
+    controls: { 'target-len': '9', 'max-len': '13', 'no-repeat-trigram': false, 'no-repeat-word': true },
+    // First sentences of validation articles (the page is meant for a pasted first sentence).
+    documents: () => zlib.gunzipSync(fs.readFileSync(VAL)).toString('utf8').split('\n').filter((_, i) => [1000, 2000, 3000].includes(i)).map((l) => l.split(' . ')[0] + ' .'),
+    shot: 'summarize-unpaired-news.png',
+  },
 ];
 test('the unpaired models summarize as the native CLI does, with their own decoding', { timeout: 900_000 }, async () => {
   const ready = () => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? '');
