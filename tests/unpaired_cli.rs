@@ -680,7 +680,7 @@ fn the_shipped_news_model_scores_as_published() {
     assert_eq!(f("model", "mean_words"), 9.0);
     assert_eq!(r["lead_same_length"]["n_words"], 9);
     // Which run and update the file is (the better method on the tuning pairs, 2026-12-04).
-    assert_eq!(r["unpaired_step"].as_str(), Some("1000"), "{r}");
+    assert_eq!(r["unpaired_step"].as_str(), Some("1750"), "{r}");
     for (k, want) in [("rouge1", NEWS_R1), ("rouge2", NEWS_R2), ("rougeL", NEWS_RL)] {
         assert!((f("model", k) - want).abs() < 0.01, "{k}: {r}");
     }
@@ -691,9 +691,9 @@ fn the_shipped_news_model_scores_as_published() {
 const CNNDM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm");
 
 /// The shipped news model's published figures on the 2,180 reporting pairs (README, model card):
-/// ROUGE F1 × 100 at exactly 9 words, and ROUGE-1 minus Lead-9's (negative: not yet above it).
+/// ROUGE F1 × 100 at exactly 9 words, and ROUGE-1 minus Lead-9's (the target is 2).
 const NEWS_PAIRS: u64 = 2180;
-const NEWS_R1: f64 = 25.30;
-const NEWS_R2: f64 = 10.77;
-const NEWS_RL: f64 = 23.00;
-const NEWS_MARGIN: f64 = -0.26;
+const NEWS_R1: f64 = 25.65;
+const NEWS_R2: f64 = 11.20;
+const NEWS_RL: f64 = 23.36;
+const NEWS_MARGIN: f64 = 0.08;
