@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 iters="${1:-20}"
 hidden="${2:-512}"
 rounds="${3:-3}"
-[ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q torch; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/pip install -q torch
 cargo build --release --example bench_gan --example bench_matmul -q
 bin="$CARGO_TARGET_DIR/release/examples"
 for _ in $(seq "$rounds"); do

@@ -8,7 +8,8 @@ set -euo pipefail
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/earthmover/target}"
 cd "$(dirname "$0")/.."
 set -- "${1:-50000}" "${2:-128}" "${3:-256}" "${4:-16}" "${5:-400}" "${6:-100}" "${7:-3}" "${8:-1}"
-[ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q torch; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/pip install -q torch
 cargo build --release --example bench_pg -q
 train=()
 beam=()

@@ -1,8 +1,10 @@
 //! The gradient penalty's gradient with respect to the critic's weights, from burn's
 //! first-order autodiff over the forward-op input gradient, against float64 central finite
-//! differences of an independent float64 implementation.
+//! differences of an independent float64 implementation; with and without layer normalisation
+//! (seed 002's critic), whose input gradient is not a mask.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::module::ParamId;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use earthmover::gan::mlp::{Activation, Mlp, MlpConfig};
 use earthmover::gan::objective::gradient_penalty;
 use earthmover::rng::Rng;
@@ -14,14 +16,39 @@ fn values(t: &Tensor<2>) -> Vec<f32> {
     t.clone().inner().into_data().try_to_vec::<f32>().unwrap()
 }
 
-fn check(activation: Activation, seed: u64) {
-    let device = Device::flex();
-    let cfg = MlpConfig { input: 2, hidden: 16, depth: 3, output: 1, activation, minibatch: None };
-    let mut rng = Rng::new(seed);
+/// Moves the layer norms' γ and β off their initial 1 and 0 (by N(0, 0.5²)), so that every
+/// term of their gradient is exercised.
+struct JitterNorms;
+
+impl earthmover::nn::FloatMap for JitterNorms {
+    fn apply<const D: usize>(&mut self, path: &str, _id: ParamId, t: Tensor<D>) -> Tensor<D> {
+        if !path.starts_with("norms") {
+            return t;
+        }
+        let noise = Tensor::random(t.shape(), Distribution::Normal(0.0, 0.5), &t.device());
+        t + noise
+    }
+}
+
+fn critic(cfg: &MlpConfig, rng: &mut Rng, device: &Device) -> Mlp {
     // Larger-than-default weights so that ‖∇f‖ is far from 1 and every term matters.
-    let critic =
-        earthmover::nn::map_floats(cfg.init(&mut rng, &device), &mut earthmover::nn::Scale(2.5))
-            .trainable();
+    let mlp = earthmover::nn::map_floats(cfg.init(rng, device), &mut earthmover::nn::Scale(2.5));
+    earthmover::nn::map_floats(mlp, &mut JitterNorms)
+}
+
+fn check(activation: Activation, layer_norm: bool, seed: u64) {
+    let device = Device::flex();
+    let cfg = MlpConfig {
+        input: 2,
+        hidden: 16,
+        depth: 3,
+        output: 1,
+        activation,
+        minibatch: None,
+        layer_norm,
+    };
+    let mut rng = Rng::new(seed);
+    let critic = critic(&cfg, &mut rng, &device).trainable();
     let batch = 6;
     let real: Vec<f32> = rng.normals_f32(batch * 2);
     let fake: Vec<f32> = rng.normals_f32(batch * 2);
@@ -74,7 +101,9 @@ fn check(activation: Activation, seed: u64) {
     let diff: f64 = fd.iter().zip(&burn_grad).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
     let norm: f64 = fd.iter().map(|a| a * a).sum::<f64>().sqrt();
     let rel = diff / norm;
-    println!("{activation:?}: {n} parameters, ‖∇P‖ = {norm:.4}, relative error {rel:.2e}");
+    println!(
+        "{activation:?} (layer norm {layer_norm}): {n} parameters, ‖∇P‖ = {norm:.4}, relative error {rel:.2e}"
+    );
     assert!(norm > 1e-3, "the penalty's gradient should not vanish here");
     assert!(rel <= 1e-3, "relative error {rel} > 1e-3");
 }
@@ -82,48 +111,79 @@ fn check(activation: Activation, seed: u64) {
 #[test]
 fn gradient_penalty_weight_gradient_matches_float64_finite_differences_relu() {
     for seed in [1, 2, 3] {
-        check(Activation::Relu, seed);
+        check(Activation::Relu, false, seed);
     }
 }
 
 #[test]
 fn gradient_penalty_weight_gradient_matches_float64_finite_differences_leaky_relu() {
     for seed in [4, 5] {
-        check(Activation::LeakyRelu, seed);
+        check(Activation::LeakyRelu, false, seed);
     }
 }
 
-/// The forward-op input gradient equals float64 finite differences of the critic in x.
+/// Seed 002's critic: LeakyReLU with layer normalisation after each hidden layer.
+#[test]
+fn gradient_penalty_weight_gradient_matches_float64_finite_differences_layer_norm() {
+    for (activation, seed) in
+        [(Activation::LeakyRelu, 6), (Activation::LeakyRelu, 7), (Activation::Relu, 8)]
+    {
+        check(activation, true, seed);
+    }
+}
+
+/// The forward-op input gradient equals float64 finite differences of the critic in x, and the
+/// critic's own forward pass (burn's `LayerNorm` where there is one) equals the float64 net.
 #[test]
 fn input_gradient_matches_finite_differences_in_x() {
     let device = Device::flex();
-    let cfg = MlpConfig {
-        input: 3,
-        hidden: 12,
-        depth: 2,
-        output: 1,
-        activation: Activation::Relu,
-        minibatch: None,
-    };
-    let mlp: Mlp = cfg.init(&mut Rng::new(9), &device);
-    let net = Net64::from_mlp(&mlp, false);
-    let x: Vec<f32> = Rng::new(10).normals_f32(4 * 3);
-    let (out, g) = mlp.input_grad(Tensor::from_data(TensorData::new(x.clone(), [4, 3]), &device));
-    let (out, g) = (values(&out), values(&g));
-    for i in 0..4 {
-        let xi: Vec<f64> = x[3 * i..3 * i + 3].iter().map(|&v| v as f64).collect();
-        assert!((net.forward(&xi) - out[i] as f64).abs() < 1e-5);
-        for j in 0..3 {
-            let h = 1e-7;
-            let (mut up, mut down) = (xi.clone(), xi.clone());
-            up[j] += h;
-            down[j] -= h;
-            let fd = (net.forward(&up) - net.forward(&down)) / (2.0 * h);
+    for layer_norm in [false, true] {
+        let cfg = MlpConfig {
+            input: 3,
+            hidden: 12,
+            depth: 2,
+            output: 1,
+            activation: Activation::LeakyRelu,
+            minibatch: None,
+            layer_norm,
+        };
+        let mlp = critic(&cfg, &mut Rng::new(9), &device);
+        let net = Net64::from_mlp(&mlp, true);
+        assert_eq!(net.norms.len(), if layer_norm { 2 } else { 0 });
+        let x: Vec<f32> = Rng::new(10).normals_f32(4 * 3);
+        let input = || Tensor::from_data(TensorData::new(x.clone(), [4, 3]), &device);
+        let forward = values(&mlp.forward(input()));
+        let (out, g) = mlp.input_grad(input());
+        let (out, g) = (values(&out), values(&g));
+        for i in 0..4 {
+            let xi: Vec<f64> = x[3 * i..3 * i + 3].iter().map(|&v| v as f64).collect();
+            let f = net.forward(&xi);
+            let tol = 1e-5 * f.abs().max(1.0);
+            assert!((f - out[i] as f64).abs() < tol, "layer norm {layer_norm}: {f} vs {}", out[i]);
             assert!(
-                (fd - g[3 * i + j] as f64).abs() < 1e-5,
-                "sample {i} dim {j}: {fd} vs {}",
-                g[3 * i + j]
+                (f - forward[i] as f64).abs() < tol,
+                "layer norm {layer_norm}: {f} vs {}",
+                forward[i]
             );
+            let analytic = net.input_grad(&xi);
+            for j in 0..3 {
+                let h = 1e-6;
+                let (mut up, mut down) = (xi.clone(), xi.clone());
+                up[j] += h;
+                down[j] -= h;
+                let fd = (net.forward(&up) - net.forward(&down)) / (2.0 * h);
+                let tol = 1e-5 * fd.abs().max(1.0);
+                assert!(
+                    (fd - analytic[j]).abs() < tol,
+                    "float64 chain rule, sample {i} dim {j}: {fd} vs {}",
+                    analytic[j]
+                );
+                assert!(
+                    (fd - g[3 * i + j] as f64).abs() < tol,
+                    "layer norm {layer_norm}, sample {i} dim {j}: {fd} vs {}",
+                    g[3 * i + j]
+                );
+            }
         }
     }
 }

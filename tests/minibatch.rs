@@ -60,6 +60,7 @@ fn minibatch_features_match_a_float64_brute_force() {
         output: 1,
         activation: Activation::Relu,
         minibatch: Some(MinibatchShape { kernels, dims }),
+        layer_norm: false,
     };
     let mlp = cfg.init(&mut Rng::new(3), &device);
     let mb = mlp.minibatch.as_ref().unwrap();

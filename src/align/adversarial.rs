@@ -33,6 +33,10 @@ pub struct AdversarialConfig {
     pub critic_depth: usize,
     /// Units per hidden layer (MUSE and seed 002: 2,048, LeakyReLU 0.2).
     pub critic_hidden: usize,
+    /// Layer normalisation after each of the critic's hidden layers (seed 002, §5.3 and
+    /// Figure 5.1; MUSE has none).
+    #[serde(default)]
+    pub layer_norm: bool,
     /// Dropout on the critic's input while it trains (MUSE: 0.1).
     pub input_dropout: f64,
     /// σ of multiplicative Gaussian noise on the critic's inputs while it trains, x·(1 + σε)
@@ -76,6 +80,7 @@ impl AdversarialConfig {
             objective: Objective::Gan { non_saturating: true },
             critic_depth: 2,
             critic_hidden: 2048,
+            layer_norm: false,
             input_dropout: 0.1,
             input_noise: 0.0,
             reconstruction: 0.0,
@@ -150,6 +155,7 @@ impl AdversarialConfig {
             output: 1,
             activation: Activation::LeakyRelu,
             minibatch: None,
+            layer_norm: self.layer_norm,
         }
     }
 
@@ -275,6 +281,8 @@ pub struct AlignReport {
     pub critic_loss: Tensor<1>,
     pub map_loss: Tensor<1>,
     pub estimate: Tensor<1>,
+    /// The weighted gradient penalty (and consistency term) of the last critic update.
+    pub penalty: Tensor<1>,
 }
 
 /// The same numbers as floats.
@@ -283,20 +291,27 @@ pub struct AlignValues {
     pub critic_loss: f64,
     pub map_loss: f64,
     pub estimate: f64,
+    #[serde(default)]
+    pub penalty: f64,
 }
 
 impl AlignReport {
     pub async fn values_async(&self) -> Result<AlignValues, ReadError> {
         let v = read_floats(
             Tensor::cat(
-                vec![self.critic_loss.clone(), self.map_loss.clone(), self.estimate.clone()],
+                vec![
+                    self.critic_loss.clone(),
+                    self.map_loss.clone(),
+                    self.estimate.clone(),
+                    self.penalty.clone(),
+                ],
                 0,
             )
             .inner(),
-            3,
+            4,
         )
         .await?;
-        Ok(AlignValues { critic_loss: v[0], map_loss: v[1], estimate: v[2] })
+        Ok(AlignValues { critic_loss: v[0], map_loss: v[1], estimate: v[2], penalty: v[3] })
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -400,7 +415,12 @@ pub fn align_step(
     let terms = last.expect("n_critic ≥ 1");
     (
         state,
-        AlignReport { critic_loss: terms.loss, map_loss: loss.inner(), estimate: terms.estimate },
+        AlignReport {
+            critic_loss: terms.loss,
+            map_loss: loss.inner(),
+            estimate: terms.estimate,
+            penalty: terms.penalty,
+        },
     )
 }
 

@@ -18,12 +18,13 @@ use crate::align::retrieval::{Retrieval, Retriever};
 use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, procrustes_from, refine};
 use crate::cli::values::GanOptimizer;
 use crate::device::{self, DeviceChoice};
+use crate::gan::objective::Objective;
 use crate::optim::OptimizerConfig;
 
 #[derive(Subcommand)]
 pub enum AlignCommand {
     /// The adversarial stage: learn W with a critic, keep the epoch MUSE's criterion likes best.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Procrustes refinement from a learned map, or a supervised baseline from a dictionary.
     Refine(RefineArgs),
     /// P@1/5/10 of a map on the held-out lexicon words, and translations of given words.
@@ -130,6 +131,13 @@ pub struct TrainArgs {
     /// Hidden layers of the critic (seed 002: 2).
     #[arg(long)]
     critic_depth: Option<usize>,
+    /// Weight λ of the gradient penalty (wgan-gp; λ_GP of ct-gan).
+    #[arg(long)]
+    lambda: Option<f64>,
+    /// Layer normalisation after each of the critic's hidden layers (seed 002's critic):
+    /// true or false (default: the objective's setting).
+    #[arg(long)]
+    layer_norm: Option<bool>,
     /// σ of Gaussian noise on the critic's inputs.
     #[arg(long)]
     input_noise: Option<f64>,
@@ -142,7 +150,8 @@ pub struct TrainArgs {
     /// β of the orthogonality update.
     #[arg(long)]
     beta: Option<f64>,
-    /// Rescale the map's gradient to this global norm when larger (default: no clipping).
+    /// Rescale the map's gradient to this global norm when larger (default: the objective's
+    /// setting; 0 turns clipping off).
     #[arg(long)]
     map_grad_clip: Option<f64>,
     /// The critic's learning rate.
@@ -218,7 +227,7 @@ pub struct EvalArgs {
 
 pub fn run(cmd: AlignCommand) -> Result<()> {
     match cmd {
-        AlignCommand::Train(a) => train(a),
+        AlignCommand::Train(a) => train(*a),
         AlignCommand::Refine(a) => refine_cmd(a),
         AlignCommand::Eval(a) => eval(a),
         AlignCommand::ExportWeb(a) => export_web(a),
@@ -290,6 +299,16 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     set(a.most_frequent, &mut c.most_frequent);
     set(a.batch_size, &mut c.batch_size);
     set(a.n_critic, &mut c.n_critic);
+    if let Some(v) = a.layer_norm {
+        c.layer_norm = v;
+    }
+    if let Some(v) = a.lambda {
+        match &mut c.objective {
+            Objective::WganGp { lambda } => *lambda = v,
+            Objective::CtGan { lambda_gp, .. } => *lambda_gp = v,
+            other => bail!("--lambda applies to wgan-gp and ct-gan, not {}", other.name()),
+        }
+    }
     if let Some(v) = a.input_noise {
         c.input_noise = v;
     }
@@ -299,8 +318,8 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     if let Some(v) = a.beta {
         c.beta = v;
     }
-    if a.map_grad_clip.is_some() {
-        c.map_grad_clip = a.map_grad_clip;
+    if let Some(v) = a.map_grad_clip {
+        c.map_grad_clip = (v != 0.0).then_some(v);
     }
     if let Some(v) = a.reconstruction {
         c.reconstruction = v;
@@ -334,6 +353,7 @@ struct EpochLine {
     critic_loss: f64,
     map_loss: f64,
     estimate: f64,
+    penalty: f64,
     orthogonality: f64,
     seconds: f64,
 }
@@ -379,12 +399,13 @@ fn train(a: TrainArgs) -> Result<()> {
     }
     let total = a.epochs * a.epoch_size;
     eprintln!(
-        "{} · {} → {} words · critic {}×{} · batch {} · n_critic {} · β {} · {} pairs held out",
+        "{} · {} → {} words · critic {}×{}{} · batch {} · n_critic {} · β {} · {} pairs held out",
         config.objective.name(),
         p.src.len(),
         p.tgt.len(),
         config.critic_depth,
         config.critic_hidden,
+        if config.layer_norm { " with layer norm" } else { "" },
         config.batch_size,
         config.n_critic,
         config.beta,
@@ -427,6 +448,7 @@ fn train(a: TrainArgs) -> Result<()> {
                 critic_loss: v.critic_loss,
                 map_loss: v.map_loss,
                 estimate: v.estimate,
+                penalty: v.penalty,
                 orthogonality: w.orthogonality_error(),
                 seconds: start.elapsed().as_secs_f64(),
             };

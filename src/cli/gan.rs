@@ -98,6 +98,9 @@ pub struct TrainArgs {
     /// Historical-averaging weight.
     #[arg(long)]
     historical_averaging: Option<f64>,
+    /// Layer normalisation after each of the critic's hidden layers (seed 002's critic).
+    #[arg(long)]
+    layer_norm: bool,
     /// Minibatch discrimination in the critic (gan, gan-minimax or wgan), with Salimans et
     /// al.'s 100 kernels of 5 dimensions unless --minibatch-kernels/--minibatch-dims say otherwise.
     #[arg(long)]
@@ -218,6 +221,9 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     }
     if args.feature_matching {
         config.tricks.feature_matching = true;
+    }
+    if args.layer_norm {
+        config.critic_layer_norm = true;
     }
     if args.minibatch_discrimination
         || args.minibatch_kernels.is_some()

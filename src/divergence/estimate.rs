@@ -110,6 +110,7 @@ impl CriticFit {
             output: 1,
             activation: Activation::Relu,
             minibatch: None,
+            layer_norm: false,
         };
         let critic =
             net.init(&mut Rng::stream(config.seed, STREAM_INIT, kind as u64), device).trainable();

@@ -60,6 +60,10 @@ pub struct GanConfig {
     /// Dimension of the generator's Gaussian noise (2 in the toy code).
     pub noise_dim: usize,
     pub activation: Activation,
+    /// Layer normalisation after each of the critic's hidden layers (seed 002's critic; off in
+    /// the papers' toy code). The gradient penalties stay exact with it (`Mlp::input_grad`).
+    #[serde(default)]
+    pub critic_layer_norm: bool,
     /// Samples per batch, real and fake alike (256 in the toy code).
     pub batch_size: usize,
     /// Critic updates per generator update (5 for WGAN and WGAN-GP; 1 for the GAN).
@@ -110,6 +114,7 @@ impl GanConfig {
             depth: 3,
             noise_dim: 2,
             activation: Activation::Relu,
+            critic_layer_norm: false,
             batch_size: 256,
             n_critic,
             critic_optimizer: opt.clone(),
@@ -137,6 +142,7 @@ impl GanConfig {
             output: self.data_dim(),
             activation: self.activation,
             minibatch: None,
+            layer_norm: false,
         }
     }
 
@@ -148,6 +154,7 @@ impl GanConfig {
             output: 1,
             activation: self.activation,
             minibatch: self.tricks.minibatch_discrimination,
+            layer_norm: self.critic_layer_norm,
         }
     }
 

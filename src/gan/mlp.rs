@@ -11,12 +11,17 @@
 //! The network is a burn `Module`: `net` holds burn `Linear` layers (weights `[in, out]`, so a
 //! layer is `x·W + b`; biases 1-D), and names in a checkpoint are field paths.
 //!
+//! A critic may put layer normalisation (Ba et al. 2016) after each hidden affine layer, as seed
+//! 002's discriminator does (Linear → LayerNorm → activation). Its input gradient is no longer a
+//! mask: the normalised values and the inverse standard deviation depend on the weights, so
+//! [`Mlp::input_grad`] then records the forward pass for autodiff too (see there).
+//!
 //! A critic may end in a minibatch-discrimination layer (Salimans et al. 2016, §3.2), which
 //! makes each sample's output depend on the rest of its batch. Such a critic has no per-sample
 //! input gradient, so [`Mlp::input_grad`] (and with it the gradient penalty) refuses it.
 
 use burn::module::{Module, Param};
-use burn::nn::Linear;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Device, Tensor, activation, module};
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +89,14 @@ pub struct MlpConfig {
     /// Minibatch discrimination before the output layer (critics only).
     #[serde(default)]
     pub minibatch: Option<MinibatchShape>,
+    /// Layer normalisation after each hidden affine layer, before the activation (seed 002's
+    /// critic, §5.3: it "can not only increase the accuracy, but also stabilize the training").
+    #[serde(default)]
+    pub layer_norm: bool,
 }
+
+/// ε of the layer normalisation (PyTorch's `nn.LayerNorm` default, as in seed 002's code).
+pub const LAYER_NORM_EPS: f64 = 1e-5;
 
 impl MlpConfig {
     /// (fan-in, fan-out) of every layer.
@@ -108,6 +120,7 @@ impl MlpConfig {
     pub fn num_params(&self) -> usize {
         self.shapes().iter().map(|(i, o)| i * o + o).sum::<usize>()
             + self.minibatch_shape().map_or(0, |[a, bc]| a * bc)
+            + if self.layer_norm { 2 * self.hidden * self.depth } else { 0 }
     }
 
     /// PyTorch's default `nn.Linear` initialisation: weights and biases U(−1/√fan_in, 1/√fan_in).
@@ -132,7 +145,16 @@ impl MlpConfig {
                 (0..a * bc).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect();
             Minibatch { weight: param(t, [a, bc], device), shape }
         });
-        Mlp { net, activation: self.activation, minibatch }
+        // γ = 1, β = 0 (PyTorch's and burn's initialisation), so no draw changes.
+        let norms = match self.layer_norm {
+            true => (0..self.depth)
+                .map(|_| {
+                    LayerNormConfig::new(self.hidden).with_epsilon(LAYER_NORM_EPS).init(device)
+                })
+                .collect(),
+            false => Vec::new(),
+        };
+        Mlp { net, norms, activation: self.activation, minibatch }
     }
 }
 
@@ -169,6 +191,8 @@ impl Minibatch {
 #[derive(Module, Debug)]
 pub struct Mlp {
     pub net: Vec<Linear>,
+    /// One layer normalisation per hidden layer, or none (`norms.{i}.gamma`, `norms.{i}.beta`).
+    pub norms: Vec<LayerNorm>,
     #[module(skip)]
     pub activation: Activation,
     pub minibatch: Option<Minibatch>,
@@ -201,12 +225,21 @@ impl Mlp {
         layer.forward(x)
     }
 
+    /// The pre-activation of hidden layer `i`: the affine map, then the layer norm if any.
+    fn pre_activation(&self, i: usize, h: Tensor<2>) -> Tensor<2> {
+        let z = Self::affine(&self.net[i], h);
+        match self.norms.get(i) {
+            Some(norm) => norm.forward(z),
+            None => z,
+        }
+    }
+
     /// The last hidden layer. `dropout`, if given, holds one (already rescaled) mask per
     /// hidden layer.
     fn hidden(&self, x: Tensor<2>, dropout: Option<&[Tensor<2>]>) -> Tensor<2> {
         let mut h = x;
-        for (i, layer) in self.net[..self.net.len() - 1].iter().enumerate() {
-            h = self.activation.apply(Self::affine(layer, h));
+        for i in 0..self.net.len() - 1 {
+            h = self.activation.apply(self.pre_activation(i, h));
             if let Some(masks) = dropout {
                 h = h * masks[i].clone();
             }
@@ -273,6 +306,9 @@ impl Mlp {
             self.minibatch.is_none(),
             "input_grad needs a per-sample critic (no minibatch discrimination)"
         );
+        if !self.norms.is_empty() {
+            return self.input_grad_normalised(x);
+        }
         let (last, hidden) = self.net.split_last().expect("an MLP has at least one layer");
         let constant = |layer: &Linear, h: Tensor<2>| {
             module::linear(
@@ -292,6 +328,43 @@ impl Mlp {
         let mut g = last.weight.val().transpose(); // [1, hidden], broadcast over the batch
         for (layer, slope) in hidden.iter().zip(slopes).rev() {
             g = (g * slope).matmul(layer.weight.val().transpose()); // [B, fan_in]
+        }
+        (out, g)
+    }
+
+    /// [`Mlp::input_grad`] through layer normalisation. Per sample, with `z` a hidden layer's
+    /// affine output of width `n`, `x̂ = (z − mean z)·s` where `s = 1/√(var z + ε)`, and
+    /// `y = γ ⊙ x̂ + β`. The chain rule through it is
+    /// `∂f/∂z = s·(u − mean(u) − x̂·mean(u ⊙ x̂))` with `u = γ ⊙ ∂f/∂y`.
+    /// `x̂` and `s` depend on every weight below them, so here the forward pass is recorded
+    /// for autodiff (only the activation masks are constants), and autodiff differentiates
+    /// `∇ₓf` through them: the penalty's weight gradient stays exact.
+    fn input_grad_normalised(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let (last, hidden) = self.net.split_last().expect("an MLP has at least one layer");
+        let mut saved = Vec::with_capacity(hidden.len());
+        let mut h = x;
+        for (layer, norm) in hidden.iter().zip(&self.norms) {
+            let z = Self::affine(layer, h);
+            let centred = z.clone() - z.mean_dim(1);
+            let inv_std =
+                centred.clone().square().mean_dim(1).add_scalar(LAYER_NORM_EPS).sqrt().recip(); // [B, 1]
+            let normalised = centred * inv_std.clone();
+            let gamma = norm.gamma.val().unsqueeze::<2>(); // [1, n]
+            let mut y = normalised.clone() * gamma.clone();
+            if let Some(beta) = &norm.beta {
+                y = y + beta.val().unsqueeze::<2>();
+            }
+            let slope = self.activation.derivative(&y.clone().inner()); // a constant
+            saved.push((normalised, inv_std, gamma, slope));
+            h = self.activation.apply(y);
+        }
+        let out = Self::affine(last, h).inner();
+        let mut g = last.weight.val().transpose(); // [1, hidden], broadcast over the batch
+        for (layer, (normalised, inv_std, gamma, slope)) in hidden.iter().zip(saved).rev() {
+            let u = g * slope * gamma; // ∂f/∂x̂
+            let along = (u.clone() * normalised.clone()).mean_dim(1);
+            let dz = (u.clone() - u.mean_dim(1) - normalised * along) * inv_std;
+            g = dz.matmul(layer.weight.val().transpose()); // [B, fan_in]
         }
         (out, g)
     }

@@ -47,6 +47,7 @@ impl SeqCriticConfig {
             output: 1,
             activation: self.activation,
             minibatch: None,
+            layer_norm: false,
         }
     }
 

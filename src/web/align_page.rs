@@ -56,6 +56,8 @@ struct Run {
 struct Ctx {
     data: RwSignal<String>,
     objective: RwSignal<String>,
+    /// Layer normalisation in the critic; the objective's setting until the person changes it.
+    layer_norm: RwSignal<bool>,
     seed: RwSignal<u64>,
     budget: RwSignal<u64>,
     running: RwSignal<bool>,
@@ -102,6 +104,7 @@ impl Ctx {
             if dim == 2 { AdversarialConfig::toy(&name) } else { AdversarialConfig::page(&name) };
         let mut c = c.ok_or_else(|| format!("unknown objective '{name}'"))?;
         c.seed = self.seed.get_untracked();
+        c.layer_norm = self.layer_norm.get_untracked();
         c.validate()?;
         Ok(c)
     }
@@ -451,6 +454,7 @@ pub fn AlignPage() -> impl IntoView {
     let ctx = Ctx {
         data: RwSignal::new("toy".into()),
         objective: RwSignal::new("gan".into()),
+        layer_norm: RwSignal::new(AdversarialConfig::page("gan").is_some_and(|c| c.layer_norm)),
         seed: RwSignal::new(0),
         budget: RwSignal::new(1000),
         running: RwSignal::new(false),
@@ -498,13 +502,14 @@ pub fn AlignPage() -> impl IntoView {
                     </select>
                 </label>
                 <label>"Objective "
-                    <select data-testid="align-objective" on:change=move |ev| { ctx.objective.set(event_target_value(&ev)); ctx.reset() }>
+                    <select data-testid="align-objective" on:change=move |ev| { let name = event_target_value(&ev); ctx.layer_norm.set(AdversarialConfig::page(&name).is_some_and(|c| c.layer_norm)); ctx.objective.set(name); ctx.reset() }>
                         <option value="gan" selected=move || ctx.objective.get() == "gan">"GAN (MUSE)"</option>
                         <option value="wgan" selected=move || ctx.objective.get() == "wgan">"WGAN (weight clipping)"</option>
                         <option value="wgan-gp" selected=move || ctx.objective.get() == "wgan-gp">"WGAN-GP"</option>
                         <option value="ct-gan" selected=move || ctx.objective.get() == "ct-gan">"CT-GAN"</option>
                     </select>
                 </label>
+                <label><input type="checkbox" data-testid="align-layer-norm" prop:checked=move || ctx.layer_norm.get() on:change=move |ev| { ctx.layer_norm.set(event_target_checked(&ev)); ctx.reset() }/>" layer-normalised critic (seed 002)"</label>
                 <label>"Map updates " <input data-testid="align-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
                 <label>"Seed " <input data-testid="align-seed" type="number" min="0" prop:value=move || ctx.seed.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::SEED, ctx.seed.get_untracked(), ctx.error) { ctx.seed.set(v); ctx.reset() }/></label>
                 <div class="buttons">

@@ -53,6 +53,7 @@ struct Settings {
     hidden: usize,
     depth: usize,
     seed: u64,
+    layer_norm: bool,
     label_smoothing: bool,
     feature_matching: bool,
     historical_averaging: bool,
@@ -88,6 +89,7 @@ impl Settings {
             hidden: 128,
             depth: 3,
             seed: 0,
+            layer_norm: false,
             label_smoothing: false,
             feature_matching: false,
             historical_averaging: false,
@@ -124,6 +126,7 @@ impl Settings {
         c.hidden = self.hidden;
         c.depth = self.depth;
         c.seed = self.seed;
+        c.critic_layer_norm = self.layer_norm;
         c.tricks = Tricks {
             label_smoothing: self.label_smoothing.then_some(0.9),
             feature_matching: self.feature_matching,
@@ -535,6 +538,7 @@ pub fn GanLab() -> impl IntoView {
                 <label>"width " <input data-testid="hidden" type="number" min="1" max="1024" prop:value=move || s().hidden on:change=move |ev| if let Some(v) = bounded(&ev, gan::HIDDEN, s().hidden, ctx.error) { set(&|s| s.hidden = v) }/></label>
                 <label>"depth " <input data-testid="depth" type="number" min="1" max="8" prop:value=move || s().depth on:change=move |ev| if let Some(v) = bounded(&ev, gan::DEPTH, s().depth, ctx.error) { set(&|s| s.depth = v) }/></label>
                 <label>"seed " <input data-testid="seed" type="number" min="0" prop:value=move || s().seed on:change=move |ev| if let Some(v) = bounded(&ev, gan::SEED, s().seed, ctx.error) { set(&|s| s.seed = v) }/></label>
+                <label><input type="checkbox" data-testid="layer-norm" prop:checked=move || s().layer_norm on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.layer_norm = v) }/>" layer-normalised critic"</label>
                 <label><input type="checkbox" data-testid="label-smoothing" prop:checked=move || s().label_smoothing on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.label_smoothing = v) }/>" one-sided label smoothing (GAN)"</label>
                 <label><input type="checkbox" data-testid="feature-matching" prop:checked=move || s().feature_matching on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.feature_matching = v) }/>" feature matching"</label>
                 <label><input type="checkbox" data-testid="historical-averaging" prop:checked=move || s().historical_averaging on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.historical_averaging = v) }/>" historical averaging"</label>
