@@ -3,6 +3,9 @@
 # then the web build and the browser tests in headless Chromium, with and without WebGPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase's start, in minutes since this script began (README: the cold and warm times).
+phase() { echo "== $1 (minute $((SECONDS / 60)))"; }
+phase "set-up"
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # One build folder outside the checkout, so every clone on this machine reuses the same build.
@@ -15,22 +18,25 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/earthmover/target}"
 clippy=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
   CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
 
-echo "== fmt =="
+phase "fmt"
 cargo fmt --check
 
-echo "== native tests, linted by clippy =="
+phase "native build, linted by clippy"
+"${clippy[@]}" cargo test --all-targets --no-run
+phase "native tests"
 "${clippy[@]}" cargo test --all-targets
 
-echo "== CUDA feature (type-check only, linted by clippy) =="
+phase "CUDA feature (type-check only, linted by clippy)"
 # burn's cuda feature pulls cubecl-llvm, whose build dependency tracel-llvm-bundler downloads an
 # LLVM bundle at build time; nothing may download here, and DOCS_RS=1 is its documented way to
 # skip that. So CI proves the CUDA code path compiles (types, features), not that it links.
 DOCS_RS=1 "${clippy[@]}" cargo check --features cuda --bin earthmover
 
-echo "== web build (wasm32, linted by clippy) =="
+phase "web build (wasm32, linted by clippy)"
 "${clippy[@]}" trunk build --release
 # The bundle's size, raw and gzipped; fails above the 4 MB (gzip) target.
 bash scripts/bundle_size.sh dist
 
-echo "== browser tests =="
+phase "browser tests"
 node --test tests/browser/
+phase "done"
