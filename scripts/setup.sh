@@ -45,13 +45,18 @@ for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
 
-# Trunk 0.21.14 (0.22 needs a newer rustc; without --locked it does not compile).
+# Trunk 0.21.14 (0.22 needs a newer rustc; without --locked it does not compile), and
+# wasm-bindgen-cli, which must equal the wasm-bindgen in Cargo.lock: compiled side by side, so
+# each one's single-threaded stretches (build scripts, the final link) leave no core idle.
+installs=()
 if ! trunk --version 2>/dev/null | grep -q '0.21.14'; then
-  cargo install trunk --version 0.21.14 --locked
+  cargo install trunk --version 0.21.14 --locked &
+  installs+=($!)
 fi
-# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
 wbg=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
-  cargo install wasm-bindgen-cli --version "$wbg"
+  cargo install wasm-bindgen-cli --version "$wbg" &
+  installs+=($!)
 fi
+for pid in "${installs[@]}"; do wait "$pid"; done
 wait "$downloads"

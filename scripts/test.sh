@@ -22,9 +22,31 @@ phase "fmt"
 cargo fmt --check
 
 phase "native build, linted by clippy"
-"${clippy[@]}" cargo test --all-targets --no-run
-phase "native tests"
-"${clippy[@]}" cargo test --all-targets
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"${clippy[@]}" cargo test --all-targets --no-run --message-format=json-render-diagnostics > "$work/build.jsonl"
+# The test executables cargo built (what `cargo test --all-targets` would run, in its order).
+mapfile -t test_bins < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(m["executable"])' "$work/build.jsonl")
+echo "${#test_bins[@]} test executables"
+
+# The native tests run beside the CUDA check and the web build: each of the three leaves a core
+# idle for minutes (the tests' longest cases, the wasm crate's single codegen unit), and on two
+# cores running them side by side saves about a quarter of their time. The executables run from
+# the crate's root, as `cargo test` runs them; their output is printed when they finish.
+phase "native tests, beside the CUDA check and the web build"
+(
+  set -e
+  for t in "${test_bins[@]}"; do
+    echo "     Running $t"
+    "$t"
+  done
+) > "$work/native-tests.log" 2>&1 &
+native=$!
 
 phase "CUDA feature (type-check only, linted by clippy)"
 # burn's cuda feature pulls cubecl-llvm, whose build dependency tracel-llvm-bundler downloads an
@@ -36,6 +58,15 @@ phase "web build (wasm32, linted by clippy)"
 "${clippy[@]}" trunk build --release
 # The bundle's size, raw and gzipped; fails above the 4 MB (gzip) target.
 bash scripts/bundle_size.sh dist
+
+phase "waiting for the native tests"
+if wait "$native"; then
+  cat "$work/native-tests.log"
+else
+  cat "$work/native-tests.log"
+  echo "native tests failed (above)" >&2
+  exit 1
+fi
 
 phase "browser tests"
 node --test tests/browser/

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::align::adversarial::{self, AdversarialConfig, AdversarialState, Spaces, align_step};
@@ -411,12 +410,7 @@ fn train(a: TrainArgs) -> Result<()> {
         config.beta,
         p.test.len()
     );
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(state.step.min(total));
+    let bar = super::progress_bar(total, state.step, "");
     let start = Instant::now();
     let mut last = String::new();
     while state.step < total {

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::values::{GanOptimizer, Loss, LrSchedule};
@@ -370,12 +369,7 @@ fn train(args: TrainArgs) -> Result<()> {
         config.n_critic,
         config.critic_optimizer.name(),
     );
-    let bar = ProgressBar::new(args.steps);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} · {per_sec} · {msg} · eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(state.step.min(args.steps));
+    let bar = super::progress_bar(args.steps, state.step, "");
     let start = Instant::now();
     let mut last_eval = String::new();
     let mut history: Vec<(u64, f64, Option<usize>)> = vec![];

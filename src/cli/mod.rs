@@ -159,6 +159,21 @@ pub fn changed_settings<C: serde::Serialize>(
         .collect())
 }
 
+/// The progress bar every long command shows: `{bar} pos/len {unit} · rate · message · eta`,
+/// starting at `at` (a resumed run's step).
+pub fn progress_bar(total: u64, at: u64, unit: &str) -> indicatif::ProgressBar {
+    let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+    let template =
+        format!("{{bar:30}} {{pos}}/{{len}}{unit} · {{per_sec}} · {{msg}} · eta {{eta}}");
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_position(at.min(total));
+    bar
+}
+
 /// Refuses a `--resume` whose flags would change the checkpoint's config, naming each setting.
 pub fn refuse_changed_settings<C: serde::Serialize>(
     checkpoint: &C,

@@ -8,7 +8,6 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::device::{self, DeviceChoice};
 use crate::rng::Rng;
@@ -432,11 +431,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         );
     }
     let model = frozen(&loaded.model);
-    let bar = ProgressBar::new(sources.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {per_sec} · eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = super::progress_bar(sources.len() as u64, 0, "articles");
     let mut cands = vec![];
     for src in &sources {
         let tokens: Vec<String> = src.split_whitespace().map(str::to_string).collect();
@@ -740,12 +735,7 @@ fn train(a: TrainArgs) -> Result<()> {
         config.train.lr,
         data.pairs.len()
     );
-    let bar = ProgressBar::new(a.steps);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} · {msg} · eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(state.step.min(a.steps));
+    let bar = super::progress_bar(a.steps, state.step, "");
     let start = Instant::now();
     let (mut tokens, mut last_good) = (0usize, state.step);
     while state.step < a.steps {

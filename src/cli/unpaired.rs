@@ -11,7 +11,6 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::summarize::DecodeOverrides;
 use crate::device::{self, DeviceChoice};
@@ -318,16 +317,6 @@ fn common_checks(c: &Common) -> Result<()> {
     std::fs::create_dir_all(&c.out).with_context(|| format!("cannot create {}", c.out.display()))
 }
 
-fn bar(steps: u64, at: u64) -> ProgressBar {
-    let bar = ProgressBar::new(steps);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} · {msg} · eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(at.min(steps));
-    bar
-}
-
 /// Saves atomically, refusing a state with NaN (the last good checkpoint is kept).
 fn save(
     phase: &Phase,
@@ -473,7 +462,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         config.reconstructor.train.max_enc,
         config.reconstructor.train.max_dec
     );
-    let bar = bar(c.steps, generator.step);
+    let bar = super::progress_bar(c.steps, generator.step, "");
     let (start, mut last_good) = (Instant::now(), generator.step);
     while generator.step < c.steps {
         if c.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
@@ -604,7 +593,7 @@ fn gan(a: GanArgs) -> Result<()> {
         config.batch_size,
         config.generator_optimizer.lr()
     );
-    let bar = bar(c.steps, state.step);
+    let bar = super::progress_bar(c.steps, state.step, "");
     let (start, mut last_good) = (Instant::now(), state.step);
     while state.step < c.steps {
         if c.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
@@ -769,7 +758,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         );
     }
     let (n, _) = tune_lead(&data.val);
-    let bar = bar(pairs.len() as u64, 0);
+    let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
     let mut cands = vec![];
     for (i, p) in pairs.iter().enumerate() {
         let doc: Vec<String> = p.article.split_whitespace().map(str::to_string).collect();

@@ -520,6 +520,7 @@ pub fn AlignPage() -> impl IntoView {
                     <button data-testid="align-identical" disabled=idle class:hidden=move || ctx.data.get() == "toy" on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>
                 </div>
                 <p class="hint">"The settings are seed 002's for each objective, with a smaller critic (2×64 for the toy, 2×256 for words) so a step stays quick. The CLI's "<code>"earthmover align train --toy"</code>" runs the same toy."</p>
+                <p class="hint" data-testid="align-success-rates">"On the Spanish and English vectors (5 seeds, a 2×256 critic, then refinement), the vanilla GAN finds the map in 3 of 5 seeds within 10,000 map updates (4 of 5 with the layer-normalised critic), WGAN in 3 of 5 (1 of 5 with it), WGAN-GP in 3 of 5 within 30,000 (2 of 5 with it; none within 10,000 either way), and CT-GAN in none."</p>
                 <label>"Translate a Spanish word " <input data-testid="align-word" type="text" placeholder="ciudad" prop:value=move || ctx.word.get() on:change=move |ev| { ctx.word.set(event_target_value(&ev)); ctx.translate() }/></label>
                 <ol data-testid="align-translations">{move || ctx.translations.get().into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
             </div>

@@ -116,7 +116,8 @@ impl Settings {
         let opt = match self.optimizer.as_str() {
             "sgd" => OptimizerConfig::sgd(self.lr),
             "rmsprop" => OptimizerConfig::rmsprop(self.lr),
-            _ => OptimizerConfig::adam(self.lr, self.beta1, self.beta2),
+            "adam" => OptimizerConfig::adam(self.lr, self.beta1, self.beta2),
+            other => return Err(format!("unknown optimizer '{other}'")),
         };
         let mut c = GanConfig::paper(objective, data);
         c.critic_optimizer = opt.clone();
