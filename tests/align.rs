@@ -234,6 +234,29 @@ fn the_pages_copy_of_the_es_en_data_is_current_and_builds_the_clis_problem() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The real es-en problem: 1,000 held-out lexicon words (split seed 0), no centring.
+fn real_problem() -> Problem {
+    let es = Embeddings::parse_word2vec(&read("word2vec.es.gz")).unwrap();
+    let en = Embeddings::parse_word2vec(&read("word2vec.en.gz")).unwrap();
+    let lex = Lexicon::parse(&read("lexicon.es-en.txt.gz"), &es, &en).unwrap();
+    Problem::real(&es, &en, &lex, false, 1000, 0)
+}
+
+/// `updates` map updates of the adversarial stage from the identity on Flex, as `align train`
+/// runs them; returns P@1 with CSLS before and after five refinement rounds.
+fn adversarial_run(p: &Problem, config: &AdversarialConfig, updates: usize) -> (f64, f64) {
+    let device = Device::flex();
+    let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, p.src.dim, &device);
+    let mut state = AdversarialState::new(config, &Square::identity(p.src.dim), &device);
+    for _ in 0..updates {
+        state = align_step(state, config, &spaces).0;
+    }
+    let w = state.map.square().unwrap();
+    let adversarial = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0];
+    let (refined, _) = refine(&p.src, &p.tgt, w, 5, |_, _| {});
+    (adversarial, evaluate(&p.src, &p.tgt, &refined, &p.test, CSLS)[0])
+}
+
 /// Unsupervised, on the real pair: MUSE's vanilla GAN (seed 002's settings, critic 2×256)
 /// finds the es → en map from the two monolingual spaces alone within 4,000 map updates, and
 /// refinement lifts it to the supervised baseline's P@1. Seed 2 is one of the three of five
@@ -242,23 +265,10 @@ fn the_pages_copy_of_the_es_en_data_is_current_and_builds_the_clis_problem() {
 /// seed does.
 #[test]
 fn the_vanilla_gan_aligns_spanish_and_english_without_a_dictionary() {
-    let es = Embeddings::parse_word2vec(&read("word2vec.es.gz")).unwrap();
-    let en = Embeddings::parse_word2vec(&read("word2vec.en.gz")).unwrap();
-    let lex = Lexicon::parse(&read("lexicon.es-en.txt.gz"), &es, &en).unwrap();
-    let p = Problem::real(&es, &en, &lex, false, 1000, 0);
-    let device = Device::flex();
     let mut config = AdversarialConfig::paper("gan").unwrap();
     config.critic_hidden = 256;
     config.seed = 2;
-    let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, p.src.dim, &device);
-    let mut state = AdversarialState::new(&config, &Square::identity(p.src.dim), &device);
-    for _ in 0..4000 {
-        state = align_step(state, &config, &spaces).0;
-    }
-    let w = state.map.square().unwrap();
-    let adversarial = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0];
-    let (refined, _) = refine(&p.src, &p.tgt, w, 5, |_, _| {});
-    let after = evaluate(&p.src, &p.tgt, &refined, &p.test, CSLS)[0];
+    let (adversarial, after) = adversarial_run(&real_problem(), &config, 4000);
     println!("es → en, unsupervised: P@1 {adversarial:.1} (adversarial) → {after:.1} (refined)");
     assert!(adversarial >= 50.0 && after >= 70.0, "{adversarial} → {after}");
 }
@@ -270,24 +280,11 @@ fn the_vanilla_gan_aligns_spanish_and_english_without_a_dictionary() {
 /// 16,000, where this run stops; refinement then reaches the supervised baseline.
 #[test]
 fn wgan_gp_with_a_layer_normalised_critic_aligns_spanish_and_english() {
-    let es = Embeddings::parse_word2vec(&read("word2vec.es.gz")).unwrap();
-    let en = Embeddings::parse_word2vec(&read("word2vec.en.gz")).unwrap();
-    let lex = Lexicon::parse(&read("lexicon.es-en.txt.gz"), &es, &en).unwrap();
-    let p = Problem::real(&es, &en, &lex, false, 1000, 0);
-    let device = Device::flex();
     let mut config = AdversarialConfig::paper("wgan-gp").unwrap();
     config.critic_hidden = 256;
     config.layer_norm = true;
     config.seed = 2;
-    let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, p.src.dim, &device);
-    let mut state = AdversarialState::new(&config, &Square::identity(p.src.dim), &device);
-    for _ in 0..16_000 {
-        state = align_step(state, &config, &spaces).0;
-    }
-    let w = state.map.square().unwrap();
-    let adversarial = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0];
-    let (refined, _) = refine(&p.src, &p.tgt, w, 5, |_, _| {});
-    let after = evaluate(&p.src, &p.tgt, &refined, &p.test, CSLS)[0];
+    let (adversarial, after) = adversarial_run(&real_problem(), &config, 16_000);
     println!(
         "es → en, WGAN-GP with layer norm: P@1 {adversarial:.1} (adversarial) → {after:.1} (refined)"
     );
@@ -301,19 +298,10 @@ fn wgan_gp_with_a_layer_normalised_critic_aligns_spanish_and_english() {
 fn synthetic_run(objective: &str, seed: u64, updates: usize) -> (f64, f64) {
     let es = Embeddings::parse_word2vec(&read("word2vec.es.gz")).unwrap();
     let p = Problem::synthetic(&es, 0.01, false, 1000, 0);
-    let device = Device::flex();
     let mut config = AdversarialConfig::paper(objective).unwrap();
     config.critic_hidden = 256;
     config.seed = seed;
-    let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, p.src.dim, &device);
-    let mut state = AdversarialState::new(&config, &Square::identity(p.src.dim), &device);
-    for _ in 0..updates {
-        state = align_step(state, &config, &spaces).0;
-    }
-    let w = state.map.square().unwrap();
-    let adversarial = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS)[0];
-    let (refined, _) = refine(&p.src, &p.tgt, w, 5, |_, _| {});
-    let after = evaluate(&p.src, &p.tgt, &refined, &p.test, CSLS)[0];
+    let (adversarial, after) = adversarial_run(&p, &config, updates);
     println!(
         "synthetic, {objective} seed {seed}, {updates} updates: P@1 {adversarial:.1} → {after:.1}"
     );
