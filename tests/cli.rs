@@ -309,3 +309,125 @@ fn resume_refuses_changed_settings_and_schedules_extend_explicitly() {
     let err = stderr(&o);
     assert!(!o.status.success() && err.contains("adamw") && err.contains("adam"), "{err}");
 }
+
+/// Every training command honours `--max-minutes`: a run of many steps stops early with a
+/// checkpoint at the step it names, and `--resume` with no time left starts from that step.
+#[test]
+fn every_training_command_stops_at_max_minutes_and_resumes_there() {
+    let dir = tmp("max-minutes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tsv = dir.join("pairs.tsv");
+    let lines: String = (0..200)
+        .map(|i| {
+            format!("This package provides a small tool for text, number {i}.\ttool for text\n")
+        })
+        .collect();
+    std::fs::write(&tsv, lines).unwrap();
+    let cnndm = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/train");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let (gan, sum, align, pre, adv) =
+        (path("gan"), path("summarize"), path("align"), path("pretrain"), path("adversarial"));
+    let commands: Vec<(&str, Vec<&str>)> = vec![
+        ("gan train", vec!["gan", "train", "--out", &gan, "--steps", "1000000", "--hidden", "8"]),
+        (
+            "summarize train",
+            vec![
+                "summarize",
+                "train",
+                "--data",
+                cnndm,
+                "--limit",
+                "64",
+                "--vocab-size",
+                "300",
+                "--emb",
+                "8",
+                "--hidden",
+                "8",
+                "--max-enc",
+                "40",
+                "--max-dec",
+                "10",
+                "--batch-size",
+                "4",
+                "--out",
+                &sum,
+                "--steps",
+                "1000000",
+            ],
+        ),
+        (
+            "align train",
+            vec![
+                "align",
+                "train",
+                "--toy",
+                "--epoch-size",
+                "1000",
+                "--epochs",
+                "1000",
+                "--out",
+                &align,
+            ],
+        ),
+        (
+            "unpaired pretrain",
+            vec![
+                "unpaired",
+                "pretrain",
+                "--data",
+                tsv.to_str().unwrap(),
+                "--vocab-size",
+                "60",
+                "--emb",
+                "8",
+                "--hidden",
+                "8",
+                "--batch-size",
+                "4",
+                "--out",
+                &pre,
+                "--steps",
+                "1000000",
+            ],
+        ),
+        (
+            "unpaired train",
+            vec![
+                "unpaired",
+                "train",
+                "--data",
+                tsv.to_str().unwrap(),
+                "--from",
+                &pre,
+                "--out",
+                &adv,
+                "--steps",
+                "1000000",
+            ],
+        ),
+    ];
+    let stopped_at = |o: &Output, what: &str| -> u64 {
+        let err = stderr(o);
+        assert!(o.status.success(), "{what}: {err}");
+        let at = err
+            .split("--max-minutes reached at step ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{what} ignored --max-minutes: {err}"));
+        at.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    for (what, args) in commands {
+        let mut timed = args.clone();
+        timed.extend(["--max-minutes", "0.003"]);
+        let step = stopped_at(&earthmover(&timed), what);
+        assert!(step < 100_000, "{what} stopped at step {step}");
+        // The checkpoint holds that step: a resume with no time left starts, and stops, there.
+        let mut resumed = args.clone();
+        resumed.extend(["--resume", "--max-minutes", "0"]);
+        if what == "unpaired train" {
+            resumed.retain(|a| *a != "--from" && *a != pre.as_str());
+        }
+        assert_eq!(stopped_at(&earthmover(&resumed), what), step, "{what}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

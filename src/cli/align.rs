@@ -2,7 +2,6 @@
 //! the GAN lab's four objectives), its Procrustes refinement, the supervised baselines, and
 //! P@1/5/10 with CSLS.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,11 +9,14 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::align::adversarial::{self, AdversarialConfig, AdversarialState, Spaces, align_step};
+use crate::align::adversarial::{
+    self, AdversarialConfig, AdversarialState, AlignValues, Spaces, align_step,
+};
 use crate::align::embed::{Embeddings, Lexicon, identical_pairs};
 use crate::align::linalg::Square;
 use crate::align::retrieval::{Retrieval, Retriever};
 use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, procrustes_from, refine};
+use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
 use crate::cli::values::GanOptimizer;
 use crate::device::{self, DeviceChoice};
 use crate::gan::objective::Objective;
@@ -124,6 +126,9 @@ pub struct TrainArgs {
     /// Save a checkpoint every this many map updates (and at each epoch's end).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
+    /// Stop after this many minutes, with a checkpoint (`--resume` continues).
+    #[arg(long)]
+    max_minutes: Option<f64>,
     /// Hidden units of the critic's layers (seed 002: 2,048).
     #[arg(long)]
     critic_hidden: Option<usize>,
@@ -358,22 +363,25 @@ struct EpochLine {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    if a.epochs == 0 || a.epoch_size == 0 || a.checkpoint_every == 0 {
-        bail!("--epochs, --epoch-size and --checkpoint-every must be at least 1");
+    if a.epochs == 0 || a.epoch_size == 0 {
+        bail!("--epochs and --epoch-size must be at least 1");
     }
+    let cadence = Cadence {
+        steps: a.epochs.saturating_mul(a.epoch_size),
+        log_every: a.epoch_size,
+        checkpoint_every: a.checkpoint_every,
+        max_minutes: a.max_minutes,
+    };
+    cadence.check("--epoch-size", "--checkpoint-every")?;
     let p = problem(&a.data)?;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    let started = device::native(a.device)?;
-    let device = started.clone().announce();
-    let ckpt = a.out.join(CHECKPOINT);
+    let folder = RunFolder::create(&a.out, CHECKPOINT)?;
+    let device = device::native(a.device)?.announce();
     let dim = p.src.dim;
-    let (mut state, config, mut best) = if a.resume {
-        let bytes =
-            std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
+    let (state, config, best) = if a.resume {
+        let bytes = folder.read_checkpoint()?;
         let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device)
-            .with_context(|| format!("cannot resume from {}", ckpt.display()))?;
-        super::refuse_changed_settings(&saved, &build_config(&a)?, &ckpt)?;
+            .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
+        super::refuse_changed_settings(&saved, &build_config(&a)?, &folder.checkpoint)?;
         let best = meta
             .get("best_criterion")
             .and_then(|s| s.parse::<f64>().ok())
@@ -384,19 +392,8 @@ fn train(a: TrainArgs) -> Result<()> {
         (AdversarialState::new(&config, &Square::identity(dim), &device), config, f64::NEG_INFINITY)
     };
     let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, dim, &device);
-    super::write_atomic(&a.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
-    let metrics_path = a.out.join("metrics.jsonl");
-    super::truncate_metrics(&metrics_path, if a.resume { state.step } else { 0 })?;
-    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path)?;
-    let save = |state: &AdversarialState, best: f64| -> Result<()> {
-        let bytes = adversarial::to_bytes(state, &config, &[("best_criterion", best.to_string())])?;
-        super::write_atomic(&ckpt, &bytes)
-            .with_context(|| format!("cannot write {}", ckpt.display()))
-    };
-    if !a.resume {
-        save(&state, best)?;
-    }
-    let total = a.epochs * a.epoch_size;
+    folder.write_config(&config)?;
+    let mut metrics = folder.metrics(a.resume.then_some(state.step))?;
     eprintln!(
         "{} · {} → {} words · critic {}×{}{} · batch {} · n_critic {} · β {} · {} pairs held out",
         config.objective.name(),
@@ -410,74 +407,134 @@ fn train(a: TrainArgs) -> Result<()> {
         config.beta,
         p.test.len()
     );
-    let bar = super::progress_bar(total, state.step, "");
-    let start = Instant::now();
-    let mut last = String::new();
-    while state.step < total {
-        let (next, report) = align_step(state, &config, &spaces);
-        let v = report.values().map_err(|e| anyhow!("{e} at step {}", next.step))?;
-        if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
-            bar.abandon();
-            bail!(
-                "training diverged at step {}: a loss became NaN or infinite. The last good checkpoint is kept in {}. Try a smaller --critic-lr or --map-lr.",
-                next.step,
-                ckpt.display()
-            );
-        }
-        state = next;
-        let step = state.step;
-        bar.set_position(step);
-        bar.set_message(format!("D {:.3} · M {:.3}{last}", v.critic_loss, v.map_loss));
-        if step % a.epoch_size == 0 {
-            let w = state.map.square()?;
-            let crit = criterion(&p.src, &p.tgt, &w);
-            let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
-            let line = EpochLine {
-                step,
-                epoch: step / a.epoch_size,
-                criterion: crit,
-                p1: prec.map(|x| x[0]),
-                p5: prec.map(|x| x[1]),
-                p10: prec.map(|x| x[2]),
-                critic_loss: v.critic_loss,
-                map_loss: v.map_loss,
-                estimate: v.estimate,
-                penalty: v.penalty,
-                orthogonality: w.orthogonality_error(),
-                seconds: start.elapsed().as_secs_f64(),
-            };
-            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
-            last = format!(
-                " · epoch {} criterion {crit:.3}{}",
-                line.epoch,
-                prec.map(|x| format!(" P@1 {:.1}", x[0])).unwrap_or_default()
-            );
-            if crit > best {
-                best = crit;
-                let bytes = adversarial::map_bytes(
-                    &w,
-                    &[
-                        ("criterion", crit.to_string()),
-                        ("epoch", line.epoch.to_string()),
-                        ("objective", config.objective.name().into()),
-                    ],
-                )?;
-                super::write_atomic(&a.out.join(BEST), &bytes)?;
-            }
-        }
-        if step % a.checkpoint_every == 0 || step % a.epoch_size == 0 {
-            save(&state, best)?;
-        }
+    let mut run = AlignRun {
+        state: Some(state),
+        config: &config,
+        problem: &p,
+        spaces: &spaces,
+        epoch_size: a.epoch_size,
+        best,
+        best_path: a.out.join(BEST),
+        values: AlignValues::default(),
+        last: String::new(),
+    };
+    if !a.resume {
+        folder.save(&run, 0)?;
     }
-    bar.finish();
+    let seconds = drive(&mut run, &folder, &cadence, &mut metrics)?;
+    if !a.out.join(BEST).exists() && run.step() < cadence.steps {
+        println!(
+            "stopped at step {} before the first epoch ended, so there is no best map yet; --resume continues. Wrote {}",
+            run.step(),
+            a.out.display()
+        );
+        return Ok(());
+    }
     let (w, _) = adversarial::read_map(
         &std::fs::read(a.out.join(BEST))
             .with_context(|| format!("no {BEST} in {}", a.out.display()))?,
     )?;
     let prec = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS);
-    let json = serde_json::json!({ "objective": config.objective.name(), "seed": config.seed, "best_criterion": best, "p1": prec[0], "p5": prec[1], "p10": prec[2], "seconds": start.elapsed().as_secs_f64(), "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)) });
+    let json = serde_json::json!({ "objective": config.objective.name(), "seed": config.seed, "best_criterion": run.best, "p1": prec[0], "p5": prec[1], "p10": prec[2], "seconds": seconds, "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)) });
     println!("{json}");
     Ok(())
+}
+
+/// `align train` as the driver's [`Run`]: its log, after each epoch, computes MUSE's
+/// criterion and keeps the best map.
+struct AlignRun<'a> {
+    state: Option<AdversarialState>,
+    config: &'a AdversarialConfig,
+    problem: &'a Problem,
+    spaces: &'a Spaces,
+    epoch_size: u64,
+    /// The best criterion so far (saved with the checkpoint).
+    best: f64,
+    best_path: PathBuf,
+    values: AlignValues,
+    last: String,
+}
+
+impl AlignRun<'_> {
+    fn state(&self) -> &AdversarialState {
+        self.state.as_ref().expect("the run's state is present between steps")
+    }
+}
+
+impl Run for AlignRun<'_> {
+    fn step(&self) -> u64 {
+        self.state().step
+    }
+
+    fn advance(&mut self) -> std::result::Result<(), String> {
+        let state = self.state.take().expect("the run's state is present between steps");
+        let (next, report) = align_step(state, self.config, self.spaces);
+        self.state = Some(next);
+        let v = report.values().map_err(|e| e.to_string())?;
+        if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
+            return Err("the losses diverged to NaN or infinity".into());
+        }
+        self.values = v;
+        Ok(())
+    }
+
+    fn message(&self) -> String {
+        format!("D {:.3} · M {:.3}{}", self.values.critic_loss, self.values.map_loss, self.last)
+    }
+
+    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+        let (p, v, step) = (self.problem, self.values, self.step());
+        let w = self.state().map.square()?;
+        let crit = criterion(&p.src, &p.tgt, &w);
+        let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
+        let line = EpochLine {
+            step,
+            epoch: step / self.epoch_size,
+            criterion: crit,
+            p1: prec.map(|x| x[0]),
+            p5: prec.map(|x| x[1]),
+            p10: prec.map(|x| x[2]),
+            critic_loss: v.critic_loss,
+            map_loss: v.map_loss,
+            estimate: v.estimate,
+            penalty: v.penalty,
+            orthogonality: w.orthogonality_error(),
+            seconds,
+        };
+        self.last = format!(
+            " · epoch {} criterion {crit:.3}{}",
+            line.epoch,
+            prec.map(|x| format!(" P@1 {:.1}", x[0])).unwrap_or_default()
+        );
+        if crit > self.best {
+            self.best = crit;
+            let bytes = adversarial::map_bytes(
+                &w,
+                &[
+                    ("criterion", crit.to_string()),
+                    ("epoch", line.epoch.to_string()),
+                    ("objective", self.config.objective.name().into()),
+                ],
+            )?;
+            super::write_atomic(&self.best_path, &bytes)
+                .with_context(|| format!("cannot write {}", self.best_path.display()))?;
+        }
+        Ok(serde_json::to_value(&line)?)
+    }
+
+    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
+        let meta = [("best_criterion", self.best.to_string())];
+        Ok(adversarial::to_bytes(self.state(), self.config, &meta)?)
+    }
+
+    /// After each epoch, so a resumed run keeps the best map's criterion.
+    fn wants_checkpoint(&self) -> bool {
+        self.step().is_multiple_of(self.epoch_size)
+    }
+
+    fn divergence_hint(&self) -> &'static str {
+        " Try a smaller --critic-lr or --map-lr."
+    }
 }
 
 fn load_map(path: &Path) -> Result<Square> {

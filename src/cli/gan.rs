@@ -1,14 +1,13 @@
 //! `earthmover gan train`: a full training run with a progress bar, metrics, plots and
 //! exact checkpoints.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
 use crate::cli::values::{GanOptimizer, Loss, LrSchedule};
 use crate::device::{self, DeviceChoice};
 use crate::gan::checkpoint;
@@ -56,6 +55,9 @@ pub struct TrainArgs {
     /// Samples per evaluation (generated and real each); exact W1 is O(N³).
     #[arg(long, default_value_t = 512)]
     eval_samples: usize,
+    /// Stop after this many minutes, with a checkpoint (`--resume` continues).
+    #[arg(long)]
+    max_minutes: Option<f64>,
     /// Save a checkpoint every this many steps (and at the end).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
@@ -285,20 +287,6 @@ fn resumed_config(args: &TrainArgs, saved: GanConfig, path: &Path) -> Result<Gan
     Ok(saved)
 }
 
-fn save(dir: &Path, state: &GanState, config: &GanConfig, last_good: u64) -> Result<()> {
-    let bytes = match checkpoint::to_bytes(state, config) {
-        Err(checkpoint::CheckpointError::NonFinite(name)) => bail!(
-            "training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.",
-            state.step,
-            dir.join(CHECKPOINT).display()
-        ),
-        other => other?,
-    };
-    let path = dir.join(CHECKPOINT);
-    crate::cli::write_atomic(&path, &bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
 /// Exact W1 and mode statistics on fresh samples.
 fn evaluate(
     state: &GanState,
@@ -317,45 +305,117 @@ fn evaluate(
     Ok((w1, modes, fake))
 }
 
-fn train(args: TrainArgs) -> Result<()> {
-    let choice = args.device;
-    if args.eval_every == 0 || args.checkpoint_every == 0 {
-        bail!("--eval-every and --checkpoint-every must be at least 1");
+/// `gan train` as the driver's [`Run`].
+struct GanRun<'a> {
+    state: Option<GanState>,
+    config: &'a GanConfig,
+    eval_samples: usize,
+    values: Option<crate::gan::train::StepValues>,
+    last_eval: String,
+    history: Vec<(u64, f64, Option<usize>)>,
+}
+
+impl GanRun<'_> {
+    fn state(&self) -> &GanState {
+        self.state.as_ref().expect("the run's state is present between steps")
     }
+}
+
+impl Run for GanRun<'_> {
+    fn step(&self) -> u64 {
+        self.state().step
+    }
+
+    fn advance(&mut self) -> std::result::Result<(), String> {
+        let state = self.state.take().expect("the run's state is present between steps");
+        let (next, report) = train_step(state, self.config, &self.config.data as &dyn RealData);
+        self.state = Some(next);
+        let v = report.values().map_err(|e| e.to_string())?;
+        if !v.all_finite() {
+            return Err(format!(
+                "the losses diverged (critic {}, generator {})",
+                v.critic_loss, v.generator_loss
+            ));
+        }
+        self.values = Some(v);
+        Ok(())
+    }
+
+    fn message(&self) -> String {
+        let Some(v) = &self.values else { return String::new() };
+        format!(
+            "D {:.3} · G {:.3} · {} {:.3} · {}",
+            v.critic_loss,
+            v.generator_loss,
+            if self.config.objective.is_wasserstein() { "Ŵ" } else { "JŜ" },
+            v.estimate,
+            self.last_eval
+        )
+    }
+
+    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+        let (w1, modes, _) = evaluate(self.state(), self.config, self.eval_samples)?;
+        let v = self.values.as_ref().context("no step was taken")?;
+        let step = self.step();
+        let line = EvalLine {
+            step,
+            w1,
+            modes: modes.as_ref().map(|m| m.covered),
+            modes_total: modes.as_ref().map(|m| m.total),
+            hq: modes.as_ref().map(|m| m.hq),
+            critic_loss: v.critic_loss,
+            generator_loss: v.generator_loss,
+            estimate: v.estimate,
+            penalty: v.penalty,
+            seconds,
+        };
+        self.history.push((step, w1, line.modes));
+        self.last_eval = match &modes {
+            Some(m) => {
+                format!("W1 {w1:.3} · modes {}/{} · HQ {:.0}%", m.covered, m.total, 100.0 * m.hq)
+            }
+            None => format!("W1 {w1:.3}"),
+        };
+        Ok(serde_json::to_value(&line)?)
+    }
+
+    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
+        match checkpoint::to_bytes(self.state(), self.config) {
+            Err(checkpoint::CheckpointError::NonFinite(name)) => Err(Unsaved::NonFinite(name)),
+            other => Ok(other?),
+        }
+    }
+
+    fn divergence_hint(&self) -> &'static str {
+        " Try a smaller --lr."
+    }
+}
+
+fn train(args: TrainArgs) -> Result<()> {
     if !(2..=4096).contains(&args.eval_samples) {
         bail!("--eval-samples must be between 2 and 4096 (exact W1 costs O(N³))");
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let ckpt_path = args.out.join(CHECKPOINT);
-    let started = device::native(choice)?;
+    let cadence = Cadence {
+        steps: args.steps,
+        log_every: args.eval_every,
+        checkpoint_every: args.checkpoint_every,
+        max_minutes: args.max_minutes,
+    };
+    cadence.check("--eval-every", "--checkpoint-every")?;
+    let folder = RunFolder::create(&args.out, CHECKPOINT)?;
+    let started = device::native(args.device)?;
     let (device, backend) = (started.clone().announce(), started.backend);
-    let (mut state, config) = if args.resume {
-        let bytes = std::fs::read(&ckpt_path)
-            .with_context(|| format!("--resume needs {}", ckpt_path.display()))?;
+    let (state, config) = if args.resume {
+        let bytes = folder.read_checkpoint()?;
         let (state, saved) = checkpoint::from_bytes(&bytes, &device)
-            .with_context(|| format!("cannot resume from {}", ckpt_path.display()))?;
-        let config = resumed_config(&args, saved, &ckpt_path)?;
-        crate::cli::truncate_metrics(&args.out.join("metrics.jsonl"), state.step)?;
-        (state, config)
+            .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
+        (state, resumed_config(&args, saved, &folder.checkpoint)?)
     } else {
         let config = build_config(&args)?;
         (GanState::new(&config, &device), config)
     };
-    if !args.resume {
-        // A fresh run keeps its starting point, so there is always a good checkpoint to go back to.
-        save(&args.out, &state, &config, 0)?;
-    }
-    let config_text = toml::to_string(&config)?;
-    crate::cli::write_atomic(&args.out.join("config.toml"), config_text.as_bytes())?;
-    let mut metrics = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(args.out.join("metrics.jsonl"))?;
-    if !args.resume {
-        metrics.set_len(0)?;
-    }
-
+    folder.write_config(&config)?;
+    let mut metrics = folder.metrics(args.resume.then_some(state.step))?;
     eprintln!(
         "{} on {} · {}×{} MLPs · batch {} · n_critic {} · {} on {backend}",
         config.objective.name(),
@@ -369,82 +429,24 @@ fn train(args: TrainArgs) -> Result<()> {
         config.n_critic,
         config.critic_optimizer.name(),
     );
-    let bar = super::progress_bar(args.steps, state.step, "");
-    let start = Instant::now();
-    let mut last_eval = String::new();
-    let mut history: Vec<(u64, f64, Option<usize>)> = vec![];
-    let mut last_good_step = state.step;
-    while state.step < args.steps {
-        let (next, report) = train_step(state, &config, &config.data as &dyn RealData);
-        let v = match report.values() {
-            Ok(v) => v,
-            Err(e) => {
-                bar.abandon();
-                bail!(
-                    "{e} at step {}. The last good checkpoint (step {last_good_step}) is kept in {}.",
-                    next.step,
-                    ckpt_path.display()
-                );
-            }
-        };
-        if !v.all_finite() {
-            bar.abandon();
-            bail!(
-                "training diverged at step {}: a loss became NaN or infinite (critic {}, generator {}). \
-                 The last good checkpoint (step {last_good_step}) is kept in {}. Try a smaller --lr.",
-                next.step,
-                v.critic_loss,
-                v.generator_loss,
-                ckpt_path.display()
-            );
-        }
-        state = next;
-        let step = state.step;
-        if step % args.eval_every == 0 || step == args.steps {
-            let (w1, modes, _) = evaluate(&state, &config, args.eval_samples)?;
-            let line = EvalLine {
-                step,
-                w1,
-                modes: modes.as_ref().map(|m| m.covered),
-                modes_total: modes.as_ref().map(|m| m.total),
-                hq: modes.as_ref().map(|m| m.hq),
-                critic_loss: v.critic_loss,
-                generator_loss: v.generator_loss,
-                estimate: v.estimate,
-                penalty: v.penalty,
-                seconds: start.elapsed().as_secs_f64(),
-            };
-            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
-            history.push((step, w1, line.modes));
-            last_eval = match &modes {
-                Some(m) => format!(
-                    "W1 {w1:.3} · modes {}/{} · HQ {:.0}%",
-                    m.covered,
-                    m.total,
-                    100.0 * m.hq
-                ),
-                None => format!("W1 {w1:.3}"),
-            };
-        }
-        bar.set_message(format!(
-            "D {:.3} · G {:.3} · {} {:.3} · {last_eval}",
-            v.critic_loss,
-            v.generator_loss,
-            if config.objective.is_wasserstein() { "Ŵ" } else { "JŜ" },
-            v.estimate
-        ));
-        bar.set_position(step);
-        if step % args.checkpoint_every == 0 || step == args.steps {
-            save(&args.out, &state, &config, last_good_step)?;
-            last_good_step = step;
-        }
+    let mut run = GanRun {
+        state: Some(state),
+        config: &config,
+        eval_samples: args.eval_samples,
+        values: None,
+        last_eval: String::new(),
+        history: vec![],
+    };
+    if !args.resume {
+        // A fresh run keeps its starting point, so there is always a good checkpoint to go back to.
+        folder.save(&run, 0)?;
     }
-    bar.finish();
-    save(&args.out, &state, &config, last_good_step)?;
-    let (w1, modes, fake) = evaluate(&state, &config, args.eval_samples)?;
-    super::plot::samples_png(&args.out.join("samples.png"), &state, &config, &fake)?;
-    if !history.is_empty() {
-        super::plot::metrics_png(&args.out.join("metrics.png"), &history)?;
+    let seconds = drive(&mut run, &folder, &cadence, &mut metrics)?;
+    let state = run.state();
+    let (w1, modes, fake) = evaluate(state, &config, args.eval_samples)?;
+    super::plot::samples_png(&args.out.join("samples.png"), state, &config, &fake)?;
+    if !run.history.is_empty() {
+        super::plot::metrics_png(&args.out.join("metrics.png"), &run.history)?;
     }
     let summary = match modes {
         Some(m) => format!(
@@ -455,11 +457,6 @@ fn train(args: TrainArgs) -> Result<()> {
         ),
         None => format!("W1 {w1:.4}"),
     };
-    println!(
-        "step {}: {summary} ({:.1} s). Wrote {}",
-        state.step,
-        start.elapsed().as_secs_f64(),
-        args.out.display()
-    );
+    println!("step {}: {summary} ({seconds:.1} s). Wrote {}", state.step, args.out.display());
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `earthmover align …`, `earthmover unpaired …`.
 
 mod align;
+mod driver;
 mod gan;
 mod plot;
 mod summarize;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
 
+use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
 use crate::device::{self, DeviceChoice};
 use crate::rng::Rng;
 use crate::summarize::batch::{Batch, Example};
@@ -602,20 +603,22 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let choice = a.device;
-    if a.eval_every == 0 || a.checkpoint_every == 0 {
-        bail!("--eval-every and --checkpoint-every must be at least 1");
-    }
+    let cadence = Cadence {
+        steps: a.steps,
+        log_every: a.eval_every,
+        checkpoint_every: a.checkpoint_every,
+        max_minutes: a.max_minutes,
+    };
+    cadence.check("--eval-every", "--checkpoint-every")?;
     if a.resume && a.from.is_some() {
         bail!(
             "use either --resume (continue this folder) or --from (start from another model), not both"
         );
     }
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    let started = device::native(choice)?;
+    let folder = RunFolder::create(&a.out, CHECKPOINT)?;
+    let ckpt = folder.checkpoint.clone();
+    let started = device::native(a.device)?;
     let (device, backend) = (started.clone().announce(), started.backend);
-    let ckpt = a.out.join(CHECKPOINT);
     eprintln!("reading {} …", a.data.display());
     let train_set = read_parallel(&a.data, a.limit)
         .with_context(|| format!("cannot read training data {}", a.data.display()))?;
@@ -632,9 +635,8 @@ fn train(a: TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    let (mut state, config, vocab) = if a.resume {
-        let bytes =
-            std::fs::read(&ckpt).with_context(|| format!("--resume needs {}", ckpt.display()))?;
+    let (state, config, vocab) = if a.resume {
+        let bytes = folder.read_checkpoint()?;
         let l = store::load(&bytes, &device)
             .with_context(|| format!("cannot resume from {}", ckpt.display()))?;
         let opt = match l.kind {
@@ -672,55 +674,9 @@ fn train(a: TrainArgs) -> Result<()> {
         }
         (TrainState::new(&config, &device), config, vocab)
     };
-    super::write_atomic(&a.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    folder.write_config(&config)?;
     super::write_atomic(&a.out.join("vocab.txt"), vocab.to_text().as_bytes())?;
-    let data = Data { pairs: train_set.pairs };
-    let val = val_set.map(|d| Data { pairs: d.pairs });
-    let metrics_path = a.out.join("metrics.jsonl");
-    crate::cli::truncate_metrics(&metrics_path, if a.resume { state.step } else { 0 })?;
-    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path)?;
-    let save = |state: &TrainState, last_good: u64| -> Result<()> {
-        let bytes = match store::checkpoint_bytes(state, &config, &vocab, &[]) {
-            Err(StoreError::NonFinite(name)) => bail!(
-                "training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.",
-                state.step,
-                ckpt.display()
-            ),
-            other => other?,
-        };
-        super::write_atomic(&ckpt, &bytes)
-            .with_context(|| format!("cannot write {}", ckpt.display()))
-    };
-    let val_loss = |state: &TrainState| -> Option<f64> {
-        let v = val.as_ref()?;
-        let n = v.pairs.len();
-        let losses: Vec<f64> = (0..a.val_batches)
-            .map(|k| {
-                let idx: Vec<usize> = (0..config.train.batch_size)
-                    .map(|i| (k * config.train.batch_size + i) % n)
-                    .collect();
-                eval_loss(
-                    &state.model,
-                    &Batch::new(&v.examples(&idx, &vocab, &config), vocab.len()),
-                    &config,
-                )
-            })
-            .collect();
-        Some(losses.iter().sum::<f64>() / losses.len().max(1) as f64)
-    };
-    let mut last_val = String::new();
-    if !a.resume {
-        save(&state, 0)?;
-        // The starting point, so the curve shows where training began.
-        if let Some(v) = val_loss(&state) {
-            writeln!(
-                metrics,
-                "{}",
-                serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 })
-            )?;
-            last_val = format!(" · val {v:.3}");
-        }
-    }
+    let mut metrics = folder.metrics(a.resume.then_some(state.step))?;
     let m = &config.model;
     eprintln!(
         "pointer-generator{} · vocab {} · emb {} · hidden {} · batch {} · ≤{}/{} tokens · {} {} · {} pairs · {backend}",
@@ -733,72 +689,133 @@ fn train(a: TrainArgs) -> Result<()> {
         config.train.max_dec,
         config.train.optimizer,
         config.train.lr,
-        data.pairs.len()
+        train_set.pairs.len()
     );
-    let bar = super::progress_bar(a.steps, state.step, "");
-    let start = Instant::now();
-    let (mut tokens, mut last_good) = (0usize, state.step);
-    while state.step < a.steps {
-        if a.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
-            bar.println(format!("--max-minutes reached at step {}", state.step));
-            break;
-        }
-        let idx =
-            batch_indices(data.pairs.len(), config.train.batch_size, config.train.seed, state.step);
-        let examples = data.examples(&idx, &vocab, &config);
-        tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
-        let batch = Batch::new(&examples, vocab.len());
-        let (next, report) = train_step(state, &batch, &config);
-        let [loss, nll, cov, norm] = match report.values() {
-            Ok(v) => v,
-            Err(e) => {
-                bar.abandon();
-                bail!(
-                    "{e} at step {}. The last good checkpoint (step {last_good}) is kept in {}.",
-                    next.step,
-                    ckpt.display()
-                );
-            }
-        };
-        if !loss.is_finite() {
-            bar.abandon();
-            bail!(
-                "training diverged at step {}: the loss became {loss}. The last good checkpoint (step {last_good}) is kept in {}. Try a smaller --lr.",
-                next.step,
-                ckpt.display()
-            );
-        }
-        state = next;
-        let step = state.step;
-        let elapsed = start.elapsed().as_secs_f64();
-        if step % a.eval_every == 0 || step == a.steps {
-            let v = val_loss(&state);
-            if let Some(v) = v {
-                last_val = format!(" · val {v:.3}");
-            }
-            let line = serde_json::json!({ "step": step, "loss": loss, "nll": nll, "coverage": cov, "grad_norm": norm, "val_nll": v, "tokens_per_sec": tokens as f64 / elapsed, "seconds": elapsed });
-            writeln!(metrics, "{line}")?;
-        }
-        bar.set_message(format!(
-            "loss {loss:.3}{} · |g| {norm:.2} · {:.0} tok/s{last_val}",
-            if config.model.coverage { format!(" (cov {cov:.3})") } else { String::new() },
-            tokens as f64 / elapsed
-        ));
-        bar.set_position(step);
-        if step % a.checkpoint_every == 0 || step == a.steps {
-            save(&state, last_good)?;
-            last_good = step;
+    let mut run = SummarizeRun {
+        state: Some(state),
+        config: &config,
+        vocab: &vocab,
+        data: Data { pairs: train_set.pairs },
+        val: val_set.map(|d| Data { pairs: d.pairs }),
+        val_batches: a.val_batches,
+        values: [0.0; 4],
+        tokens: 0,
+        start: Instant::now(),
+        last_val: String::new(),
+    };
+    if !a.resume {
+        folder.save(&run, 0)?;
+        // The starting point, so the curve shows where training began.
+        if let Some(v) = run.val_loss() {
+            writeln!(
+                metrics,
+                "{}",
+                serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 })
+            )?;
+            run.last_val = format!(" · val {v:.3}");
         }
     }
-    bar.finish();
-    save(&state, last_good)?;
-    println!(
-        "step {} ({:.0} s). Wrote {}",
-        state.step,
-        start.elapsed().as_secs_f64(),
-        a.out.display()
-    );
+    let seconds = drive(&mut run, &folder, &cadence, &mut metrics)?;
+    println!("step {} ({seconds:.0} s). Wrote {}", run.step(), a.out.display());
     Ok(())
+}
+
+/// `summarize train` as the driver's [`Run`].
+struct SummarizeRun<'a> {
+    state: Option<TrainState>,
+    config: &'a SummarizerConfig,
+    vocab: &'a Vocab,
+    data: Data,
+    val: Option<Data>,
+    val_batches: usize,
+    /// The last step's loss, NLL, coverage loss and gradient norm.
+    values: [f64; 4],
+    tokens: usize,
+    start: Instant,
+    last_val: String,
+}
+
+impl SummarizeRun<'_> {
+    fn state(&self) -> &TrainState {
+        self.state.as_ref().expect("the run's state is present between steps")
+    }
+
+    /// Mean NLL over the first `val_batches` validation batches.
+    fn val_loss(&self) -> Option<f64> {
+        let (v, config) = (self.val.as_ref()?, self.config);
+        let n = v.pairs.len();
+        let losses: Vec<f64> = (0..self.val_batches)
+            .map(|k| {
+                let idx: Vec<usize> = (0..config.train.batch_size)
+                    .map(|i| (k * config.train.batch_size + i) % n)
+                    .collect();
+                eval_loss(
+                    &self.state().model,
+                    &Batch::new(&v.examples(&idx, self.vocab, config), self.vocab.len()),
+                    config,
+                )
+            })
+            .collect();
+        Some(losses.iter().sum::<f64>() / losses.len().max(1) as f64)
+    }
+}
+
+impl Run for SummarizeRun<'_> {
+    fn step(&self) -> u64 {
+        self.state().step
+    }
+
+    fn advance(&mut self) -> std::result::Result<(), String> {
+        let config = self.config;
+        let state = self.state.take().expect("the run's state is present between steps");
+        let idx = batch_indices(
+            self.data.pairs.len(),
+            config.train.batch_size,
+            config.train.seed,
+            state.step,
+        );
+        let examples = self.data.examples(&idx, self.vocab, config);
+        self.tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
+        let (next, report) = train_step(state, &Batch::new(&examples, self.vocab.len()), config);
+        self.state = Some(next);
+        self.values = report.values().map_err(|e| e.to_string())?;
+        if !self.values[0].is_finite() {
+            return Err(format!("the loss diverged to {}", self.values[0]));
+        }
+        Ok(())
+    }
+
+    fn message(&self) -> String {
+        let [loss, _, cov, norm] = self.values;
+        format!(
+            "loss {loss:.3}{} · |g| {norm:.2} · {:.0} tok/s{}",
+            if self.config.model.coverage { format!(" (cov {cov:.3})") } else { String::new() },
+            self.tokens as f64 / self.start.elapsed().as_secs_f64(),
+            self.last_val
+        )
+    }
+
+    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+        let v = self.val_loss();
+        if let Some(v) = v {
+            self.last_val = format!(" · val {v:.3}");
+        }
+        let [loss, nll, cov, norm] = self.values;
+        Ok(
+            serde_json::json!({ "step": self.step(), "loss": loss, "nll": nll, "coverage": cov, "grad_norm": norm, "val_nll": v, "tokens_per_sec": self.tokens as f64 / seconds, "seconds": seconds }),
+        )
+    }
+
+    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
+        match store::checkpoint_bytes(self.state(), self.config, self.vocab, &[]) {
+            Err(StoreError::NonFinite(name)) => Err(Unsaved::NonFinite(name)),
+            other => Ok(other?),
+        }
+    }
+
+    fn divergence_hint(&self) -> &'static str {
+        " Try a smaller --lr."
+    }
 }
 
 fn report_bad(path: &Path, r: &crate::text::data::ReadReport) {

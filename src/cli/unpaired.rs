@@ -4,14 +4,14 @@
 //! from a pretrained run, `eval` scores a run on held-out true pairs beside Lead-N (N tuned on
 //! the validation pairs), `run` summarizes stdin, `export` writes the generator for the page.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
 
+use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
 use crate::cli::summarize::DecodeOverrides;
 use crate::device::{self, DeviceChoice};
 use crate::summarize::decode::summarize;
@@ -23,8 +23,11 @@ use crate::text::data::Pair;
 use crate::text::{rouge, tokenize};
 use crate::unpaired::config::{Method, PretrainTarget, UnpairedConfig, objective_from_name};
 use crate::unpaired::data::{Unpaired, cnndm_news, debian};
+use crate::unpaired::lm::SummaryLm;
 use crate::unpaired::store::{self, Phase};
-use crate::unpaired::train::{Corpus, UnpairedState, pretrain_step, summary_words, train_step};
+use crate::unpaired::train::{
+    Corpus, UnpairedReport, UnpairedState, pretrain_step, summary_words, train_step,
+};
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
 
@@ -155,6 +158,14 @@ pub struct GanArgs {
     /// Critic updates per generator update (default 3, Wang & Lee's).
     #[arg(long)]
     n_critic: Option<usize>,
+    /// Weight of the language-model prior (SEQ³): each sampled word's log-probability under a
+    /// Kneser–Ney bigram of the human summaries, centred on theirs, joins its reward. Default
+    /// 0 (off, Wang & Lee's recipe).
+    #[arg(long)]
+    lm_weight: Option<f64>,
+    /// The bigram's Kneser–Ney discount (default 0.75).
+    #[arg(long)]
+    lm_discount: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -311,37 +322,8 @@ fn bundle_data(path: &Path) -> Result<Unpaired> {
 }
 
 fn common_checks(c: &Common) -> Result<()> {
-    if c.checkpoint_every == 0 || c.log_every == 0 {
-        bail!("--checkpoint-every and --log-every must be at least 1");
-    }
-    std::fs::create_dir_all(&c.out).with_context(|| format!("cannot create {}", c.out.display()))
-}
-
-/// Saves atomically, refusing a state with NaN (the last good checkpoint is kept).
-fn save(
-    phase: &Phase,
-    config: &UnpairedConfig,
-    vocab: &Vocab,
-    out: &Path,
-    last_good: u64,
-) -> Result<()> {
-    let file = out.join(CHECKPOINT);
-    let bytes = match store::to_bytes(phase, config, vocab, &[]) {
-        Err(store::UnpairedFileError::Record(crate::record::RecordError::NonFinite(name))) => {
-            bail!(
-                "training diverged: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}.",
-                file.display()
-            )
-        }
-        other => other?,
-    };
-    super::write_atomic(&file, &bytes).with_context(|| format!("cannot write {}", file.display()))
-}
-
-fn metrics_file(out: &Path, resume_at: Option<u64>) -> Result<std::fs::File> {
-    let path = out.join("metrics.jsonl");
-    super::truncate_metrics(&path, resume_at.unwrap_or(0))?;
-    Ok(std::fs::OpenOptions::new().create(true).append(true).open(&path)?)
+    cadence(c).check("--log-every", "--checkpoint-every")?;
+    RunFolder::create(&c.out, CHECKPOINT).map(|_| ())
 }
 
 fn scalar(t: burn::tensor::Tensor<1>) -> f64 {
@@ -358,7 +340,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     common_checks(c)?;
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.data, c.corpus)?;
-    let (mut generator, mut reconstructor, config, vocab) = if c.resume {
+    let (generator, reconstructor, config, vocab) = if c.resume {
         let l = load(&c.out, &device)?;
         if store::is_bundle(&l.metadata) {
             bail!(
@@ -451,8 +433,9 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         (g, r, config, vocab)
     };
     super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
-    let corpus = Corpus { documents: &data.documents, summaries: &data.summaries, vocab: &vocab };
-    let mut metrics = metrics_file(&c.out, c.resume.then_some(generator.step))?;
+    let corpus = Corpus::new(&data.documents, &data.summaries, &vocab);
+    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
+    let mut metrics = folder.metrics(c.resume.then_some(generator.step))?;
     eprintln!(
         "pretraining · vocab {} · batch {} · generator ≤{}→{} tokens, reconstructor ≤{}→{}",
         vocab.len(),
@@ -462,45 +445,157 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         config.reconstructor.train.max_enc,
         config.reconstructor.train.max_dec
     );
-    let bar = super::progress_bar(c.steps, generator.step, "");
-    let (start, mut last_good) = (Instant::now(), generator.step);
-    while generator.step < c.steps {
-        if c.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
-            bar.println(format!("--max-minutes reached at step {}", generator.step));
-            break;
+    let mut run = PretrainRun {
+        nets: Some((generator, reconstructor)),
+        config: &config,
+        vocab: &vocab,
+        corpus: &corpus,
+        nll: [0.0; 2],
+    };
+    drive(&mut run, &folder, &cadence(c), &mut metrics)?;
+    println!("pretrained to step {}. Wrote {}", run.step(), c.out.display());
+    Ok(())
+}
+
+/// The cadence of both phases' flags.
+fn cadence(c: &Common) -> Cadence {
+    Cadence {
+        steps: c.steps,
+        log_every: c.log_every,
+        checkpoint_every: c.checkpoint_every,
+        max_minutes: c.max_minutes,
+    }
+}
+
+/// The checkpoint's bytes, or the NaN that keeps it from being written.
+fn checkpoint_bytes(
+    phase: &Phase,
+    config: &UnpairedConfig,
+    vocab: &Vocab,
+) -> std::result::Result<Vec<u8>, Unsaved> {
+    match store::to_bytes(phase, config, vocab, &[]) {
+        Err(store::UnpairedFileError::Record(crate::record::RecordError::NonFinite(name))) => {
+            Err(Unsaved::NonFinite(name))
         }
-        let (g, r, [g_nll, r_nll]) = pretrain_step(generator, reconstructor, &config, &corpus);
-        let (g_nll, r_nll) = (scalar(g_nll), scalar(r_nll));
-        if !g_nll.is_finite() || !r_nll.is_finite() {
-            bar.abandon();
-            bail!(
-                "pretraining diverged at step {}: the loss became NaN. The last good checkpoint (step {last_good}) is kept in {}.",
-                g.step,
-                c.out.join(CHECKPOINT).display()
-            );
+        other => Ok(other?),
+    }
+}
+
+/// `unpaired pretrain` as the driver's [`Run`].
+struct PretrainRun<'a> {
+    nets: Option<(TrainState, TrainState)>,
+    config: &'a UnpairedConfig,
+    vocab: &'a Vocab,
+    corpus: &'a Corpus<'a>,
+    /// The last step's generator and reconstructor NLL.
+    nll: [f64; 2],
+}
+
+impl PretrainRun<'_> {
+    fn phase(&self) -> Phase {
+        let (g, r) = self.nets.clone().expect("the run's state is present between steps");
+        Phase::Pretrain { generator: g, reconstructor: r }
+    }
+}
+
+impl Run for PretrainRun<'_> {
+    fn step(&self) -> u64 {
+        self.nets.as_ref().map_or(0, |n| n.0.step)
+    }
+
+    fn advance(&mut self) -> std::result::Result<(), String> {
+        let (g, r) = self.nets.take().expect("the run's state is present between steps");
+        let (g, r, [g_nll, r_nll]) = pretrain_step(g, r, self.config, self.corpus);
+        self.nets = Some((g, r));
+        self.nll = [scalar(g_nll), scalar(r_nll)];
+        if !self.nll.iter().all(|v| v.is_finite()) {
+            return Err("the losses diverged to NaN".into());
         }
-        (generator, reconstructor) = (g, r);
-        let step = generator.step;
-        bar.set_position(step);
-        bar.set_message(format!("generator nll {g_nll:.3} · reconstructor nll {r_nll:.3}"));
-        if step % c.log_every == 0 || step == c.steps {
-            let line = serde_json::json!({ "step": step, "generator_nll": g_nll, "reconstructor_nll": r_nll, "seconds": start.elapsed().as_secs_f64() });
-            writeln!(metrics, "{line}")?;
-        }
-        if step % c.checkpoint_every == 0 || step == c.steps {
-            let phase = Phase::Pretrain {
-                generator: generator.clone(),
-                reconstructor: reconstructor.clone(),
-            };
-            save(&phase, &config, &vocab, &c.out, last_good)?;
-            last_good = step;
+        Ok(())
+    }
+
+    fn message(&self) -> String {
+        format!("generator nll {:.3} · reconstructor nll {:.3}", self.nll[0], self.nll[1])
+    }
+
+    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+        Ok(
+            serde_json::json!({ "step": self.step(), "generator_nll": self.nll[0], "reconstructor_nll": self.nll[1], "seconds": seconds }),
+        )
+    }
+
+    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
+        checkpoint_bytes(&self.phase(), self.config, self.vocab)
+    }
+}
+
+/// `unpaired train` (the GAN phase) as the driver's [`Run`].
+struct GanPhaseRun<'a> {
+    state: Option<UnpairedState>,
+    config: &'a UnpairedConfig,
+    vocab: &'a Vocab,
+    corpus: &'a Corpus<'a>,
+    report: Option<(UnpairedReport, [f64; 3])>,
+}
+
+impl GanPhaseRun<'_> {
+    fn state(&self) -> &UnpairedState {
+        self.state.as_ref().expect("the run's state is present between steps")
+    }
+}
+
+impl Run for GanPhaseRun<'_> {
+    fn step(&self) -> u64 {
+        self.state().step
+    }
+
+    fn advance(&mut self) -> std::result::Result<(), String> {
+        let state = self.state.take().expect("the run's state is present between steps");
+        let before = state.clone();
+        match train_step(state, self.config, self.corpus) {
+            Ok((next, report)) => {
+                self.state = Some(next);
+                let values = [
+                    scalar(report.estimate.clone()),
+                    scalar(report.adversarial.clone()),
+                    scalar(report.reconstruction.clone()),
+                ];
+                self.report = Some((report, values));
+                if !values.iter().all(|v| v.is_finite()) {
+                    return Err("the losses diverged to NaN".into());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.state = Some(before);
+                Err(e)
+            }
         }
     }
-    bar.finish();
-    let phase = Phase::Pretrain { generator, reconstructor };
-    save(&phase, &config, &vocab, &c.out, last_good)?;
-    println!("pretrained to step {last_good}. Wrote {}", c.out.display());
-    Ok(())
+
+    fn message(&self) -> String {
+        let Some((report, [estimate, _, reconstruction])) = &self.report else {
+            return String::new();
+        };
+        format!(
+            "critic {estimate:.3} · reconstruction nll {reconstruction:.3} · advantage {:+.3}",
+            report.advantage
+        )
+    }
+
+    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+        let (report, [estimate, adversarial, reconstruction]) =
+            self.report.as_ref().context("no step was taken")?;
+        let samples: Vec<String> =
+            report.samples.iter().map(|w| summary_words(w, self.vocab).join(" ")).collect();
+        Ok(
+            serde_json::json!({ "step": self.step(), "critic_estimate": estimate, "penalty": scalar(report.penalty.clone()), "adversarial": adversarial, "reconstruction_nll": reconstruction, "advantage": report.advantage, "lm_log_prob": report.lm_log_prob, "reward_scale": report.reward_scale, "samples": samples, "seconds": seconds }),
+        )
+    }
+
+    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
+        checkpoint_bytes(&Phase::Gan(self.state().clone()), self.config, self.vocab)
+    }
 }
 
 fn gan(a: GanArgs) -> Result<()> {
@@ -531,7 +626,7 @@ fn gan(a: GanArgs) -> Result<()> {
     {
         bail!("--generator-lr must be a number in (0, 1], not {lr}");
     }
-    let (mut state, config, vocab) = if c.resume {
+    let (state, config, vocab) = if c.resume {
         if a.from.is_some() || a.generator_lr.is_some() {
             bail!(
                 "--resume continues --out with its saved settings; --from and --generator-lr only start a run"
@@ -541,12 +636,14 @@ fn gan(a: GanArgs) -> Result<()> {
         if !matches!(l.phase, Phase::Gan(_)) {
             bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
         }
-        let changed: [(&str, bool); 5] = [
+        let changed: [(&str, bool); 7] = [
             ("--method", method.is_some_and(|m| m != l.config.method)),
             ("--objective", objective.as_ref().is_some_and(|o| *o != l.config.objective)),
             ("--discount", a.discount.is_some_and(|d| d != l.config.discount)),
             ("--critic-warmup", a.critic_warmup.is_some_and(|w| w != l.config.critic_warmup)),
             ("--n-critic", a.n_critic.is_some_and(|n| n != l.config.n_critic)),
+            ("--lm-weight", a.lm_weight.is_some_and(|w| w != l.config.lm_prior.weight)),
+            ("--lm-discount", a.lm_discount.is_some_and(|d| d != l.config.lm_prior.discount)),
         ];
         if let Some((flag, _)) = changed.iter().find(|g| g.1) {
             bail!(
@@ -561,86 +658,90 @@ fn gan(a: GanArgs) -> Result<()> {
     } else {
         let from = a.from.as_ref().context("the GAN phase starts --from a pretrained run")?;
         let l = load(from, &device)?;
-        let Phase::Pretrain { generator, reconstructor } = l.phase else {
-            bail!("{} is not a pretraining run", from.display())
-        };
-        let mut config = UnpairedConfig {
-            method: method.unwrap_or(Method::Distributions),
-            objective: objective.unwrap_or(crate::gan::Objective::WganGp { lambda: 10.0 }),
-            ..l.config
-        };
-        if let Some(lr) = a.generator_lr {
-            config.generator_optimizer = config.generator_optimizer.with_lr(lr);
+        match l.phase {
+            Phase::Gan(state) => {
+                // A branch of a GAN-phase run: its weights, optimizers and step counter (so
+                // its data draws continue as the original run's would), with new reward
+                // settings; what would change the run's nature is refused by name.
+                let fixed: [(&str, bool); 4] = [
+                    ("--method", method.is_some_and(|m| m != l.config.method)),
+                    ("--objective", objective.as_ref().is_some_and(|o| *o != l.config.objective)),
+                    ("--generator-lr", a.generator_lr.is_some()),
+                    ("--critic-warmup", a.critic_warmup.is_some()),
+                ];
+                if let Some((flag, _)) = fixed.iter().find(|g| g.1) {
+                    bail!(
+                        "{} is a GAN-phase checkpoint: a branch from it keeps its {}; start from a pretrained run to change it",
+                        from.display(),
+                        &flag[2..]
+                    );
+                }
+                let mut config = l.config;
+                apply_reward_flags(&a, &mut config);
+                config.validate().map_err(anyhow::Error::msg)?;
+                eprintln!("branching {} at step {}", from.display(), state.step);
+                (state, config, l.vocab)
+            }
+            Phase::Pretrain { generator, reconstructor } => {
+                let mut config = UnpairedConfig {
+                    method: method.unwrap_or(Method::Distributions),
+                    objective: objective.unwrap_or(crate::gan::Objective::WganGp { lambda: 10.0 }),
+                    ..l.config
+                };
+                if let Some(lr) = a.generator_lr {
+                    config.generator_optimizer = config.generator_optimizer.with_lr(lr);
+                }
+                config.critic_warmup = a.critic_warmup.unwrap_or(config.critic_warmup);
+                apply_reward_flags(&a, &mut config);
+                config.validate().map_err(anyhow::Error::msg)?;
+                (
+                    UnpairedState::new(generator.model, reconstructor.model, &config, &device),
+                    config,
+                    l.vocab,
+                )
+            }
         }
-        config.discount = a.discount.unwrap_or(config.discount);
-        config.critic_warmup = a.critic_warmup.unwrap_or(config.critic_warmup);
-        config.n_critic = a.n_critic.unwrap_or(config.n_critic);
-        config.validate().map_err(anyhow::Error::msg)?;
-        (
-            UnpairedState::new(generator.model, reconstructor.model, &config, &device),
-            config,
-            l.vocab,
-        )
     };
     super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
-    let corpus = Corpus { documents: &data.documents, summaries: &data.summaries, vocab: &vocab };
-    let mut metrics = metrics_file(&c.out, c.resume.then_some(state.step))?;
+    // The summaries' bigram: the LM prior when its weight is above 0, and in every run the
+    // fluency figure the metrics log (lm_log_prob).
+    let lm = SummaryLm::fit(&data.summaries, &vocab, config.lm_prior.discount)
+        .map_err(anyhow::Error::msg)?;
+    let corpus = Corpus::new(&data.documents, &data.summaries, &vocab).with_lm(&lm);
     eprintln!(
-        "GAN phase · {} · {} critic · {} critic steps per update · batch {} · generator lr {:e}",
+        "the human summaries' bigram: {:.2} nats per word (lm_log_prob in metrics.jsonl)",
+        lm.mean_log_prob()
+    );
+    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
+    let mut metrics = folder.metrics(c.resume.then_some(state.step))?;
+    eprintln!(
+        "GAN phase · {} · {} critic · {} critic steps per update · batch {} · generator lr {:e} · LM prior {}",
         config.method.name(),
         config.objective.name(),
         config.n_critic,
         config.batch_size,
-        config.generator_optimizer.lr()
+        config.generator_optimizer.lr(),
+        config.lm_prior.weight
     );
-    let bar = super::progress_bar(c.steps, state.step, "");
-    let (start, mut last_good) = (Instant::now(), state.step);
-    while state.step < c.steps {
-        if c.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() > 60.0 * m) {
-            bar.println(format!("--max-minutes reached at step {}", state.step));
-            break;
-        }
-        let at = state.step + 1;
-        let (next, report) = train_step(state, &config, &corpus).map_err(|e| {
-            bar.abandon();
-            anyhow::anyhow!(
-                "the GAN phase stopped at step {}: {e}. The last good checkpoint (step {last_good}) is kept in {}.",
-                at,
-                c.out.join(CHECKPOINT).display()
-            )
-        })?;
-        let (estimate, adversarial, reconstruction) =
-            (scalar(report.estimate), scalar(report.adversarial), scalar(report.reconstruction));
-        if ![estimate, adversarial, reconstruction].iter().all(|v| v.is_finite()) {
-            bar.abandon();
-            bail!(
-                "the GAN phase diverged at step {}: a loss became NaN. The last good checkpoint (step {last_good}) is kept in {}.",
-                next.step,
-                c.out.join(CHECKPOINT).display()
-            );
-        }
-        state = next;
-        let step = state.step;
-        bar.set_position(step);
-        bar.set_message(format!(
-            "critic {estimate:.3} · reconstruction nll {reconstruction:.3} · advantage {:+.3}",
-            report.advantage
-        ));
-        if step % c.log_every == 0 || step == c.steps {
-            let samples: Vec<String> =
-                report.samples.iter().map(|w| summary_words(w, &vocab).join(" ")).collect();
-            let line = serde_json::json!({ "step": step, "critic_estimate": estimate, "penalty": scalar(report.penalty), "adversarial": adversarial, "reconstruction_nll": reconstruction, "advantage": report.advantage, "samples": samples, "seconds": start.elapsed().as_secs_f64() });
-            writeln!(metrics, "{line}")?;
-        }
-        if step % c.checkpoint_every == 0 || step == c.steps {
-            save(&Phase::Gan(state.clone()), &config, &vocab, &c.out, last_good)?;
-            last_good = step;
-        }
-    }
-    bar.finish();
-    save(&Phase::Gan(state), &config, &vocab, &c.out, last_good)?;
-    println!("GAN phase at step {last_good}. Wrote {}", c.out.display());
+    let mut run = GanPhaseRun {
+        state: Some(state),
+        config: &config,
+        vocab: &vocab,
+        corpus: &corpus,
+        report: None,
+    };
+    drive(&mut run, &folder, &cadence(c), &mut metrics)?;
+    println!("GAN phase at step {}. Wrote {}", run.step(), c.out.display());
     Ok(())
+}
+
+/// The reward settings a run may start or branch with: method 2's discount, the critic's
+/// updates per generator update, and the LM prior.
+fn apply_reward_flags(a: &GanArgs, config: &mut UnpairedConfig) {
+    config.discount = a.discount.unwrap_or(config.discount);
+    config.n_critic = a.n_critic.unwrap_or(config.n_critic);
+    config.lm_prior.weight = a.lm_weight.unwrap_or(config.lm_prior.weight);
+    config.lm_prior.discount = a.lm_discount.unwrap_or(config.lm_prior.discount);
 }
 
 /// The generator's beam-search summary of one tokenized document.

@@ -83,6 +83,23 @@ fn one() -> f64 {
     1.0
 }
 
+/// The language-model prior on the generator's summaries (SEQ³, Baziotis et al. 2019; not in
+/// Wang & Lee): a Kneser–Ney bigram of the human summaries ([`super::lm::SummaryLm`]) whose
+/// centred per-word log-probabilities join the generator's per-step rewards, weighted. Off (0)
+/// by default, which is Wang & Lee's recipe; files saved before it existed read as off.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LmPriorConfig {
+    pub weight: f64,
+    /// Kneser–Ney's absolute discount (0.75, Chen & Goodman's usual value for bigrams).
+    pub discount: f64,
+}
+
+impl Default for LmPriorConfig {
+    fn default() -> Self {
+        LmPriorConfig { weight: 0.0, discount: 0.75 }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnpairedConfig {
     /// The generator (document → hidden summary) and its pretraining. Wang & Lee: 300-d
@@ -127,6 +144,8 @@ pub struct UnpairedConfig {
     /// saved before it existed read as 0.
     #[serde(default)]
     pub critic_warmup: u64,
+    #[serde(default)]
+    pub lm_prior: LmPriorConfig,
 }
 
 /// The critic's objective by name, with this setting's values: WGAN-GP's λ is Gulrajani et
@@ -204,6 +223,7 @@ impl UnpairedConfig {
             pretrain: PretrainConfig::default(),
             discount: 1.0,
             critic_warmup: 0,
+            lm_prior: LmPriorConfig::default(),
         }
         .with_seed(0)
     }
@@ -277,6 +297,16 @@ impl UnpairedConfig {
                 "discount must be between 0 and 1",
             ),
             (self.critic_warmup <= 1_000_000, "critic_warmup must be at most 1,000,000"),
+            (
+                self.lm_prior.weight.is_finite() && (0.0..=100.0).contains(&self.lm_prior.weight),
+                "lm_prior.weight must be between 0 and 100",
+            ),
+            (
+                self.lm_prior.discount.is_finite()
+                    && self.lm_prior.discount > 0.0
+                    && self.lm_prior.discount < 1.0,
+                "lm_prior.discount must be in (0, 1)",
+            ),
             (
                 self.pretrain.source_dropout.is_finite()
                     && (0.0..1.0).contains(&self.pretrain.source_dropout),

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod critic;
 pub mod data;
+pub mod lm;
 // Training reads the generator's words back at every step, synchronously: natively on any
 // device, in the browser on Flex only (a WebGPU read there must be awaited). The page's
 // Unpaired tab trains on Flex.

@@ -27,6 +27,7 @@ use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use super::config::{Method, PretrainTarget, UnpairedConfig};
 use super::critic::SeqCritic;
+use super::lm::SummaryLm;
 use crate::gan::critic::Critic;
 use crate::gan::objective;
 use crate::gan::train::update_critic;
@@ -42,14 +43,30 @@ const STREAM_CRITIC: u64 = 32;
 const STREAM_GENERATOR: u64 = 33;
 const STREAM_INIT: u64 = 34;
 
-/// Documents and human summaries as words, with the vocabulary both sides share.
+/// Documents and human summaries as words, with the vocabulary both sides share, and the
+/// summaries' language model when the config's LM prior is on.
 pub struct Corpus<'a> {
     pub documents: &'a [Vec<String>],
     pub summaries: &'a [Vec<String>],
     pub vocab: &'a Vocab,
+    pub lm: Option<&'a SummaryLm>,
 }
 
-impl Corpus<'_> {
+impl<'a> Corpus<'a> {
+    /// A corpus without a language model (the LM prior off).
+    pub fn new(
+        documents: &'a [Vec<String>],
+        summaries: &'a [Vec<String>],
+        vocab: &'a Vocab,
+    ) -> Self {
+        Corpus { documents, summaries, vocab, lm: None }
+    }
+
+    /// With the summaries' language model, fitted by the caller ([`SummaryLm::fit`]).
+    pub fn with_lm(self, lm: &'a SummaryLm) -> Self {
+        Corpus { lm: Some(lm), ..self }
+    }
+
     fn document<'b>(&'b self, rng: &mut Rng) -> Vec<&'b str> {
         let d = &self.documents[rng.below(self.documents.len())];
         d.iter().map(String::as_str).collect()
@@ -175,6 +192,12 @@ pub struct UnpairedReport {
     pub advantage: f64,
     /// The sampled summaries' words of the generator step (the first few rows).
     pub samples: Vec<Vec<usize>>,
+    /// Mean `ln P` per word of the sampled summaries under the summaries' language model,
+    /// when the corpus has one.
+    pub lm_log_prob: Option<f64>,
+    /// Mean absolute per-step advantage each reward gives the generator, weighted as in its
+    /// loss: reconstruction, critic (method 2) and LM prior; how much each one steers.
+    pub reward_scale: [f64; 3],
 }
 
 /// Ids of a human summary as the generator would write it: words, then `[STOP]`, cut to
@@ -415,10 +438,32 @@ pub fn train_step(
             (loss, per_step_advantage(&s, &g, config.discount))
         }
     };
+    // The LM prior: each word's centred log-probability under the summaries' bigram, with
+    // the same discount and self-critical baseline as the critic's per-step rewards.
+    let lm_gain = match (config.lm_prior.weight, corpus.lm) {
+        (0.0, _) => vec![],
+        (_, None) => return Err("the LM prior is on but the corpus has no language model".into()),
+        (_, Some(lm)) => per_step_advantage(
+            &lm.prefix_scores(&sampled.words, steps),
+            &lm.prefix_scores(&greedy.words, steps),
+            config.discount,
+        ),
+    };
+    let mean_abs = |g: &[f64], w: f64| {
+        w.abs() * g.iter().map(|x| x.abs()).sum::<f64>() / g.len().max(1) as f64
+    };
+    let reward_scale = [
+        mean_abs(&rec_gain, w_rec),
+        mean_abs(&critic_gain, config.adversarial_weight),
+        mean_abs(&lm_gain, config.lm_prior.weight),
+    ];
     let gain: Vec<f32> = (0..b * steps)
         .map(|i| {
             let critic = critic_gain.get(i).copied().unwrap_or(0.0);
-            (w_rec * rec_gain[i / steps] + config.adversarial_weight * critic) as f32
+            let lm = lm_gain.get(i).copied().unwrap_or(0.0);
+            (w_rec * rec_gain[i / steps]
+                + config.adversarial_weight * critic
+                + config.lm_prior.weight * lm) as f32
         })
         .collect();
     let advantage = rec_gain.iter().sum::<f64>() / b.max(1) as f64;
@@ -449,6 +494,8 @@ pub fn train_step(
         adversarial: adversarial.inner(),
         reconstruction: rec_loss.nll.inner(),
         advantage,
+        reward_scale,
+        lm_log_prob: corpus.lm.map(|lm| lm.mean_word_log_prob(&sampled.words, steps)),
         samples: sampled.words.into_iter().take(4).collect(),
     };
     Ok((state, report))

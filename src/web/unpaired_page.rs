@@ -72,7 +72,7 @@ struct Lab {
 
 impl Lab {
     fn corpus(&self) -> Corpus<'_> {
-        Corpus { documents: &self.documents, summaries: &self.summaries, vocab: &self.vocab }
+        Corpus::new(&self.documents, &self.summaries, &self.vocab)
     }
 
     /// The generator's greedy hidden summaries of the shown documents.
