@@ -166,6 +166,10 @@ pub struct GanArgs {
     /// The bigram's Kneser–Ney discount (default 0.75).
     #[arg(long)]
     lm_discount: Option<f64>,
+    /// Whether a generated [UNK] earns the bigram's reward (default false: the summaries'
+    /// bigram rates strings of [UNK] highly).
+    #[arg(long)]
+    lm_reward_unk: Option<bool>,
 }
 
 #[derive(Args, Debug)]
@@ -636,7 +640,7 @@ fn gan(a: GanArgs) -> Result<()> {
         if !matches!(l.phase, Phase::Gan(_)) {
             bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
         }
-        let changed: [(&str, bool); 7] = [
+        let changed: [(&str, bool); 8] = [
             ("--method", method.is_some_and(|m| m != l.config.method)),
             ("--objective", objective.as_ref().is_some_and(|o| *o != l.config.objective)),
             ("--discount", a.discount.is_some_and(|d| d != l.config.discount)),
@@ -644,6 +648,10 @@ fn gan(a: GanArgs) -> Result<()> {
             ("--n-critic", a.n_critic.is_some_and(|n| n != l.config.n_critic)),
             ("--lm-weight", a.lm_weight.is_some_and(|w| w != l.config.lm_prior.weight)),
             ("--lm-discount", a.lm_discount.is_some_and(|d| d != l.config.lm_prior.discount)),
+            (
+                "--lm-reward-unk",
+                a.lm_reward_unk.is_some_and(|r| r == l.config.lm_prior.unk_neutral),
+            ),
         ];
         if let Some((flag, _)) = changed.iter().find(|g| g.1) {
             bail!(
@@ -742,6 +750,7 @@ fn apply_reward_flags(a: &GanArgs, config: &mut UnpairedConfig) {
     config.n_critic = a.n_critic.unwrap_or(config.n_critic);
     config.lm_prior.weight = a.lm_weight.unwrap_or(config.lm_prior.weight);
     config.lm_prior.discount = a.lm_discount.unwrap_or(config.lm_prior.discount);
+    config.lm_prior.unk_neutral = a.lm_reward_unk.map_or(config.lm_prior.unk_neutral, |r| !r);
 }
 
 /// The generator's beam-search summary of one tokenized document.

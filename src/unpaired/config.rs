@@ -92,11 +92,15 @@ pub struct LmPriorConfig {
     pub weight: f64,
     /// Kneser–Ney's absolute discount (0.75, Chen & Goodman's usual value for bigrams).
     pub discount: f64,
+    /// A generated `[UNK]` earns no LM reward (the bigram rates `[UNK] [UNK]` highly: names
+    /// are out of the vocabulary). Files saved before it existed read as false, what they did.
+    #[serde(default)]
+    pub unk_neutral: bool,
 }
 
 impl Default for LmPriorConfig {
     fn default() -> Self {
-        LmPriorConfig { weight: 0.0, discount: 0.75 }
+        LmPriorConfig { weight: 0.0, discount: 0.75, unk_neutral: true }
     }
 }
 

@@ -117,14 +117,24 @@ impl SummaryLm {
     /// Per-word rewards as the prefix scores [`super::train::per_step_advantage`] reads:
     /// `out[t][b]` is the sum over row `b`'s first `t` words (up to and including its `[STOP]`)
     /// of `ln P(w | previous) − mean_log_prob`, for `t = 0..=steps`. Past a row's `[STOP]` the
-    /// score stays where it was, so those steps earn nothing.
-    pub fn prefix_scores(&self, rows: &[Vec<usize>], steps: usize) -> Vec<Vec<f64>> {
+    /// score stays where it was, so those steps earn nothing. With `unk_neutral` an `[UNK]`
+    /// earns 0 (it still conditions the next word): the summaries' bigram rates `[UNK] [UNK]`
+    /// highly, since names are out of the vocabulary, and a generator rewarded for it writes
+    /// strings of `[UNK]`.
+    pub fn prefix_scores(
+        &self,
+        rows: &[Vec<usize>],
+        steps: usize,
+        unk_neutral: bool,
+    ) -> Vec<Vec<f64>> {
         let mut out = vec![vec![0.0; rows.len()]; steps + 1];
         for (b, row) in rows.iter().enumerate() {
             let (mut acc, mut prev, mut ended) = (0.0, START_ID, false);
             for t in 0..steps {
                 if let (false, Some(&w)) = (ended, row.get(t)) {
-                    acc += self.log_prob(prev, w) - self.mean_log_prob;
+                    if !(unk_neutral && in_vocab(w, self.continuation.len()) == UNK_ID) {
+                        acc += self.log_prob(prev, w) - self.mean_log_prob;
+                    }
                     prev = w;
                     ended = w == STOP_ID;
                 }
@@ -139,7 +149,7 @@ impl SummaryLm {
     /// Mean `ln P` per word (`[STOP]` included) of generated rows, over the rows: how
     /// summary-like their language is (the human summaries score [`SummaryLm::mean_log_prob`]).
     pub fn mean_word_log_prob(&self, rows: &[Vec<usize>], steps: usize) -> f64 {
-        let p = self.prefix_scores(rows, steps);
+        let p = self.prefix_scores(rows, steps, false);
         let per_row = rows.iter().enumerate().map(|(b, row)| {
             let n = row.iter().take(steps).position(|&w| w == STOP_ID).map_or(steps, |i| i + 1);
             let n = n.min(row.len()).max(1);
@@ -202,7 +212,7 @@ mod tests {
         let lm = SummaryLm::fit_ids(&[vec![4, 5], vec![4, 6]], V, 0.5).unwrap();
         let m = lm.mean_log_prob();
         let rows = vec![vec![4, STOP_ID], vec![4, 5, 6]];
-        let p = lm.prefix_scores(&rows, 3);
+        let p = lm.prefix_scores(&rows, 3, false);
         let a = lm.log_prob(START_ID, 4) - m;
         let b = a + lm.log_prob(4, STOP_ID) - m;
         assert_eq!([p[0][0], p[1][0], p[2][0], p[3][0]], [0.0, a, b, b]);
@@ -210,12 +220,17 @@ mod tests {
         assert_eq!(p[2][1], c);
         assert_eq!(p[3][1], c + lm.log_prob(5, 6) - m);
         // The human summaries' mean: their words average to 0 after centring.
-        let humans = lm.prefix_scores(&[vec![4, 5, STOP_ID], vec![4, 6, STOP_ID]], 3);
+        let humans = lm.prefix_scores(&[vec![4, 5, STOP_ID], vec![4, 6, STOP_ID]], 3, false);
         assert!((humans[3][0] + humans[3][1]).abs() < 1e-12);
         // Per word: each row's centred sum over its 3 words, plus the mean.
         let want = (humans[3][0] / 3.0 + humans[3][1] / 3.0) / 2.0 + m;
         let got = lm.mean_word_log_prob(&[vec![4, 5, STOP_ID], vec![4, 6, STOP_ID]], 3);
         assert!((got - want).abs() < 1e-12 && (got - m).abs() < 1e-12);
+        // [UNK] neutral: it earns 0 and still conditions the next word.
+        let p = lm.prefix_scores(&[vec![UNK_ID, 4]], 2, true);
+        assert_eq!([p[1][0], p[2][0]], [0.0, lm.log_prob(UNK_ID, 4) - m]);
+        let q = lm.prefix_scores(&[vec![UNK_ID, 4]], 2, false);
+        assert_eq!(q[1][0], lm.log_prob(START_ID, UNK_ID) - m);
     }
 
     #[test]

@@ -444,8 +444,8 @@ pub fn train_step(
         (0.0, _) => vec![],
         (_, None) => return Err("the LM prior is on but the corpus has no language model".into()),
         (_, Some(lm)) => per_step_advantage(
-            &lm.prefix_scores(&sampled.words, steps),
-            &lm.prefix_scores(&greedy.words, steps),
+            &lm.prefix_scores(&sampled.words, steps, config.lm_prior.unk_neutral),
+            &lm.prefix_scores(&greedy.words, steps, config.lm_prior.unk_neutral),
             config.discount,
         ),
     };
