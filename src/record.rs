@@ -132,10 +132,9 @@ impl<'a> Reader<'a> {
             Dtype::F32 => {
                 data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
             }
-            Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|c| crate::summarize::store::f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-                .collect(),
+            Dtype::F16 => {
+                data.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect()
+            }
             Dtype::I8 => {
                 let cols = shape.last().copied().unwrap_or(1).max(1);
                 let rows = data.len() / cols;
@@ -258,4 +257,15 @@ impl<'a> Reader<'a> {
         let t = self.meta_u64(&format!("optim.{prefix}.t"))?;
         opt.load(record, t, device).map_err(RecordError::Other)
     }
+}
+
+/// IEEE 754 binary16 bits from binary32, rounding to nearest even (overflow → ±∞), by the
+/// `half` crate that burn re-exports.
+pub fn f32_to_f16(x: f32) -> u16 {
+    burn::tensor::f16::from_f32(x).to_bits()
+}
+
+/// binary32 from IEEE 754 binary16 bits (exact).
+pub fn f16_to_f32(h: u16) -> f32 {
+    burn::tensor::f16::from_bits(h).to_f32()
 }

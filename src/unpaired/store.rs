@@ -204,7 +204,7 @@ pub fn bundle_bytes(
     documents: &[Vec<String>],
     summaries: &[Vec<String>],
 ) -> Result<Vec<u8>, UnpairedFileError> {
-    use crate::summarize::store::f32_to_f16;
+    use crate::record::f32_to_f16;
     let mut w = Writer::default();
     for (model, prefix) in [(generator, "generator"), (reconstructor, "reconstructor")] {
         for s in crate::nn::to_torch(model, prefix).map_err(RecordError::Other)? {
