@@ -13,7 +13,7 @@ initialised as See et al. do (uniform +-0.02 LSTMs, truncated normal 1e-4 elsewh
 untrained model runs all 100 steps on both sides.
 
 Usage: python bench/pointer_generator.py [--vocab 50000 --emb 128 --hidden 256 --batch 16
-       --enc 400 --dec 100 --steps 5 --threads 2]
+       --enc 400 --dec 100 --steps 5 --threads 2 --device cpu|cuda]
 Prints one JSON line: seconds per step, tokens per second (article + summary tokens) and the
 beam-search latency.
 """
@@ -115,7 +115,7 @@ class PointerGenerator(nn.Module):
         steps = 0
         for step in range(max_len):
             steps += 1
-            prev = torch.tensor([(hyps[r][0][-1] if hyps[r][0] else start) if r < len(hyps) else (hyps[0][0][-1] if hyps[0][0] else start) for r in range(beam)])
+            prev = torch.tensor(device=article.device, data=[(hyps[r][0][-1] if hyps[r][0] else start) if r < len(hyps) else (hyps[0][0][-1] if hyps[0][0] else start) for r in range(beam)])
             x = self.decoder_input(torch.cat([self.embedding(prev), context], 1))
             h, c = self.decoder(x, (h, c))
             s = torch.cat([c, h], 1)
@@ -149,7 +149,7 @@ class PointerGenerator(nn.Module):
             if len(results) >= beam or not nxt:
                 break
             rows += [rows[0]] * (beam - len(rows))
-            idx = torch.tensor(rows)
+            idx = torch.tensor(rows, device=article.device)
             h, c, context, coverage = h[idx], c[idx], context[idx], coverage[idx]
             hyps = nxt
         best = max(results or hyps, key=lambda hp: hp[1] / max(len(hp[0]), 1))
@@ -188,12 +188,16 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--coverage", action="store_true")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU comparison")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = PointerGenerator(a.vocab, a.emb, a.hidden, a.coverage)
+    dev = torch.device(a.device)
+    model = PointerGenerator(a.vocab, a.emb, a.hidden, a.coverage).to(dev)
     opt = torch.optim.Adagrad(model.parameters(), lr=0.15, initial_accumulator_value=0.1)
     batch = random_batch(a.vocab, a.batch, a.enc, a.dec, torch.Generator().manual_seed(0))
+    # pack_padded_sequence takes its lengths on the CPU.
+    batch = {k: (v if k == "enc_lens" else v.to(dev)) for k, v in batch.items()}
 
     def step():
         opt.zero_grad()
@@ -210,15 +214,15 @@ def main():
     per_step = (time.perf_counter() - t0) / a.steps
     tokens = a.batch * (a.enc + a.dec)
     # Beam-search latency on a fresh See-initialised model (as earthmover's bench times its own).
-    decoder = PointerGenerator(a.vocab, a.emb, a.hidden, a.coverage)
+    decoder = PointerGenerator(a.vocab, a.emb, a.hidden, a.coverage).to(dev)
     decoder.init_like_see()
     decoder.eval()
-    article = torch.tensor([4 + (i * 7) % (a.vocab - 4) for i in range(400)])
+    article = torch.tensor([4 + (i * 7) % (a.vocab - 4) for i in range(400)], device=dev)
     decoder.beam_search(article[:50], max_len=5)  # warm-up
     t1 = time.perf_counter()
     summary, beam_steps = decoder.beam_search(article)
     latency = time.perf_counter() - t1
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "seconds_per_step": per_step, "tokens_per_sec": tokens / per_step,
+    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "device": a.device, "threads": a.threads, "seconds_per_step": per_step, "tokens_per_sec": tokens / per_step,
                       "latency_beam4_400_tokens_s": latency, "beam_steps": beam_steps, "summary_tokens": len(summary),
                       "config": {k: getattr(a, k) for k in ["vocab", "emb", "hidden", "batch", "enc", "dec", "coverage"]}}))
 

@@ -3,6 +3,9 @@
 //! and the latency of a beam-4 summary of a 400-token article.
 //!
 //! `cargo run --release --example bench_pg -- [vocab emb hidden batch enc dec steps]`
+//!
+//! `EARTHMOVER_DEVICE=wgpu` (or vulkan, cuda, auto) runs it on a GPU instead of Flex, as
+//! `--device` does in the CLI; the line names the adapter.
 
 use std::time::Instant;
 
@@ -24,7 +27,13 @@ fn main() {
     config.model.vocab_size = vocab;
     config.model.emb = emb;
     config.model.hidden = hidden;
-    let device = Device::flex();
+    let choice = match std::env::var("EARTHMOVER_DEVICE") {
+        Ok(name) => name.parse().expect("EARTHMOVER_DEVICE: auto, vulkan, wgpu, cuda or cpu"),
+        Err(_) => earthmover::device::DeviceChoice::Cpu,
+    };
+    let started = earthmover::device::native(choice).expect("the device starts");
+    let (backend, adapter) = (started.backend.to_string(), started.adapter.clone());
+    let device: Device = started.device;
     // The same batch layout as the PyTorch script: random ids, full lengths, every fifth
     // target also copyable from position 0.
     let mut rng = Rng::new(0);
@@ -76,7 +85,7 @@ fn main() {
     let latency = t1.elapsed().as_secs_f64();
     println!(
         "{}",
-        serde_json::json!({ "impl": "earthmover", "backend": "flex", "seconds_per_step": per_step, "tokens_per_sec": (b * (t + j)) as f64 / per_step,
+        serde_json::json!({ "impl": "earthmover", "backend": backend, "adapter": adapter, "seconds_per_step": per_step, "tokens_per_sec": (b * (t + j)) as f64 / per_step,
             "latency_beam4_400_tokens_s": latency, "summary_tokens": s.tokens.len(),
             "config": { "vocab": vocab, "emb": emb, "hidden": hidden, "batch": b, "enc": t, "dec": j } })
     );

@@ -312,8 +312,9 @@ fn resume_refuses_changed_settings_and_schedules_extend_explicitly() {
 
 /// Every training command honours `--max-minutes`: a run of many steps stops early with a
 /// checkpoint at the step it names, and `--resume` with no time left starts from that step.
+/// Every one refuses, by name, a resume whose flags would change the saved config.
 #[test]
-fn every_training_command_stops_at_max_minutes_and_resumes_there() {
+fn every_training_command_stops_at_max_minutes_resumes_there_and_refuses_changes() {
     let dir = tmp("max-minutes");
     std::fs::create_dir_all(&dir).unwrap();
     let tsv = dir.join("pairs.tsv");
@@ -407,6 +408,16 @@ fn every_training_command_stops_at_max_minutes_and_resumes_there() {
             ],
         ),
     ];
+    // For each command, a flag that changes its saved config, and the setting it changes.
+    let changes: std::collections::HashMap<&str, (&str, &str, &str)> = [
+        ("gan train", ("--hidden", "16", "hidden")),
+        ("summarize train", ("--hidden", "16", "hidden")),
+        ("align train", ("--critic-hidden", "24", "critic_hidden")),
+        ("unpaired pretrain", ("--hidden", "16", "hidden")),
+        ("unpaired train", ("--n-critic", "1", "n_critic")),
+    ]
+    .into_iter()
+    .collect();
     let stopped_at = |o: &Output, what: &str| -> u64 {
         let err = stderr(o);
         assert!(o.status.success(), "{what}: {err}");
@@ -428,6 +439,26 @@ fn every_training_command_stops_at_max_minutes_and_resumes_there() {
             resumed.retain(|a| *a != "--from" && *a != pre.as_str());
         }
         assert_eq!(stopped_at(&earthmover(&resumed), what), step, "{what}");
+        // A flag that would change the saved config is refused the same way by every command:
+        // the setting named with its new value, and the checkpoint left as it was.
+        let (flag, value, setting) = changes[what];
+        let out = args[args.iter().position(|a| *a == "--out").unwrap() + 1];
+        let ckpt = Path::new(out).join("checkpoint.safetensors");
+        let before = std::fs::read(&ckpt).unwrap();
+        match resumed.iter().position(|a| *a == flag) {
+            Some(i) => resumed[i + 1] = value,
+            None => resumed.extend([flag, value]),
+        }
+        let o = earthmover(&resumed);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{what} resumed with {flag} {value} changed: {err}");
+        assert!(
+            err.contains("the flags given would change: ")
+                && err.contains(setting)
+                && err.contains(&format!("→ {value}")),
+            "{what}, {flag}: {err}"
+        );
+        assert_eq!(before, std::fs::read(&ckpt).unwrap(), "{what}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -205,7 +205,7 @@ fn tiny_model_learns() {
     for _ in 0..100 {
         let (s, r) = train_step(state, &batch, &config);
         state = s;
-        losses.push(r.values().unwrap()[0]);
+        losses.push(r.values().unwrap().loss);
     }
     eprintln!("loss {:.3} → {:.3}", losses[0], losses[99]);
     assert!(losses.iter().all(|l| l.is_finite()));

@@ -298,33 +298,40 @@ fn bad_input_gets_clear_messages() {
         args.extend(extra);
         earthmover(&args, b"")
     };
-    for (flag, value) in [
-        ("--vocab-size", "99"),
-        ("--batch-size", "4"),
-        ("--emb", "8"),
-        ("--hidden", "32"),
-        ("--seed", "5"),
-        ("--pretrain-target", "span"),
-        ("--source-dropout", "0.5"),
-        ("--coverage-loss", "0.1"),
+    // Each flag is refused through the setting it would change, with the saved and the asked-for
+    // value (the message every training command gives).
+    let refused = |o: Output, setting: &str| {
+        let e = stderr(&o);
+        assert!(!o.status.success() && e.contains("the flags given would change: "), "{e}");
+        assert!(e.contains(setting), "expected {setting:?} in: {e}");
+    };
+    for (flag, value, setting) in [
+        ("--vocab-size", "99", "generator.model.vocab_size"),
+        ("--batch-size", "4", "batch_size 8 → 4"),
+        ("--emb", "8", "generator.model.emb 16 → 8"),
+        ("--hidden", "32", "generator.model.hidden 16 → 32"),
+        ("--seed", "5", "generator.train.seed 0 → 5"),
+        ("--pretrain-target", "span", "pretrain.target"),
+        ("--source-dropout", "0.5", "pretrain.source_dropout 0.0 → 0.5"),
+        ("--coverage-loss", "0.1", "generator.model.coverage false → true"),
     ] {
-        expect(resume_with(&[flag, value]), &format!("{flag} differs from the run"));
+        refused(resume_with(&[flag, value]), setting);
     }
     // The same values as saved are not a change.
     assert!(resume_with(&["--hidden", "16", "--seed", "0"]).status.success());
     let g = dir.join("gan");
     assert!(gan(&data, &g, "1", Some(&out), "distributions").status.success());
     let before = std::fs::read(g.join("checkpoint.safetensors")).unwrap();
-    expect(gan(&data, &g, "2", None, "reinforce"), "--method differs from the run");
-    for (flag, value) in [
-        ("--objective", "ct-gan"),
-        ("--discount", "0.5"),
-        ("--critic-warmup", "9"),
-        ("--n-critic", "1"),
+    refused(gan(&data, &g, "2", None, "reinforce"), r#"method "distributions" → "reinforce""#);
+    for (flag, value, setting) in [
+        ("--objective", "ct-gan", "objective"),
+        ("--discount", "0.5", "discount 1.0 → 0.5"),
+        ("--critic-warmup", "9", "critic_warmup 0 → 9"),
+        ("--n-critic", "1", "n_critic 3 → 1"),
     ] {
         let mut args = vec!["unpaired", "train", "--data", data.to_str().unwrap()];
         args.extend(["--out", g.to_str().unwrap(), "--steps", "2", "--resume", flag, value]);
-        expect(earthmover(&args, b""), &format!("{flag} differs from the run"));
+        refused(earthmover(&args, b""), setting);
     }
     assert_eq!(before, std::fs::read(g.join("checkpoint.safetensors")).unwrap());
     // eval tunes Lead-N's N on the validation pairs: with none it refuses by name (it used to

@@ -381,7 +381,7 @@ fn train(a: TrainArgs) -> Result<()> {
         let bytes = folder.read_checkpoint()?;
         let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device)
             .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
-        super::refuse_changed_settings(&saved, &build_config(&a)?, &folder.checkpoint)?;
+        folder.refuse_changed_settings(&saved, &build_config(&a)?)?;
         let best = meta
             .get("best_criterion")
             .and_then(|s| s.parse::<f64>().ok())
@@ -462,6 +462,8 @@ impl AlignRun<'_> {
 }
 
 impl Run for AlignRun<'_> {
+    type Metrics = EpochLine;
+
     fn step(&self) -> u64 {
         self.state().step
     }
@@ -482,7 +484,7 @@ impl Run for AlignRun<'_> {
         format!("D {:.3} · M {:.3}{}", self.values.critic_loss, self.values.map_loss, self.last)
     }
 
-    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+    fn log(&mut self, seconds: f64) -> Result<EpochLine> {
         let (p, v, step) = (self.problem, self.values, self.step());
         let w = self.state().map.square()?;
         let crit = criterion(&p.src, &p.tgt, &w);
@@ -519,7 +521,7 @@ impl Run for AlignRun<'_> {
             super::write_atomic(&self.best_path, &bytes)
                 .with_context(|| format!("cannot write {}", self.best_path.display()))?;
         }
-        Ok(serde_json::to_value(&line)?)
+        Ok(line)
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {

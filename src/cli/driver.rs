@@ -25,6 +25,8 @@ impl<E: Into<anyhow::Error>> From<E> for Unsaved {
 
 /// A training run the driver advances one step at a time.
 pub trait Run {
+    /// One line of metrics.jsonl: a typed record, so each command's lines keep one shape.
+    type Metrics: serde::Serialize;
     /// Steps done so far.
     fn step(&self) -> u64;
     /// One step. The error names what went wrong (a loss that became NaN, a value that could
@@ -33,7 +35,7 @@ pub trait Run {
     /// The progress bar's message after the last step.
     fn message(&self) -> String;
     /// The metrics line of the current step, on the log cadence (it may evaluate).
-    fn log(&mut self, seconds: f64) -> Result<serde_json::Value>;
+    fn log(&mut self, seconds: f64) -> Result<Self::Metrics>;
     /// The checkpoint file's bytes.
     fn checkpoint(&self) -> Result<Vec<u8>, Unsaved>;
     /// Whether to save a checkpoint after this step besides the cadence's (align: each
@@ -97,6 +99,28 @@ impl RunFolder {
             .with_context(|| format!("cannot write {}", self.out.join("config.toml").display()))
     }
 
+    /// Refuses a `--resume` whose flags would change the checkpoint's config, naming each
+    /// setting with its saved and its asked-for value. Every training command resumes through
+    /// this: the flags given are written over a copy of the saved config, and that copy must
+    /// equal it.
+    pub fn refuse_changed_settings<C: serde::Serialize>(
+        &self,
+        saved: &C,
+        wanted: &C,
+    ) -> Result<()> {
+        let changed = changed_settings(saved, wanted)?;
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = changed.iter().map(|(k, a, b)| format!("{k} {a} → {b}")).collect();
+        bail!(
+            "--resume continues {} with the config it was saved with, but the flags given would change: {}. \
+             Drop those flags to resume, or start a new run in another --out.",
+            self.checkpoint.display(),
+            list.join(", ")
+        )
+    }
+
     /// metrics.jsonl, opened for appending: emptied for a fresh run, cut to the lines up to
     /// the checkpoint's step for a resumed one (the steps after it are run again).
     pub fn metrics(&self, resume_at: Option<u64>) -> Result<std::fs::File> {
@@ -132,6 +156,48 @@ impl RunFolder {
     }
 }
 
+/// The settings (dotted config paths, old value, new value) that differ between a checkpoint's
+/// config and the one the command line asks for.
+fn changed_settings<C: serde::Serialize>(
+    old: &C,
+    new: &C,
+) -> Result<Vec<(String, String, String)>> {
+    fn flatten(
+        prefix: &str,
+        v: &toml::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match v {
+            toml::Value::Table(t) => t.iter().for_each(|(k, v)| {
+                flatten(
+                    &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") },
+                    v,
+                    out,
+                )
+            }),
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let (mut a, mut b) = (Default::default(), Default::default());
+    flatten("", &toml::Value::try_from(old)?, &mut a);
+    flatten("", &toml::Value::try_from(new)?, &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let none = || "(none)".to_string();
+    Ok(keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            (
+                k.clone(),
+                a.get(k).cloned().unwrap_or_else(none),
+                b.get(k).cloned().unwrap_or_else(none),
+            )
+        })
+        .collect())
+}
+
 /// Trains `run` to `cadence.steps`: a step, then (on their cadence) a metrics line and a
 /// checkpoint, with a progress bar, until the steps or `--max-minutes` run out; the last state
 /// is saved either way. A step that fails ends the run with the step and the last good
@@ -163,7 +229,7 @@ pub fn drive(
         let step = run.step();
         if step.is_multiple_of(cadence.log_every) || step == cadence.steps {
             let line = run.log(start.elapsed().as_secs_f64())?;
-            writeln!(metrics, "{line}")?;
+            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
         }
         bar.set_position(step);
         bar.set_message(run.message());

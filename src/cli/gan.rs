@@ -1,7 +1,7 @@
 //! `earthmover gan train`: a full training run with a progress bar, metrics, plots and
 //! exact checkpoints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
@@ -250,7 +250,7 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
 /// resume may change is the linear schedule's end: it is defined by the total step count, so
 /// resuming past it needs `--lr-schedule linear`, which stretches it to the new `--steps` and
 /// says so (resuming past it without that would train at learning rate 0).
-fn resumed_config(args: &TrainArgs, saved: GanConfig, path: &Path) -> Result<GanConfig> {
+fn resumed_config(args: &TrainArgs, saved: GanConfig, folder: &RunFolder) -> Result<GanConfig> {
     let base = if args.config.is_some() { read_config(args)? } else { saved.clone() };
     let wanted = apply_flags(args, base)?;
     let stretched = match (&saved.schedule, &wanted.schedule) {
@@ -266,7 +266,7 @@ fn resumed_config(args: &TrainArgs, saved: GanConfig, path: &Path) -> Result<Gan
     } else {
         wanted.clone()
     };
-    crate::cli::refuse_changed_settings(&saved, &compare, path)?;
+    folder.refuse_changed_settings(&saved, &compare)?;
     if let Some((old, new)) = stretched {
         if old != new {
             eprintln!(
@@ -322,6 +322,8 @@ impl GanRun<'_> {
 }
 
 impl Run for GanRun<'_> {
+    type Metrics = EvalLine;
+
     fn step(&self) -> u64 {
         self.state().step
     }
@@ -353,7 +355,7 @@ impl Run for GanRun<'_> {
         )
     }
 
-    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
+    fn log(&mut self, seconds: f64) -> Result<EvalLine> {
         let (w1, modes, _) = evaluate(self.state(), self.config, self.eval_samples)?;
         let v = self.values.as_ref().context("no step was taken")?;
         let step = self.step();
@@ -376,7 +378,7 @@ impl Run for GanRun<'_> {
             }
             None => format!("W1 {w1:.3}"),
         };
-        Ok(serde_json::to_value(&line)?)
+        Ok(line)
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
@@ -409,7 +411,7 @@ fn train(args: TrainArgs) -> Result<()> {
         let bytes = folder.read_checkpoint()?;
         let (state, saved) = checkpoint::from_bytes(&bytes, &device)
             .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
-        (state, resumed_config(&args, saved, &folder.checkpoint)?)
+        (state, resumed_config(&args, saved, &folder)?)
     } else {
         let config = build_config(&args)?;
         (GanState::new(&config, &device), config)

@@ -118,48 +118,6 @@ pub fn truncate_metrics(path: &std::path::Path, step: u64) -> anyhow::Result<()>
         .with_context(|| format!("cannot rewrite {}", path.display()))
 }
 
-/// The settings (dotted config paths, old value, new value) that differ between a checkpoint's
-/// config and the one the command line asks for.
-pub fn changed_settings<C: serde::Serialize>(
-    old: &C,
-    new: &C,
-) -> anyhow::Result<Vec<(String, String, String)>> {
-    fn flatten(
-        prefix: &str,
-        v: &toml::Value,
-        out: &mut std::collections::BTreeMap<String, String>,
-    ) {
-        match v {
-            toml::Value::Table(t) => t.iter().for_each(|(k, v)| {
-                flatten(
-                    &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") },
-                    v,
-                    out,
-                )
-            }),
-            other => {
-                out.insert(prefix.to_string(), other.to_string());
-            }
-        }
-    }
-    let (mut a, mut b) = (Default::default(), Default::default());
-    flatten("", &toml::Value::try_from(old)?, &mut a);
-    flatten("", &toml::Value::try_from(new)?, &mut b);
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let none = || "(none)".to_string();
-    Ok(keys
-        .into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            (
-                k.clone(),
-                a.get(k).cloned().unwrap_or_else(none),
-                b.get(k).cloned().unwrap_or_else(none),
-            )
-        })
-        .collect())
-}
-
 /// The progress bar every long command shows: `{bar} pos/len {unit} · rate · message · eta`,
 /// starting at `at` (a resumed run's step).
 pub fn progress_bar(total: u64, at: u64, unit: &str) -> indicatif::ProgressBar {
@@ -173,23 +131,4 @@ pub fn progress_bar(total: u64, at: u64, unit: &str) -> indicatif::ProgressBar {
     );
     bar.set_position(at.min(total));
     bar
-}
-
-/// Refuses a `--resume` whose flags would change the checkpoint's config, naming each setting.
-pub fn refuse_changed_settings<C: serde::Serialize>(
-    checkpoint: &C,
-    wanted: &C,
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    let changed = changed_settings(checkpoint, wanted)?;
-    if changed.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = changed.iter().map(|(k, a, b)| format!("{k} {a} → {b}")).collect();
-    anyhow::bail!(
-        "--resume continues {} with the config it was saved with, but the flags given would change: {}. \
-         Drop those flags to resume, or start a new run in another --out.",
-        path.display(),
-        list.join(", ")
-    )
 }

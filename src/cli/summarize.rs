@@ -16,7 +16,7 @@ use crate::summarize::batch::{Batch, Example};
 use crate::summarize::decode::{Summary, summarize};
 use crate::summarize::input::read_article;
 use crate::summarize::store::{self, Loaded, Precision, StoreError};
-use crate::summarize::train::{TrainState, eval_loss, frozen, train_step};
+use crate::summarize::train::{SummarizeValues, TrainState, eval_loss, frozen, train_step};
 use crate::summarize::vocab::Vocab;
 use crate::summarize::{DecodeConfig, OptimizerKind, SummarizerConfig, TrainConfig, block_on};
 use crate::text::data::{Pair, read_parallel};
@@ -546,11 +546,14 @@ fn batch_indices(n: usize, batch: usize, seed: u64, step: u64) -> Vec<usize> {
 
 fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<SummarizerConfig> {
     let mut c = base.cloned().unwrap_or_default();
+    // A model loaded --from another run keeps its shape (its weights fit no other); a resumed
+    // one is checked against its checkpoint's whole config by the driver, like every setting.
+    let keeps_shape = base.is_some() && !a.resume;
     let m = &mut c.model;
     if let Some(v) = a.vocab_size {
-        if base.is_some() && v != m.vocab_size {
+        if keeps_shape && v != m.vocab_size {
             bail!(
-                "--vocab-size cannot change when starting from a saved model (--from or --resume): it has {}",
+                "--vocab-size cannot change when starting --from a saved model: it has {}",
                 m.vocab_size
             );
         }
@@ -560,11 +563,8 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
         [("--emb", a.emb, &mut m.emb), ("--hidden", a.hidden, &mut m.hidden)]
     {
         if let Some(v) = value {
-            if base.is_some() && v != *field {
-                bail!(
-                    "{flag} cannot change when starting from a saved model (--from or --resume): it has {}",
-                    *field
-                );
+            if keeps_shape && v != *field {
+                bail!("{flag} cannot change when starting --from a saved model: it has {}", *field);
             }
             *field = v;
         }
@@ -650,7 +650,7 @@ fn train(a: TrainArgs) -> Result<()> {
         // The checkpoint's config stays; a flag that would change it is refused by name.
         let wanted = build_config(&a, Some(&l.config))
             .with_context(|| format!("--resume with {}", ckpt.display()))?;
-        super::refuse_changed_settings(&l.config, &wanted, &ckpt)?;
+        folder.refuse_changed_settings(&l.config, &wanted)?;
         let state =
             TrainState { model: crate::summarize::train::trainable(l.model), opt, step: l.step };
         (state, l.config, l.vocab)
@@ -698,7 +698,7 @@ fn train(a: TrainArgs) -> Result<()> {
         data: Data { pairs: train_set.pairs },
         val: val_set.map(|d| Data { pairs: d.pairs }),
         val_batches: a.val_batches,
-        values: [0.0; 4],
+        values: SummarizeValues::default(),
         tokens: 0,
         start: Instant::now(),
         last_val: String::new(),
@@ -729,7 +729,7 @@ struct SummarizeRun<'a> {
     val: Option<Data>,
     val_batches: usize,
     /// The last step's loss, NLL, coverage loss and gradient norm.
-    values: [f64; 4],
+    values: SummarizeValues,
     tokens: usize,
     start: Instant,
     last_val: String,
@@ -760,7 +760,20 @@ impl SummarizeRun<'_> {
     }
 }
 
+/// One line of metrics.jsonl.
+#[derive(serde::Serialize)]
+struct TrainLine {
+    step: u64,
+    #[serde(flatten)]
+    values: SummarizeValues,
+    val_nll: Option<f64>,
+    tokens_per_sec: f64,
+    seconds: f64,
+}
+
 impl Run for SummarizeRun<'_> {
+    type Metrics = TrainLine;
+
     fn step(&self) -> u64 {
         self.state().step
     }
@@ -779,14 +792,14 @@ impl Run for SummarizeRun<'_> {
         let (next, report) = train_step(state, &Batch::new(&examples, self.vocab.len()), config);
         self.state = Some(next);
         self.values = report.values().map_err(|e| e.to_string())?;
-        if !self.values[0].is_finite() {
-            return Err(format!("the loss diverged to {}", self.values[0]));
+        if !self.values.loss.is_finite() {
+            return Err(format!("the loss diverged to {}", self.values.loss));
         }
         Ok(())
     }
 
     fn message(&self) -> String {
-        let [loss, _, cov, norm] = self.values;
+        let SummarizeValues { loss, coverage: cov, grad_norm: norm, .. } = self.values;
         format!(
             "loss {loss:.3}{} · |g| {norm:.2} · {:.0} tok/s{}",
             if self.config.model.coverage { format!(" (cov {cov:.3})") } else { String::new() },
@@ -795,15 +808,18 @@ impl Run for SummarizeRun<'_> {
         )
     }
 
-    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
-        let v = self.val_loss();
-        if let Some(v) = v {
+    fn log(&mut self, seconds: f64) -> Result<TrainLine> {
+        let val_nll = self.val_loss();
+        if let Some(v) = val_nll {
             self.last_val = format!(" · val {v:.3}");
         }
-        let [loss, nll, cov, norm] = self.values;
-        Ok(
-            serde_json::json!({ "step": self.step(), "loss": loss, "nll": nll, "coverage": cov, "grad_norm": norm, "val_nll": v, "tokens_per_sec": self.tokens as f64 / seconds, "seconds": seconds }),
-        )
+        Ok(TrainLine {
+            step: self.step(),
+            values: self.values,
+            val_nll,
+            tokens_per_sec: self.tokens as f64 / seconds,
+            seconds,
+        })
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use clap::{Args, Subcommand};
 
 use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
@@ -26,7 +26,7 @@ use crate::unpaired::data::{Unpaired, cnndm_news, debian};
 use crate::unpaired::lm::SummaryLm;
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{
-    Corpus, UnpairedReport, UnpairedState, pretrain_step, summary_words, train_step,
+    Corpus, UnpairedReport, UnpairedState, UnpairedValues, pretrain_step, summary_words, train_step,
 };
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -330,13 +330,33 @@ fn common_checks(c: &Common) -> Result<()> {
     RunFolder::create(&c.out, CHECKPOINT).map(|_| ())
 }
 
-fn scalar(t: burn::tensor::Tensor<1>) -> f64 {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .map_or(f64::NAN, f64::from)
+/// Writes the pretraining flags that were given (all but --vocab-size, which the vocabulary
+/// decides) over `config`: a new run's defaults, or a copy of a resumed run's saved config.
+fn apply_pretrain_flags(a: &PretrainArgs, config: &mut UnpairedConfig) -> Result<()> {
+    if let Some(seed) = a.seed {
+        *config = config.clone().with_seed(seed);
+    }
+    config.batch_size = a.batch_size.unwrap_or(config.batch_size);
+    match a.pretrain_target.as_deref() {
+        Some("span") => {
+            config.pretrain.target = crate::unpaired::config::PretrainConfig::wang_lee().target
+        }
+        Some(_) => config.pretrain.target = PretrainTarget::Subsequence,
+        None => {}
+    }
+    config.pretrain.source_dropout = a.source_dropout.unwrap_or(config.pretrain.source_dropout);
+    if let Some(w) = a.coverage_loss {
+        if !(w.is_finite() && w >= 0.0) {
+            bail!("--coverage-loss must be a number ≥ 0, not {w}");
+        }
+        config.generator.model.coverage = w > 0.0;
+        config.generator.train.cov_loss_weight = w;
+    }
+    for m in [&mut config.generator.model, &mut config.reconstructor.model] {
+        m.emb = a.emb.unwrap_or(m.emb);
+        m.hidden = a.hidden.unwrap_or(m.hidden);
+    }
+    Ok(())
 }
 
 fn pretrain(a: PretrainArgs) -> Result<()> {
@@ -344,6 +364,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     common_checks(c)?;
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.data, c.corpus)?;
+    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let (generator, reconstructor, config, vocab) = if c.resume {
         let l = load(&c.out, &device)?;
         if store::is_bundle(&l.metadata) {
@@ -352,36 +373,15 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
                 c.out.display()
             );
         }
-        let given: [(&str, bool); 8] = [
-            (
-                "--vocab-size",
-                a.vocab_size.is_some_and(|v| v != l.config.generator.model.vocab_size),
-            ),
-            ("--batch-size", a.batch_size.is_some_and(|b| b != l.config.batch_size)),
-            ("--emb", a.emb.is_some_and(|e| e != l.config.generator.model.emb)),
-            ("--hidden", a.hidden.is_some_and(|h| h != l.config.generator.model.hidden)),
-            ("--seed", a.seed.is_some_and(|s| s != l.config.seed)),
-            (
-                "--pretrain-target",
-                a.pretrain_target.as_deref().is_some_and(|t| {
-                    (t == "span") != matches!(l.config.pretrain.target, PretrainTarget::Span { .. })
-                }),
-            ),
-            (
-                "--source-dropout",
-                a.source_dropout.is_some_and(|p| p != l.config.pretrain.source_dropout),
-            ),
-            (
-                "--coverage-loss",
-                a.coverage_loss.is_some_and(|w| w != l.config.generator.train.cov_loss_weight),
-            ),
-        ];
-        if let Some((flag, _)) = given.iter().find(|g| g.1) {
-            bail!(
-                "{flag} differs from the run in {}: --resume continues with the saved settings (config.toml); start a new --out to change it",
-                c.out.display()
-            );
+        // The saved config stays: the flags given are written over a copy of it, and any
+        // setting they would change is refused by name.
+        let mut wanted = l.config.clone();
+        if let Some(v) = a.vocab_size {
+            wanted.generator.model.vocab_size = v;
+            wanted.reconstructor.model.vocab_size = v;
         }
+        apply_pretrain_flags(&a, &mut wanted)?;
+        folder.refuse_changed_settings(&l.config, &wanted)?;
         match l.phase {
             Phase::Pretrain { generator, reconstructor } => {
                 (generator, reconstructor, l.config, l.vocab)
@@ -406,39 +406,15 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
             Setting::Cnndm => UnpairedConfig::news(vocab.len()),
             _ => UnpairedConfig::debian(vocab.len()),
         }
-        .with_seed(a.seed.unwrap_or(0));
-        if let Some(b) = a.batch_size {
-            config.batch_size = b;
-        }
-        match a.pretrain_target.as_deref() {
-            Some("span") => {
-                config.pretrain.target = crate::unpaired::config::PretrainConfig::wang_lee().target
-            }
-            Some(_) => config.pretrain.target = PretrainTarget::Subsequence,
-            None => {}
-        }
-        if let Some(p) = a.source_dropout {
-            config.pretrain.source_dropout = p;
-        }
-        if let Some(w) = a.coverage_loss {
-            if !(w.is_finite() && w >= 0.0) {
-                bail!("--coverage-loss must be a number ≥ 0, not {w}");
-            }
-            config.generator.model.coverage = w > 0.0;
-            config.generator.train.cov_loss_weight = w;
-        }
-        for m in [&mut config.generator.model, &mut config.reconstructor.model] {
-            m.emb = a.emb.unwrap_or(m.emb);
-            m.hidden = a.hidden.unwrap_or(m.hidden);
-        }
+        .with_seed(0);
+        apply_pretrain_flags(&a, &mut config)?;
         config.validate().map_err(anyhow::Error::msg)?;
         let g = TrainState::new(&config.generator, &device);
         let r = TrainState::new(&config.reconstructor, &device);
         (g, r, config, vocab)
     };
-    super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    folder.write_config(&config)?;
     let corpus = Corpus::new(&data.documents, &data.summaries, &vocab);
-    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let mut metrics = folder.metrics(c.resume.then_some(generator.step))?;
     eprintln!(
         "pretraining · vocab {} · batch {} · generator ≤{}→{} tokens, reconstructor ≤{}→{}",
@@ -502,16 +478,29 @@ impl PretrainRun<'_> {
     }
 }
 
+/// One line of a pretraining run's metrics.jsonl.
+#[derive(serde::Serialize)]
+struct PretrainLine {
+    step: u64,
+    generator_nll: f64,
+    reconstructor_nll: f64,
+    seconds: f64,
+}
+
 impl Run for PretrainRun<'_> {
+    type Metrics = PretrainLine;
+
     fn step(&self) -> u64 {
         self.nets.as_ref().map_or(0, |n| n.0.step)
     }
 
     fn advance(&mut self) -> std::result::Result<(), String> {
         let (g, r) = self.nets.take().expect("the run's state is present between steps");
-        let (g, r, [g_nll, r_nll]) = pretrain_step(g, r, self.config, self.corpus);
+        let (g, r, nll) = pretrain_step(g, r, self.config, self.corpus);
         self.nets = Some((g, r));
-        self.nll = [scalar(g_nll), scalar(r_nll)];
+        let v = block_on(crate::nn::read_floats(Tensor::cat(nll.to_vec(), 0), 2))
+            .map_err(|e| e.to_string())?;
+        self.nll = [v[0], v[1]];
         if !self.nll.iter().all(|v| v.is_finite()) {
             return Err("the losses diverged to NaN".into());
         }
@@ -522,10 +511,9 @@ impl Run for PretrainRun<'_> {
         format!("generator nll {:.3} · reconstructor nll {:.3}", self.nll[0], self.nll[1])
     }
 
-    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
-        Ok(
-            serde_json::json!({ "step": self.step(), "generator_nll": self.nll[0], "reconstructor_nll": self.nll[1], "seconds": seconds }),
-        )
+    fn log(&mut self, seconds: f64) -> Result<PretrainLine> {
+        let [generator_nll, reconstructor_nll] = self.nll;
+        Ok(PretrainLine { step: self.step(), generator_nll, reconstructor_nll, seconds })
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
@@ -539,7 +527,7 @@ struct GanPhaseRun<'a> {
     config: &'a UnpairedConfig,
     vocab: &'a Vocab,
     corpus: &'a Corpus<'a>,
-    report: Option<(UnpairedReport, [f64; 3])>,
+    report: Option<(UnpairedReport, UnpairedValues)>,
 }
 
 impl GanPhaseRun<'_> {
@@ -548,7 +536,25 @@ impl GanPhaseRun<'_> {
     }
 }
 
+/// One line of a GAN-phase run's metrics.jsonl, with sample summaries.
+#[derive(serde::Serialize)]
+struct GanPhaseLine {
+    step: u64,
+    critic_estimate: f64,
+    penalty: f64,
+    adversarial: f64,
+    reconstruction_nll: f64,
+    advantage: f64,
+    lm_log_prob: Option<f64>,
+    /// The rewards' scales in the generator's loss: reconstruction, critic, LM prior.
+    reward_scale: [f64; 3],
+    samples: Vec<String>,
+    seconds: f64,
+}
+
 impl Run for GanPhaseRun<'_> {
+    type Metrics = GanPhaseLine;
+
     fn step(&self) -> u64 {
         self.state().step
     }
@@ -559,13 +565,9 @@ impl Run for GanPhaseRun<'_> {
         match train_step(state, self.config, self.corpus) {
             Ok((next, report)) => {
                 self.state = Some(next);
-                let values = [
-                    scalar(report.estimate.clone()),
-                    scalar(report.adversarial.clone()),
-                    scalar(report.reconstruction.clone()),
-                ];
+                let values = report.values().map_err(|e| e.to_string())?;
                 self.report = Some((report, values));
-                if !values.iter().all(|v| v.is_finite()) {
+                if !values.all_finite() {
                     return Err("the losses diverged to NaN".into());
                 }
                 Ok(())
@@ -578,23 +580,33 @@ impl Run for GanPhaseRun<'_> {
     }
 
     fn message(&self) -> String {
-        let Some((report, [estimate, _, reconstruction])) = &self.report else {
+        let Some((report, v)) = &self.report else {
             return String::new();
         };
         format!(
-            "critic {estimate:.3} · reconstruction nll {reconstruction:.3} · advantage {:+.3}",
-            report.advantage
+            "critic {:.3} · reconstruction nll {:.3} · advantage {:+.3}",
+            v.estimate, v.reconstruction, report.advantage
         )
     }
 
-    fn log(&mut self, seconds: f64) -> Result<serde_json::Value> {
-        let (report, [estimate, adversarial, reconstruction]) =
-            self.report.as_ref().context("no step was taken")?;
-        let samples: Vec<String> =
-            report.samples.iter().map(|w| summary_words(w, self.vocab).join(" ")).collect();
-        Ok(
-            serde_json::json!({ "step": self.step(), "critic_estimate": estimate, "penalty": scalar(report.penalty.clone()), "adversarial": adversarial, "reconstruction_nll": reconstruction, "advantage": report.advantage, "lm_log_prob": report.lm_log_prob, "reward_scale": report.reward_scale, "samples": samples, "seconds": seconds }),
-        )
+    fn log(&mut self, seconds: f64) -> Result<GanPhaseLine> {
+        let (report, v) = self.report.as_ref().context("no step was taken")?;
+        Ok(GanPhaseLine {
+            step: self.step(),
+            critic_estimate: v.estimate,
+            penalty: v.penalty,
+            adversarial: v.adversarial,
+            reconstruction_nll: v.reconstruction,
+            advantage: report.advantage,
+            lm_log_prob: report.lm_log_prob,
+            reward_scale: report.reward_scale,
+            samples: report
+                .samples
+                .iter()
+                .map(|w| summary_words(w, self.vocab).join(" "))
+                .collect(),
+            seconds,
+        })
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
@@ -630,6 +642,7 @@ fn gan(a: GanArgs) -> Result<()> {
     {
         bail!("--generator-lr must be a number in (0, 1], not {lr}");
     }
+    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let (state, config, vocab) = if c.resume {
         if a.from.is_some() || a.generator_lr.is_some() {
             bail!(
@@ -640,25 +653,14 @@ fn gan(a: GanArgs) -> Result<()> {
         if !matches!(l.phase, Phase::Gan(_)) {
             bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
         }
-        let changed: [(&str, bool); 8] = [
-            ("--method", method.is_some_and(|m| m != l.config.method)),
-            ("--objective", objective.as_ref().is_some_and(|o| *o != l.config.objective)),
-            ("--discount", a.discount.is_some_and(|d| d != l.config.discount)),
-            ("--critic-warmup", a.critic_warmup.is_some_and(|w| w != l.config.critic_warmup)),
-            ("--n-critic", a.n_critic.is_some_and(|n| n != l.config.n_critic)),
-            ("--lm-weight", a.lm_weight.is_some_and(|w| w != l.config.lm_prior.weight)),
-            ("--lm-discount", a.lm_discount.is_some_and(|d| d != l.config.lm_prior.discount)),
-            (
-                "--lm-reward-unk",
-                a.lm_reward_unk.is_some_and(|r| r == l.config.lm_prior.unk_neutral),
-            ),
-        ];
-        if let Some((flag, _)) = changed.iter().find(|g| g.1) {
-            bail!(
-                "{flag} differs from the run in {}: --resume continues with the saved settings (config.toml); start a new --out to change it",
-                c.out.display()
-            );
-        }
+        // The saved config stays: the flags given are written over a copy of it, and any
+        // setting they would change is refused by name.
+        let mut wanted = l.config.clone();
+        wanted.method = method.unwrap_or(wanted.method);
+        wanted.objective = objective.clone().unwrap_or(wanted.objective);
+        wanted.critic_warmup = a.critic_warmup.unwrap_or(wanted.critic_warmup);
+        apply_reward_flags(&a, &mut wanted);
+        folder.refuse_changed_settings(&l.config, &wanted)?;
         let Phase::Gan(state) = l.phase else {
             bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
         };
@@ -710,7 +712,7 @@ fn gan(a: GanArgs) -> Result<()> {
             }
         }
     };
-    super::write_atomic(&c.out.join("config.toml"), toml::to_string(&config)?.as_bytes())?;
+    folder.write_config(&config)?;
     // The summaries' bigram: the LM prior when its weight is above 0, and in every run the
     // fluency figure the metrics log (lm_log_prob).
     let lm = SummaryLm::fit(&data.summaries, &vocab, config.lm_prior.discount)
@@ -720,7 +722,6 @@ fn gan(a: GanArgs) -> Result<()> {
         "the human summaries' bigram: {:.2} nats per word (lm_log_prob in metrics.jsonl)",
         lm.mean_log_prob()
     );
-    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let mut metrics = folder.metrics(c.resume.then_some(state.step))?;
     eprintln!(
         "GAN phase · {} · {} critic · {} critic steps per update · batch {} · generator lr {:e} · LM prior {}",

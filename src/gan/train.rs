@@ -52,18 +52,26 @@ pub struct GanState {
     pub device: Device,
 }
 
-/// Lazy scalars from one step; read them with [`StepReport::values`] (natively) or
-/// `values_async` (in the browser), which costs one transfer.
+/// Lazy scalars from one critic update.
 #[derive(Clone, Debug)]
-pub struct StepReport {
-    pub critic_loss: Tensor<1>,
-    pub generator_loss: Tensor<1>,
+pub struct CriticReport {
+    pub loss: Tensor<1>,
     pub estimate: Tensor<1>,
     pub penalty: Tensor<1>,
 }
 
-/// The same numbers as plain floats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Lazy scalars from one generator iteration (`n_critic` critic updates, the last of them
+/// reported, and one generator update); read them with [`StepReport::values`] (natively) or
+/// `values_async` (in the browser), which costs one transfer.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    pub critic: CriticReport,
+    pub generator_loss: Tensor<1>,
+}
+
+/// The same numbers as plain floats. A partial step (the GAN lab's "critic step" or
+/// "generator step" buttons) leaves the part it did not take as NaN: not measured.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepValues {
     pub critic_loss: f64,
     pub generator_loss: f64,
@@ -71,33 +79,47 @@ pub struct StepValues {
     pub penalty: f64,
 }
 
+impl Default for StepValues {
+    fn default() -> Self {
+        StepValues::NONE
+    }
+}
+
 impl StepValues {
+    /// Nothing measured.
+    pub const NONE: StepValues = StepValues {
+        critic_loss: f64::NAN,
+        generator_loss: f64::NAN,
+        estimate: f64::NAN,
+        penalty: f64::NAN,
+    };
+
     pub fn all_finite(&self) -> bool {
         [self.critic_loss, self.generator_loss, self.estimate, self.penalty]
             .iter()
             .all(|v| v.is_finite())
     }
+}
 
-    fn from_slice(v: &[f64]) -> Self {
-        let at = |i: usize| v[i];
-        StepValues { critic_loss: at(0), generator_loss: at(1), estimate: at(2), penalty: at(3) }
+impl CriticReport {
+    fn stacked(&self) -> Tensor<1> {
+        Tensor::cat(vec![self.loss.clone(), self.estimate.clone(), self.penalty.clone()], 0).inner()
+    }
+
+    /// The critic's values in one read; the generator's loss is NaN (not measured).
+    pub async fn values_async(&self) -> Result<StepValues, ReadError> {
+        let v = read_floats(self.stacked(), 3).await?;
+        Ok(StepValues { critic_loss: v[0], estimate: v[1], penalty: v[2], ..StepValues::NONE })
     }
 }
 
-impl StepReport {
-    fn stacked(&self) -> Tensor<1> {
-        Tensor::cat(
-            vec![
-                self.critic_loss.clone(),
-                self.generator_loss.clone(),
-                self.estimate.clone(),
-                self.penalty.clone(),
-            ],
-            0,
-        )
-        .inner()
-    }
+/// A generator update's loss as a float, the critic's values NaN (not measured).
+pub async fn generator_values_async(loss: &Tensor<1>) -> Result<StepValues, ReadError> {
+    let v = read_floats(loss.clone().inner(), 1).await?;
+    Ok(StepValues { generator_loss: v[0], ..StepValues::NONE })
+}
 
+impl StepReport {
     /// The four values in one read. A failed read is an error, not NaN, so it is never mistaken
     /// for divergence.
     #[cfg(not(target_arch = "wasm32"))]
@@ -106,7 +128,9 @@ impl StepReport {
     }
 
     pub async fn values_async(&self) -> Result<StepValues, ReadError> {
-        Ok(StepValues::from_slice(&read_floats(self.stacked(), 4).await?))
+        let t = Tensor::cat(vec![self.critic.stacked(), self.generator_loss.clone().inner()], 0);
+        let v = read_floats(t, 4).await?;
+        Ok(StepValues { critic_loss: v[0], estimate: v[1], penalty: v[2], generator_loss: v[3] })
     }
 }
 
@@ -227,12 +251,12 @@ pub fn update_critic<C: Critic>(
     (new.trainable(), terms)
 }
 
-/// One critic update. Returns the new state and (critic loss, estimate, penalty).
+/// One critic update. Returns the new state and its report.
 pub fn critic_step(
     mut state: GanState,
     config: &GanConfig,
     data: &dyn RealData,
-) -> (GanState, Tensor<1>, Tensor<1>, Tensor<1>) {
+) -> (GanState, CriticReport) {
     let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
     let b = config.batch_size;
     let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
@@ -252,7 +276,7 @@ pub fn critic_step(
     state.critic_steps += 1;
     state.critic_avg = update_average(state.critic_avg, &critic, state.critic_steps);
     state.critic = critic;
-    (state, terms.loss, terms.estimate, terms.penalty)
+    (state, CriticReport { loss: terms.loss, estimate: terms.estimate, penalty: terms.penalty })
 }
 
 /// One generator update against the current critic. Returns the new state and the loss.
@@ -293,15 +317,11 @@ pub fn train_step(
     config: &GanConfig,
     data: &dyn RealData,
 ) -> (GanState, StepReport) {
-    let mut state = state;
-    let mut last = None;
-    for _ in 0..config.n_critic {
-        let (s, loss, est, pen) = critic_step(state, config, data);
-        state = s;
-        last = Some((loss, est, pen));
+    // At least one critic update (a config with n_critic 0 is refused by `validate`).
+    let (mut state, mut critic) = critic_step(state, config, data);
+    for _ in 1..config.n_critic {
+        (state, critic) = critic_step(state, config, data);
     }
     let (state, generator_loss) = generator_step(state, config, data);
-    let zero = || generator_loss.clone().mul_scalar(0.0);
-    let (critic_loss, estimate, penalty) = last.unwrap_or_else(|| (zero(), zero(), zero()));
-    (state, StepReport { critic_loss, generator_loss, estimate, penalty })
+    (state, StepReport { critic, generator_loss })
 }

@@ -29,10 +29,19 @@ pub struct StepReport {
     pub grad_norm: Tensor<1>,
 }
 
+/// A step's figures as floats, read back in one transfer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct SummarizeValues {
+    pub loss: f64,
+    pub nll: f64,
+    pub coverage: f64,
+    pub grad_norm: f64,
+}
+
 impl StepReport {
-    /// `[loss, nll, coverage, grad_norm]` as floats (one transfer). A failed read is an error,
-    /// not NaN, so it is never mistaken for divergence.
-    pub async fn values_async(&self) -> Result<[f64; 4], ReadError> {
+    /// The step's figures as floats (one transfer). A failed read is an error, not NaN, so it
+    /// is never mistaken for divergence.
+    pub async fn values_async(&self) -> Result<SummarizeValues, ReadError> {
         let t = Tensor::cat(
             vec![
                 self.loss.clone(),
@@ -44,11 +53,11 @@ impl StepReport {
         )
         .inner();
         let v = read_floats(t, 4).await?;
-        Ok([v[0], v[1], v[2], v[3]])
+        Ok(SummarizeValues { loss: v[0], nll: v[1], coverage: v[2], grad_norm: v[3] })
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn values(&self) -> Result<[f64; 4], ReadError> {
+    pub fn values(&self) -> Result<SummarizeValues, ReadError> {
         super::block_on(self.values_async())
     }
 }

@@ -200,6 +200,51 @@ pub struct UnpairedReport {
     pub reward_scale: [f64; 3],
 }
 
+/// The scalars of an [`UnpairedReport`] as floats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct UnpairedValues {
+    pub estimate: f64,
+    pub penalty: f64,
+    pub adversarial: f64,
+    pub reconstruction: f64,
+}
+
+impl UnpairedValues {
+    pub fn all_finite(&self) -> bool {
+        [self.estimate, self.penalty, self.adversarial, self.reconstruction]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+impl UnpairedReport {
+    /// The step's scalars in one read. A failed read is an error, not NaN, so it is never
+    /// mistaken for divergence.
+    pub async fn values_async(&self) -> Result<UnpairedValues, crate::nn::ReadError> {
+        let t = Tensor::cat(
+            vec![
+                self.estimate.clone(),
+                self.penalty.clone(),
+                self.adversarial.clone(),
+                self.reconstruction.clone(),
+            ],
+            0,
+        );
+        let v = crate::nn::read_floats(t, 4).await?;
+        Ok(UnpairedValues {
+            estimate: v[0],
+            penalty: v[1],
+            adversarial: v[2],
+            reconstruction: v[3],
+        })
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn values(&self) -> Result<UnpairedValues, crate::nn::ReadError> {
+        crate::summarize::block_on(self.values_async())
+    }
+}
+
 /// Ids of a human summary as the generator would write it: words, then `[STOP]`, cut to
 /// `steps` (a longer summary gets no `[STOP]`, as the generator's would not).
 pub fn summary_ids(words: &[String], vocab: &Vocab, steps: usize) -> Vec<usize> {

@@ -12,7 +12,7 @@ use super::{bounded, now_ms, yield_to_browser};
 use crate::bounds::{self, gan};
 use crate::device::Backend;
 use crate::gan::mlp::MinibatchShape;
-use crate::gan::train::{critic_step, generator_step};
+use crate::gan::train::{critic_step, generator_step, generator_values_async};
 use crate::gan::view::{Snapshot, snapshot};
 use crate::gan::{GanConfig, GanState, Objective, StepValues, Tricks, train_step};
 use crate::optim::OptimizerConfig;
@@ -287,32 +287,14 @@ impl Ctx {
                 report.values_async().await
             }
             StepKind::Critic => {
-                let (s, loss, estimate, penalty) = critic_step(lab.state, &lab.config, &data);
+                let (s, report) = critic_step(lab.state, &lab.config, &data);
                 lab.state = s;
-                let r = crate::gan::StepReport {
-                    critic_loss: loss.clone(),
-                    generator_loss: loss.mul_scalar(0.0),
-                    estimate,
-                    penalty,
-                };
-                r.values_async().await.map(|v| StepValues { generator_loss: f64::NAN, ..v })
+                report.values_async().await
             }
             StepKind::Generator => {
                 let (s, loss) = generator_step(lab.state, &lab.config, &data);
                 lab.state = s;
-                let z = loss.clone().mul_scalar(0.0);
-                let r = crate::gan::StepReport {
-                    critic_loss: z.clone(),
-                    generator_loss: loss,
-                    estimate: z.clone(),
-                    penalty: z,
-                };
-                r.values_async().await.map(|v| StepValues {
-                    critic_loss: f64::NAN,
-                    estimate: f64::NAN,
-                    penalty: f64::NAN,
-                    ..v
-                })
+                generator_values_async(&loss).await
             }
         };
         if self.generation.get_value() != generation {

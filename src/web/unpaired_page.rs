@@ -9,7 +9,7 @@
 
 use std::rc::Rc;
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -127,15 +127,6 @@ struct Ctx {
     run: StoredValue<Option<(UnpairedState, UnpairedConfig)>, LocalStorage>,
     generation: StoredValue<u64>,
     loading: StoredValue<bool>,
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .map_or(f64::NAN, f64::from)
 }
 
 impl Ctx {
@@ -284,9 +275,12 @@ impl Ctx {
             let at = state.step + 1;
             let (state, report) = train_step(state, &config, &corpus)
                 .map_err(|e| format!("training stopped at update {at}: {e}. Press Reset."))?;
-            let (estimate, reconstruction) =
-                (scalar(report.estimate), scalar(report.reconstruction));
-            if !(estimate.is_finite() && reconstruction.is_finite()) {
+            let v = report
+                .values_async()
+                .await
+                .map_err(|e| format!("training stopped at update {at}: {e}. Press Reset."))?;
+            let (estimate, reconstruction) = (v.estimate, v.reconstruction);
+            if !v.all_finite() {
                 return Err(format!(
                     "training diverged at update {at}: a loss became NaN. Press Reset, or pick another objective."
                 ));
