@@ -12,6 +12,7 @@ use earthmover::align::retrieval::Retrieval;
 use earthmover::align::{
     CSLS, Problem, TOY_POINTS, criterion, evaluate, procrustes_from, refine, synthetic,
 };
+use earthmover::gan::objective::Objective;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/bli/es-en");
 
@@ -273,18 +274,19 @@ fn the_vanilla_gan_aligns_spanish_and_english_without_a_dictionary() {
     assert!(adversarial >= 50.0 && after >= 70.0, "{adversarial} → {after}");
 }
 
-/// Seed 002's winner on the real pair: WGAN-GP (λ 0.5, Adam 5e-4) with the layer-normalised
-/// critic (2×256) finds the es → en map without a dictionary. Seed 2 is one the sweep saw succeed
-/// (`SEEDS=2 OBJECTIVES=wgan-gp EPOCHS=15 scripts/align_experiments.sh real 1 --layer-norm true`,
-/// README): its P@1 stays below 2 for 10,000 map updates, climbs to 15.5 at 14,000 and 65.2 at
-/// 16,000, where this run stops; refinement then reaches the supervised baseline.
+/// Seed 002's winner on the real pair: WGAN-GP with the layer-normalised critic (2×256), at
+/// λ 0.1 (the CLI's and the page's default for word vectors), finds the es → en map without a
+/// dictionary. Seed 4 is one of the four of five seeds the sweep saw succeed (`SEEDS="0 1 2 3 4"
+/// OBJECTIVES=wgan-gp EPOCHS=15 scripts/align_experiments.sh real 5 --layer-norm true --lambda
+/// 0.1`, README): its P@1 is 5.2 at 8,000 map updates, 68.6 at 10,000 and 74.4 at 12,000, where
+/// this run stops; refinement then reaches the supervised baseline.
 #[test]
 fn wgan_gp_with_a_layer_normalised_critic_aligns_spanish_and_english() {
-    let mut config = AdversarialConfig::paper("wgan-gp").unwrap();
+    let mut config = AdversarialConfig::real("wgan-gp").unwrap();
+    assert!(config.layer_norm && config.objective == Objective::WganGp { lambda: 0.1 });
     config.critic_hidden = 256;
-    config.layer_norm = true;
-    config.seed = 2;
-    let (adversarial, after) = adversarial_run(&real_problem(), &config, 16_000);
+    config.seed = 4;
+    let (adversarial, after) = adversarial_run(&real_problem(), &config, 12_000);
     println!(
         "es → en, WGAN-GP with layer norm: P@1 {adversarial:.1} (adversarial) → {after:.1} (refined)"
     );

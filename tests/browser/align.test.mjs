@@ -183,6 +183,21 @@ test('Align: es-en from identical strings reaches the CLI P@1, and a typed word 
     assert.equal(await page.locator(`${sel('align-translations')} li`).count(), 0);
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'align-es-en.png') });
+    // WGAN-GP on word vectors starts with the CLI's default critic: layer-normalised (the
+    // setting that aligned es-en most often); on the toy it starts without, as the CLI's --toy.
+    const cliDefault = path.join(dir, 'wgan-gp-default');
+    cli(['train', ...REAL, '--objective', 'wgan-gp', '--epochs', '1', '--epoch-size', '1', '--out', cliDefault]);
+    const defaultConfig = fs.readFileSync(path.join(cliDefault, 'config.toml'), 'utf8');
+    assert.match(defaultConfig, /layer_norm = true/);
+    assert.match(defaultConfig, /lambda = 0\.1\b/);
+    const layerNorm = () => page.locator(sel('align-layer-norm')).isChecked();
+    await page.locator(sel('align-objective')).selectOption('wgan-gp');
+    assert.equal(await layerNorm(), true, 'WGAN-GP on es-en: layer norm on, as in the CLI');
+    await page.locator(sel('align-objective')).selectOption('gan');
+    assert.equal(await layerNorm(), false, 'the vanilla GAN: off, as in the CLI');
+    await page.locator(sel('align-objective')).selectOption('wgan-gp');
+    await page.locator(sel('align-data')).selectOption('toy');
+    assert.equal(await layerNorm(), false, 'WGAN-GP on the toy: off, as in the CLI\'s --toy');
     assert.equal(await text(page, 'error'), '');
     assert.deepEqual(errors, []);
   });
