@@ -14,7 +14,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::chart::{LineChart, Series};
-use super::{bounded, now_ms, yield_to_browser};
+use super::driver::{Lost, Trainer, push_thinned};
+use super::{Choice, bounded, now_ms, yield_to_browser};
 use crate::align::adversarial::{
     AdversarialConfig, AdversarialState, LinearMap, Spaces, align_step,
 };
@@ -60,7 +61,9 @@ struct Ctx {
     layer_norm: RwSignal<bool>,
     seed: RwSignal<u64>,
     budget: RwSignal<u64>,
-    running: RwSignal<bool>,
+    /// The models of the current run and the training loop.
+    trainer: Trainer<Run>,
+    /// A refinement or a training loop holds the models.
     busy: RwSignal<bool>,
     step: RwSignal<u64>,
     p1_nn: RwSignal<Option<f64>>,
@@ -80,12 +83,9 @@ struct Ctx {
     device: StoredValue<Option<Device>, LocalStorage>,
     toy: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
     real: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
-    run: StoredValue<Option<Run>, LocalStorage>,
     /// The map last read back from the device (what the picture and translations use).
     w: StoredValue<Square, LocalStorage>,
     canvas: NodeRef<leptos::html::Canvas>,
-    /// Bumped by every reset, so work begun before it stops.
-    generation: StoredValue<u64>,
     loading: StoredValue<bool>,
 }
 
@@ -122,17 +122,15 @@ impl Ctx {
 
     /// Fresh models for the current data and objective; W starts at the identity.
     fn reset(self) {
-        self.running.set(false);
         // Work begun before (a training loop, a refinement) sees the new generation and drops
         // its models.
+        self.trainer.reset(None);
         self.busy.set(false);
-        self.generation.update_value(|g| *g += 1);
         self.step.set(0);
         self.p1_history.set(vec![]);
         self.estimate_history.set(vec![]);
         self.p1_csls.set(None);
         self.crit.set(None);
-        self.run.set_value(None);
         let Some(device) = self.device.get_value() else { return };
         let Some(l) = self.loaded() else {
             self.redraw();
@@ -145,7 +143,7 @@ impl Ctx {
                 let state = AdversarialState::new(&config, &w, &device);
                 let spaces =
                     Spaces::new(&l.problem.src.vectors, &l.problem.tgt.vectors, dim, &device);
-                self.run.set_value(Some(Run { config, state, spaces }));
+                self.trainer.reset(Some(Run { config, state, spaces }));
                 self.error.set(None);
                 self.status.set(String::new());
                 self.show(w, false);
@@ -160,22 +158,14 @@ impl Ctx {
             return;
         }
         self.loading.set_value(true);
-        self.status.set("Downloading the Spanish and English vectors…".into());
         spawn_local(async move {
-            let got = super::summarize_page::download(DATA_URL, |n, total| {
-                self.status.set(match total {
-                    Some(t) => format!(
-                        "Downloading the vectors: {:.1} of {:.1} MB",
-                        n as f64 / 1e6,
-                        t as f64 / 1e6
-                    ),
-                    None => format!("Downloading the vectors: {:.1} MB", n as f64 / 1e6),
-                })
-            })
-            .await
-            .and_then(|bytes| {
-                crate::align::bundle::from_bytes(&bytes).map_err(|e| format!("{DATA_URL}: {e}"))
-            });
+            let got =
+                super::download_shown(DATA_URL, "the Spanish and English vectors", self.status)
+                    .await
+                    .and_then(|bytes| {
+                        crate::align::bundle::from_bytes(&bytes)
+                            .map_err(|e| format!("{DATA_URL}: {e}"))
+                    });
             self.loading.set_value(false);
             match got {
                 Ok(b) => {
@@ -256,7 +246,7 @@ impl Ctx {
     }
 
     fn start(self) {
-        if self.running.get_untracked() || self.busy.get_untracked() {
+        if self.trainer.running.get_untracked() || self.busy.get_untracked() {
             return;
         }
         if self.step.get_untracked() >= self.budget.get_untracked() {
@@ -264,91 +254,80 @@ impl Ctx {
                 .set(Some("the run has used its map updates: raise them or press Reset".into()));
             return;
         }
-        self.running.set(true);
         self.busy.set(true);
         self.error.set(None);
         self.p1_csls.set(None);
-        let generation = self.generation.get_value();
-        spawn_local(async move {
-            let mut last_view = now_ms();
-            let r = self.train_loop(generation, &mut last_view).await;
-            if self.generation.get_value() != generation {
-                return;
-            }
-            self.busy.set(false);
-            self.running.set(false);
-            if let Err(e) = r {
-                self.error.set(Some(e));
-            }
-            self.read_back(true).await;
-        });
+        let mut last_view = now_ms();
+        self.trainer.start(
+            async move || {
+                self.train_step().await?;
+                if now_ms() - last_view > VIEW_INTERVAL_MS {
+                    self.read_back(false).await;
+                    last_view = now_ms();
+                }
+                Ok(self.step.get_untracked() < self.budget.get_untracked())
+            },
+            async move |outcome: Result<(), String>| {
+                self.busy.set(false);
+                if let Err(e) = outcome {
+                    self.error.set(Some(e));
+                }
+                self.read_back(true).await;
+            },
+        );
     }
 
-    async fn train_loop(self, generation: u64, last_view: &mut f64) -> Result<(), String> {
-        while self.running.get_untracked()
-            && self.generation.get_value() == generation
-            && self.step.get_untracked() < self.budget.get_untracked()
-        {
-            let Some(mut run) = self.run.try_update_value(|r| r.take()).flatten() else {
-                return Err("the models are not ready yet".into());
-            };
-            let (state, report) = align_step(run.state, &run.config, &run.spaces);
-            run.state = state;
-            let values = report.values_async().await;
-            if self.generation.get_value() != generation {
-                return Ok(());
-            }
-            let step = run.state.step;
-            self.run.set_value(Some(run));
-            let v = values.map_err(|e| format!("{e}. Press Reset to start again."))?;
-            if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
-                return Err(format!(
-                    "training diverged at map update {step}: a loss became NaN or infinite. Press Reset, or pick another objective."
-                ));
-            }
-            self.step.set(step);
-            self.estimate_history.update(|h| {
-                h.push((step as f64, v.estimate));
-                if h.len() > 4000 {
-                    // Keep the chart light: thin the older half.
-                    *h =
-                        h.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, p)| *p).collect();
-                }
-            });
-            if now_ms() - *last_view > VIEW_INTERVAL_MS {
-                self.read_back(false).await;
-                *last_view = now_ms();
-            }
-            yield_to_browser().await;
+    /// One map update, its report on the charts.
+    async fn train_step(self) -> Result<(), String> {
+        let lent = self
+            .trainer
+            .lend(async |mut run: Run| {
+                let (state, report) = align_step(run.state, &run.config, &run.spaces);
+                run.state = state;
+                let values = report.values_async().await;
+                let step = run.state.step;
+                (Some(run), (step, values))
+            })
+            .await;
+        let (step, values) = match lent {
+            Ok(v) => v,
+            Err(Lost::Reset) => return Ok(()),
+            Err(e @ Lost::NotReady) => return Err(e.to_string()),
+        };
+        let v = values.map_err(|e| format!("{e}. Press Reset to start again."))?;
+        if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
+            return Err(format!(
+                "training diverged at map update {step}: a loss became NaN or infinite. Press Reset, or pick another objective."
+            ));
         }
+        self.step.set(step);
+        self.estimate_history.update(|h| push_thinned(h, (step as f64, v.estimate), |_| false));
         Ok(())
     }
 
     /// Reads W from the device and shows it.
     async fn read_back(self, csls: bool) {
-        let generation = self.generation.get_value();
-        let Some(run) = self.run.try_update_value(|r| r.take()).flatten() else { return };
-        let w = run.state.map.square_async().await;
-        if self.generation.get_value() != generation {
-            return;
-        }
-        self.run.set_value(Some(run));
-        match w {
-            Ok(w) => self.show(w, csls),
-            Err(e) => self.error.set(Some(format!("could not read the map back: {e}"))),
+        let w = self.trainer.lend(async |run: Run| {
+            let w = run.state.map.square_async().await;
+            (Some(run), w)
+        });
+        match w.await {
+            Ok(Ok(w)) => self.show(w, csls),
+            Ok(Err(e)) => self.error.set(Some(format!("could not read the map back: {e}"))),
+            Err(_) => {}
         }
     }
 
     /// MUSE's refinement from `w0` (the trained map, or Procrustes on the identical strings),
     /// one round per frame; keeps the round the criterion likes best, as `align refine`.
     fn refine_from(self, w0: Option<Square>) {
-        if self.running.get_untracked() || self.busy.get_untracked() {
+        if self.trainer.running.get_untracked() || self.busy.get_untracked() {
             return;
         }
         let Some(l) = self.loaded() else { return };
         self.busy.set(true);
         self.error.set(None);
-        let generation = self.generation.get_value();
+        let generation = self.trainer.generation();
         spawn_local(async move {
             let p = &l.problem;
             let w = w0.unwrap_or_else(|| self.w.get_value());
@@ -356,7 +335,7 @@ impl Ctx {
             yield_to_browser().await;
             let mut refinement = Refinement::new(&p.src, &p.tgt, w);
             for round in 1..=ROUNDS {
-                if self.generation.get_value() != generation {
+                if !self.trainer.is_current(generation) {
                     return;
                 }
                 let Some((r, _)) = refinement.step() else { break };
@@ -366,16 +345,20 @@ impl Ctx {
                 ));
                 yield_to_browser().await;
             }
-            if self.generation.get_value() != generation {
+            if !self.trainer.is_current(generation) {
                 return;
             }
             let (best, _) = refinement.finish();
             // Training goes on from the refined map.
-            if let (Some(mut run), Some(device)) =
-                (self.run.try_update_value(|r| r.take()).flatten(), self.device.get_value())
-            {
-                run.state.map = LinearMap::new(&best, &device).train();
-                self.run.set_value(Some(run));
+            if let Some(device) = self.device.get_value() {
+                let map = LinearMap::new(&best, &device).train();
+                let _ = self
+                    .trainer
+                    .lend(async |mut run: Run| {
+                        run.state.map = map;
+                        (Some(run), ())
+                    })
+                    .await;
             }
             self.busy.set(false);
             self.status.set("Refined.".into());
@@ -468,7 +451,7 @@ pub fn AlignPage() -> impl IntoView {
         layer_norm: RwSignal::new(AdversarialConfig::toy("gan").is_some_and(|c| c.layer_norm)),
         seed: RwSignal::new(0),
         budget: RwSignal::new(1000),
-        running: RwSignal::new(false),
+        trainer: Trainer::default(),
         busy: RwSignal::new(false),
         step: RwSignal::new(0),
         p1_nn: RwSignal::new(None),
@@ -485,10 +468,8 @@ pub fn AlignPage() -> impl IntoView {
         device: StoredValue::new_local(None),
         toy: StoredValue::new_local(None),
         real: StoredValue::new_local(None),
-        run: StoredValue::new_local(None),
         w: StoredValue::new_local(Square::identity(2)),
         canvas: NodeRef::new(),
-        generation: StoredValue::new(0),
         loading: StoredValue::new(false),
     };
     let problem = Problem::toy(TOY_SEED);
@@ -501,31 +482,23 @@ pub fn AlignPage() -> impl IntoView {
         ctx.reset();
     });
     let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-    let idle = move || ctx.running.get() || ctx.busy.get();
+    let idle = move || ctx.trainer.running.get() || ctx.busy.get();
     view! {
         <section class="lab">
             <div class="controls">
                 <p class="hint">"A linear map W (the generator) moves the source words (orange) onto the target words (black) while a critic tries to tell them apart (MUSE, Conneau et al. 2018, with seed 002's four objectives). Refinement then solves Procrustes on the words that are each other's nearest neighbours."</p>
-                <label>"Data "
-                    <select data-testid="align-data" on:change=move |ev| { ctx.data.set(event_target_value(&ev)); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }>
-                        <option value="toy" selected=move || ctx.data.get() == "toy">"2-D toy: 120 points and a hidden rotation"</option>
-                        <option value="es-en" selected=move || ctx.data.get() == "es-en">"Spanish → English word vectors (2.4 MB)"</option>
-                    </select>
-                </label>
-                <label>"Objective "
-                    <select data-testid="align-objective" on:change=move |ev| { ctx.objective.set(event_target_value(&ev)); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }>
-                        <option value="gan" selected=move || ctx.objective.get() == "gan">"GAN (MUSE)"</option>
-                        <option value="wgan" selected=move || ctx.objective.get() == "wgan">"WGAN (weight clipping)"</option>
-                        <option value="wgan-gp" selected=move || ctx.objective.get() == "wgan-gp">"WGAN-GP"</option>
-                        <option value="ct-gan" selected=move || ctx.objective.get() == "ct-gan">"CT-GAN"</option>
-                    </select>
-                </label>
+                <Choice label="Data" testid="align-data" value=ctx.data
+                    choices=vec![("toy", "2-D toy: 120 points and a hidden rotation"), ("es-en", "Spanish → English word vectors (2.4 MB)")]
+                    on_pick=move |v| { ctx.data.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }/>
+                <Choice label="Objective" testid="align-objective" value=ctx.objective
+                    choices=vec![("gan", "GAN (MUSE)"), ("wgan", "WGAN (weight clipping)"), ("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN")]
+                    on_pick=move |v| { ctx.objective.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }/>
                 <label><input type="checkbox" data-testid="align-layer-norm" prop:checked=move || ctx.layer_norm.get() on:change=move |ev| { ctx.layer_norm.set(event_target_checked(&ev)); ctx.reset() }/>" layer-normalised critic (seed 002)"</label>
                 <label>"Map updates " <input data-testid="align-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
                 <label>"Seed " <input data-testid="align-seed" type="number" min="0" prop:value=move || ctx.seed.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::SEED, ctx.seed.get_untracked(), ctx.error) { ctx.seed.set(v); ctx.reset() }/></label>
                 <div class="buttons">
                     <button data-testid="align-train" disabled=idle on:click=move |_| ctx.start()>"Train"</button>
-                    <button data-testid="align-pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
+                    <button data-testid="align-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
                     <button data-testid="align-reset" on:click=move |_| ctx.reset()>"Reset"</button>
                     <button data-testid="align-refine" disabled=idle on:click=move |_| ctx.refine_from(None)>"Refine (Procrustes)"</button>
                     <button data-testid="align-identical" disabled=idle class:hidden=move || ctx.data.get() == "toy" on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>

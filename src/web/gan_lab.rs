@@ -8,7 +8,8 @@ use web_sys::HtmlCanvasElement;
 
 use super::canvas;
 use super::chart::{LineChart, Series};
-use super::{bounded, now_ms, yield_to_browser};
+use super::driver::{Lost, Trainer, push_thinned};
+use super::{Choice, bounded, now_ms};
 use crate::bounds::{self, gan};
 use crate::device::Backend;
 use crate::gan::mlp::MinibatchShape;
@@ -152,7 +153,8 @@ impl Settings {
 struct Ctx {
     settings: RwSignal<Settings>,
     drawn: RwSignal<Vec<[f32; 2]>>,
-    running: RwSignal<bool>,
+    /// The models and the training loop.
+    trainer: Trainer<Lab>,
     /// A step holds the models (a button's step, or the training loop's).
     busy: RwSignal<bool>,
     step: RwSignal<u64>,
@@ -165,13 +167,8 @@ struct Ctx {
     error: RwSignal<Option<String>>,
     arrows: RwSignal<bool>,
     device: StoredValue<Option<Device>, LocalStorage>,
-    lab: StoredValue<Option<Lab>, LocalStorage>,
     last_snapshot: StoredValue<Option<Snapshot>, LocalStorage>,
     canvas: NodeRef<leptos::html::Canvas>,
-    /// Bumped on every reset, so a loop from before a reset stops.
-    generation: StoredValue<u64>,
-    /// Bumped by every Train, so only the latest training loop runs.
-    loop_id: StoredValue<u64>,
 }
 
 impl Ctx {
@@ -186,8 +183,6 @@ impl Ctx {
 
     /// Builds fresh models from the settings; stops any running loop.
     fn reset(self) {
-        self.running.set(false);
-        self.generation.update_value(|g| *g += 1);
         self.step.set(0);
         self.w1.set(None);
         self.modes.set(None);
@@ -195,36 +190,36 @@ impl Ctx {
         self.steps_per_sec.set(0.0);
         self.last_snapshot.set_value(None);
         let Some(device) = self.device.get_value() else {
-            self.lab.set_value(None);
-            return;
+            return self.trainer.reset(None);
         };
         let on_gpu = self.backend.get_untracked() == Some(Backend::WebGpu);
         match self.settings.get_untracked().config(&self.drawn.get_untracked(), on_gpu) {
             Ok(config) => {
                 self.error.set(None);
-                self.lab.set_value(Some(Lab { state: GanState::new(&config, &device), config }));
-                self.refresh_view();
+                self.trainer.reset(Some(Lab { state: GanState::new(&config, &device), config }));
+                spawn_local(self.view());
             }
             Err(e) => {
-                self.lab.set_value(None);
+                self.trainer.reset(None);
                 self.error.set(Some(e));
             }
         }
         self.redraw();
     }
 
-    /// Reads a snapshot of the current models and redraws.
-    fn refresh_view(self) {
-        let generation = self.generation.get_value();
-        spawn_local(async move {
-            let Some(lab) = self.lab.try_update_value(|l| l.take()).flatten() else { return };
-            let snap = snapshot(&lab.state, &lab.config, VIEW_SAMPLES, GRID).await;
-            // After a Reset meanwhile, these models and their picture are stale.
-            if self.generation.get_value() == generation {
-                self.lab.set_value(Some(lab));
-                self.show(snap);
-            }
-        });
+    /// Reads a snapshot of the current models and redraws (nothing after a Reset meanwhile:
+    /// those models and their picture are stale).
+    async fn view(self) {
+        let snap = self
+            .trainer
+            .lend(async |lab: Lab| {
+                let snap = snapshot(&lab.state, &lab.config, VIEW_SAMPLES, GRID).await;
+                (Some(lab), snap)
+            })
+            .await;
+        if let Ok(snap) = snap {
+            self.show(snap);
+        }
     }
 
     fn show(self, snap: Result<Snapshot, String>) {
@@ -251,18 +246,9 @@ impl Ctx {
 
     fn record(self, step: u64, values: StepValues) {
         self.step.set(step);
+        // The thinned chart keeps the points that carry a W₁ measurement.
         self.history.update(|h| {
-            h.push(Point { step, values, w1: None, modes: None });
-            if h.len() > 4000 {
-                // Keep the chart light: thin the older half.
-                let keep: Vec<Point> = h
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, p)| i % 2 == 0 || p.w1.is_some())
-                    .map(|(_, p)| *p)
-                    .collect();
-                *h = keep;
-            }
+            push_thinned(h, Point { step, values, w1: None, modes: None }, |p| p.w1.is_some())
         });
     }
 
@@ -275,45 +261,42 @@ impl Ctx {
     }
 
     async fn one_inner(self, which: StepKind) -> Result<(), String> {
-        let generation = self.generation.get_value();
-        let Some(mut lab) = self.lab.try_update_value(|l| l.take()).flatten() else {
-            return Err("the models are not ready yet".into());
-        };
-        let data = lab.config.data.clone();
-        let values = match which {
-            StepKind::Both => {
-                let (s, report) = train_step(lab.state, &lab.config, &data);
-                lab.state = s;
-                report.values_async().await
-            }
-            StepKind::Critic => {
-                let (s, report) = critic_step(lab.state, &lab.config, &data);
-                lab.state = s;
-                report.values_async().await
-            }
-            StepKind::Generator => {
-                let (s, loss) = generator_step(lab.state, &lab.config, &data);
-                lab.state = s;
-                generator_values_async(&loss).await
-            }
-        };
-        if self.generation.get_value() != generation {
-            return Ok(()); // reset meanwhile: drop the stale models
-        }
-        let values = match values {
+        let lent = self
+            .trainer
+            .lend(async |mut lab: Lab| {
+                let data = lab.config.data.clone();
+                let values = match which {
+                    StepKind::Both => {
+                        let (s, report) = train_step(lab.state, &lab.config, &data);
+                        lab.state = s;
+                        report.values_async().await
+                    }
+                    StepKind::Critic => {
+                        let (s, report) = critic_step(lab.state, &lab.config, &data);
+                        lab.state = s;
+                        report.values_async().await
+                    }
+                    StepKind::Generator => {
+                        let (s, loss) = generator_step(lab.state, &lab.config, &data);
+                        lab.state = s;
+                        generator_values_async(&loss).await
+                    }
+                };
+                let step = lab.state.step;
+                (Some(lab), (step, values))
+            })
+            .await;
+        let (step, values) = match lent {
             Ok(v) => v,
-            Err(e) => {
-                self.lab.set_value(Some(lab));
-                return Err(format!("{e}. Press Reset to start again."));
-            }
+            Err(Lost::Reset) => return Ok(()), // reset meanwhile: the stale models are dropped
+            Err(e @ Lost::NotReady) => return Err(e.to_string()),
         };
+        let values = values.map_err(|e| format!("{e}. Press Reset to start again."))?;
         let diverged = match which {
             StepKind::Both => !values.all_finite(),
             StepKind::Critic => !values.critic_loss.is_finite(),
             StepKind::Generator => !values.generator_loss.is_finite(),
         };
-        let step = lab.state.step;
-        self.lab.set_value(Some(lab));
         if diverged {
             return Err(format!(
                 "training diverged at step {step}: a loss became NaN or infinite. Lower the learning rate and press Reset."
@@ -323,29 +306,18 @@ impl Ctx {
         Ok(())
     }
 
+    /// Trains until Pause or Reset, measuring the steps per second and redrawing every
+    /// [`VIEW_INTERVAL_MS`].
     fn start(self) {
-        if self.running.get_untracked() || self.busy.get_untracked() {
+        if self.busy.get_untracked() {
             return;
         }
-        self.running.set(true);
-        let generation = self.generation.get_value();
-        // A loop paused and restarted between two of its steps must not keep running beside
-        // the new one: each loop runs only while it is the latest.
-        self.loop_id.update_value(|l| *l += 1);
-        let me = self.loop_id.get_value();
-        spawn_local(async move {
-            let mut last_view = now_ms();
-            let mut window: Vec<f64> = vec![];
-            while self.running.get_untracked()
-                && self.generation.get_value() == generation
-                && self.loop_id.get_value() == me
-            {
+        let mut last_view = now_ms();
+        let mut window: Vec<f64> = vec![];
+        self.trainer.start(
+            async move || {
                 let t0 = now_ms();
-                if let Err(e) = self.one(StepKind::Both).await {
-                    self.error.set(Some(e));
-                    self.running.set(false);
-                    break;
-                }
+                self.one(StepKind::Both).await?;
                 let t1 = now_ms();
                 window.push(t1 - t0);
                 if window.len() > 20 {
@@ -354,18 +326,17 @@ impl Ctx {
                 let mean = window.iter().sum::<f64>() / window.len() as f64;
                 self.steps_per_sec.set(if mean > 0.0 { 1000.0 / mean } else { 0.0 });
                 if t1 - last_view > VIEW_INTERVAL_MS {
-                    if let Some(lab) = self.lab.try_update_value(|l| l.take()).flatten() {
-                        let snap = snapshot(&lab.state, &lab.config, VIEW_SAMPLES, GRID).await;
-                        if self.generation.get_value() == generation {
-                            self.lab.set_value(Some(lab));
-                            self.show(snap);
-                        }
-                    }
+                    self.view().await;
                     last_view = now_ms();
                 }
-                yield_to_browser().await;
-            }
-        });
+                Ok(true)
+            },
+            async move |outcome: Result<(), String>| {
+                if let Err(e) = outcome {
+                    self.error.set(Some(e));
+                }
+            },
+        );
     }
 }
 
@@ -381,7 +352,7 @@ pub fn GanLab() -> impl IntoView {
     let ctx = Ctx {
         settings: RwSignal::new(Settings::paper("wgan-gp", "8gaussians")),
         drawn: RwSignal::new(vec![]),
-        running: RwSignal::new(false),
+        trainer: Trainer::default(),
         busy: RwSignal::new(false),
         step: RwSignal::new(0),
         w1: RwSignal::new(None),
@@ -393,11 +364,8 @@ pub fn GanLab() -> impl IntoView {
         error: RwSignal::new(None),
         arrows: RwSignal::new(true),
         device: StoredValue::new_local(None),
-        lab: StoredValue::new_local(None),
         last_snapshot: StoredValue::new_local(None),
         canvas: NodeRef::new(),
-        generation: StoredValue::new(0),
-        loop_id: StoredValue::new(0),
     };
     spawn_local(async move {
         let (device, backend, why) = super::shared_device().await;
@@ -431,12 +399,12 @@ pub fn GanLab() -> impl IntoView {
     };
     let step_button = move |which: StepKind| {
         move |_| {
-            if ctx.running.get_untracked() || ctx.busy.get_untracked() {
+            if ctx.trainer.running.get_untracked() || ctx.busy.get_untracked() {
                 return;
             }
             spawn_local(async move {
                 match ctx.one(which).await {
-                    Ok(()) => ctx.refresh_view(),
+                    Ok(()) => spawn_local(ctx.view()),
                     Err(e) => ctx.error.set(Some(e)),
                 }
             });
@@ -491,26 +459,15 @@ pub fn GanLab() -> impl IntoView {
     view! {
         <section class="lab">
             <div class="controls">
-                <label>"Data "
-                    <select data-testid="data-select" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.data = v.clone()) }>
-                        {Toy::ALL.iter().map(|t| { let name = t.name(); view! { <option value=name selected=move || s().data == name>{t.label()}</option> } }).collect_view()}
-                        <option value="drawn" selected=move || s().data == "drawn">"Draw your own (click the canvas)"</option>
-                    </select>
-                </label>
-                <label>"Objective "
-                    <select data-testid="loss-select" on:change=move |ev| { let v = event_target_value(&ev); let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(&v, &data) }) }>
-                        <option value="gan" selected=move || s().loss == "gan">"GAN (non-saturating)"</option>
-                        <option value="gan-minimax" selected=move || s().loss == "gan-minimax">"GAN (minimax)"</option>
-                        <option value="wgan" selected=move || s().loss == "wgan">"WGAN (weight clipping)"</option>
-                        <option value="wgan-gp" selected=move || s().loss == "wgan-gp">"WGAN-GP"</option>
-                        <option value="ct-gan" selected=move || s().loss == "ct-gan">"CT-GAN"</option>
-                    </select>
-                </label>
-                <label>"Optimizer "
-                    <select data-testid="optimizer-select" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.optimizer = v.clone()) }>
-                        {["adam", "rmsprop", "sgd"].map(|o| view! { <option value=o selected=move || s().optimizer == o>{o}</option> }).collect_view()}
-                    </select>
-                </label>
+                <Choice label="Data" testid="data-select" value=Signal::derive(move || s().data)
+                    choices=Toy::ALL.iter().map(|t| (t.name(), t.label())).chain([("drawn", "Draw your own (click the canvas)")]).collect()
+                    on_pick=move |v| set(&|s| s.data = v.clone())/>
+                <Choice label="Objective" testid="loss-select" value=Signal::derive(move || s().loss)
+                    choices=vec![("gan", "GAN (non-saturating)"), ("gan-minimax", "GAN (minimax)"), ("wgan", "WGAN (weight clipping)"), ("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN")]
+                    on_pick=move |v| { let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(&v, &data) }) }/>
+                <Choice label="Optimizer" testid="optimizer-select" value=Signal::derive(move || s().optimizer)
+                    choices=vec![("adam", "adam"), ("rmsprop", "rmsprop"), ("sgd", "sgd")]
+                    on_pick=move |v| set(&|s| s.optimizer = v.clone())/>
                 <label>"Learning rate " <input data-testid="lr" type="number" step="any" min="0.0000001" max="1" prop:value=move || s().lr on:change=move |ev| if let Some(v) = bounded(&ev, gan::LR, s().lr, ctx.error) { set(&|s| s.lr = v) }/></label>
                 <label>"β₁ " <input data-testid="beta1" type="number" step="0.1" min="0" max="0.999" prop:value=move || s().beta1 on:change=move |ev| if let Some(v) = bounded(&ev, gan::BETA1, s().beta1, ctx.error) { set(&|s| s.beta1 = v) }/></label>
                 <label>"β₂ " <input data-testid="beta2" type="number" step="0.01" min="0" max="0.9999" prop:value=move || s().beta2 on:change=move |ev| if let Some(v) = bounded(&ev, gan::BETA2, s().beta2, ctx.error) { set(&|s| s.beta2 = v) }/></label>
@@ -528,12 +485,12 @@ pub fn GanLab() -> impl IntoView {
                 <label><input type="checkbox" data-testid="minibatch-discrimination" prop:checked=move || s().minibatch_discrimination on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.minibatch_discrimination = v) }/>" minibatch discrimination (GAN, WGAN)"</label>
                 <label><input type="checkbox" data-testid="arrows" prop:checked=move || ctx.arrows.get() on:change=move |ev| { ctx.arrows.set(event_target_checked(&ev)); ctx.redraw() }/>" gradient arrows"</label>
                 <div class="buttons">
-                    <button data-testid="train" disabled=move || ctx.running.get() || ctx.busy.get() on:click=move |_| ctx.start()>"Train"</button>
-                    <button data-testid="pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
+                    <button data-testid="train" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=move |_| ctx.start()>"Train"</button>
+                    <button data-testid="pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
                     <button data-testid="reset" on:click=move |_| ctx.reset()>"Reset"</button>
-                    <button data-testid="step-critic" disabled=move || ctx.running.get() || ctx.busy.get() on:click=step_button(StepKind::Critic)>"Step critic"</button>
-                    <button data-testid="step-generator" disabled=move || ctx.running.get() || ctx.busy.get() on:click=step_button(StepKind::Generator)>"Step generator"</button>
-                    <button data-testid="step-both" disabled=move || ctx.running.get() || ctx.busy.get() on:click=step_button(StepKind::Both)>"Step both"</button>
+                    <button data-testid="step-critic" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=step_button(StepKind::Critic)>"Step critic"</button>
+                    <button data-testid="step-generator" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=step_button(StepKind::Generator)>"Step generator"</button>
+                    <button data-testid="step-both" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=step_button(StepKind::Both)>"Step both"</button>
                 </div>
                 <p class="hint">"Changing a setting restarts the run with fresh models."</p>
             </div>

@@ -4,6 +4,7 @@
 mod align_page;
 mod canvas;
 mod chart;
+mod driver;
 mod emd_page;
 mod explorer;
 mod gan_lab;
@@ -227,6 +228,43 @@ where
             None
         }
     }
+}
+
+/// A labelled select over fixed choices, `(value, label)` pairs: it shows the choice `value`
+/// names and hands a pick to `on_pick`, so a pick is always one of `choices`.
+#[component]
+pub fn Choice(
+    label: &'static str,
+    testid: &'static str,
+    choices: Vec<(&'static str, &'static str)>,
+    #[prop(into)] value: Signal<String>,
+    on_pick: impl Fn(String) + 'static,
+    #[prop(into, optional)] disabled: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <label>{label} " "
+            <select data-testid=testid disabled=move || disabled.get() on:change=move |ev| on_pick(event_target_value(&ev))>
+                {choices.into_iter().map(|(v, l)| view! { <option value=v selected=move || value.get() == v>{l}</option> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// Downloads `url`, telling the person in `status` how much of `what` has arrived.
+pub async fn download_shown(
+    url: &str,
+    what: &str,
+    status: RwSignal<String>,
+) -> Result<Vec<u8>, String> {
+    status.set(format!("Downloading {what}…"));
+    summarize_page::download(url, |n, total| {
+        let mb = |b: usize| b as f64 / 1e6;
+        status.set(match total {
+            Some(t) => format!("Downloading {what}: {:.1} of {:.1} MB", mb(n), mb(t)),
+            None => format!("Downloading {what}: {:.1} MB", mb(n)),
+        })
+    })
+    .await
 }
 
 pub fn now_ms() -> f64 {

@@ -14,7 +14,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::chart::{LineChart, Series};
-use super::{bounded, yield_to_browser};
+use super::driver::{Lost, Trainer, push_thinned};
+use super::{Choice, bounded};
 use crate::bounds;
 use crate::rng::Rng;
 use crate::summarize::PointerGenerator;
@@ -112,7 +113,8 @@ struct Ctx {
     method: RwSignal<String>,
     objective: RwSignal<String>,
     budget: RwSignal<u64>,
-    running: RwSignal<bool>,
+    /// The GAN phase's models and config, and the training loop.
+    trainer: Trainer<(UnpairedState, UnpairedConfig)>,
     step: RwSignal<u64>,
     estimate: RwSignal<Option<f64>>,
     reconstruction: RwSignal<Option<f64>>,
@@ -124,8 +126,6 @@ struct Ctx {
     error: RwSignal<Option<String>>,
     /// The loaded bundle, with the index of its setting.
     lab: StoredValue<Option<(usize, Rc<Lab>)>, LocalStorage>,
-    run: StoredValue<Option<(UnpairedState, UnpairedConfig)>, LocalStorage>,
-    generation: StoredValue<u64>,
     loading: StoredValue<bool>,
 }
 
@@ -133,15 +133,13 @@ impl Ctx {
     /// Fresh critic and optimizers from the pretrained models, with the chosen method and
     /// objective (what `earthmover unpaired train --from <bundle>` starts with).
     fn reset(self) {
-        self.running.set(false);
-        self.generation.update_value(|g| *g += 1);
+        self.trainer.reset(None);
         self.step.set(0);
         self.estimate.set(None);
         self.reconstruction.set(None);
         self.estimates.set(vec![]);
         self.reconstructions.set(vec![]);
         self.log.set(vec![]);
-        self.run.set_value(None);
         let Some(lab) = self.current() else { return self.load() };
         let method = Method::from_name(&self.method.get_untracked());
         let objective = objective_from_name(&self.objective.get_untracked());
@@ -165,7 +163,7 @@ impl Ctx {
             ),
             Err(e) => self.error.set(Some(e)),
         }
-        self.run.set_value(Some((state, config)));
+        self.trainer.reset(Some((state, config)));
         self.error.set(None);
         self.status.set(String::new());
     }
@@ -194,36 +192,26 @@ impl Ctx {
         self.loading.set_value(true);
         let chosen = self.setting.get_untracked();
         let data_url = SETTINGS[chosen].url;
-        self.status.set("Downloading the pretrained models…".into());
         spawn_local(async move {
-            let got = super::summarize_page::download(data_url, |n, total| {
-                self.status.set(match total {
-                    Some(t) => format!(
-                        "Downloading the pretrained models: {:.1} of {:.1} MB",
-                        n as f64 / 1e6,
-                        t as f64 / 1e6
-                    ),
-                    None => format!("Downloading the pretrained models: {:.1} MB", n as f64 / 1e6),
-                })
-            })
-            .await
-            .and_then(|bytes| {
-                let l = store::from_bytes(&bytes, &Device::flex())
-                    .map_err(|e| format!("{data_url}: {e}"))?;
-                let (documents, summaries) =
-                    store::bundle_corpus(&l.metadata).map_err(|e| format!("{data_url}: {e}"))?;
-                let Phase::Pretrain { generator, reconstructor } = l.phase else {
-                    return Err(format!("{data_url} is not a pretrained run"));
-                };
-                Ok(Lab {
-                    generator: generator.model,
-                    reconstructor: reconstructor.model,
-                    config: l.config,
-                    vocab: l.vocab,
-                    documents,
-                    summaries,
-                })
-            });
+            let got = super::download_shown(data_url, "the pretrained models", self.status)
+                .await
+                .and_then(|bytes| {
+                    let l = store::from_bytes(&bytes, &Device::flex())
+                        .map_err(|e| format!("{data_url}: {e}"))?;
+                    let (documents, summaries) = store::bundle_corpus(&l.metadata)
+                        .map_err(|e| format!("{data_url}: {e}"))?;
+                    let Phase::Pretrain { generator, reconstructor } = l.phase else {
+                        return Err(format!("{data_url} is not a pretrained run"));
+                    };
+                    Ok(Lab {
+                        generator: generator.model,
+                        reconstructor: reconstructor.model,
+                        config: l.config,
+                        vocab: l.vocab,
+                        documents,
+                        summaries,
+                    })
+                });
             self.loading.set_value(false);
             match got {
                 Ok(lab) => {
@@ -239,7 +227,7 @@ impl Ctx {
     }
 
     fn start(self) {
-        if self.running.get_untracked() {
+        if self.trainer.running.get_untracked() {
             return;
         }
         if self.step.get_untracked() >= self.budget.get_untracked() {
@@ -247,72 +235,76 @@ impl Ctx {
             return;
         }
         let Some(lab) = self.current() else { return self.load() };
-        self.running.set(true);
         self.error.set(None);
-        let generation = self.generation.get_value();
-        spawn_local(async move {
-            let r = self.train_loop(&lab, generation).await;
-            if self.generation.get_value() != generation {
-                return;
-            }
-            self.running.set(false);
-            if let Err(e) = r {
-                self.error.set(Some(e));
-            }
-            self.view(&lab);
-        });
+        let end = lab.clone();
+        self.trainer.start(
+            async move || {
+                self.train_step(&lab).await?;
+                Ok(self.step.get_untracked() < self.budget.get_untracked())
+            },
+            async move |outcome: Result<(), String>| {
+                if let Err(e) = outcome {
+                    self.error.set(Some(e));
+                }
+                self.view(&end);
+            },
+        );
     }
 
-    async fn train_loop(self, lab: &Lab, generation: u64) -> Result<(), String> {
+    /// One GAN-phase update, its report on the charts and in the log.
+    async fn train_step(self, lab: &Lab) -> Result<(), String> {
         let corpus = lab.corpus();
-        while self.running.get_untracked()
-            && self.generation.get_value() == generation
-            && self.step.get_untracked() < self.budget.get_untracked()
-        {
-            let Some((state, config)) = self.run.try_update_value(|r| r.take()).flatten() else {
-                return Err("the models are not ready yet".into());
-            };
-            let at = state.step + 1;
-            let (state, report) = train_step(state, &config, &corpus)
-                .map_err(|e| format!("training stopped at update {at}: {e}. Press Reset."))?;
-            let v = report
-                .values_async()
-                .await
-                .map_err(|e| format!("training stopped at update {at}: {e}. Press Reset."))?;
-            let (estimate, reconstruction) = (v.estimate, v.reconstruction);
-            if !v.all_finite() {
-                return Err(format!(
-                    "training diverged at update {at}: a loss became NaN. Press Reset, or pick another objective."
-                ));
-            }
-            let step = state.step;
-            self.run.set_value(Some((state, config)));
-            self.step.set(step);
-            self.estimate.set(Some(estimate));
-            self.reconstruction.set(Some(reconstruction));
-            self.estimates.update(|h| h.push((step as f64, estimate)));
-            self.reconstructions.update(|h| h.push((step as f64, reconstruction)));
-            let sample = report.samples.first().map(|w| summary_words(w, &lab.vocab).join(" "));
-            self.log.update(|l| {
-                l.push(format!(
-                    "{step}\t{estimate:.6}\t{reconstruction:.6}\t{}",
-                    sample.unwrap_or_default()
-                ));
-                if l.len() > LOG_LINES {
-                    l.remove(0);
+        let lent = self
+            .trainer
+            .lend(async |(state, config): (UnpairedState, UnpairedConfig)| {
+                let at = state.step + 1;
+                let stopped = |e: &dyn std::fmt::Display| {
+                    format!("training stopped at update {at}: {e}. Press Reset.")
+                };
+                match train_step(state, &config, &corpus) {
+                    Ok((state, report)) => {
+                        let values = report.values_async().await.map_err(|e| stopped(&e));
+                        (Some((state, config)), values.map(|v| (at, v, report.samples)))
+                    }
+                    Err(e) => (None, Err(stopped(&e))),
                 }
-            });
-            if step % VIEW_EVERY == 0 {
-                self.view(lab);
+            })
+            .await;
+        let (step, v, samples) = match lent {
+            Ok(r) => r?,
+            Err(Lost::Reset) => return Ok(()),
+            Err(e @ Lost::NotReady) => return Err(e.to_string()),
+        };
+        let (estimate, reconstruction) = (v.estimate, v.reconstruction);
+        if !v.all_finite() {
+            return Err(format!(
+                "training diverged at update {step}: a loss became NaN. Press Reset, or pick another objective."
+            ));
+        }
+        self.step.set(step);
+        self.estimate.set(Some(estimate));
+        self.reconstruction.set(Some(reconstruction));
+        self.estimates.update(|h| push_thinned(h, (step as f64, estimate), |_| false));
+        self.reconstructions.update(|h| push_thinned(h, (step as f64, reconstruction), |_| false));
+        let sample = samples.first().map(|w| summary_words(w, &lab.vocab).join(" "));
+        self.log.update(|l| {
+            l.push(format!(
+                "{step}\t{estimate:.6}\t{reconstruction:.6}\t{}",
+                sample.unwrap_or_default()
+            ));
+            if l.len() > LOG_LINES {
+                l.remove(0);
             }
-            yield_to_browser().await;
+        });
+        if step % VIEW_EVERY == 0 {
+            self.view(lab);
         }
         Ok(())
     }
 
     /// Re-reads the shown documents' hidden summaries.
     fn view(self, lab: &Lab) {
-        let now = self.run.with_value(|r| r.as_ref().map(|(s, c)| lab.hidden(s, c)));
+        let now = self.trainer.with(|(s, c)| lab.hidden(s, c));
         match now {
             Some(Ok(now)) => self.shown.update(|shown| {
                 for (s, n) in shown.iter_mut().zip(now) {
@@ -332,7 +324,7 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         method: RwSignal::new("distributions".into()),
         objective: RwSignal::new("wgan-gp".into()),
         budget: RwSignal::new(300),
-        running: RwSignal::new(false),
+        trainer: Trainer::default(),
         step: RwSignal::new(0),
         estimate: RwSignal::new(None),
         reconstruction: RwSignal::new(None),
@@ -343,8 +335,6 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         status: RwSignal::new(String::new()),
         error: RwSignal::new(None),
         lab: StoredValue::new_local(None),
-        run: StoredValue::new_local(None),
-        generation: StoredValue::new(0),
         loading: StoredValue::new(false),
     };
     // The bundle downloads when the tab is first opened.
@@ -359,29 +349,20 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         <section class="lab">
             <div class="controls">
                 <p class="hint">{move || { let s = &SETTINGS[ctx.setting.get()]; format!("Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of {}; a reconstructor must rebuild the document from it; a critic, shown {}, pushes the hidden summaries to read like them. No document is ever paired with its own summary.", s.documents, s.summaries) }}</p>
-                <label>"Corpus "
-                    <select data-testid="unpaired-corpus" disabled=move || ctx.running.get() on:change=move |ev| { let id = event_target_value(&ev); if let Some(i) = SETTINGS.iter().position(|s| s.id == id) { ctx.choose(i) } }>
-                        {SETTINGS.iter().enumerate().map(|(i, s)| view! { <option value=s.id selected=move || ctx.setting.get() == i>{s.label}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label>"Method "
-                    <select data-testid="unpaired-method" on:change=move |ev| { ctx.method.set(event_target_value(&ev)); ctx.reset() }>
-                        <option value="distributions" selected=move || ctx.method.get() == "distributions">"1: the critic reads the word distributions"</option>
-                        <option value="reinforce" selected=move || ctx.method.get() == "reinforce">"2: adversarial REINFORCE (sampled words)"</option>
-                    </select>
-                </label>
-                <label>"Critic objective "
-                    <select data-testid="unpaired-objective" on:change=move |ev| { ctx.objective.set(event_target_value(&ev)); ctx.reset() }>
-                        <option value="wgan-gp" selected=move || ctx.objective.get() == "wgan-gp">"WGAN-GP"</option>
-                        <option value="ct-gan" selected=move || ctx.objective.get() == "ct-gan">"CT-GAN"</option>
-                        <option value="wgan" selected=move || ctx.objective.get() == "wgan">"WGAN (weight clipping)"</option>
-                        <option value="gan" selected=move || ctx.objective.get() == "gan">"GAN (Jensen–Shannon)"</option>
-                    </select>
-                </label>
+                <Choice label="Corpus" testid="unpaired-corpus" disabled=ctx.trainer.running
+                    value=Signal::derive(move || SETTINGS[ctx.setting.get()].id.to_string())
+                    choices=SETTINGS.iter().map(|s| (s.id, s.label)).collect()
+                    on_pick=move |id| { if let Some(i) = SETTINGS.iter().position(|s| s.id == id) { ctx.choose(i) } }/>
+                <Choice label="Method" testid="unpaired-method" value=ctx.method
+                    choices=vec![("distributions", "1: the critic reads the word distributions"), ("reinforce", "2: adversarial REINFORCE (sampled words)")]
+                    on_pick=move |v| { ctx.method.set(v); ctx.reset() }/>
+                <Choice label="Critic objective" testid="unpaired-objective" value=ctx.objective
+                    choices=vec![("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN"), ("wgan", "WGAN (weight clipping)"), ("gan", "GAN (Jensen–Shannon)")]
+                    on_pick=move |v| { ctx.objective.set(v); ctx.reset() }/>
                 <label>"Generator updates " <input data-testid="unpaired-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::unpaired::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
                 <div class="buttons">
-                    <button data-testid="unpaired-train" disabled=move || ctx.running.get() || ready() on:click=move |_| ctx.start()>"Train"</button>
-                    <button data-testid="unpaired-pause" disabled=move || !ctx.running.get() on:click=move |_| ctx.running.set(false)>"Pause"</button>
+                    <button data-testid="unpaired-train" disabled=move || ctx.trainer.running.get() || ready() on:click=move |_| ctx.start()>"Train"</button>
+                    <button data-testid="unpaired-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
                     <button data-testid="unpaired-reset" on:click=move |_| ctx.reset()>"Reset"</button>
                 </div>
                 <p class="hint">"The models are small (embeddings and LSTMs of 64, a vocabulary of 4,000 words), pretrained for a few minutes with "<code>"earthmover unpaired pretrain"</code>"; each update here is the CLI's "<code>"unpaired train"</code>" step (3 critic updates, then the generator and the reconstructor), on the CPU. The full-size run and its ROUGE are in the README."</p>
