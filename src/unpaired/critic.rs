@@ -13,7 +13,7 @@
 //! penalty needs (proved against float64 finite differences in `tests/seq_critic.rs`).
 
 use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::gan::critic::Critic;
@@ -79,6 +79,20 @@ impl SeqCritic {
         let [b, _] = x.dims();
         let [v, e] = self.embed.dims();
         x.reshape([b * self.steps, v]).matmul(self.embed.val()).reshape([b, self.steps * e])
+    }
+
+    /// The scores `[B, 1]` of summaries given as word ids, `S` per row, step-major (each
+    /// below `V`): what [`Critic::forward`] gives their one-hot rows, with each step's
+    /// embedding looked up instead of multiplied out. A one-hot row times `E` is that row of
+    /// `E` exactly, so the two agree to the MLP's rounding, and the lookup skips a `[B·S, V]`
+    /// product (method 2 scores every prefix of every summary this way).
+    pub fn score_ids(&self, ids: &[i64]) -> Tensor<2> {
+        let device = self.device();
+        let rows = ids.len() / self.steps.max(1);
+        let e = self.embed.dims()[1];
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids.to_vec(), [ids.len()]), &device);
+        let embedded = self.embed.val().select(0, ids).reshape([rows, self.steps * e]);
+        self.mlp.forward(embedded)
     }
 }
 

@@ -251,16 +251,23 @@ pub fn summary_ids(words: &[String], vocab: &Vocab, steps: usize) -> Vec<usize> 
     words.iter().map(|w| vocab.id(w)).chain([STOP_ID]).take(steps).collect()
 }
 
+/// Each row's ids cut or padded to `steps`, flat and step-major: `[PAD]` after a row's end
+/// and for an id outside the vocabulary.
+pub fn step_ids(rows: &[Vec<usize>], vocab_size: usize, steps: usize) -> Vec<i64> {
+    rows.iter()
+        .flat_map(|ids| {
+            (0..steps).map(move |j| {
+                ids.get(j).copied().filter(|&i| i < vocab_size).unwrap_or(PAD_ID) as i64
+            })
+        })
+        .collect()
+}
+
 /// `[B, S·V]` one-hot rows for word ids, `[PAD]` after each row's end. Only the `B·S` ids
 /// travel to the device; the rows are scattered there.
 pub fn one_hot(rows: &[Vec<usize>], vocab_size: usize, steps: usize, device: &Device) -> Tensor<2> {
     let (b, v) = (rows.len(), vocab_size);
-    let ids: Vec<i64> = rows
-        .iter()
-        .flat_map(|ids| {
-            (0..steps).map(move |j| ids.get(j).copied().filter(|&i| i < v).unwrap_or(PAD_ID) as i64)
-        })
-        .collect();
+    let ids = step_ids(rows, v, steps);
     let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b * steps, 1]), device);
     let ones = Tensor::<2>::ones([b * steps, 1], device);
     Tensor::<2>::zeros([b * steps, v], device)
@@ -463,20 +470,22 @@ pub fn train_step(
             (objective::generator_loss(&config.objective, &critic, fake, None), vec![])
         }
         Method::Reinforce => {
-            // The critic scores every prefix (t words, the rest padded): per-step rewards.
-            let prefix_scores = |words: &[Vec<usize>]| -> Result<Vec<Vec<f64>>, String> {
-                (0..=steps)
-                    .map(|t| {
-                        let prefix: Vec<Vec<usize>> =
-                            words.iter().map(|w| w[..t.min(w.len())].to_vec()).collect();
-                        floats(
-                            critic.forward(one_hot(&prefix, v, steps, &device)),
-                            "critic's scores",
-                        )
-                    })
-                    .collect()
+            // The critic scores every prefix (t words, the rest padded) of the sampled and the
+            // greedy summaries, all in one pass over looked-up embeddings: per-step rewards.
+            let prefixes: Vec<Vec<usize>> = [&sampled.words, &greedy.words]
+                .into_iter()
+                .flat_map(|words| {
+                    (0..=steps)
+                        .flat_map(move |t| words.iter().map(move |w| w[..t.min(w.len())].to_vec()))
+                })
+                .collect();
+            let scores =
+                floats(critic.score_ids(&step_ids(&prefixes, v, steps)), "critic's scores")?;
+            // scores[((k·(S + 1)) + t)·B + row]: k = 0 sampled, 1 greedy; t words kept.
+            let by_prefix = |k: usize| -> Vec<Vec<f64>> {
+                (0..=steps).map(|t| scores[(k * (steps + 1) + t) * b..][..b].to_vec()).collect()
             };
-            let (s, g) = (prefix_scores(&sampled.words)?, prefix_scores(&greedy.words)?);
+            let (s, g) = (by_prefix(0), by_prefix(1));
             let mean_score = s[steps].iter().sum::<f64>() / b.max(1) as f64;
             let loss =
                 Tensor::<1>::from_data(TensorData::new(vec![-mean_score as f32], [1]), &device);
@@ -577,6 +586,36 @@ mod tests {
             want[i * v + id] = 1.0;
         }
         assert_eq!(got, want);
+    }
+
+    /// Method 2's scores of word ids by looked-up embeddings are the critic's scores of their
+    /// one-hot rows (the dense product), for prefixes of every length and padded rows alike.
+    #[test]
+    fn scoring_ids_by_lookup_equals_scoring_one_hot_rows() {
+        use crate::gan::mlp::Activation;
+        use crate::unpaired::critic::SeqCriticConfig;
+        let (v, steps) = (50, 6);
+        let config = SeqCriticConfig {
+            steps,
+            vocab: v,
+            emb: 8,
+            hidden: 16,
+            depth: 2,
+            activation: Activation::LeakyRelu,
+        };
+        let device = Device::flex();
+        let critic = config.init(&mut Rng::new(7), &device);
+        let mut rng = Rng::new(8);
+        let rows: Vec<Vec<usize>> =
+            (0..40).map(|i| (0..i % (steps + 3)).map(|_| rng.below(v + 5)).collect()).collect();
+        let dense = floats(critic.forward(one_hot(&rows, v, steps, &device)), "dense").unwrap();
+        let lookup = floats(critic.score_ids(&step_ids(&rows, v, steps)), "lookup").unwrap();
+        assert_eq!(dense.len(), rows.len());
+        let worst = dense.iter().zip(&lookup).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let scale = dense.iter().map(|a| a.abs()).fold(0.0, f64::max);
+        assert!(worst <= 1e-6 * scale.max(1.0), "largest difference {worst} (scale {scale})");
+        // The scores differ between rows, so equal lists are not equal by accident.
+        assert!(dense.iter().any(|&a| (a - dense[0]).abs() > 1e-3), "{dense:?}");
     }
 
     /// Gradient descent on the self-critical loss raises the log-probability of a summary that
