@@ -1,8 +1,22 @@
-//! One safetensors file per checkpoint: module weights in PyTorch's layout (through burn-store
-//! and [`crate::nn::TorchLayout`]), optimizer states under `optim.{prefix}.{path}.{leaf}`, and
-//! strings (config, counters, the optimizer's scalars) in the metadata.
+//! The one container every earthmover file is: a safetensors file whose metadata carries a
+//! header, beside the tensors each model names.
+//! - the header: `format`, what the file holds with its version (`earthmover-gan-v2`, …);
+//!   `config`, the run's settings as TOML; the counters a run has (`step`, `critic_steps`);
+//!   `extra.{name}` strings (data cursors, provenance); `precision` where it is not float32;
+//! - module weights in PyTorch's layout (through burn-store and [`crate::nn::TorchLayout`]), at
+//!   a [`Precision`]: float32, float16, or int8 with a float32 scale per row (`{name}.scale`);
+//! - optimizer states under `optim.{prefix}.{path}.{leaf}`, their scalars in the metadata.
+//!
+//! Each model's store (`gan::checkpoint`, `summarize::store`, `unpaired::store`,
+//! `align::adversarial`, `align::bundle`) names its format tags and its tensors and reads
+//! everything else through [`Writer`] and [`Reader`]; every problem is a [`RecordError`].
+//! Files written before the header was shared load unchanged: the keys are the ones they used,
+//! and [`Reader::extras`] also reads the bare keys older alignment checkpoints wrote.
 
 use std::collections::HashMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use burn::module::Module;
 use burn::tensor::{Device, TensorData};
@@ -21,10 +35,53 @@ pub enum RecordError {
     Shape { name: String, found: Vec<usize>, expected: Vec<usize> },
     #[error("tensor '{name}' has type {found}, expected {expected}")]
     DType { name: String, found: String, expected: String },
-    #[error("'{0}' holds NaN or infinite values")]
+    #[error("'{0}' holds NaN or infinite values; it was not saved")]
     NonFinite(String),
+    #[error("not an earthmover {kind} (format is '{found}', expected '{expected}')")]
+    Format { kind: &'static str, found: String, expected: String },
+    #[error("the file's config is unusable: {0}")]
+    Config(String),
+    #[error("the file's vocabulary is unusable: {0}")]
+    Vocab(String),
+    #[error("the vocabulary has {found} words but the config says {expected}")]
+    VocabSize { found: usize, expected: usize },
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     Other(String),
+}
+
+/// How a file stores its weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// Checkpoints: exact, so a run resumes bit for bit.
+    F32,
+    /// Half the size; what the page's bundles carry.
+    F16,
+    /// A quarter of the size: each row scaled to ±127 by its own float32 scale.
+    Int8,
+}
+
+impl Precision {
+    fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "float32" => Ok(Precision::F32),
+            "f16" | "float16" => Ok(Precision::F16),
+            "int8" | "i8" => Ok(Precision::Int8),
+            other => Err(format!("unknown precision '{other}': choose f32, f16 or int8")),
+        }
+    }
 }
 
 /// Tensors and metadata on their way into one file.
@@ -35,14 +92,78 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// The header: what the file holds (`format`) and the run's config as TOML.
+    pub fn header<C: Serialize>(&mut self, format: &str, config: &C) -> Result<(), RecordError> {
+        let config = toml::to_string(config).map_err(|e| RecordError::Config(e.to_string()))?;
+        self.format(format);
+        self.metadata.insert("config".into(), config);
+        Ok(())
+    }
+
+    /// What the file holds, for files without a config (a map, the page's data).
+    pub fn format(&mut self, format: &str) {
+        self.metadata.insert("format".into(), format.into());
+    }
+
+    /// A counter of the run (`step`, `critic_steps`).
+    pub fn counter(&mut self, name: &str, value: u64) {
+        self.metadata.insert(name.into(), value.to_string());
+    }
+
+    /// Free-form strings, as `extra.{name}` ([`Reader::extras`] gives them back).
+    pub fn extras(&mut self, extra: &[(&str, String)]) {
+        for (k, v) in extra {
+            self.metadata.insert(format!("extra.{k}"), v.clone());
+        }
+    }
+
     /// Float32 entries; refuses NaN or ±∞ (nothing is written then).
     pub fn floats(&mut self, stored: Vec<Stored>) -> Result<(), RecordError> {
-        for s in stored {
-            if s.values.iter().any(|v| !v.is_finite()) {
-                return Err(RecordError::NonFinite(s.name));
+        self.stored(stored, Precision::F32)
+    }
+
+    /// Entries at `precision`; refuses NaN or ±∞. A file with anything but float32 says so in
+    /// its `precision` key.
+    pub fn stored(&mut self, stored: Vec<Stored>, precision: Precision) -> Result<(), RecordError> {
+        if let Some(bad) = stored.iter().find(|s| s.values.iter().any(|v| !v.is_finite())) {
+            return Err(RecordError::NonFinite(bad.name.clone()));
+        }
+        if precision != Precision::F32 {
+            self.metadata.insert("precision".into(), precision.name().into());
+        }
+        for Stored { name, shape, values } in stored {
+            match precision {
+                Precision::F32 => {
+                    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    self.entries.push((name, Dtype::F32, shape, bytes));
+                }
+                Precision::F16 => {
+                    let bytes = values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect();
+                    self.entries.push((name, Dtype::F16, shape, bytes));
+                }
+                Precision::Int8 => {
+                    let cols = shape.last().copied().unwrap_or(1).max(1);
+                    let mut scales = Vec::with_capacity(values.len() / cols);
+                    let mut bytes = Vec::with_capacity(values.len());
+                    for row in values.chunks(cols) {
+                        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+                        scales.push(scale);
+                        bytes.extend(
+                            row.iter()
+                                .map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8),
+                        );
+                    }
+                    let scale_bytes = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    self.entries.push((
+                        format!("{name}.scale"),
+                        Dtype::F32,
+                        vec![scales.len()],
+                        scale_bytes,
+                    ));
+                    self.entries.push((name, Dtype::I8, shape, bytes));
+                }
             }
-            let bytes = s.values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            self.entries.push((s.name, Dtype::F32, s.shape, bytes));
         }
         Ok(())
     }
@@ -51,15 +172,27 @@ impl Writer {
         self.entries.push((name, dtype, shape, bytes));
     }
 
-    /// `module`'s weights under `prefix` (empty: their bare paths).
+    /// `module`'s weights under `prefix` (empty: their bare paths), in float32.
     pub fn module<M: Module>(
         &mut self,
         module: &M,
         prefix: &str,
         rename: impl Fn(&str) -> String,
     ) -> Result<(), RecordError> {
+        self.module_at(module, prefix, rename, Precision::F32)
+    }
+
+    /// [`Writer::module`] at `precision`.
+    pub fn module_at<M: Module>(
+        &mut self,
+        module: &M,
+        prefix: &str,
+        rename: impl Fn(&str) -> String,
+        precision: Precision,
+    ) -> Result<(), RecordError> {
         let stored = nn::to_torch(module, prefix).map_err(RecordError::Other)?;
-        self.floats(stored.into_iter().map(|s| Stored { name: rename(&s.name), ..s }).collect())
+        let stored = stored.into_iter().map(|s| Stored { name: rename(&s.name), ..s }).collect();
+        self.stored(stored, precision)
     }
 
     /// An optimizer's states (tensors under `optim.{prefix}.`, scalars and the step count in
@@ -109,6 +242,41 @@ impl<'a> Reader<'a> {
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
         Ok(Reader { st, metadata })
+    }
+
+    /// The file's format tag, which must be one of `accepted`; `kind` names such files in
+    /// the error ("GAN checkpoint").
+    pub fn format(
+        &self,
+        kind: &'static str,
+        accepted: &[&'static str],
+    ) -> Result<&'static str, RecordError> {
+        let found = self.metadata.get("format").map(String::as_str).unwrap_or_default();
+        accepted.iter().find(|&&f| f == found).copied().ok_or_else(|| RecordError::Format {
+            kind,
+            found: found.to_string(),
+            expected: accepted.join("' or '"),
+        })
+    }
+
+    /// The run's config from the header.
+    pub fn config<C: DeserializeOwned>(&self) -> Result<C, RecordError> {
+        toml::from_str(self.meta("config")?).map_err(|e| RecordError::Config(e.to_string()))
+    }
+
+    /// The header's `extra.{name}` strings by name. Alignment checkpoints written before the
+    /// header was shared kept theirs under bare names: `names` lists those to read too.
+    pub fn extras(&self, names: &[&str]) -> HashMap<String, String> {
+        let mut extras: HashMap<String, String> = names
+            .iter()
+            .filter_map(|&k| self.metadata.get(k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        extras.extend(
+            self.metadata
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("extra.").map(|k| (k.to_string(), v.clone()))),
+        );
+        extras
     }
 
     pub fn meta(&self, key: &str) -> Result<&str, RecordError> {

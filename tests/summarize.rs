@@ -216,7 +216,7 @@ fn tiny_model_learns() {
 /// the nearest half (ties to even).
 #[test]
 fn f16_conversion_is_exact() {
-    use earthmover::summarize::store::{f16_to_f32, f32_to_f16};
+    use earthmover::record::{f16_to_f32, f32_to_f16};
     for h in 0..=u16::MAX {
         let x = f16_to_f32(h);
         if x.is_nan() {
@@ -235,7 +235,8 @@ fn f16_conversion_is_exact() {
 /// precision; bad files are named.
 #[test]
 fn checkpoints_and_exports() {
-    use earthmover::summarize::store::{self, Precision, StoreError};
+    use earthmover::record::RecordError;
+    use earthmover::summarize::store::{self, Precision};
     let device = Device::flex();
     let v = toy_vocab();
     let config = SummarizerConfig { model: tiny_config(), ..Default::default() };
@@ -270,17 +271,17 @@ fn checkpoints_and_exports() {
         }
     }
     // Damaged and foreign files.
-    assert!(matches!(store::load(b"not a model", &device), Err(StoreError::NotSafetensors(_))));
+    assert!(matches!(store::load(b"not a model", &device), Err(RecordError::NotSafetensors(_))));
     assert!(matches!(
         store::load(&bytes[..bytes.len() / 2], &device),
-        Err(StoreError::NotSafetensors(_))
+        Err(RecordError::NotSafetensors(_))
     ));
     let gan = earthmover::gan::checkpoint::to_bytes(
         &earthmover::gan::GanState::new(&earthmover::gan::GanConfig::toy_default(), &device),
         &earthmover::gan::GanConfig::toy_default(),
     )
     .unwrap();
-    assert!(matches!(store::load(&gan, &device), Err(StoreError::WrongFormat(_))));
+    assert!(matches!(store::load(&gan, &device), Err(RecordError::Format { .. })));
     // A model whose config no longer matches its tensors.
     let at =
         bytes.windows(10).position(|w| w == b"hidden = 3").expect("the config is in the metadata");
@@ -461,7 +462,8 @@ fn v1_checkpoints_still_resume() {
 /// matrix transposed from PyTorch's `[out, in]`, biases 1-D.
 #[test]
 fn the_committed_default_model_loads_by_name() {
-    use earthmover::summarize::store::{self, f16_to_f32};
+    use earthmover::record::f16_to_f32;
+    use earthmover::summarize::store;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/pointer-generator.safetensors");
     let bytes = std::fs::read(path).unwrap();
     let l = store::load(&bytes, &Device::flex()).unwrap();

@@ -443,15 +443,8 @@ pub fn align_step(
 
 pub const FORMAT: &str = "earthmover-align-v1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum AlignFileError {
-    #[error("not an earthmover alignment checkpoint (format is '{0}', expected '{FORMAT}')")]
-    WrongFormat(String),
-    #[error("the checkpoint's config is unreadable: {0}")]
-    Config(String),
-    #[error(transparent)]
-    Record(#[from] RecordError),
-}
+/// What the format errors call these files.
+const KIND: &str = "alignment checkpoint";
 
 /// The adversarial stage's state, its config and `extra` strings (the CLI's epoch counters) as
 /// safetensors: `map.weight` is W (PyTorch layout), then the critic and both optimizers.
@@ -459,23 +452,17 @@ pub fn to_bytes(
     state: &AdversarialState,
     config: &AdversarialConfig,
     extra: &[(&str, String)],
-) -> Result<Vec<u8>, AlignFileError> {
+) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
     w.module(&state.map, "map", |p| p.to_string())?;
     w.module(&state.critic, "critic", |p| p.to_string())?;
     w.optimizer(&state.map_opt, "map")?;
     w.optimizer(&state.critic_opt, "critic")?;
-    w.metadata.insert("format".into(), FORMAT.into());
-    w.metadata.insert(
-        "config".into(),
-        toml::to_string(config).map_err(|e| AlignFileError::Config(e.to_string()))?,
-    );
-    w.metadata.insert("step".into(), state.step.to_string());
-    w.metadata.insert("critic_steps".into(), state.critic_steps.to_string());
-    for (k, v) in extra {
-        w.metadata.insert((*k).into(), v.clone());
-    }
-    Ok(w.into_bytes()?)
+    w.header(FORMAT, config)?;
+    w.counter("step", state.step);
+    w.counter("critic_steps", state.critic_steps);
+    w.extras(extra);
+    w.into_bytes()
 }
 
 /// Loads what [`to_bytes`] wrote, for a map of size `dim`; returns the metadata too.
@@ -485,16 +472,12 @@ pub fn from_bytes(
     device: &Device,
 ) -> Result<
     (AdversarialState, AdversarialConfig, std::collections::HashMap<String, String>),
-    AlignFileError,
+    RecordError,
 > {
     let r = Reader::new(bytes)?;
-    let format = r.metadata.get("format").cloned().unwrap_or_default();
-    if format != FORMAT {
-        return Err(AlignFileError::WrongFormat(format));
-    }
-    let config: AdversarialConfig =
-        toml::from_str(r.meta("config")?).map_err(|e| AlignFileError::Config(e.to_string()))?;
-    config.validate().map_err(AlignFileError::Config)?;
+    r.format(KIND, &[FORMAT])?;
+    let config: AdversarialConfig = r.config()?;
+    config.validate().map_err(RecordError::Config)?;
     let skeleton = AdversarialState::new(&config, &Square::identity(dim), device);
     let map = r.module(skeleton.map.valid(), "map", |p| p.to_string())?;
     let critic = r.module(skeleton.critic.frozen(), "critic", |p| p.to_string())?;
@@ -509,22 +492,20 @@ pub fn from_bytes(
         critic_steps: r.meta_u64("critic_steps")?,
         device: device.clone(),
     };
-    Ok((state, config, r.metadata.clone()))
+    Ok((state, config, r.extras(&["best_criterion"])))
 }
 
 /// A map file: W alone (`weight`, PyTorch layout `[out, in]`), with `extra` metadata.
-pub fn map_bytes(w: &Square, extra: &[(&str, String)]) -> Result<Vec<u8>, AlignFileError> {
+pub fn map_bytes(w: &Square, extra: &[(&str, String)]) -> Result<Vec<u8>, RecordError> {
     let mut wr = Writer::default();
     wr.floats(vec![nn::Stored {
         name: "weight".into(),
         shape: vec![w.n, w.n],
         values: w.to_f32(),
     }])?;
-    wr.metadata.insert("format".into(), MAP_FORMAT.into());
-    for (k, v) in extra {
-        wr.metadata.insert((*k).into(), v.clone());
-    }
-    Ok(wr.into_bytes()?)
+    wr.format(MAP_FORMAT);
+    wr.extras(extra);
+    wr.into_bytes()
 }
 
 pub const MAP_FORMAT: &str = "earthmover-align-map-v1";
@@ -532,13 +513,11 @@ pub const MAP_FORMAT: &str = "earthmover-align-map-v1";
 /// W from a map file or from a checkpoint's `map.weight`.
 pub fn read_map(
     bytes: &[u8],
-) -> Result<(Square, std::collections::HashMap<String, String>), AlignFileError> {
+) -> Result<(Square, std::collections::HashMap<String, String>), RecordError> {
     let r = Reader::new(bytes)?;
-    let format = r.metadata.get("format").cloned().unwrap_or_default();
-    let name = match format.as_str() {
+    let name = match r.format("alignment map", &[MAP_FORMAT, FORMAT])? {
         MAP_FORMAT => "weight",
-        FORMAT => "map.weight",
-        _ => return Err(AlignFileError::WrongFormat(format)),
+        _ => "map.weight",
     };
     let s = r.floats(name)?;
     let n = s.shape.first().copied().unwrap_or(0);
@@ -547,10 +526,10 @@ pub fn read_map(
             name: name.into(),
             found: s.shape,
             expected: vec![n.max(1), n.max(1)],
-        }
-        .into());
+        });
     }
-    Ok((Square { n, data: s.values.iter().map(|&v| v as f64).collect() }, r.metadata.clone()))
+    let extras = r.extras(&["criterion", "epoch", "objective", "refined_rounds"]);
+    Ok((Square { n, data: s.values.iter().map(|&v| v as f64).collect() }, extras))
 }
 
 #[cfg(test)]

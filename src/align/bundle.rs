@@ -10,16 +10,6 @@ use crate::record::{Reader, RecordError, Writer};
 
 pub const FORMAT: &str = "earthmover-align-data-v1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum BundleError {
-    #[error("not an earthmover alignment data file (format is '{0}', expected '{FORMAT}')")]
-    WrongFormat(String),
-    #[error(transparent)]
-    Record(#[from] RecordError),
-    #[error("{0}")]
-    Invalid(String),
-}
-
 /// The two spaces and the lexicon as the page needs them.
 pub struct Bundle {
     pub src: Embeddings,
@@ -34,7 +24,7 @@ pub fn to_bytes(
     tgt: &Embeddings,
     lexicon: &Lexicon,
     source: &str,
-) -> Result<Vec<u8>, BundleError> {
+) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
     for (name, e) in [("src", src), ("tgt", tgt)] {
         w.floats(vec![Stored {
@@ -50,41 +40,38 @@ pub fn to_bytes(
         .map(|(s, t)| format!("{} {}", src.words[s], tgt.words[t]))
         .collect();
     w.metadata.insert("lexicon".into(), pairs.join("\n"));
-    w.metadata.insert("format".into(), FORMAT.into());
+    w.format(FORMAT);
     w.metadata.insert("source".into(), source.into());
-    Ok(w.into_bytes()?)
+    w.into_bytes()
 }
 
-pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, BundleError> {
+pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, RecordError> {
     let r = Reader::new(bytes)?;
-    let format = r.metadata.get("format").cloned().unwrap_or_default();
-    if format != FORMAT {
-        return Err(BundleError::WrongFormat(format));
-    }
-    let space = |name: &str| -> Result<Embeddings, BundleError> {
+    r.format("alignment data file", &[FORMAT])?;
+    let space = |name: &str| -> Result<Embeddings, RecordError> {
         let s = r.floats(name)?;
         let words: Vec<String> =
             r.meta(&format!("{name}_words"))?.split('\n').map(str::to_string).collect();
         let [n, dim] = s.shape[..] else {
-            return Err(BundleError::Invalid(format!("'{name}' is not a matrix: {:?}", s.shape)));
+            return Err(RecordError::Invalid(format!("'{name}' is not a matrix: {:?}", s.shape)));
         };
         if n != words.len() {
-            return Err(BundleError::Invalid(format!(
+            return Err(RecordError::Invalid(format!(
                 "'{name}' has {n} vectors but {} words",
                 words.len()
             )));
         }
-        Embeddings::new(words, dim, s.values).map_err(|e| BundleError::Invalid(e.to_string()))
+        Embeddings::new(words, dim, s.values).map_err(|e| RecordError::Invalid(e.to_string()))
     };
     let (src, tgt) = (space("src")?, space("tgt")?);
     if src.dim != tgt.dim {
-        return Err(BundleError::Invalid(format!(
+        return Err(RecordError::Invalid(format!(
             "the source vectors have {} dimensions and the target vectors {}",
             src.dim, tgt.dim
         )));
     }
     let lexicon = Lexicon::parse(r.meta("lexicon")?, &src, &tgt)
-        .map_err(|e| BundleError::Invalid(e.to_string()))?;
+        .map_err(|e| RecordError::Invalid(e.to_string()))?;
     Ok(Bundle { src, tgt, lexicon })
 }
 
@@ -99,6 +86,6 @@ mod tests {
         let lex = Lexicon::parse("ciudad town\naño year\nciudad city\nnada x\n", &es, &en).unwrap();
         let b = from_bytes(&to_bytes(&es, &en, &lex, "test").unwrap()).unwrap();
         assert_eq!((b.src, b.tgt, b.lexicon), (es, en, lex));
-        assert!(matches!(from_bytes(b"junk"), Err(BundleError::Record(_))));
+        assert!(matches!(from_bytes(b"junk"), Err(RecordError::NotSafetensors(_))));
     }
 }

@@ -17,6 +17,16 @@ pub enum Unsaved {
     Other(anyhow::Error),
 }
 
+impl Unsaved {
+    /// A checkpoint's write error: a non-finite tensor is divergence, the rest a failure.
+    pub fn from_record(e: crate::record::RecordError) -> Self {
+        match e {
+            crate::record::RecordError::NonFinite(name) => Unsaved::NonFinite(name),
+            other => Unsaved::Other(other.into()),
+        }
+    }
+}
+
 impl<E: Into<anyhow::Error>> From<E> for Unsaved {
     fn from(e: E) -> Self {
         Unsaved::Other(e.into())

@@ -382,10 +382,7 @@ impl Run for GanRun<'_> {
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
-        match checkpoint::to_bytes(self.state(), self.config) {
-            Err(checkpoint::CheckpointError::NonFinite(name)) => Err(Unsaved::NonFinite(name)),
-            other => Ok(other?),
-        }
+        checkpoint::to_bytes(self.state(), self.config).map_err(Unsaved::from_record)
     }
 
     fn divergence_hint(&self) -> &'static str {

@@ -15,7 +15,7 @@ use crate::rng::Rng;
 use crate::summarize::batch::{Batch, Example};
 use crate::summarize::decode::{Summary, summarize};
 use crate::summarize::input::read_article;
-use crate::summarize::store::{self, Loaded, Precision, StoreError};
+use crate::summarize::store::{self, Loaded, Precision};
 use crate::summarize::train::{SummarizeValues, TrainState, eval_loss, frozen, train_step};
 use crate::summarize::vocab::Vocab;
 use crate::summarize::{DecodeConfig, OptimizerKind, SummarizerConfig, TrainConfig, block_on};
@@ -823,10 +823,8 @@ impl Run for SummarizeRun<'_> {
     }
 
     fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
-        match store::checkpoint_bytes(self.state(), self.config, self.vocab, &[]) {
-            Err(StoreError::NonFinite(name)) => Err(Unsaved::NonFinite(name)),
-            other => Ok(other?),
-        }
+        store::checkpoint_bytes(self.state(), self.config, self.vocab, &[])
+            .map_err(Unsaved::from_record)
     }
 
     fn divergence_hint(&self) -> &'static str {

@@ -65,14 +65,21 @@ pub enum Setting {
     Bundle,
 }
 
+/// Where the documents and summaries come from: every command that reads a corpus.
 #[derive(Args, Debug)]
-pub struct Common {
+pub struct CorpusArgs {
     /// Document<TAB>summary lines (the Debian long2synopsis.tsv.gz), or the CNN/DailyMail folder
     /// with --corpus cnndm.
     #[arg(long)]
     data: PathBuf,
     #[arg(long, value_enum, default_value_t = Setting::Debian)]
     corpus: Setting,
+}
+
+#[derive(Args, Debug)]
+pub struct Common {
+    #[command(flatten)]
+    source: CorpusArgs,
     /// The run's folder: checkpoint.safetensors, metrics.jsonl, config.toml.
     #[arg(long)]
     out: PathBuf,
@@ -177,10 +184,8 @@ pub struct EvalArgs {
     /// A run's folder or checkpoint.
     #[arg(long)]
     model: PathBuf,
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long, value_enum, default_value_t = Setting::Debian)]
-    corpus: Setting,
+    #[command(flatten)]
+    source: CorpusArgs,
     /// test (the reported pairs) or val.
     #[arg(long, default_value = "test")]
     split: String,
@@ -213,10 +218,8 @@ pub struct BundleArgs {
     #[arg(long)]
     model: PathBuf,
     /// The corpus the run was pretrained on.
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long, value_enum, default_value_t = Setting::Debian)]
-    corpus: Setting,
+    #[command(flatten)]
+    source: CorpusArgs,
     #[arg(long)]
     out: PathBuf,
     /// Documents to carry (the first ones of the document half).
@@ -282,7 +285,8 @@ fn load(path: &Path, device: &Device) -> Result<store::Loaded> {
     store::from_bytes(&bytes, device).with_context(|| format!("cannot load {}", file.display()))
 }
 
-fn read_data(path: &Path, corpus: Setting) -> Result<Unpaired> {
+fn read_data(source: &CorpusArgs) -> Result<Unpaired> {
+    let (path, corpus) = (source.data.as_path(), source.corpus);
     eprintln!("reading {} …", path.display());
     let (data, report) = match corpus {
         Setting::Debian => debian(path, 50),
@@ -363,7 +367,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     let c = &a.common;
     common_checks(c)?;
     let device = device::native(c.device)?.announce();
-    let data = read_data(&c.data, c.corpus)?;
+    let data = read_data(&c.source)?;
     let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let (generator, reconstructor, config, vocab) = if c.resume {
         let l = load(&c.out, &device)?;
@@ -402,7 +406,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
                 vocab.len()
             );
         }
-        let mut config = match c.corpus {
+        let mut config = match c.source.corpus {
             Setting::Cnndm => UnpairedConfig::news(vocab.len()),
             _ => UnpairedConfig::debian(vocab.len()),
         }
@@ -453,12 +457,7 @@ fn checkpoint_bytes(
     config: &UnpairedConfig,
     vocab: &Vocab,
 ) -> std::result::Result<Vec<u8>, Unsaved> {
-    match store::to_bytes(phase, config, vocab, &[]) {
-        Err(store::UnpairedFileError::Record(crate::record::RecordError::NonFinite(name))) => {
-            Err(Unsaved::NonFinite(name))
-        }
-        other => Ok(other?),
-    }
+    store::to_bytes(phase, config, vocab, &[]).map_err(Unsaved::from_record)
 }
 
 /// `unpaired pretrain` as the driver's [`Run`].
@@ -636,7 +635,7 @@ fn gan(a: GanArgs) -> Result<()> {
         })
         .transpose()?;
     let device = device::native(c.device)?.announce();
-    let data = read_data(&c.data, c.corpus)?;
+    let data = read_data(&c.source)?;
     if let Some(lr) = a.generator_lr
         && !(lr.is_finite() && lr > 0.0 && lr <= 1.0)
     {
@@ -852,20 +851,20 @@ fn eval(a: EvalArgs) -> Result<()> {
     let mut l = load_scored(&a.model, &device)?;
     a.decode.apply(&mut l.config.decode);
     l.config.validate().map_err(anyhow::Error::msg)?;
-    let data = read_data(&a.data, a.corpus)?;
+    let data = read_data(&a.source)?;
     let pairs = match a.split.as_str() {
         "test" => &data.test,
         "val" => &data.val,
         other => bail!("unknown --split '{other}': choose test or val"),
     };
     if pairs.is_empty() {
-        bail!("{} has no {} pairs to evaluate on", a.data.display(), a.split);
+        bail!("{} has no {} pairs to evaluate on", a.source.data.display(), a.split);
     }
     let pairs = &pairs[..a.limit.unwrap_or(pairs.len()).min(pairs.len())];
     if data.val.is_empty() {
         bail!(
             "{} has no validation pairs to tune Lead-N's N on: eval needs them (a page bundle has none)",
-            a.data.display()
+            a.source.data.display()
         );
     }
     let (n, _) = tune_lead(&data.val);
@@ -1042,7 +1041,7 @@ fn bundle(a: BundleArgs) -> Result<()> {
     if !(a.generator_lr.is_finite() && a.generator_lr > 0.0 && a.generator_lr <= 1.0) {
         bail!("--generator-lr must be a number in (0, 1], not {}", a.generator_lr);
     }
-    let data = read_data(&a.data, a.corpus)?;
+    let data = read_data(&a.source)?;
     let mut config = l.config.clone();
     config.batch_size = a.batch_size;
     config.generator_optimizer = config.generator_optimizer.with_lr(a.generator_lr);

@@ -48,10 +48,11 @@ impl ValueEnum for DeviceChoice {
 
 impl ValueEnum for Precision {
     fn value_variants<'a>() -> &'a [Self] {
-        &[Precision::F16, Precision::Int8]
+        &[Precision::F32, Precision::F16, Precision::Int8]
     }
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
+            Precision::F32 => PossibleValue::new("f32").alias("float32").help("exact"),
             Precision::F16 => PossibleValue::new("f16").alias("float16"),
             Precision::Int8 => {
                 PossibleValue::new("int8").alias("i8").help("per-row scales; a quarter of float32")

@@ -19,26 +19,8 @@ pub const FORMAT: &str = "earthmover-gan-v2";
 /// with biases as `[1, n]`. Such a checkpoint loads and resumes; the next save writes v2.
 pub const FORMAT_V1: &str = "earthmover-gan-v1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    #[error("not an earthmover GAN checkpoint (format is '{0}', expected '{FORMAT}')")]
-    WrongFormat(String),
-    #[error("the checkpoint's config is unreadable: {0}")]
-    Config(String),
-    #[error("'{0}' holds NaN or infinite values; it was not saved")]
-    NonFinite(String),
-    #[error(transparent)]
-    Record(RecordError),
-}
-
-impl From<RecordError> for CheckpointError {
-    fn from(e: RecordError) -> Self {
-        match e {
-            RecordError::NonFinite(name) => CheckpointError::NonFinite(name),
-            other => CheckpointError::Record(other),
-        }
-    }
-}
+/// What the format errors call these files.
+const KIND: &str = "GAN checkpoint";
 
 /// `net.{i}` (our `Vec<Linear>` index) → `net.{2i}` (its place in PyTorch's Sequential).
 fn torch_name(path: &str) -> String {
@@ -55,7 +37,7 @@ fn torch_name(path: &str) -> String {
 }
 
 /// The whole state and config as safetensors bytes.
-pub fn to_bytes(state: &GanState, config: &GanConfig) -> Result<Vec<u8>, CheckpointError> {
+pub fn to_bytes(state: &GanState, config: &GanConfig) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
     w.module(&state.generator, "generator", torch_name)?;
     w.module(&state.critic, "critic", torch_name)?;
@@ -67,23 +49,15 @@ pub fn to_bytes(state: &GanState, config: &GanConfig) -> Result<Vec<u8>, Checkpo
     if let Some(a) = &state.critic_avg {
         w.module(a, "average.critic", torch_name)?;
     }
-    let config_text =
-        toml::to_string(config).map_err(|e| CheckpointError::Config(e.to_string()))?;
-    w.metadata.insert("format".into(), FORMAT.into());
-    w.metadata.insert("config".into(), config_text);
-    w.metadata.insert("step".into(), state.step.to_string());
-    w.metadata.insert("critic_steps".into(), state.critic_steps.to_string());
-    Ok(w.into_bytes()?)
+    w.header(FORMAT, config)?;
+    w.counter("step", state.step);
+    w.counter("critic_steps", state.critic_steps);
+    w.into_bytes()
 }
 
 /// Whether the file is v1 (`Ok(true)`) or v2.
-fn check_format(r: &Reader<'_>) -> Result<bool, CheckpointError> {
-    let format = r.metadata.get("format").cloned().unwrap_or_default();
-    match format.as_str() {
-        FORMAT => Ok(false),
-        FORMAT_V1 => Ok(true),
-        _ => Err(CheckpointError::WrongFormat(format)),
-    }
+fn check_format(r: &Reader<'_>) -> Result<bool, RecordError> {
+    Ok(r.format(KIND, &[FORMAT, FORMAT_V1])? == FORMAT_V1)
 }
 
 /// A v1 optimizer: slot `k` of the `p`-th parameter (in the module's visiting order, which is
@@ -94,7 +68,7 @@ fn v1_optimizer(
     rule: &OptimizerConfig,
     who: &str,
     device: &Device,
-) -> Result<Optimizer, CheckpointError> {
+) -> Result<Optimizer, RecordError> {
     let t = r.meta_u64(&format!("{who}_opt_t"))?;
     let mut record = StateRecord::default();
     for (p, (path, dims)) in nn::param_shapes(model).into_iter().enumerate() {
@@ -103,15 +77,15 @@ fn v1_optimizer(
             .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
-    rule.init().load(record, t, device).map_err(|e| CheckpointError::Record(RecordError::Other(e)))
+    rule.init().load(record, t, device).map_err(RecordError::Other)
 }
 
-fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, CheckpointError> {
-    Ok(r.reshaped(name, dims)?)
+fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, RecordError> {
+    r.reshaped(name, dims)
 }
 
 /// A v1 running average: the `p`-th parameter was `average.{who}.{p}`.
-fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, CheckpointError> {
+fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, RecordError> {
     struct Fill(Vec<TensorData>);
     impl nn::FloatMap for Fill {
         fn apply<const D: usize>(
@@ -131,22 +105,21 @@ fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, CheckpointErr
     Ok(nn::map_floats(like, &mut Fill(values)))
 }
 
-fn config(r: &Reader<'_>) -> Result<GanConfig, CheckpointError> {
-    let config: GanConfig =
-        toml::from_str(r.meta("config")?).map_err(|e| CheckpointError::Config(e.to_string()))?;
-    config.validate().map_err(|e| CheckpointError::Config(e.to_string()))?;
+fn config(r: &Reader<'_>) -> Result<GanConfig, RecordError> {
+    let config: GanConfig = r.config()?;
+    config.validate().map_err(|e| RecordError::Config(e.to_string()))?;
     Ok(config)
 }
 
 /// The config stored in a checkpoint, without loading any tensor.
-pub fn read_config(bytes: &[u8]) -> Result<GanConfig, CheckpointError> {
+pub fn read_config(bytes: &[u8]) -> Result<GanConfig, RecordError> {
     let r = Reader::new(bytes)?;
     check_format(&r)?;
     config(&r)
 }
 
 /// Loads a state and its config onto `device`.
-pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(GanState, GanConfig), CheckpointError> {
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(GanState, GanConfig), RecordError> {
     let r = Reader::new(bytes)?;
     let v1 = check_format(&r)?;
     let config = config(&r)?;

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 
 use burn::tensor::Device;
-use safetensors::Dtype;
 
 use super::config::SummarizerConfig;
 use super::model::{Init, PointerGenerator};
@@ -20,6 +19,7 @@ use super::train::TrainState;
 use super::vocab::Vocab;
 use crate::nn;
 use crate::optim::Optimizer;
+pub use crate::record::Precision;
 use crate::record::{Reader, RecordError, Writer};
 
 pub const CHECKPOINT_FORMAT: &str = "earthmover-pointer-generator-v2";
@@ -28,81 +28,18 @@ pub const CHECKPOINT_FORMAT: &str = "earthmover-pointer-generator-v2";
 pub const CHECKPOINT_FORMAT_V1: &str = "earthmover-pointer-generator-v1";
 pub const EXPORT_FORMAT: &str = "earthmover-pointer-generator-export-v1";
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum StoreError {
-    #[error("not a safetensors file ({0})")]
-    NotSafetensors(String),
-    #[error("not an earthmover pointer-generator file (format is '{0}')")]
-    WrongFormat(String),
-    #[error("the file has no '{0}' entry")]
-    Missing(String),
-    #[error("the file's config is unusable: {0}")]
-    Config(String),
-    #[error("the file's vocabulary is unusable: {0}")]
-    Vocab(String),
-    #[error("the vocabulary has {found} words but the config says {expected}")]
-    VocabSize { found: usize, expected: usize },
-    #[error("tensor '{name}' has shape {found:?}, but the config needs {expected:?}")]
-    Shape { name: String, found: Vec<usize>, expected: Vec<usize> },
-    #[error("tensor '{name}' has type {found}, expected {expected}")]
-    DType { name: String, found: String, expected: String },
-    #[error("a tensor could not be read back from the device: {0}")]
-    Read(String),
-    #[error("could not write safetensors: {0}")]
-    Write(String),
-    #[error("'{0}' holds NaN or infinite values; it was not saved")]
-    NonFinite(String),
-}
+/// What the format errors call these files.
+const KIND: &str = "pointer-generator file";
 
-impl From<RecordError> for StoreError {
-    fn from(e: RecordError) -> Self {
-        match e {
-            RecordError::NotSafetensors(m) => StoreError::NotSafetensors(m),
-            RecordError::Missing(m) => StoreError::Missing(m),
-            RecordError::Shape { name, found, expected } => {
-                StoreError::Shape { name, found, expected }
-            }
-            RecordError::DType { name, found, expected } => {
-                StoreError::DType { name, found, expected }
-            }
-            RecordError::NonFinite(m) => StoreError::NonFinite(m),
-            RecordError::Other(m) => StoreError::Read(m),
-        }
-    }
-}
-
-/// How an export stores its weights.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precision {
-    F16,
-    Int8,
-}
-
-impl std::str::FromStr for Precision {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "f16" | "float16" => Ok(Precision::F16),
-            "int8" | "i8" => Ok(Precision::Int8),
-            other => Err(format!("unknown precision '{other}': choose f16 or int8")),
-        }
-    }
-}
-
-pub use crate::record::{f16_to_f32, f32_to_f16};
-
+/// The header with the vocabulary, which travels in every pointer-generator file.
 fn base_metadata(
     w: &mut Writer,
     format: &str,
     config: &SummarizerConfig,
     vocab: &Vocab,
-) -> Result<(), StoreError> {
-    let config_text = toml::to_string(config).map_err(|e| StoreError::Config(e.to_string()))?;
-    w.metadata.extend([
-        ("format".to_string(), format.to_string()),
-        ("config".to_string(), config_text),
-        ("vocab".to_string(), vocab.to_text()),
-    ]);
+) -> Result<(), RecordError> {
+    w.header(format, config)?;
+    w.metadata.insert("vocab".into(), vocab.to_text());
     Ok(())
 }
 
@@ -113,16 +50,14 @@ pub fn checkpoint_bytes(
     config: &SummarizerConfig,
     vocab: &Vocab,
     extra: &[(&str, String)],
-) -> Result<Vec<u8>, StoreError> {
+) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
     w.module(&state.model, "", |n| n.to_string())?;
     w.optimizer(&state.opt, "model")?;
     base_metadata(&mut w, CHECKPOINT_FORMAT, config, vocab)?;
-    w.metadata.insert("step".into(), state.step.to_string());
-    for (k, v) in extra {
-        w.metadata.insert(format!("extra.{k}"), v.clone());
-    }
-    Ok(w.into_bytes()?)
+    w.counter("step", state.step);
+    w.extras(extra);
+    w.into_bytes()
 }
 
 /// A compact export for the web page.
@@ -131,7 +66,7 @@ pub fn export_bytes(
     config: &SummarizerConfig,
     vocab: &Vocab,
     precision: Precision,
-) -> Result<Vec<u8>, StoreError> {
+) -> Result<Vec<u8>, RecordError> {
     export_bytes_with(model, config, vocab, precision, &[])
 }
 
@@ -143,45 +78,12 @@ pub fn export_bytes_with(
     vocab: &Vocab,
     precision: Precision,
     extra: &[(&str, String)],
-) -> Result<Vec<u8>, StoreError> {
+) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
-    for (k, v) in extra {
-        w.metadata.insert(format!("extra.{k}"), v.clone());
-    }
-    for nn::Stored { name, shape, values } in nn::to_torch(model, "").map_err(StoreError::Read)? {
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(StoreError::NonFinite(name));
-        }
-        match precision {
-            Precision::F16 => {
-                let bytes = values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect();
-                w.raw(name, Dtype::F16, shape, bytes);
-            }
-            Precision::Int8 => {
-                let cols = shape.last().copied().unwrap_or(1).max(1);
-                let mut scales = Vec::with_capacity(values.len() / cols);
-                let mut bytes = Vec::with_capacity(values.len());
-                for row in values.chunks(cols) {
-                    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-                    scales.push(scale);
-                    bytes.extend(
-                        row.iter().map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8),
-                    );
-                }
-                let rows = scales.len();
-                w.raw(name.clone(), Dtype::I8, shape, bytes);
-                w.floats(vec![nn::Stored {
-                    name: format!("{name}.scale"),
-                    shape: vec![rows],
-                    values: scales,
-                }])?;
-            }
-        }
-    }
+    w.extras(extra);
+    w.module_at(model, "", |n| n.to_string(), precision)?;
     base_metadata(&mut w, EXPORT_FORMAT, config, vocab)?;
-    w.metadata.insert("precision".into(), format!("{precision:?}").to_lowercase());
-    Ok(w.into_bytes()?)
+    w.into_bytes()
 }
 
 /// What kind of file was loaded.
@@ -220,7 +122,7 @@ fn v1_optimizer(
     model: &PointerGenerator,
     config: &SummarizerConfig,
     device: &Device,
-) -> Result<Optimizer, StoreError> {
+) -> Result<Optimizer, RecordError> {
     let rule = super::train::optimizer(config);
     let t = r.meta_u64("optim_t")?;
     let mut record = crate::optim::StateRecord::default();
@@ -230,25 +132,23 @@ fn v1_optimizer(
             .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
-    rule.init().load(record, t, device).map_err(StoreError::Config)
+    rule.init().load(record, t, device).map_err(RecordError::Config)
 }
 
 /// Loads a checkpoint or an export onto `device`; every problem is named.
-pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
+pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> {
     let r = Reader::new(bytes)?;
-    let format = r.metadata.get("format").cloned().unwrap_or_default();
-    let kind = match format.as_str() {
+    let kind = match r.format(KIND, &[CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_V1, EXPORT_FORMAT])? {
         CHECKPOINT_FORMAT => Kind::Checkpoint,
         CHECKPOINT_FORMAT_V1 => Kind::OldCheckpoint,
-        EXPORT_FORMAT => Kind::Export,
-        _ => return Err(StoreError::WrongFormat(format)),
+        _ => Kind::Export,
     };
-    let config: SummarizerConfig =
-        toml::from_str(r.meta("config")?).map_err(|e| StoreError::Config(e.to_string()))?;
-    config.validate().map_err(StoreError::Config)?;
-    let vocab = Vocab::from_text(r.meta("vocab")?).map_err(|e| StoreError::Vocab(e.to_string()))?;
+    let config: SummarizerConfig = r.config()?;
+    config.validate().map_err(RecordError::Config)?;
+    let vocab =
+        Vocab::from_text(r.meta("vocab")?).map_err(|e| RecordError::Vocab(e.to_string()))?;
     if vocab.len() != config.model.vocab_size {
-        return Err(StoreError::VocabSize {
+        return Err(RecordError::VocabSize {
             found: vocab.len(),
             expected: config.model.vocab_size,
         });
@@ -265,10 +165,6 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
         }
         Kind::Export => (None, 0),
     };
-    let extra = r
-        .metadata
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("extra.").map(|k| (k.to_string(), v.clone())))
-        .collect();
+    let extra = r.extras(&[]);
     Ok(Loaded { model, config, vocab, opt, step, extra, kind })
 }

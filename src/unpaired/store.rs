@@ -10,26 +10,15 @@ use burn::tensor::Device;
 use super::config::UnpairedConfig;
 use super::train::UnpairedState;
 use crate::gan::critic::Critic;
-use crate::record::{Reader, RecordError, Writer};
+use crate::record::{Precision, Reader, RecordError, Writer};
 use crate::summarize::model::{Init, PointerGenerator};
 use crate::summarize::train::{TrainState, trainable};
-use crate::summarize::vocab::{Vocab, VocabError};
+use crate::summarize::vocab::Vocab;
 
 pub const FORMAT: &str = "earthmover-unpaired-v1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum UnpairedFileError {
-    #[error(transparent)]
-    Record(#[from] RecordError),
-    #[error("not an earthmover unpaired-summarization file (format is '{0}')")]
-    WrongFormat(String),
-    #[error("the file's config is unusable: {0}")]
-    Config(String),
-    #[error("the file's vocabulary is unusable: {0}")]
-    Vocab(#[from] VocabError),
-    #[error("the vocabulary has {found} words but the config says {expected}")]
-    VocabSize { found: usize, expected: usize },
-}
+/// What the format errors call these files.
+const KIND: &str = "unpaired-summarization file";
 
 /// Where a run is. A run holds one, so the variants' sizes do not matter.
 #[derive(Clone, Debug)]
@@ -69,7 +58,7 @@ pub fn to_bytes(
     config: &UnpairedConfig,
     vocab: &Vocab,
     extra: &[(&str, String)],
-) -> Result<Vec<u8>, UnpairedFileError> {
+) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
     let same = |p: &str| p.to_string();
     match phase {
@@ -78,7 +67,7 @@ pub fn to_bytes(
             w.module(&reconstructor.model, "reconstructor", same)?;
             w.optimizer(&generator.opt, "generator")?;
             w.optimizer(&reconstructor.opt, "reconstructor")?;
-            w.metadata.insert("step".into(), generator.step.to_string());
+            w.counter("step", generator.step);
         }
         Phase::Gan(s) => {
             w.module(&s.generator, "generator", same)?;
@@ -87,21 +76,15 @@ pub fn to_bytes(
             w.optimizer(&s.generator_opt, "generator")?;
             w.optimizer(&s.reconstructor_opt, "reconstructor")?;
             w.optimizer(&s.critic_opt, "critic")?;
-            w.metadata.insert("step".into(), s.step.to_string());
-            w.metadata.insert("critic_steps".into(), s.critic_steps.to_string());
+            w.counter("step", s.step);
+            w.counter("critic_steps", s.critic_steps);
         }
     }
-    w.metadata.insert("format".into(), FORMAT.into());
+    w.header(FORMAT, config)?;
     w.metadata.insert("phase".into(), phase.name().into());
-    w.metadata.insert(
-        "config".into(),
-        toml::to_string(config).map_err(|e| UnpairedFileError::Config(e.to_string()))?,
-    );
     w.metadata.insert("vocab".into(), vocab.to_text());
-    for (k, v) in extra {
-        w.metadata.insert(format!("extra.{k}"), v.clone());
-    }
-    Ok(w.into_bytes()?)
+    w.extras(extra);
+    w.into_bytes()
 }
 
 /// What [`to_bytes`] wrote, checked: format, config, vocabulary size, every tensor's shape.
@@ -112,18 +95,15 @@ pub struct Loaded {
     pub metadata: std::collections::HashMap<String, String>,
 }
 
-pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, UnpairedFileError> {
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> {
     let r = Reader::new(bytes)?;
-    let format = r.metadata.get("format").cloned().unwrap_or_default();
-    if format != FORMAT {
-        return Err(UnpairedFileError::WrongFormat(format));
-    }
-    let config: UnpairedConfig =
-        toml::from_str(r.meta("config")?).map_err(|e| UnpairedFileError::Config(e.to_string()))?;
-    config.validate().map_err(UnpairedFileError::Config)?;
-    let vocab = Vocab::from_text(r.meta("vocab")?)?;
+    r.format(KIND, &[FORMAT])?;
+    let config: UnpairedConfig = r.config()?;
+    config.validate().map_err(RecordError::Config)?;
+    let vocab =
+        Vocab::from_text(r.meta("vocab")?).map_err(|e| RecordError::Vocab(e.to_string()))?;
     if vocab.len() != config.generator.model.vocab_size {
-        return Err(UnpairedFileError::VocabSize {
+        return Err(RecordError::VocabSize {
             found: vocab.len(),
             expected: config.generator.model.vocab_size,
         });
@@ -175,7 +155,7 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, UnpairedFileE
             })
         }
         other => {
-            return Err(UnpairedFileError::Config(format!(
+            return Err(RecordError::Config(format!(
                 "unknown phase '{other}' (expected pretrain or gan)"
             )));
         }
@@ -203,32 +183,20 @@ pub fn bundle_bytes(
     vocab: &Vocab,
     documents: &[Vec<String>],
     summaries: &[Vec<String>],
-) -> Result<Vec<u8>, UnpairedFileError> {
-    use crate::record::f32_to_f16;
+) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
-    for (model, prefix) in [(generator, "generator"), (reconstructor, "reconstructor")] {
-        for s in crate::nn::to_torch(model, prefix).map_err(RecordError::Other)? {
-            if let Some(bad) = s.values.iter().find(|v| !v.is_finite()) {
-                return Err(RecordError::NonFinite(format!("{} ({bad})", s.name)).into());
-            }
-            let bytes = s.values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect();
-            w.raw(s.name, safetensors::Dtype::F16, s.shape, bytes);
-        }
-    }
+    let same = |p: &str| p.to_string();
+    w.module_at(generator, "generator", same, Precision::F16)?;
+    w.module_at(reconstructor, "reconstructor", same, Precision::F16)?;
     let lines =
         |rows: &[Vec<String>]| rows.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
-    w.metadata.insert("format".into(), FORMAT.into());
+    w.header(FORMAT, config)?;
     w.metadata.insert("phase".into(), "pretrain".into());
-    w.metadata.insert("step".into(), "0".into());
+    w.counter("step", 0);
     w.metadata.insert(NO_OPTIMIZER.into(), "none".into());
-    w.metadata.insert(
-        "config".into(),
-        toml::to_string(config).map_err(|e| UnpairedFileError::Config(e.to_string()))?,
-    );
     w.metadata.insert("vocab".into(), vocab.to_text());
-    w.metadata.insert("extra.documents".into(), lines(documents));
-    w.metadata.insert("extra.summaries".into(), lines(summaries));
-    Ok(w.into_bytes()?)
+    w.extras(&[("documents", lines(documents)), ("summaries", lines(summaries))]);
+    w.into_bytes()
 }
 
 /// Tokenized sentences: one word list per document or summary.
@@ -237,10 +205,10 @@ pub type Sentences = Vec<Vec<String>>;
 /// The corpus sample a bundle carries: (documents, summaries) as words.
 pub fn bundle_corpus(
     metadata: &std::collections::HashMap<String, String>,
-) -> Result<(Sentences, Sentences), UnpairedFileError> {
-    let rows = |key: &str| -> Result<Sentences, UnpairedFileError> {
+) -> Result<(Sentences, Sentences), RecordError> {
+    let rows = |key: &str| -> Result<Sentences, RecordError> {
         let text = metadata.get(key).ok_or_else(|| {
-            UnpairedFileError::Config(format!("the file has no {key}: it is not a page bundle"))
+            RecordError::Config(format!("the file has no {key}: it is not a page bundle"))
         })?;
         let rows: Vec<Vec<String>> = text
             .lines()
@@ -248,7 +216,7 @@ pub fn bundle_corpus(
             .filter(|r| !r.is_empty())
             .collect();
         if rows.is_empty() {
-            return Err(UnpairedFileError::Config(format!("the bundle's {key} are empty")));
+            return Err(RecordError::Config(format!("the bundle's {key} are empty")));
         }
         Ok(rows)
     };
