@@ -35,6 +35,33 @@ impl Lstm {
     pub fn bias_row(&self) -> Tensor<2> {
         self.bias.val().unsqueeze::<2>()
     }
+
+    /// The layer over a whole sequence `x` `[B, T, in]` with `mask` `[B, T]` (1 on tokens),
+    /// forwards or `reverse`d, as one fused op ([`crate::ops::lstm_seq`]): the outputs
+    /// `[B, T, H]` (zeros where masked, the state kept there) and the last `h` and `c` `[B, H]`.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        mask: Tensor<2>,
+        reverse: bool,
+    ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+        crate::ops::lstm_seq(
+            x,
+            self.weight_ih.val(),
+            self.weight_hh.val(),
+            self.bias_row(),
+            mask,
+            reverse,
+        )
+    }
+
+    /// One step from `x` `[B, in]` and the state `h`, `c` `[B, H]`: the new `[c; h]` `[B, 2H]`
+    /// (the fused cell's layout, [`crate::ops::lstm_cell`]).
+    pub fn step(&self, x: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
+        let gates =
+            x.matmul(self.weight_ih.val()) + self.bias_row() + h.matmul(self.weight_hh.val());
+        crate::ops::lstm_cell(gates, c)
+    }
 }
 
 /// A trainable parameter from row-major values.

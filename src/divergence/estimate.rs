@@ -235,3 +235,115 @@ pub fn linear_r2(xs: &[f64], ys: &[f64]) -> f64 {
     }
     if sxx == 0.0 || syy == 0.0 { f64::NAN } else { sxy * sxy / (sxx * syy) }
 }
+
+/// One grid point of [`SaturationView`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SaturationRow {
+    pub x: f64,
+    /// The discriminator's D(x).
+    pub d: f64,
+    /// The critic f(x), rescaled to [0, 1] over the grid.
+    pub critic: f64,
+    /// The generator's gradient magnitude from D, `|∂/∂x log(1 − D)|`, relative to its peak.
+    pub d_grad: f64,
+    /// `|f′(x)|`, relative to its peak.
+    pub f_grad: f64,
+}
+
+/// What the two-Gaussians page shows of a trained discriminator and WGAN critic (the WGAN
+/// paper's Figure 2), read off their curves. The clipped critic is fixed only up to scale and
+/// shift, so its values and both gradients are shown relative to their own range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaturationView {
+    pub rows: Vec<SaturationRow>,
+    /// D at the real mean and at the fake mean.
+    pub d_real: f64,
+    pub d_fake: f64,
+    /// The generator's gradient magnitude at the fake mean, from D and from the critic, each
+    /// relative to its peak over the grid.
+    pub d_grad_fake: f64,
+    pub f_grad_fake: f64,
+    /// R² of the least-squares line through the critic between the two means ([`linear_r2`]).
+    pub critic_r2: f64,
+}
+
+impl SaturationView {
+    /// `d` and `f` are the two networks' curves over the grid `xs` (`[2n]`: the values, then
+    /// the gradient magnitudes, as [`CriticFit::curve_tensor`] reads them); `d_ends` and
+    /// `f_ends` the same at the real and the fake mean (`[4]`). None when a curve does not
+    /// have that shape.
+    pub fn new(
+        xs: &[f32],
+        d: &[f32],
+        f: &[f32],
+        d_ends: &[f32],
+        f_ends: &[f32],
+        (real_mean, fake_mean): (f64, f64),
+    ) -> Option<Self> {
+        let n = xs.len();
+        if d.len() != 2 * n || f.len() != 2 * n || d_ends.len() != 4 || f_ends.len() != 4 {
+            return None;
+        }
+        let peak =
+            |v: &[f32], extra: f32| v.iter().copied().fold(extra, f32::max).max(f32::MIN_POSITIVE);
+        let (d_peak, f_peak) = (peak(&d[n..], d_ends[3]) as f64, peak(&f[n..], f_ends[3]) as f64);
+        let (lo, hi) = f[..n]
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let span = ((hi - lo) as f64).max(f64::MIN_POSITIVE);
+        let rows = (0..n)
+            .map(|i| SaturationRow {
+                x: xs[i] as f64,
+                d: d[i] as f64,
+                critic: (f[i] - lo) as f64 / span,
+                d_grad: d[n + i] as f64 / d_peak,
+                f_grad: f[n + i] as f64 / f_peak,
+            })
+            .collect();
+        let between = |x: f64| (x - real_mean) * (x - fake_mean) <= 0.0;
+        let (bx, by): (Vec<f64>, Vec<f64>) =
+            (0..n).filter(|&i| between(xs[i] as f64)).map(|i| (xs[i] as f64, f[i] as f64)).unzip();
+        Some(SaturationView {
+            rows,
+            d_real: d_ends[0] as f64,
+            d_fake: d_ends[1] as f64,
+            d_grad_fake: d_ends[3] as f64 / d_peak,
+            f_grad_fake: f_ends[3] as f64 / f_peak,
+            critic_r2: linear_r2(&bx, &by),
+        })
+    }
+}
+
+#[cfg(test)]
+mod saturation_tests {
+    use super::*;
+
+    /// A saturated discriminator and a linear critic over a grid from −2 to 6, real mean 0 and
+    /// fake mean 4: the view rescales the critic to [0, 1], puts both gradients' peaks at 1,
+    /// reads the ends off as given, and finds the critic linear between the means.
+    #[test]
+    fn the_saturation_view_rescales_each_curve_by_its_own_range() {
+        let xs: Vec<f32> = (0..=80).map(|i| -2.0 + 0.1 * i as f32).collect();
+        let n = xs.len();
+        let sigmoid = |z: f32| 1.0 / (1.0 + (-z).exp());
+        let mut d: Vec<f32> = xs.iter().map(|&x| sigmoid(8.0 * (2.0 - x))).collect();
+        // |∂/∂x log(1 − D)| = 8·D for this D: large where D is near 1, tiny at the fake mean.
+        d.extend(xs.iter().map(|&x| 8.0 * sigmoid(8.0 * (2.0 - x))));
+        let mut f: Vec<f32> = xs.iter().map(|&x| 0.01 * x - 0.3).collect();
+        f.extend(xs.iter().map(|_| 0.01));
+        let (d_ends, f_ends) =
+            ([sigmoid(16.0), sigmoid(-16.0), 8.0, 8.0 * sigmoid(-16.0)], [-0.3, -0.26, 0.01, 0.01]);
+        let v = SaturationView::new(&xs, &d, &f, &d_ends, &f_ends, (0.0, 4.0)).unwrap();
+        assert_eq!(v.rows.len(), n);
+        let first = v.rows[0];
+        let last = v.rows[n - 1];
+        assert!((first.critic - 0.0).abs() < 1e-6 && (last.critic - 1.0).abs() < 1e-6);
+        let top = v.rows.iter().map(|r| r.d_grad).fold(0.0, f64::max);
+        assert!((top - 1.0).abs() < 1e-6, "{top}");
+        assert!(v.rows.iter().all(|r| (r.f_grad - 1.0).abs() < 1e-6));
+        assert!(v.d_grad_fake < 1e-6 && (v.f_grad_fake - 1.0).abs() < 1e-6);
+        assert_eq!((v.d_real, v.d_fake), (d_ends[0] as f64, d_ends[1] as f64));
+        assert!((v.critic_r2 - 1.0).abs() < 1e-9, "{}", v.critic_r2);
+        assert!(SaturationView::new(&xs, &d[..n], &f, &d_ends, &f_ends, (0.0, 4.0)).is_none());
+    }
+}

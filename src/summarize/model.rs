@@ -48,6 +48,38 @@ pub struct Attention {
     pub v: Param<Tensor<2>>,
 }
 
+impl Attention {
+    /// `W_h hᵢ` for every encoder output `[B, T, 2H]` → `[B, T, A]`: once per document, as
+    /// See et al.'s code does, since it does not change between decoder steps.
+    pub fn features(&self, enc_out: Tensor<3>) -> Tensor<3> {
+        let [b, t, h2] = enc_out.dims();
+        let a = self.v.dims()[0];
+        enc_out.reshape([b * t, h2]).matmul(self.w_h.val()).reshape([b, t, a])
+    }
+
+    /// The attention `aᵗ = softmax(e)` `[B, T]` over the encoded document (padding masked
+    /// out) for the decoder state `s` `[B, 2H]` and `coverage` `[B, T]`, and the context
+    /// vector `Σᵢ aᵢ hᵢ` `[B, 2H]` (See et al. eq. 1–3 and 11).
+    pub fn forward(
+        &self,
+        enc: &Encoded,
+        s: Tensor<2>,
+        coverage: Tensor<2>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let [b, t, h2] = enc.out.dims();
+        let e = ops::attention_scores(
+            enc.features.clone(),
+            self.w_s.forward(s),
+            coverage,
+            self.w_c.val(),
+            self.v.val(),
+        ) + enc.neg_mask.clone();
+        let attn = activation::softmax(e, 1);
+        let context = attn.clone().reshape([b, 1, t]).matmul(enc.out.clone()).reshape([b, h2]);
+        (attn, context)
+    }
+}
+
 /// The output layer `p_vocab = softmax(V′(V[h; v] + b) + b′)`.
 #[derive(Module, Debug)]
 pub struct Output {
@@ -279,28 +311,12 @@ impl PointerGenerator {
     /// direction is one fused sequence op ([`crate::ops::lstm_seq`]): a padded position keeps the
     /// state unchanged and outputs zeros, so each direction sees exactly its sequence's tokens.
     pub fn encode(&self, ids: Vec<i64>, mask: Vec<f32>, batch: usize, len: usize) -> Encoded {
-        let h = self.config.hidden;
         let emb = self.embedding.forward(self.ids(ids, [batch, len])); // [B, T, E]
         let m = self.constant(mask.clone(), [batch, len]);
-        let run = |l: &Lstm, reverse: bool| {
-            ops::lstm_seq(
-                emb.clone(),
-                l.weight_ih.val(),
-                l.weight_hh.val(),
-                l.bias_row(),
-                m.clone(),
-                reverse,
-            )
-        };
-        let (out_fw, h_fw, c_fw) = run(&self.encoder.forward, false);
-        let (out_bw, h_bw, c_bw) = run(&self.encoder.backward, true);
+        let (out_fw, h_fw, c_fw) = self.encoder.forward.forward(emb.clone(), m.clone(), false);
+        let (out_bw, h_bw, c_bw) = self.encoder.backward.forward(emb, m, true);
         let out = Tensor::cat(vec![out_fw, out_bw], 2); // [B, T, 2H]
-        let a = self.config.attn();
-        let features = out
-            .clone()
-            .reshape([batch * len, 2 * h])
-            .matmul(self.attention.w_h.val())
-            .reshape([batch, len, a]);
+        let features = self.attention.features(out.clone());
         let h0 = activation::relu(self.reduce_h.forward(Tensor::cat(vec![h_fw, h_bw], 1)));
         let c0 = activation::relu(self.reduce_c.forward(Tensor::cat(vec![c_fw, c_bw], 1)));
         let neg_mask = self.constant(mask.iter().map(|&v| (v - 1.0) * 1e9).collect(), [batch, len]);
@@ -321,27 +337,14 @@ impl PointerGenerator {
 
     /// One decoder step from input embeddings `emb` `[B, E]`.
     fn step(&self, enc: &Encoded, state: DecoderState, emb: Tensor<2>) -> StepOut {
-        let [b, t, _] = enc.out.dims();
         let hd = self.config.hidden;
         let x = self.decoder_input.forward(Tensor::cat(vec![emb, state.context], 1));
-        let gates = x.clone().matmul(self.decoder.weight_ih.val())
-            + self.decoder.bias_row()
-            + state.h.matmul(self.decoder.weight_hh.val());
-        let s = ops::lstm_cell(gates, state.c); // [c; h]
+        let s = self.decoder.step(x.clone(), state.h, state.c); // [c; h]
         let (c, h) = (s.clone().narrow(1, 0, hd), s.clone().narrow(1, hd, hd));
-        let dec_features = self.attention.w_s.forward(s.clone()); // [B, A]
         // Without coverage the scores ignore it: zeros in, and w_c gets no gradient.
         let coverage_in =
             if self.config.coverage { state.coverage.clone() } else { state.coverage.zeros_like() };
-        let e = ops::attention_scores(
-            enc.features.clone(),
-            dec_features,
-            coverage_in,
-            self.attention.w_c.val(),
-            self.attention.v.val(),
-        ) + enc.neg_mask.clone();
-        let attn = activation::softmax(e, 1);
-        let context = attn.clone().reshape([b, 1, t]).matmul(enc.out.clone()).reshape([b, 2 * hd]);
+        let (attn, context) = self.attention.forward(enc, s.clone(), coverage_in);
         let cov_loss = attn.clone().min_pair(state.coverage.clone()).sum_dim(1);
         let coverage = state.coverage + attn.clone();
         StepOut {

@@ -10,7 +10,7 @@ use super::{bounded, yield_to_browser};
 use crate::bounds::Field;
 use crate::divergence::density::{Gauss, Mixture};
 use crate::divergence::estimate::{
-    self, CriticFit, Divergence, Estimate, EstimatorConfig, linear_r2,
+    self, CriticFit, Divergence, Estimate, EstimatorConfig, SaturationView,
 };
 use crate::divergence::lines::{self, Line, Normal1d};
 use crate::divergence::xy::{self, Update};
@@ -184,8 +184,7 @@ pub fn GaussiansPage() -> impl IntoView {
     let real_mu = RwSignal::new(0.0);
     let fake_mu = RwSignal::new(4.0);
     const SIGMA: f64 = 0.5;
-    let curves = RwSignal::new(None::<Vec<(f64, f64, f64, f64, f64)>>);
-    let summary = RwSignal::new(None::<(f64, f64, f64, f64, f64)>);
+    let curves = RwSignal::new(None::<SaturationView>);
     let progress = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let train = move |_| {
@@ -206,41 +205,8 @@ pub fn GaussiansPage() -> impl IntoView {
             let ends = [a as f32, b as f32];
             let dp = estimate::read(fits[0].0.curve_tensor(&ends)).await;
             let fp = estimate::read(fits[1].0.curve_tensor(&ends)).await;
-            let n = xs.len();
-            if d.len() == 2 * n && f.len() == 2 * n && dp.len() == 4 && fp.len() == 4 {
-                // Scale-free views: the clipped critic's values and both gradients are only
-                // meaningful up to a constant, so each is shown relative to its own range.
-                let peak = |v: &[f32], extra: f32| {
-                    v.iter().copied().fold(extra, f32::max).max(f32::MIN_POSITIVE) as f64
-                };
-                let (dmax, fmax) = (peak(&d[n..], dp[3]), peak(&f[n..], fp[3]));
-                let (flo, fhi) = f[..n]
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-                let span = ((fhi - flo) as f64).max(f64::MIN_POSITIVE);
-                let rows = (0..n)
-                    .map(|i| {
-                        (
-                            xs[i] as f64,
-                            d[i] as f64,
-                            (f[i] - flo) as f64 / span,
-                            d[n + i] as f64 / dmax,
-                            f[n + i] as f64 / fmax,
-                        )
-                    })
-                    .collect();
-                let between: Vec<usize> =
-                    (0..n).filter(|&i| (xs[i] as f64 - a) * (xs[i] as f64 - b) <= 0.0).collect();
-                let bx: Vec<f64> = between.iter().map(|&i| xs[i] as f64).collect();
-                let by: Vec<f64> = between.iter().map(|&i| f[i] as f64).collect();
-                curves.set(Some(rows));
-                summary.set(Some((
-                    dp[0] as f64,
-                    dp[1] as f64,
-                    dp[3] as f64 / dmax,
-                    fp[3] as f64 / fmax,
-                    linear_r2(&bx, &by),
-                )));
+            if let Some(view) = SaturationView::new(&xs, &d, &f, &dp, &fp, (a, b)) {
+                curves.set(Some(view));
             }
             busy.set(false);
         });
@@ -261,11 +227,11 @@ pub fn GaussiansPage() -> impl IntoView {
                 points: curve(lo, hi, 200, |x| g.pdf(x)),
             },
         ];
-        if let Some(rows) = curves.get() {
+        if let Some(v) = curves.get() {
             s.push(Series {
                 name: "D(x)",
                 color: "#8e44ad",
-                points: rows.iter().map(|r| (r.0, r.1)).collect(),
+                points: v.rows.iter().map(|r| (r.x, r.d)).collect(),
             });
         }
         s
@@ -273,11 +239,11 @@ pub fn GaussiansPage() -> impl IntoView {
     let critic = Signal::derive(move || {
         curves
             .get()
-            .map(|rows| {
+            .map(|v| {
                 vec![Series {
                     name: "critic f(x), rescaled to [0, 1]",
                     color: "#3167b0",
-                    points: rows.iter().map(|r| (r.0, r.2)).collect(),
+                    points: v.rows.iter().map(|r| (r.x, r.critic)).collect(),
                 }]
             })
             .unwrap_or_default()
@@ -285,27 +251,31 @@ pub fn GaussiansPage() -> impl IntoView {
     let gradients = Signal::derive(move || {
         curves
             .get()
-            .map(|rows| {
+            .map(|v| {
                 vec![
                     Series {
                         name: "|∂/∂x log(1 − D)|",
                         color: "#8e44ad",
-                        points: rows.iter().map(|r| (r.0, r.3)).collect(),
+                        points: v.rows.iter().map(|r| (r.x, r.d_grad)).collect(),
                     },
                     Series {
                         name: "|f′(x)|",
                         color: "#3167b0",
-                        points: rows.iter().map(|r| (r.0, r.4)).collect(),
+                        points: v.rows.iter().map(|r| (r.x, r.f_grad)).collect(),
                     },
                 ]
             })
             .unwrap_or_default()
     });
-    let s = move |f: fn(&(f64, f64, f64, f64, f64)) -> f64| {
-        move || summary.get().map(|v| fmt(f(&v))).unwrap_or_else(|| "—".into())
+    let s = move |f: fn(&SaturationView) -> f64| {
+        move || curves.with(|v| v.as_ref().map(|v| fmt(f(v)))).unwrap_or_else(|| "—".into())
     };
-    let sci = move |f: fn(&(f64, f64, f64, f64, f64)) -> f64| {
-        move || summary.get().map(|v| format!("{:.2e}", f(&v))).unwrap_or_else(|| "—".into())
+    let sci = move |f: fn(&SaturationView) -> f64| {
+        move || {
+            curves
+                .with(|v| v.as_ref().map(|v| format!("{:.2e}", f(v))))
+                .unwrap_or_else(|| "—".into())
+        }
     };
     view! {
         <section class="panel">
@@ -321,11 +291,11 @@ pub fn GaussiansPage() -> impl IntoView {
                         <span class="note">{move || progress.get()}</span>
                     </div>
                     <table class="numbers">
-                        <tr><td>"D at the real mean"</td><td data-testid="d-real">{s(|v| v.0)}</td></tr>
-                        <tr><td>"D at the fake mean"</td><td data-testid="d-fake">{s(|v| v.1)}</td></tr>
-                        <tr><td>"generator's |gradient| from D at the fake mean, relative to its peak"</td><td data-testid="d-grad-fake">{sci(|v| v.2)}</td></tr>
-                        <tr><td>"…from the critic there, relative to its peak"</td><td data-testid="f-grad-fake">{s(|v| v.3)}</td></tr>
-                        <tr><td>"critic's linearity between the means (R²)"</td><td data-testid="critic-r2">{s(|v| v.4)}</td></tr>
+                        <tr><td>"D at the real mean"</td><td data-testid="d-real">{s(|v| v.d_real)}</td></tr>
+                        <tr><td>"D at the fake mean"</td><td data-testid="d-fake">{s(|v| v.d_fake)}</td></tr>
+                        <tr><td>"generator's |gradient| from D at the fake mean, relative to its peak"</td><td data-testid="d-grad-fake">{sci(|v| v.d_grad_fake)}</td></tr>
+                        <tr><td>"…from the critic there, relative to its peak"</td><td data-testid="f-grad-fake">{s(|v| v.f_grad_fake)}</td></tr>
+                        <tr><td>"critic's linearity between the means (R²)"</td><td data-testid="critic-r2">{s(|v| v.critic_r2)}</td></tr>
                     </table>
                 </div>
                 <div>
