@@ -15,7 +15,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::chart::{LineChart, Series};
 use super::driver::{Lost, Trainer, push_thinned};
-use super::{Choice, bounded, now_ms, yield_to_browser};
+use super::{Choice, NumberField, now_ms, yield_to_browser};
 use crate::align::adversarial::{
     AdversarialConfig, AdversarialState, LinearMap, Spaces, align_step,
 };
@@ -494,8 +494,8 @@ pub fn AlignPage() -> impl IntoView {
                     choices=vec![("gan", "GAN (MUSE)"), ("wgan", "WGAN (weight clipping)"), ("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN")]
                     on_pick=move |v| { ctx.objective.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }/>
                 <label><input type="checkbox" data-testid="align-layer-norm" prop:checked=move || ctx.layer_norm.get() on:change=move |ev| { ctx.layer_norm.set(event_target_checked(&ev)); ctx.reset() }/>" layer-normalised critic (seed 002)"</label>
-                <label>"Map updates " <input data-testid="align-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
-                <label>"Seed " <input data-testid="align-seed" type="number" min="0" prop:value=move || ctx.seed.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::align::SEED, ctx.seed.get_untracked(), ctx.error) { ctx.seed.set(v); ctx.reset() }/></label>
+                <NumberField label="Map updates" testid="align-steps" field=bounds::align::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
+                <NumberField label="Seed" testid="align-seed" field=bounds::align::SEED value=ctx.seed error=ctx.error on_set=move |v| { ctx.seed.set(v); ctx.reset() }/>
                 <div class="buttons">
                     <button data-testid="align-train" disabled=idle on:click=move |_| ctx.start()>"Train"</button>
                     <button data-testid="align-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>

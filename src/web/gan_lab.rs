@@ -9,7 +9,7 @@ use web_sys::HtmlCanvasElement;
 use super::canvas;
 use super::chart::{LineChart, Series};
 use super::driver::{Lost, Trainer, push_thinned};
-use super::{Choice, bounded, now_ms};
+use super::{Choice, NumberField, now_ms};
 use crate::bounds::{self, gan};
 use crate::device::Backend;
 use crate::gan::mlp::MinibatchShape;
@@ -468,16 +468,16 @@ pub fn GanLab() -> impl IntoView {
                 <Choice label="Optimizer" testid="optimizer-select" value=Signal::derive(move || s().optimizer)
                     choices=vec![("adam", "adam"), ("rmsprop", "rmsprop"), ("sgd", "sgd")]
                     on_pick=move |v| set(&|s| s.optimizer = v.clone())/>
-                <label>"Learning rate " <input data-testid="lr" type="number" step="any" min="0.0000001" max="1" prop:value=move || s().lr on:change=move |ev| if let Some(v) = bounded(&ev, gan::LR, s().lr, ctx.error) { set(&|s| s.lr = v) }/></label>
-                <label>"β₁ " <input data-testid="beta1" type="number" step="0.1" min="0" max="0.999" prop:value=move || s().beta1 on:change=move |ev| if let Some(v) = bounded(&ev, gan::BETA1, s().beta1, ctx.error) { set(&|s| s.beta1 = v) }/></label>
-                <label>"β₂ " <input data-testid="beta2" type="number" step="0.01" min="0" max="0.9999" prop:value=move || s().beta2 on:change=move |ev| if let Some(v) = bounded(&ev, gan::BETA2, s().beta2, ctx.error) { set(&|s| s.beta2 = v) }/></label>
-                <label>"λ (penalty) " <input data-testid="lambda" type="number" step="any" min="0" max="1000" prop:value=move || s().lambda on:change=move |ev| if let Some(v) = bounded(&ev, gan::LAMBDA, s().lambda, ctx.error) { set(&|s| s.lambda = v) }/></label>
-                <label>"clip c " <input data-testid="clip" type="number" step="any" min="0.00001" max="10" prop:value=move || s().clip on:change=move |ev| if let Some(v) = bounded(&ev, gan::CLIP, s().clip, ctx.error) { set(&|s| s.clip = v) }/></label>
-                <label>"n_critic " <input data-testid="n-critic" type="number" min="1" max="50" prop:value=move || s().n_critic on:change=move |ev| if let Some(v) = bounded(&ev, gan::N_CRITIC, s().n_critic, ctx.error) { set(&|s| s.n_critic = v) }/></label>
-                <label>"batch " <input data-testid="batch" type="number" min="1" max="4096" prop:value=move || s().batch on:change=move |ev| if let Some(v) = bounded(&ev, gan::BATCH, s().batch, ctx.error) { set(&|s| s.batch = v) }/></label>
-                <label>"width " <input data-testid="hidden" type="number" min="1" max="1024" prop:value=move || s().hidden on:change=move |ev| if let Some(v) = bounded(&ev, gan::HIDDEN, s().hidden, ctx.error) { set(&|s| s.hidden = v) }/></label>
-                <label>"depth " <input data-testid="depth" type="number" min="1" max="8" prop:value=move || s().depth on:change=move |ev| if let Some(v) = bounded(&ev, gan::DEPTH, s().depth, ctx.error) { set(&|s| s.depth = v) }/></label>
-                <label>"seed " <input data-testid="seed" type="number" min="0" prop:value=move || s().seed on:change=move |ev| if let Some(v) = bounded(&ev, gan::SEED, s().seed, ctx.error) { set(&|s| s.seed = v) }/></label>
+                <NumberField label="Learning rate" testid="lr" field=gan::LR step="any" value=Signal::derive(move || s().lr) error=ctx.error on_set=move |v| { set(&|s| s.lr = v) }/>
+                <NumberField label="β₁" testid="beta1" field=gan::BETA1 step="0.1" value=Signal::derive(move || s().beta1) error=ctx.error on_set=move |v| { set(&|s| s.beta1 = v) }/>
+                <NumberField label="β₂" testid="beta2" field=gan::BETA2 step="0.01" value=Signal::derive(move || s().beta2) error=ctx.error on_set=move |v| { set(&|s| s.beta2 = v) }/>
+                <NumberField label="λ (penalty)" testid="lambda" field=gan::LAMBDA step="any" value=Signal::derive(move || s().lambda) error=ctx.error on_set=move |v| { set(&|s| s.lambda = v) }/>
+                <NumberField label="clip c" testid="clip" field=gan::CLIP step="any" value=Signal::derive(move || s().clip) error=ctx.error on_set=move |v| { set(&|s| s.clip = v) }/>
+                <NumberField label="n_critic" testid="n-critic" field=gan::N_CRITIC value=Signal::derive(move || s().n_critic) error=ctx.error on_set=move |v| { set(&|s| s.n_critic = v) }/>
+                <NumberField label="batch" testid="batch" field=gan::BATCH value=Signal::derive(move || s().batch) error=ctx.error on_set=move |v| { set(&|s| s.batch = v) }/>
+                <NumberField label="width" testid="hidden" field=gan::HIDDEN value=Signal::derive(move || s().hidden) error=ctx.error on_set=move |v| { set(&|s| s.hidden = v) }/>
+                <NumberField label="depth" testid="depth" field=gan::DEPTH value=Signal::derive(move || s().depth) error=ctx.error on_set=move |v| { set(&|s| s.depth = v) }/>
+                <NumberField label="seed" testid="seed" field=gan::SEED value=Signal::derive(move || s().seed) error=ctx.error on_set=move |v| { set(&|s| s.seed = v) }/>
                 <label><input type="checkbox" data-testid="layer-norm" prop:checked=move || s().layer_norm on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.layer_norm = v) }/>" layer-normalised critic"</label>
                 <label><input type="checkbox" data-testid="label-smoothing" prop:checked=move || s().label_smoothing on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.label_smoothing = v) }/>" one-sided label smoothing (GAN)"</label>
                 <label><input type="checkbox" data-testid="feature-matching" prop:checked=move || s().feature_matching on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.feature_matching = v) }/>" feature matching"</label>

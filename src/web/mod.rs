@@ -230,6 +230,32 @@ where
     }
 }
 
+/// A labelled number box whose range is `field`'s (its `min` and `max`, and what
+/// [`bounded`] accepts): a good value goes to `on_set`, a bad one is named in `error` and the
+/// box shows `value` again.
+#[component]
+pub fn NumberField<T>(
+    label: &'static str,
+    testid: &'static str,
+    field: crate::bounds::Field<T>,
+    #[prop(into)] value: Signal<T>,
+    on_set: impl Fn(T) + 'static,
+    error: RwSignal<Option<String>>,
+    #[prop(optional)] step: Option<&'static str>,
+    #[prop(optional)] title: Option<&'static str>,
+) -> impl IntoView
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    view! {
+        <label title=title>{label} " "
+            <input data-testid=testid type="number" step=step min=field.min.to_string() max=field.max.to_string()
+                prop:value=move || value.get().to_string()
+                on:change=move |ev| if let Some(v) = bounded(&ev, field, value.get_untracked(), error) { on_set(v) }/>
+        </label>
+    }
+}
+
 /// A labelled select over fixed choices, `(value, label)` pairs: it shows the choice `value`
 /// names and hands a pick to `on_pick`, so a pick is always one of `choices`.
 #[component]

@@ -16,7 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlCanvasElement;
 
-use super::{bounded, now_ms, yield_to_browser};
+use super::{NumberField, now_ms, yield_to_browser};
 use crate::bounds;
 use crate::device::Backend;
 use crate::summarize::decode::{Summary, summarize_with};
@@ -598,10 +598,10 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                                 <option value="greedy" selected=move || c().greedy>"greedy"</option>
                             </select>
                         </label>
-                        <label>"beam " <input data-testid="beam" type="number" min="1" max="16" prop:value=move || c().beam on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::BEAM, c().beam, ctx.error) { ctx.error.set(None); set(&|c| c.beam = v) }/></label>
-                        <label>"min length " <input data-testid="min-len" type="number" min="0" max="400" prop:value=move || c().min_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MIN_LEN, c().min_len, ctx.error) { ctx.error.set(None); set(&|c| c.min_len = v) }/></label>
-                        <label>"max length " <input data-testid="max-len" type="number" min="1" max="400" prop:value=move || c().max_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::MAX_LEN, c().max_len, ctx.error) { ctx.error.set(None); set(&|c| c.max_len = v) }/></label>
-                        <label title="exactly this many words; 0: min and max length apply">"target length " <input data-testid="target-len" type="number" min="0" max="400" prop:value=move || c().target_len on:change=move |ev| if let Some(v) = bounded(&ev, bounds::summarize::TARGET_LEN, c().target_len, ctx.error) { ctx.error.set(None); set(&|c| c.target_len = v) }/></label>
+                        <NumberField label="beam" testid="beam" field=bounds::summarize::BEAM value=Signal::derive(move || c().beam) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.beam = v) }/>
+                        <NumberField label="min length" testid="min-len" field=bounds::summarize::MIN_LEN value=Signal::derive(move || c().min_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.min_len = v) }/>
+                        <NumberField label="max length" testid="max-len" field=bounds::summarize::MAX_LEN value=Signal::derive(move || c().max_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.max_len = v) }/>
+                        <NumberField label="target length" testid="target-len" field=bounds::summarize::TARGET_LEN title="exactly this many words; 0: min and max length apply" value=Signal::derive(move || c().target_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.target_len = v) }/>
                         <label><input type="checkbox" data-testid="no-repeat-trigram" prop:checked=move || c().no_repeat_trigram on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_trigram = v) }/>" no repeated trigram"</label>
                         <label><input type="checkbox" data-testid="no-repeat-word" prop:checked=move || c().no_repeat_word on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_word = v) }/>" no repeated word"</label>
                         <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>

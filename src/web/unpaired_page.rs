@@ -15,7 +15,7 @@ use leptos::task::spawn_local;
 
 use super::chart::{LineChart, Series};
 use super::driver::{Lost, Trainer, push_thinned};
-use super::{Choice, bounded};
+use super::{Choice, NumberField};
 use crate::bounds;
 use crate::rng::Rng;
 use crate::summarize::PointerGenerator;
@@ -359,7 +359,7 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                 <Choice label="Critic objective" testid="unpaired-objective" value=ctx.objective
                     choices=vec![("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN"), ("wgan", "WGAN (weight clipping)"), ("gan", "GAN (Jensen–Shannon)")]
                     on_pick=move |v| { ctx.objective.set(v); ctx.reset() }/>
-                <label>"Generator updates " <input data-testid="unpaired-steps" type="number" min="1" max="100000" prop:value=move || ctx.budget.get() on:change=move |ev| if let Some(v) = bounded(&ev, bounds::unpaired::STEPS, ctx.budget.get_untracked(), ctx.error) { ctx.budget.set(v) }/></label>
+                <NumberField label="Generator updates" testid="unpaired-steps" field=bounds::unpaired::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
                 <div class="buttons">
                     <button data-testid="unpaired-train" disabled=move || ctx.trainer.running.get() || ready() on:click=move |_| ctx.start()>"Train"</button>
                     <button data-testid="unpaired-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
