@@ -382,6 +382,24 @@ impl FloatMap for Scale {
 #[error("could not read the step's values back from the device: {0}")]
 pub struct ReadError(pub String);
 
+/// What stops a step (training, a free run, decoding) once it has started. A read-back that
+/// failed is reported as itself, never as divergence.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StepError {
+    /// Values could not be read back from the device.
+    #[error("could not read the {what} back from the device: {detail}")]
+    Read { what: &'static str, detail: String },
+    /// The device returned another number of values than the step needs.
+    #[error("the {what} came back as {found} values, not {expected}")]
+    Count { what: &'static str, found: usize, expected: usize },
+    /// NaN or infinite values: the weights diverged.
+    #[error("the {what} are NaN or infinite: the weights diverged")]
+    NotFinite { what: &'static str },
+    /// The input cannot be used (an empty article, a missing language model).
+    #[error("{0}")]
+    Input(&'static str),
+}
+
 /// Reads `n` scalars (any float dtype) from the device in one transfer.
 pub async fn read_floats(t: Tensor<1>, n: usize) -> Result<Vec<f64>, ReadError> {
     let data = t.into_data_async().await.map_err(|e| ReadError(format!("{e:?}")))?;

@@ -573,7 +573,7 @@ impl Run for GanPhaseRun<'_> {
             }
             Err(e) => {
                 self.state = Some(before);
-                Err(e)
+                Err(e.to_string())
             }
         }
     }

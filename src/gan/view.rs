@@ -7,6 +7,7 @@ use burn::tensor::Tensor;
 use super::config::GanConfig;
 use super::metrics::{ModeStats, mode_stats};
 use super::train::{GanState, tensor2};
+use crate::nn::StepError;
 use crate::rng::Rng;
 use crate::transport::{exact_w1, pairs};
 
@@ -46,12 +47,13 @@ pub fn score(config: &GanConfig, fake: &[[f64; 2]], real: &[[f64; 2]]) -> (f64, 
     (exact_w1(fake, real), config.data.modes().map(|m| mode_stats(fake, &m)))
 }
 
-async fn read(t: Tensor<2>) -> Result<Vec<f32>, String> {
+async fn read(t: Tensor<2>) -> Result<Vec<f32>, StepError> {
+    let read = |detail: String| StepError::Read { what: "lab's view", detail };
     t.into_data_async()
         .await
-        .map_err(|e| format!("{e:?}"))?
+        .map_err(|e| read(format!("{e:?}")))?
         .try_to_vec::<f32>()
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| read(format!("{e:?}")))
 }
 
 /// Everything the lab draws, read back from the device asynchronously (one read per tensor).
@@ -60,7 +62,7 @@ pub async fn snapshot(
     config: &GanConfig,
     n: usize,
     grid_size: usize,
-) -> Result<Snapshot, String> {
+) -> Result<Snapshot, StepError> {
     let mut rng = Rng::stream(config.seed, STREAM_VIEW, state.step);
     let fake_t = state.generate(n, &mut rng, config.noise_dim);
     let real = pairs(&config.data.sample(n, &mut rng));

@@ -10,6 +10,7 @@ use super::batch::Example;
 use super::config::DecodeConfig;
 use super::model::{DecodeOut, DecoderState, PointerGenerator, select_rows};
 use super::vocab::{START_ID, STOP_ID, UNK_ID, Vocab};
+use crate::nn::StepError;
 
 /// A decoded summary with what the page and `--explain` show.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -57,18 +58,23 @@ impl Hyp {
 
 /// Reads a decoder step's outputs (`P_vocab`, attention, `p_gen`) with one device
 /// synchronisation, natively or in the browser: on WebGPU each separate read is a round trip.
-async fn read_step(out: DecodeOut) -> Result<[Vec<f32>; 3], String> {
+async fn read_step(out: DecodeOut) -> Result<[Vec<f32>; 3], StepError> {
+    const WHAT: &str = "decoder step's outputs";
+    let read = |e| StepError::Read { what: WHAT, detail: format!("{e:?}") };
     let data = Transaction::default()
         .register(out.p_vocab)
         .register(out.attn)
         .register(out.p_gen)
         .execute_async()
         .await
-        .map_err(|e| format!("{e:?}"))?;
-    let mut host = data
-        .into_iter()
-        .map(|d| d.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}")));
-    let mut next = || host.next().ok_or("the device returned too few outputs")?;
+        .map_err(read)?;
+    let found = data.len();
+    let mut host = data.into_iter().map(|d| {
+        d.convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| StepError::Read { what: WHAT, detail: format!("{e:?}") })
+    });
+    let mut next = || host.next().ok_or(StepError::Count { what: WHAT, found, expected: 3 })?;
     Ok([next()?, next()?, next()?])
 }
 
@@ -116,7 +122,7 @@ pub async fn summarize(
     article: &[String],
     max_enc: usize,
     cfg: &DecodeConfig,
-) -> Result<Summary, String> {
+) -> Result<Summary, StepError> {
     summarize_with(model, vocab, article, max_enc, cfg, async |_| {}).await
 }
 
@@ -129,11 +135,11 @@ pub async fn summarize_with(
     max_enc: usize,
     cfg: &DecodeConfig,
     mut pause: impl AsyncFnMut(usize),
-) -> Result<Summary, String> {
+) -> Result<Summary, StepError> {
     let words: Vec<&str> = article.iter().map(String::as_str).collect();
     let ex = Example::new(&words, &[], vocab, max_enc, 2);
     if ex.enc.is_empty() {
-        return Err("the article has no words".into());
+        return Err(StepError::Input("the article has no words"));
     }
     let v = vocab.len();
     let k = if cfg.greedy { 1 } else { cfg.beam.max(1) };
@@ -154,10 +160,14 @@ pub async fn summarize_with(
         let (new_state, out) = model.decode_step(&enc, state, &prev);
         let [p_vocab, attn, p_gen] = read_step(out).await?;
         if p_vocab.len() != k * v || attn.len() != k * t || p_gen.len() != k {
-            return Err("the model returned outputs of the wrong size".into());
+            return Err(StepError::Count {
+                what: "decoder step's outputs",
+                found: p_vocab.len() + attn.len() + p_gen.len(),
+                expected: k * (v + t + 1),
+            });
         }
         if p_vocab.iter().any(|p| !p.is_finite()) {
-            return Err("the model produced NaN: the weights are broken".into());
+            return Err(StepError::NotFinite { what: "decoder step's outputs" });
         }
         let allow_stop = step + 1 >= min_len;
         let stop_factor = cfg.stop_factor(step);
@@ -221,7 +231,8 @@ pub async fn summarize_with(
         results = hyps;
     }
     results.sort_by(|a, b| b.avg().total_cmp(&a.avg()));
-    let best = results.into_iter().next().ok_or("decoding produced nothing")?;
+    let best =
+        results.into_iter().next().ok_or(StepError::Input("decoding produced no summary"))?;
     let score = best.avg();
     let mut tokens = vec![];
     let (mut p_gens, mut attention) = (vec![], vec![]);

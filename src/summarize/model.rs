@@ -24,7 +24,10 @@ use burn::tensor::{Device, Int, Tensor, TensorData, activation};
 
 use super::batch::Batch;
 use super::config::ModelConfig;
-use crate::nn::{Lstm, linear, param};
+use crate::nn::{Lstm, StepError, linear, param};
+
+/// What a free run's errors call the distributions it reads back.
+const DISTRIBUTIONS: &str = "generator's word distributions";
 use crate::ops;
 use crate::rng::Rng;
 
@@ -455,7 +458,7 @@ impl PointerGenerator {
         steps: usize,
         pick: Pick,
         rng: &mut Rng,
-    ) -> Result<FreeRun, String> {
+    ) -> Result<FreeRun, StepError> {
         use super::vocab::{PAD_ID, START_ID, STOP_ID};
         let [b, t, _] = enc.out.dims();
         let (v, e) = (self.config.vocab_size, self.config.emb);
@@ -494,20 +497,16 @@ impl PointerGenerator {
                 p_vocab
             };
             state = out.state;
-            let host: Vec<f32> = dist
-                .clone()
-                .inner()
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .map_err(|e| format!("cannot read the generator's distributions: {e:?}"))?;
+            let host: Vec<f32> =
+                dist.clone().inner().into_data().convert::<f32>().try_into_vec::<f32>().map_err(
+                    |e| StepError::Read { what: DISTRIBUTIONS, detail: format!("{e:?}") },
+                )?;
             if host.len() != b * v {
-                return Err(format!("the generator returned {} values, not {}", host.len(), b * v));
+                let (found, expected) = (host.len(), b * v);
+                return Err(StepError::Count { what: DISTRIBUTIONS, found, expected });
             }
             if host.iter().any(|p| !p.is_finite()) {
-                return Err(
-                    "the generator's word distributions are NaN: the weights diverged".into()
-                );
+                return Err(StepError::NotFinite { what: DISTRIBUTIONS });
             }
             let chosen: Vec<usize> = (0..b)
                 .map(|r| {

@@ -31,6 +31,7 @@ use super::lm::SummaryLm;
 use crate::gan::critic::Critic;
 use crate::gan::objective;
 use crate::gan::train::update_critic;
+use crate::nn::StepError;
 use crate::optim::{Optimizer, clip_global_norm, gradients};
 use crate::rng::Rng;
 use crate::summarize::batch::{Batch, Example};
@@ -299,7 +300,7 @@ pub fn summarize_batch(
     vocab: &Vocab,
     pick: Pick,
     rng: &mut Rng,
-) -> Result<FreeRun, String> {
+) -> Result<FreeRun, StepError> {
     let (enc, ids) = encode_documents(generator, docs, config, vocab);
     generator.free_run(&enc, &ids, config.summary_len(), pick, rng)
 }
@@ -329,16 +330,19 @@ fn reconstruction_batch(
 }
 
 /// A `[B, 1]` column of per-row values (rewards, critic scores) on the host.
-fn floats(t: Tensor<2>, what: &str) -> Result<Vec<f64>, String> {
+fn floats(t: Tensor<2>, what: &'static str) -> Result<Vec<f64>, StepError> {
     let [b, _] = t.dims();
     let v = t
         .inner()
         .into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .map_err(|e| format!("cannot read the {what}: {e:?}"))?;
-    if v.len() != b || v.iter().any(|x| !x.is_finite()) {
-        return Err(format!("the {what} are not {b} finite numbers: the weights diverged"));
+        .map_err(|e| StepError::Read { what, detail: format!("{e:?}") })?;
+    if v.len() != b {
+        return Err(StepError::Count { what, found: v.len(), expected: b });
+    }
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(StepError::NotFinite { what });
     }
     Ok(v.into_iter().map(f64::from).collect())
 }
@@ -393,7 +397,7 @@ pub fn train_step(
     mut state: UnpairedState,
     config: &UnpairedConfig,
     corpus: &Corpus,
-) -> Result<(UnpairedState, UnpairedReport), String> {
+) -> Result<(UnpairedState, UnpairedReport), StepError> {
     let (b, steps, v) = (config.batch_size, config.summary_len(), corpus.vocab.len());
     let device = state.critic.device();
     let mut terms = None;
@@ -496,7 +500,11 @@ pub fn train_step(
     // the same discount and self-critical baseline as the critic's per-step rewards.
     let lm_gain = match (config.lm_prior.weight, corpus.lm) {
         (0.0, _) => vec![],
-        (_, None) => return Err("the LM prior is on but the corpus has no language model".into()),
+        (_, None) => {
+            return Err(StepError::Input(
+                "the LM prior is on but the corpus has no language model",
+            ));
+        }
         (_, Some(lm)) => per_step_advantage(
             &lm.prefix_scores(&sampled.words, steps, config.lm_prior.unk_neutral),
             &lm.prefix_scores(&greedy.words, steps, config.lm_prior.unk_neutral),

@@ -16,6 +16,7 @@ use crate::gan::mlp::MinibatchShape;
 use crate::gan::train::{critic_step, generator_step, generator_values_async};
 use crate::gan::view::{Snapshot, snapshot};
 use crate::gan::{GanConfig, GanState, Objective, StepValues, Tricks, train_step};
+use crate::nn::StepError;
 use crate::optim::OptimizerConfig;
 use crate::toy::{Source, Toy};
 
@@ -222,7 +223,7 @@ impl Ctx {
         }
     }
 
-    fn show(self, snap: Result<Snapshot, String>) {
+    fn show(self, snap: Result<Snapshot, StepError>) {
         match snap {
             Ok(s) => {
                 self.w1.set(Some(s.w1));

@@ -93,7 +93,8 @@ impl Lab {
             &self.vocab,
             Pick::Greedy,
             &mut Rng::new(0),
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         Ok(run.words.iter().map(|w| summary_words(w, &self.vocab).join(" ")).collect())
     }
 }
