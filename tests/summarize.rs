@@ -259,7 +259,9 @@ fn checkpoints_and_exports() {
         (1, 1, config.clone(), v.clone())
     );
     assert_eq!(l.extra.get("cursor").map(String::as_str), Some("7"));
-    for (precision, tol) in [(Precision::F16, 1e-3), (Precision::Int8, 1.0 / 127.0)] {
+    for (precision, tol) in
+        [(Precision::F32, 0.0), (Precision::F16, 1e-3), (Precision::Int8, 1.0 / 127.0)]
+    {
         let e = store::export_bytes(&state.model, &config, &v, precision).unwrap();
         let l = store::load(&e, &device).unwrap();
         assert!(l.is_export() && l.opt.is_none());

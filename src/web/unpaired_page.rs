@@ -58,6 +58,8 @@ const SETTINGS: [Setting; 2] = [
 const SHOWN: usize = 4;
 /// Re-read the shown hidden summaries every this many updates while training.
 const VIEW_EVERY: u64 = 10;
+/// How a failed download of the bundle begins its message.
+const LOAD_FAILED: &str = "could not load the pretrained models";
 /// Lines kept in the step log.
 const LOG_LINES: usize = 200;
 
@@ -131,9 +133,17 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// Fresh critic and optimizers from the pretrained models, with the chosen method and
-    /// objective (what `earthmover unpaired train --from <bundle>` starts with).
+    /// A fresh run, as the person asked (Reset, another method, objective or corpus): earlier
+    /// messages go.
     fn reset(self) {
+        self.error.set(None);
+        self.rebuild();
+    }
+
+    /// Fresh critic and optimizers from the pretrained models, with the chosen method and
+    /// objective (what `earthmover unpaired train --from <bundle>` starts with). A message
+    /// shown meanwhile (a field refused while the bundle downloaded) stays.
+    fn rebuild(self) {
         self.trainer.reset(None);
         self.step.set(0);
         self.estimate.set(None);
@@ -165,7 +175,6 @@ impl Ctx {
             Err(e) => self.error.set(Some(e)),
         }
         self.trainer.reset(Some((state, config)));
-        self.error.set(None);
         self.status.set(String::new());
     }
 
@@ -217,11 +226,18 @@ impl Ctx {
             match got {
                 Ok(lab) => {
                     self.lab.set_value(Some((chosen, Rc::new(lab))));
-                    self.reset();
+                    // An earlier attempt's failure no longer holds; a field's message does.
+                    if self
+                        .error
+                        .with_untracked(|e| e.as_ref().is_some_and(|e| e.starts_with(LOAD_FAILED)))
+                    {
+                        self.error.set(None);
+                    }
+                    self.rebuild();
                 }
                 Err(e) => {
                     self.status.set(String::new());
-                    self.error.set(Some(format!("could not load the pretrained models: {e}")));
+                    self.error.set(Some(format!("{LOAD_FAILED}: {e}")));
                 }
             }
         });
