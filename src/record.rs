@@ -168,10 +168,6 @@ impl Writer {
         Ok(())
     }
 
-    pub fn raw(&mut self, name: String, dtype: Dtype, shape: Vec<usize>, bytes: Vec<u8>) {
-        self.entries.push((name, dtype, shape, bytes));
-    }
-
     /// `module`'s weights under `prefix` (empty: their bare paths), in float32.
     pub fn module<M: Module>(
         &mut self,

@@ -86,11 +86,11 @@ impl SeqCritic {
     /// embedding looked up instead of multiplied out. A one-hot row times `E` is that row of
     /// `E` exactly, so the two agree to the MLP's rounding, and the lookup skips a `[B·S, V]`
     /// product (method 2 scores every prefix of every summary this way).
-    pub fn score_ids(&self, ids: &[i64]) -> Tensor<2> {
+    pub fn score_ids(&self, ids: Vec<i64>) -> Tensor<2> {
         let device = self.device();
-        let rows = ids.len() / self.steps.max(1);
+        let (n, rows) = (ids.len(), ids.len() / self.steps.max(1));
         let e = self.embed.dims()[1];
-        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids.to_vec(), [ids.len()]), &device);
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &device);
         let embedded = self.embed.val().select(0, ids).reshape([rows, self.steps * e]);
         self.mlp.forward(embedded)
     }

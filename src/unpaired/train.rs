@@ -484,7 +484,7 @@ pub fn train_step(
                 })
                 .collect();
             let scores =
-                floats(critic.score_ids(&step_ids(&prefixes, v, steps)), "critic's scores")?;
+                floats(critic.score_ids(step_ids(&prefixes, v, steps)), "critic's scores")?;
             // scores[((k·(S + 1)) + t)·B + row]: k = 0 sampled, 1 greedy; t words kept.
             let by_prefix = |k: usize| -> Vec<Vec<f64>> {
                 (0..=steps).map(|t| scores[(k * (steps + 1) + t) * b..][..b].to_vec()).collect()
@@ -617,7 +617,7 @@ mod tests {
         let rows: Vec<Vec<usize>> =
             (0..40).map(|i| (0..i % (steps + 3)).map(|_| rng.below(v + 5)).collect()).collect();
         let dense = floats(critic.forward(one_hot(&rows, v, steps, &device)), "dense").unwrap();
-        let lookup = floats(critic.score_ids(&step_ids(&rows, v, steps)), "lookup").unwrap();
+        let lookup = floats(critic.score_ids(step_ids(&rows, v, steps)), "lookup").unwrap();
         assert_eq!(dense.len(), rows.len());
         let worst = dense.iter().zip(&lookup).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         let scale = dense.iter().map(|a| a.abs()).fold(0.0, f64::max);

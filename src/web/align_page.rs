@@ -349,7 +349,8 @@ impl Ctx {
                 return;
             }
             let (best, _) = refinement.finish();
-            // Training goes on from the refined map.
+            // Training goes on from the refined map. Without models (none built yet) there is
+            // no run to carry on, and the refined map is shown all the same.
             if let Some(device) = self.device.get_value() {
                 let map = LinearMap::new(&best, &device).train();
                 let _ = self
