@@ -410,7 +410,6 @@ fn train(a: TrainArgs) -> Result<()> {
         p.test.len()
     );
     let mut run = AlignRun {
-        state: Some(state),
         config: &config,
         problem: &p,
         spaces: &spaces,
@@ -421,13 +420,13 @@ fn train(a: TrainArgs) -> Result<()> {
         last: String::new(),
     };
     if !a.resume {
-        folder.save(&run, 0)?;
+        folder.save(&run, &state, 0)?;
     }
-    let seconds = drive(&mut run, &folder, &cadence, &mut metrics)?;
-    if !a.out.join(BEST).exists() && run.step() < cadence.steps {
+    let (state, seconds) = drive(&mut run, state, &folder, &cadence, &mut metrics)?;
+    if !a.out.join(BEST).exists() && state.step < cadence.steps {
         println!(
             "stopped at step {} before the first epoch ended, so there is no best map yet; --resume continues. Wrote {}",
-            run.step(),
+            state.step,
             a.out.display()
         );
         return Ok(());
@@ -445,7 +444,6 @@ fn train(a: TrainArgs) -> Result<()> {
 /// `align train` as the driver's [`Run`]: its log, after each epoch, computes MUSE's
 /// criterion and keeps the best map.
 struct AlignRun<'a> {
-    state: Option<AdversarialState>,
     config: &'a AdversarialConfig,
     problem: &'a Problem,
     spaces: &'a Spaces,
@@ -457,38 +455,27 @@ struct AlignRun<'a> {
     last: String,
 }
 
-impl AlignRun<'_> {
-    fn state(&self) -> &AdversarialState {
-        self.state.as_ref().expect("the run's state is present between steps")
-    }
-}
-
 impl Run for AlignRun<'_> {
+    type State = AdversarialState;
     type Metrics = EpochLine;
 
-    fn step(&self) -> u64 {
-        self.state().step
-    }
-
-    fn advance(&mut self) -> std::result::Result<(), String> {
-        let state = self.state.take().expect("the run's state is present between steps");
-        let (next, report) = align_step(state, self.config, self.spaces);
-        self.state = Some(next);
-        let v = report.values().map_err(|e| e.to_string())?;
+    fn advance(&mut self, state: AdversarialState) -> Result<AdversarialState> {
+        let (state, report) = align_step(state, self.config, self.spaces);
+        let v = report.values()?;
         if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
-            return Err("the losses diverged to NaN or infinity".into());
+            bail!("the losses diverged to NaN or infinity");
         }
         self.values = v;
-        Ok(())
+        Ok(state)
     }
 
     fn message(&self) -> String {
         format!("D {:.3} · M {:.3}{}", self.values.critic_loss, self.values.map_loss, self.last)
     }
 
-    fn log(&mut self, seconds: f64) -> Result<EpochLine> {
-        let (p, v, step) = (self.problem, self.values, self.step());
-        let w = self.state().map.square()?;
+    fn log(&mut self, state: &AdversarialState, seconds: f64) -> Result<EpochLine> {
+        let (p, v, step) = (self.problem, self.values, state.step);
+        let w = state.map.square()?;
         let crit = criterion(&p.src, &p.tgt, &w);
         let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
         let line = EpochLine {
@@ -526,14 +513,14 @@ impl Run for AlignRun<'_> {
         Ok(line)
     }
 
-    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
+    fn checkpoint(&self, state: &AdversarialState) -> std::result::Result<Vec<u8>, Unsaved> {
         let meta = [("best_criterion", self.best.to_string())];
-        Ok(adversarial::to_bytes(self.state(), self.config, &meta)?)
+        Ok(adversarial::to_bytes(state, self.config, &meta)?)
     }
 
     /// After each epoch, so a resumed run keeps the best map's criterion.
-    fn wants_checkpoint(&self) -> bool {
-        self.step().is_multiple_of(self.epoch_size)
+    fn wants_checkpoint(&self, state: &AdversarialState) -> bool {
+        state.step.is_multiple_of(self.epoch_size)
     }
 
     fn divergence_hint(&self) -> &'static str {

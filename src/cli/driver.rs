@@ -33,24 +33,46 @@ impl<E: Into<anyhow::Error>> From<E> for Unsaved {
     }
 }
 
-/// A training run the driver advances one step at a time.
+/// A training state that counts its steps.
+pub trait Steps {
+    fn step(&self) -> u64;
+}
+
+macro_rules! steps {
+    ($($t:ty),*) => { $(impl Steps for $t { fn step(&self) -> u64 { self.step } })* };
+}
+steps!(
+    crate::gan::GanState,
+    crate::summarize::train::TrainState,
+    crate::align::adversarial::AdversarialState,
+    crate::unpaired::train::UnpairedState
+);
+
+/// Two models trained in step (unpaired pretraining): the first one's count.
+impl<A: Steps, B> Steps for (A, B) {
+    fn step(&self) -> u64 {
+        self.0.step()
+    }
+}
+
+/// A training run the driver advances one step at a time. The driver holds the state; the run
+/// holds what its command needs around the pure step function (data, config, the last report).
 pub trait Run {
+    type State: Steps;
     /// One line of metrics.jsonl: a typed record, so each command's lines keep one shape.
     type Metrics: serde::Serialize;
-    /// Steps done so far.
-    fn step(&self) -> u64;
-    /// One step. The error names what went wrong (a loss that became NaN, a value that could
-    /// not be read); the driver adds the step and the last good checkpoint.
-    fn advance(&mut self) -> Result<(), String>;
+    /// One step from `state`. The error names what went wrong (a loss that became NaN, a value
+    /// that could not be read); the driver adds the step and the last good checkpoint.
+    fn advance(&mut self, state: Self::State) -> Result<Self::State>;
     /// The progress bar's message after the last step.
     fn message(&self) -> String;
-    /// The metrics line of the current step, on the log cadence (it may evaluate).
-    fn log(&mut self, seconds: f64) -> Result<Self::Metrics>;
+    /// The metrics line of `state`, on the log cadence (it may evaluate).
+    fn log(&mut self, state: &Self::State, seconds: f64) -> Result<Self::Metrics>;
     /// The checkpoint file's bytes.
-    fn checkpoint(&self) -> Result<Vec<u8>, Unsaved>;
+    fn checkpoint(&self, state: &Self::State) -> Result<Vec<u8>, Unsaved>;
     /// Whether to save a checkpoint after this step besides the cadence's (align: each
     /// epoch's end).
-    fn wants_checkpoint(&self) -> bool {
+    fn wants_checkpoint(&self, _state: &Self::State) -> bool {
         false
     }
     /// What the user is told to try when training diverged.
@@ -150,12 +172,12 @@ impl RunFolder {
 
     /// Saves the run's checkpoint atomically. A checkpoint with NaN is refused and the last
     /// good one (step `last_good`) stays.
-    pub fn save(&self, run: &impl Run, last_good: u64) -> Result<()> {
-        let bytes = match run.checkpoint() {
+    pub fn save<R: Run>(&self, run: &R, state: &R::State, last_good: u64) -> Result<()> {
+        let bytes = match run.checkpoint(state) {
             Ok(b) => b,
             Err(Unsaved::NonFinite(name)) => bail!(
                 "training diverged at step {}: {name} became NaN or infinite. The last good checkpoint (step {last_good}) is kept in {}.{}",
-                run.step(),
+                state.step(),
                 self.checkpoint.display(),
                 run.divergence_hint()
             ),
@@ -208,52 +230,56 @@ fn changed_settings<C: serde::Serialize>(
         .collect())
 }
 
-/// Trains `run` to `cadence.steps`: a step, then (on their cadence) a metrics line and a
-/// checkpoint, with a progress bar, until the steps or `--max-minutes` run out; the last state
-/// is saved either way. A step that fails ends the run with the step and the last good
-/// checkpoint named. Returns the elapsed seconds.
-pub fn drive(
-    run: &mut impl Run,
+/// Trains `state` to `cadence.steps` with `run`: a step, then (on their cadence) a metrics line
+/// and a checkpoint, with a progress bar, until the steps or `--max-minutes` run out; the last
+/// state is saved either way. A step that fails ends the run with the step and the last good
+/// checkpoint named. Returns the last state and the elapsed seconds.
+pub fn drive<R: Run>(
+    run: &mut R,
+    mut state: R::State,
     folder: &RunFolder,
     cadence: &Cadence,
     metrics: &mut std::fs::File,
-) -> Result<f64> {
-    let bar = super::progress_bar(cadence.steps, run.step(), "");
+) -> Result<(R::State, f64)> {
+    let bar = super::progress_bar(cadence.steps, state.step(), "");
     let start = Instant::now();
-    let mut last_good = run.step();
-    while run.step() < cadence.steps {
+    let mut last_good = state.step();
+    while state.step() < cadence.steps {
         if cadence.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() >= 60.0 * m) {
             // Through the bar, so the line is printed when stderr is not a terminal too.
-            bar.suspend(|| eprintln!("--max-minutes reached at step {}", run.step()));
+            bar.suspend(|| eprintln!("--max-minutes reached at step {}", state.step()));
             break;
         }
-        let at = run.step() + 1;
-        if let Err(e) = run.advance() {
-            bar.abandon();
-            bail!(
-                "training stopped at step {at}: {e}. The last good checkpoint (step {last_good}) is kept in {}.{}",
-                folder.checkpoint.display(),
-                run.divergence_hint()
-            );
-        }
-        let step = run.step();
+        let at = state.step() + 1;
+        state = match run.advance(state) {
+            Ok(next) => next,
+            Err(e) => {
+                bar.abandon();
+                bail!(
+                    "training stopped at step {at}: {e:#}. The last good checkpoint (step {last_good}) is kept in {}.{}",
+                    folder.checkpoint.display(),
+                    run.divergence_hint()
+                );
+            }
+        };
+        let step = state.step();
         if step.is_multiple_of(cadence.log_every) || step == cadence.steps {
-            let line = run.log(start.elapsed().as_secs_f64())?;
+            let line = run.log(&state, start.elapsed().as_secs_f64())?;
             writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
         }
         bar.set_position(step);
         bar.set_message(run.message());
         if step.is_multiple_of(cadence.checkpoint_every)
             || step == cadence.steps
-            || run.wants_checkpoint()
+            || run.wants_checkpoint(&state)
         {
-            folder.save(run, last_good)?;
+            folder.save(run, &state, last_good)?;
             last_good = step;
         }
     }
     bar.finish();
-    if last_good != run.step() || !folder.checkpoint.exists() {
-        folder.save(run, last_good)?;
+    if last_good != state.step() || !folder.checkpoint.exists() {
+        folder.save(run, &state, last_good)?;
     }
-    Ok(start.elapsed().as_secs_f64())
+    Ok((state, start.elapsed().as_secs_f64()))
 }

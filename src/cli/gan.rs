@@ -307,7 +307,6 @@ fn evaluate(
 
 /// `gan train` as the driver's [`Run`].
 struct GanRun<'a> {
-    state: Option<GanState>,
     config: &'a GanConfig,
     eval_samples: usize,
     values: Option<crate::gan::train::StepValues>,
@@ -315,32 +314,18 @@ struct GanRun<'a> {
     history: Vec<(u64, f64, Option<usize>)>,
 }
 
-impl GanRun<'_> {
-    fn state(&self) -> &GanState {
-        self.state.as_ref().expect("the run's state is present between steps")
-    }
-}
-
 impl Run for GanRun<'_> {
+    type State = GanState;
     type Metrics = EvalLine;
 
-    fn step(&self) -> u64 {
-        self.state().step
-    }
-
-    fn advance(&mut self) -> std::result::Result<(), String> {
-        let state = self.state.take().expect("the run's state is present between steps");
-        let (next, report) = train_step(state, self.config, &self.config.data as &dyn RealData);
-        self.state = Some(next);
-        let v = report.values().map_err(|e| e.to_string())?;
+    fn advance(&mut self, state: GanState) -> Result<GanState> {
+        let (state, report) = train_step(state, self.config, &self.config.data as &dyn RealData);
+        let v = report.values()?;
         if !v.all_finite() {
-            return Err(format!(
-                "the losses diverged (critic {}, generator {})",
-                v.critic_loss, v.generator_loss
-            ));
+            bail!("the losses diverged (critic {}, generator {})", v.critic_loss, v.generator_loss);
         }
         self.values = Some(v);
-        Ok(())
+        Ok(state)
     }
 
     fn message(&self) -> String {
@@ -355,10 +340,10 @@ impl Run for GanRun<'_> {
         )
     }
 
-    fn log(&mut self, seconds: f64) -> Result<EvalLine> {
-        let (w1, modes, _) = evaluate(self.state(), self.config, self.eval_samples)?;
+    fn log(&mut self, state: &GanState, seconds: f64) -> Result<EvalLine> {
+        let (w1, modes, _) = evaluate(state, self.config, self.eval_samples)?;
         let v = self.values.as_ref().context("no step was taken")?;
-        let step = self.step();
+        let step = state.step;
         let line = EvalLine {
             step,
             w1,
@@ -381,8 +366,8 @@ impl Run for GanRun<'_> {
         Ok(line)
     }
 
-    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
-        checkpoint::to_bytes(self.state(), self.config).map_err(Unsaved::from_record)
+    fn checkpoint(&self, state: &GanState) -> std::result::Result<Vec<u8>, Unsaved> {
+        checkpoint::to_bytes(state, self.config).map_err(Unsaved::from_record)
     }
 
     fn divergence_hint(&self) -> &'static str {
@@ -429,7 +414,6 @@ fn train(args: TrainArgs) -> Result<()> {
         config.critic_optimizer.name(),
     );
     let mut run = GanRun {
-        state: Some(state),
         config: &config,
         eval_samples: args.eval_samples,
         values: None,
@@ -438,12 +422,11 @@ fn train(args: TrainArgs) -> Result<()> {
     };
     if !args.resume {
         // A fresh run keeps its starting point, so there is always a good checkpoint to go back to.
-        folder.save(&run, 0)?;
+        folder.save(&run, &state, 0)?;
     }
-    let seconds = drive(&mut run, &folder, &cadence, &mut metrics)?;
-    let state = run.state();
-    let (w1, modes, fake) = evaluate(state, &config, args.eval_samples)?;
-    super::plot::samples_png(&args.out.join("samples.png"), state, &config, &fake)?;
+    let (state, seconds) = drive(&mut run, state, &folder, &cadence, &mut metrics)?;
+    let (w1, modes, fake) = evaluate(&state, &config, args.eval_samples)?;
+    super::plot::samples_png(&args.out.join("samples.png"), &state, &config, &fake)?;
     if !run.history.is_empty() {
         super::plot::metrics_png(&args.out.join("metrics.png"), &run.history)?;
     }

@@ -692,7 +692,6 @@ fn train(a: TrainArgs) -> Result<()> {
         train_set.pairs.len()
     );
     let mut run = SummarizeRun {
-        state: Some(state),
         config: &config,
         vocab: &vocab,
         data: Data { pairs: train_set.pairs },
@@ -704,9 +703,9 @@ fn train(a: TrainArgs) -> Result<()> {
         last_val: String::new(),
     };
     if !a.resume {
-        folder.save(&run, 0)?;
+        folder.save(&run, &state, 0)?;
         // The starting point, so the curve shows where training began.
-        if let Some(v) = run.val_loss() {
+        if let Some(v) = run.val_loss(&state) {
             writeln!(
                 metrics,
                 "{}",
@@ -715,14 +714,13 @@ fn train(a: TrainArgs) -> Result<()> {
             run.last_val = format!(" · val {v:.3}");
         }
     }
-    let seconds = drive(&mut run, &folder, &cadence, &mut metrics)?;
-    println!("step {} ({seconds:.0} s). Wrote {}", run.step(), a.out.display());
+    let (state, seconds) = drive(&mut run, state, &folder, &cadence, &mut metrics)?;
+    println!("step {} ({seconds:.0} s). Wrote {}", state.step, a.out.display());
     Ok(())
 }
 
 /// `summarize train` as the driver's [`Run`].
 struct SummarizeRun<'a> {
-    state: Option<TrainState>,
     config: &'a SummarizerConfig,
     vocab: &'a Vocab,
     data: Data,
@@ -736,12 +734,8 @@ struct SummarizeRun<'a> {
 }
 
 impl SummarizeRun<'_> {
-    fn state(&self) -> &TrainState {
-        self.state.as_ref().expect("the run's state is present between steps")
-    }
-
     /// Mean NLL over the first `val_batches` validation batches.
-    fn val_loss(&self) -> Option<f64> {
+    fn val_loss(&self, state: &TrainState) -> Option<f64> {
         let (v, config) = (self.val.as_ref()?, self.config);
         let n = v.pairs.len();
         let losses: Vec<f64> = (0..self.val_batches)
@@ -750,7 +744,7 @@ impl SummarizeRun<'_> {
                     .map(|i| (k * config.train.batch_size + i) % n)
                     .collect();
                 eval_loss(
-                    &self.state().model,
+                    &state.model,
                     &Batch::new(&v.examples(&idx, self.vocab, config), self.vocab.len()),
                     config,
                 )
@@ -772,15 +766,11 @@ struct TrainLine {
 }
 
 impl Run for SummarizeRun<'_> {
+    type State = TrainState;
     type Metrics = TrainLine;
 
-    fn step(&self) -> u64 {
-        self.state().step
-    }
-
-    fn advance(&mut self) -> std::result::Result<(), String> {
+    fn advance(&mut self, state: TrainState) -> Result<TrainState> {
         let config = self.config;
-        let state = self.state.take().expect("the run's state is present between steps");
         let idx = batch_indices(
             self.data.pairs.len(),
             config.train.batch_size,
@@ -789,13 +779,13 @@ impl Run for SummarizeRun<'_> {
         );
         let examples = self.data.examples(&idx, self.vocab, config);
         self.tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
-        let (next, report) = train_step(state, &Batch::new(&examples, self.vocab.len()), config);
-        self.state = Some(next);
-        self.values = report.values().map_err(|e| e.to_string())?;
+        let batch = Batch::new(&examples, self.vocab.len());
+        let (state, report) = train_step(state, &batch, config);
+        self.values = report.values()?;
         if !self.values.loss.is_finite() {
-            return Err(format!("the loss diverged to {}", self.values.loss));
+            bail!("the loss diverged to {}", self.values.loss);
         }
-        Ok(())
+        Ok(state)
     }
 
     fn message(&self) -> String {
@@ -808,13 +798,13 @@ impl Run for SummarizeRun<'_> {
         )
     }
 
-    fn log(&mut self, seconds: f64) -> Result<TrainLine> {
-        let val_nll = self.val_loss();
+    fn log(&mut self, state: &TrainState, seconds: f64) -> Result<TrainLine> {
+        let val_nll = self.val_loss(state);
         if let Some(v) = val_nll {
             self.last_val = format!(" · val {v:.3}");
         }
         Ok(TrainLine {
-            step: self.step(),
+            step: state.step,
             values: self.values,
             val_nll,
             tokens_per_sec: self.tokens as f64 / seconds,
@@ -822,9 +812,8 @@ impl Run for SummarizeRun<'_> {
         })
     }
 
-    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
-        store::checkpoint_bytes(self.state(), self.config, self.vocab, &[])
-            .map_err(Unsaved::from_record)
+    fn checkpoint(&self, state: &TrainState) -> std::result::Result<Vec<u8>, Unsaved> {
+        store::checkpoint_bytes(state, self.config, self.vocab, &[]).map_err(Unsaved::from_record)
     }
 
     fn divergence_hint(&self) -> &'static str {

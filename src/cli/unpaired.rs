@@ -429,15 +429,10 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         config.reconstructor.train.max_enc,
         config.reconstructor.train.max_dec
     );
-    let mut run = PretrainRun {
-        nets: Some((generator, reconstructor)),
-        config: &config,
-        vocab: &vocab,
-        corpus: &corpus,
-        nll: [0.0; 2],
-    };
-    drive(&mut run, &folder, &cadence(c), &mut metrics)?;
-    println!("pretrained to step {}. Wrote {}", run.step(), c.out.display());
+    let mut run = PretrainRun { config: &config, vocab: &vocab, corpus: &corpus, nll: [0.0; 2] };
+    let ((g, _), _) =
+        drive(&mut run, (generator, reconstructor), &folder, &cadence(c), &mut metrics)?;
+    println!("pretrained to step {}. Wrote {}", g.step, c.out.display());
     Ok(())
 }
 
@@ -451,30 +446,13 @@ fn cadence(c: &Common) -> Cadence {
     }
 }
 
-/// The checkpoint's bytes, or the NaN that keeps it from being written.
-fn checkpoint_bytes(
-    phase: &Phase,
-    config: &UnpairedConfig,
-    vocab: &Vocab,
-) -> std::result::Result<Vec<u8>, Unsaved> {
-    store::to_bytes(phase, config, vocab, &[]).map_err(Unsaved::from_record)
-}
-
 /// `unpaired pretrain` as the driver's [`Run`].
 struct PretrainRun<'a> {
-    nets: Option<(TrainState, TrainState)>,
     config: &'a UnpairedConfig,
     vocab: &'a Vocab,
     corpus: &'a Corpus<'a>,
     /// The last step's generator and reconstructor NLL.
     nll: [f64; 2],
-}
-
-impl PretrainRun<'_> {
-    fn phase(&self) -> Phase {
-        let (g, r) = self.nets.clone().expect("the run's state is present between steps");
-        Phase::Pretrain { generator: g, reconstructor: r }
-    }
 }
 
 /// One line of a pretraining run's metrics.jsonl.
@@ -487,52 +465,40 @@ struct PretrainLine {
 }
 
 impl Run for PretrainRun<'_> {
+    type State = (TrainState, TrainState);
     type Metrics = PretrainLine;
 
-    fn step(&self) -> u64 {
-        self.nets.as_ref().map_or(0, |n| n.0.step)
-    }
-
-    fn advance(&mut self) -> std::result::Result<(), String> {
-        let (g, r) = self.nets.take().expect("the run's state is present between steps");
+    fn advance(&mut self, (g, r): Self::State) -> Result<Self::State> {
         let (g, r, nll) = pretrain_step(g, r, self.config, self.corpus);
-        self.nets = Some((g, r));
-        let v = block_on(crate::nn::read_floats(Tensor::cat(nll.to_vec(), 0), 2))
-            .map_err(|e| e.to_string())?;
+        let v = block_on(crate::nn::read_floats(Tensor::cat(nll.to_vec(), 0), 2))?;
         self.nll = [v[0], v[1]];
         if !self.nll.iter().all(|v| v.is_finite()) {
-            return Err("the losses diverged to NaN".into());
+            bail!("the losses diverged to NaN");
         }
-        Ok(())
+        Ok((g, r))
     }
 
     fn message(&self) -> String {
         format!("generator nll {:.3} · reconstructor nll {:.3}", self.nll[0], self.nll[1])
     }
 
-    fn log(&mut self, seconds: f64) -> Result<PretrainLine> {
+    fn log(&mut self, (g, _): &Self::State, seconds: f64) -> Result<PretrainLine> {
         let [generator_nll, reconstructor_nll] = self.nll;
-        Ok(PretrainLine { step: self.step(), generator_nll, reconstructor_nll, seconds })
+        Ok(PretrainLine { step: g.step, generator_nll, reconstructor_nll, seconds })
     }
 
-    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
-        checkpoint_bytes(&self.phase(), self.config, self.vocab)
+    fn checkpoint(&self, (g, r): &Self::State) -> std::result::Result<Vec<u8>, Unsaved> {
+        let phase = Phase::Pretrain { generator: g.clone(), reconstructor: r.clone() };
+        store::to_bytes(&phase, self.config, self.vocab, &[]).map_err(Unsaved::from_record)
     }
 }
 
 /// `unpaired train` (the GAN phase) as the driver's [`Run`].
 struct GanPhaseRun<'a> {
-    state: Option<UnpairedState>,
     config: &'a UnpairedConfig,
     vocab: &'a Vocab,
     corpus: &'a Corpus<'a>,
     report: Option<(UnpairedReport, UnpairedValues)>,
-}
-
-impl GanPhaseRun<'_> {
-    fn state(&self) -> &UnpairedState {
-        self.state.as_ref().expect("the run's state is present between steps")
-    }
 }
 
 /// One line of a GAN-phase run's metrics.jsonl, with sample summaries.
@@ -552,30 +518,17 @@ struct GanPhaseLine {
 }
 
 impl Run for GanPhaseRun<'_> {
+    type State = UnpairedState;
     type Metrics = GanPhaseLine;
 
-    fn step(&self) -> u64 {
-        self.state().step
-    }
-
-    fn advance(&mut self) -> std::result::Result<(), String> {
-        let state = self.state.take().expect("the run's state is present between steps");
-        let before = state.clone();
-        match train_step(state, self.config, self.corpus) {
-            Ok((next, report)) => {
-                self.state = Some(next);
-                let values = report.values().map_err(|e| e.to_string())?;
-                self.report = Some((report, values));
-                if !values.all_finite() {
-                    return Err("the losses diverged to NaN".into());
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.state = Some(before);
-                Err(e.to_string())
-            }
+    fn advance(&mut self, state: UnpairedState) -> Result<UnpairedState> {
+        let (state, report) = train_step(state, self.config, self.corpus)?;
+        let values = report.values()?;
+        self.report = Some((report, values));
+        if !values.all_finite() {
+            bail!("the losses diverged to NaN");
         }
+        Ok(state)
     }
 
     fn message(&self) -> String {
@@ -588,10 +541,10 @@ impl Run for GanPhaseRun<'_> {
         )
     }
 
-    fn log(&mut self, seconds: f64) -> Result<GanPhaseLine> {
+    fn log(&mut self, state: &UnpairedState, seconds: f64) -> Result<GanPhaseLine> {
         let (report, v) = self.report.as_ref().context("no step was taken")?;
         Ok(GanPhaseLine {
-            step: self.step(),
+            step: state.step,
             critic_estimate: v.estimate,
             penalty: v.penalty,
             adversarial: v.adversarial,
@@ -608,8 +561,9 @@ impl Run for GanPhaseRun<'_> {
         })
     }
 
-    fn checkpoint(&self) -> std::result::Result<Vec<u8>, Unsaved> {
-        checkpoint_bytes(&Phase::Gan(self.state().clone()), self.config, self.vocab)
+    fn checkpoint(&self, state: &UnpairedState) -> std::result::Result<Vec<u8>, Unsaved> {
+        store::to_bytes(&Phase::Gan(state.clone()), self.config, self.vocab, &[])
+            .map_err(Unsaved::from_record)
     }
 }
 
@@ -731,15 +685,9 @@ fn gan(a: GanArgs) -> Result<()> {
         config.generator_optimizer.lr(),
         config.lm_prior.weight
     );
-    let mut run = GanPhaseRun {
-        state: Some(state),
-        config: &config,
-        vocab: &vocab,
-        corpus: &corpus,
-        report: None,
-    };
-    drive(&mut run, &folder, &cadence(c), &mut metrics)?;
-    println!("GAN phase at step {}. Wrote {}", run.step(), c.out.display());
+    let mut run = GanPhaseRun { config: &config, vocab: &vocab, corpus: &corpus, report: None };
+    let (state, _) = drive(&mut run, state, &folder, &cadence(c), &mut metrics)?;
+    println!("GAN phase at step {}. Wrote {}", state.step, c.out.display());
     Ok(())
 }
 
