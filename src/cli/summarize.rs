@@ -244,21 +244,52 @@ pub struct LeadArgs {
     limit: Option<usize>,
 }
 
+/// `summarize export` and `unpaired export`: a pointer-generator file the page loads.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
     #[arg(long)]
-    model: PathBuf,
+    pub model: PathBuf,
     #[arg(long)]
-    out: PathBuf,
-    #[arg(long, value_enum, default_value_t = Precision::Int8)]
-    precision: Precision,
+    pub out: PathBuf,
+    /// The stored weights (default: int8 for a supervised summarizer, f16 for an unpaired
+    /// generator).
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
     /// Decoding settings to make the exported model's defaults (what the page uses), e.g.
     /// --no-repeat-trigram --min-len 50.
     #[command(flatten)]
-    decode: DecodeOverrides,
+    pub decode: DecodeOverrides,
     /// Article tokens the exported model reads by default (default: what it was trained on).
     #[arg(long)]
-    max_enc: Option<usize>,
+    pub max_enc: Option<usize>,
+}
+
+impl ExportArgs {
+    /// Writes `model` with the flags' settings over `config`, and `extra` metadata.
+    pub fn write(
+        &self,
+        model: &crate::summarize::PointerGenerator,
+        mut config: SummarizerConfig,
+        vocab: &Vocab,
+        default_precision: Precision,
+        extra: &[(&str, String)],
+    ) -> Result<()> {
+        let precision = self.precision.unwrap_or(default_precision);
+        self.decode.apply(&mut config.decode);
+        config.train.max_enc = self.max_enc.unwrap_or(config.train.max_enc);
+        config.validate().map_err(|e| anyhow!(e))?;
+        let bytes = store::export_bytes_with(model, &config, vocab, precision, extra)?;
+        super::write_atomic(&self.out, &bytes)
+            .with_context(|| format!("cannot write {}", self.out.display()))?;
+        println!(
+            "wrote {} ({:.2} MB, {} weights, vocabulary {})",
+            self.out.display(),
+            bytes.len() as f64 / 1e6,
+            format!("{precision:?}").to_lowercase(),
+            vocab.len()
+        );
+        Ok(())
+    }
 }
 
 #[derive(Args, Debug)]
@@ -490,23 +521,8 @@ fn length_summary(lengths: &[usize]) -> serde_json::Value {
 }
 
 fn export(a: ExportArgs) -> Result<()> {
-    let precision = a.precision;
-    let loaded = load_model(&a.model, &Device::flex())?;
-    let mut config = loaded.config.clone();
-    a.decode.apply(&mut config.decode);
-    config.train.max_enc = a.max_enc.unwrap_or(config.train.max_enc);
-    config.validate().map_err(|e| anyhow!(e))?;
-    let bytes = store::export_bytes(&loaded.model, &config, &loaded.vocab, precision)?;
-    super::write_atomic(&a.out, &bytes)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
-    println!(
-        "wrote {} ({:.2} MB, {} weights, vocabulary {})",
-        a.out.display(),
-        bytes.len() as f64 / 1e6,
-        format!("{precision:?}").to_lowercase(),
-        loaded.vocab.len()
-    );
-    Ok(())
+    let l = load_model(&a.model, &Device::flex())?;
+    a.write(&l.model, l.config.clone(), &l.vocab, Precision::Int8, &[])
 }
 
 /// Pairs as token lists, and the examples of one batch.

@@ -12,7 +12,7 @@ use burn::tensor::{Device, Tensor};
 use clap::{Args, Subcommand};
 
 use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
-use crate::cli::summarize::DecodeOverrides;
+use crate::cli::summarize::{DecodeOverrides, ExportArgs};
 use crate::device::{self, DeviceChoice};
 use crate::summarize::decode::summarize;
 use crate::summarize::store::Precision;
@@ -238,19 +238,6 @@ pub struct BundleArgs {
     /// generator move from the first update; the news setting's own default is 500).
     #[arg(long, default_value_t = 0)]
     critic_warmup: u64,
-}
-
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    #[arg(long)]
-    model: PathBuf,
-    #[arg(long)]
-    out: PathBuf,
-    #[arg(long, value_enum, default_value_t = Precision::F16)]
-    precision: Precision,
-    /// The decoding the page starts with (saved in the file).
-    #[command(flatten)]
-    decode: DecodeOverrides,
 }
 
 #[derive(Args, Debug)]
@@ -901,9 +888,7 @@ fn run_one(a: RunArgs) -> Result<()> {
 }
 
 fn export(a: ExportArgs) -> Result<()> {
-    let device = Device::flex();
-    let mut l = load(&a.model, &device)?;
-    apply(&a.decode, &mut l.config)?;
+    let l = load(&a.model, &Device::flex())?;
     // An averaged generator keeps the steps it spans; every export keeps the run's phase and
     // step, so the file says where it came from.
     let averaged = l.metadata.get(&format!("extra.{AVERAGED}"));
@@ -913,17 +898,7 @@ fn export(a: ExportArgs) -> Result<()> {
     if let Some(step) = l.metadata.get("step") {
         extra.push(("unpaired_step", step.clone()));
     }
-    let bytes = crate::summarize::store::export_bytes_with(
-        &frozen(l.phase.generator()),
-        &l.config.generator,
-        &l.vocab,
-        a.precision,
-        &extra,
-    )?;
-    super::write_atomic(&a.out, &bytes)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
-    println!("wrote {} ({} bytes)", a.out.display(), bytes.len());
-    Ok(())
+    a.write(&frozen(l.phase.generator()), l.config.generator, &l.vocab, Precision::F16, &extra)
 }
 
 /// The metadata key listing the steps a file's generator averages.

@@ -525,8 +525,8 @@ pub fn AlignPage() -> impl IntoView {
                 <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
             </div>
             <div class="charts">
-                <LineChart title="P@1 (nearest neighbour) while training" series=Signal::derive(move || vec![Series { name: "P@1", color: "#1b7f3b", points: ctx.p1_history.get() }])/>
-                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series { name: if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, color: "#8a3ab9", points: ctx.estimate_history.get() }])/>
+                <LineChart title="P@1 (nearest neighbour) while training" series=Signal::derive(move || vec![Series::new("P@1", "#1b7f3b", ctx.p1_history.get())])/>
+                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, "#8a3ab9", ctx.estimate_history.get())])/>
             </div>
         </section>
     }

@@ -10,6 +10,12 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+impl Series {
+    pub fn new(name: &'static str, color: &'static str, points: Vec<(f64, f64)>) -> Self {
+        Series { name, color, points }
+    }
+}
+
 const W: f64 = 320.0;
 const H: f64 = 140.0;
 const PAD: f64 = 28.0;

@@ -122,17 +122,9 @@ pub fn LinesPage() -> impl IntoView {
         let top = |v: f64| if v.is_infinite() { KL_TOP } else { v };
         let kl = curve(-1.0, 1.0, 200, |t| top(lines::closed_form(t).kl));
         vec![
-            Series { name: "KL, both ways (∞ at the top edge)", color: "#e67e22", points: kl },
-            Series {
-                name: "JS",
-                color: "#c0392b",
-                points: curve(-1.0, 1.0, 200, |t| lines::closed_form(t).js),
-            },
-            Series {
-                name: "W",
-                color: "#3167b0",
-                points: curve(-1.0, 1.0, 200, |t| lines::closed_form(t).w),
-            },
+            Series::new("KL, both ways (∞ at the top edge)", "#e67e22", kl),
+            Series::new("JS", "#c0392b", curve(-1.0, 1.0, 200, |t| lines::closed_form(t).js)),
+            Series::new("W", "#3167b0", curve(-1.0, 1.0, 200, |t| lines::closed_form(t).w)),
         ]
     });
     let scene = move || {
@@ -216,23 +208,11 @@ pub fn GaussiansPage() -> impl IntoView {
         let (lo, hi) = (a.min(b) - 2.0, a.max(b) + 2.0);
         let (r, g) = (Gauss::new(a, SIGMA), Gauss::new(b, SIGMA));
         let mut s = vec![
-            Series {
-                name: "real density",
-                color: "#2e7d32",
-                points: curve(lo, hi, 200, |x| r.pdf(x)),
-            },
-            Series {
-                name: "fake density",
-                color: "#c0392b",
-                points: curve(lo, hi, 200, |x| g.pdf(x)),
-            },
+            Series::new("real density", "#2e7d32", curve(lo, hi, 200, |x| r.pdf(x))),
+            Series::new("fake density", "#c0392b", curve(lo, hi, 200, |x| g.pdf(x))),
         ];
         if let Some(v) = curves.get() {
-            s.push(Series {
-                name: "D(x)",
-                color: "#8e44ad",
-                points: v.rows.iter().map(|r| (r.x, r.d)).collect(),
-            });
+            s.push(Series::new("D(x)", "#8e44ad", v.rows.iter().map(|r| (r.x, r.d)).collect()));
         }
         s
     });
@@ -240,11 +220,11 @@ pub fn GaussiansPage() -> impl IntoView {
         curves
             .get()
             .map(|v| {
-                vec![Series {
-                    name: "critic f(x), rescaled to [0, 1]",
-                    color: "#3167b0",
-                    points: v.rows.iter().map(|r| (r.x, r.critic)).collect(),
-                }]
+                vec![Series::new(
+                    "critic f(x), rescaled to [0, 1]",
+                    "#3167b0",
+                    v.rows.iter().map(|r| (r.x, r.critic)).collect(),
+                )]
             })
             .unwrap_or_default()
     });
@@ -253,16 +233,16 @@ pub fn GaussiansPage() -> impl IntoView {
             .get()
             .map(|v| {
                 vec![
-                    Series {
-                        name: "|∂/∂x log(1 − D)|",
-                        color: "#8e44ad",
-                        points: v.rows.iter().map(|r| (r.x, r.d_grad)).collect(),
-                    },
-                    Series {
-                        name: "|f′(x)|",
-                        color: "#3167b0",
-                        points: v.rows.iter().map(|r| (r.x, r.f_grad)).collect(),
-                    },
+                    Series::new(
+                        "|∂/∂x log(1 − D)|",
+                        "#8e44ad",
+                        v.rows.iter().map(|r| (r.x, r.d_grad)).collect(),
+                    ),
+                    Series::new(
+                        "|f′(x)|",
+                        "#3167b0",
+                        v.rows.iter().map(|r| (r.x, r.f_grad)).collect(),
+                    ),
                 ]
             })
             .unwrap_or_default()
@@ -328,22 +308,18 @@ pub fn KlPage() -> impl IntoView {
             -separation.get() / 2.0 - 4.0 * sigma.get() - 1.0,
             separation.get() / 2.0 + 4.0 * sigma.get() + 1.0,
         );
-        let mut s = vec![Series {
-            name: "target p",
-            color: "#222",
-            points: curve(lo, hi, 300, |x| p.pdf(x)),
-        }];
+        let mut s = vec![Series::new("target p", "#222", curve(lo, hi, 300, |x| p.pdf(x)))];
         if let Ok(f) = fits.get() {
-            s.push(Series {
-                name: "argmin KL(p‖q)",
-                color: "#3167b0",
-                points: curve(lo, hi, 300, |x| f.forward.pdf(x)),
-            });
-            s.push(Series {
-                name: "argmin KL(q‖p)",
-                color: "#c0392b",
-                points: curve(lo, hi, 300, |x| f.reverse.pdf(x)),
-            });
+            s.push(Series::new(
+                "argmin KL(p‖q)",
+                "#3167b0",
+                curve(lo, hi, 300, |x| f.forward.pdf(x)),
+            ));
+            s.push(Series::new(
+                "argmin KL(q‖p)",
+                "#c0392b",
+                curve(lo, hi, 300, |x| f.reverse.pdf(x)),
+            ));
         }
         s
     });
@@ -398,13 +374,9 @@ pub fn OptimalDPage() -> impl IntoView {
             (r.mu + 4.0 * r.sigma).max(g.mu + 4.0 * g.sigma),
         );
         vec![
-            Series { name: "p_r", color: "#2e7d32", points: curve(lo, hi, 300, |x| r.pdf(x)) },
-            Series { name: "p_g", color: "#c0392b", points: curve(lo, hi, 300, |x| g.pdf(x)) },
-            Series {
-                name: "D*",
-                color: "#8e44ad",
-                points: curve(lo, hi, 300, |x| optimal_d::d_star(&r, &g, x)),
-            },
+            Series::new("p_r", "#2e7d32", curve(lo, hi, 300, |x| r.pdf(x))),
+            Series::new("p_g", "#c0392b", curve(lo, hi, 300, |x| g.pdf(x))),
+            Series::new("D*", "#8e44ad", curve(lo, hi, 300, |x| optimal_d::d_star(&r, &g, x))),
         ]
     });
     let n = move |f: fn(&(f64, f64, f64)) -> f64| {
@@ -452,16 +424,16 @@ pub fn XyPage() -> impl IntoView {
     });
     let radius_series = Signal::derive(move || match runs.get() {
         Ok((s, a)) => vec![
-            Series {
-                name: "simultaneous",
-                color: "#c0392b",
-                points: s.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
-            },
-            Series {
-                name: "alternating",
-                color: "#3167b0",
-                points: a.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
-            },
+            Series::new(
+                "simultaneous",
+                "#c0392b",
+                s.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
+            ),
+            Series::new(
+                "alternating",
+                "#3167b0",
+                a.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
+            ),
         ],
         Err(_) => vec![],
     });

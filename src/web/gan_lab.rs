@@ -416,16 +416,16 @@ pub fn GanLab() -> impl IntoView {
     let loss_series = Signal::derive(move || {
         let h = ctx.history.get();
         vec![
-            Series {
-                name: "critic",
-                color: "#3167b0",
-                points: h.iter().map(|p| (p.step as f64, p.values.critic_loss)).collect(),
-            },
-            Series {
-                name: "generator",
-                color: "#e07b00",
-                points: h.iter().map(|p| (p.step as f64, p.values.generator_loss)).collect(),
-            },
+            Series::new(
+                "critic",
+                "#3167b0",
+                h.iter().map(|p| (p.step as f64, p.values.critic_loss)).collect(),
+            ),
+            Series::new(
+                "generator",
+                "#e07b00",
+                h.iter().map(|p| (p.step as f64, p.values.generator_loss)).collect(),
+            ),
         ]
     });
     let w_series = Signal::derive(move || {
@@ -436,25 +436,25 @@ pub fn GanLab() -> impl IntoView {
             "critic's W estimate"
         };
         vec![
-            Series {
-                name: est_name,
-                color: "#8a3ab9",
-                points: h.iter().map(|p| (p.step as f64, p.values.estimate)).collect(),
-            },
-            Series {
-                name: "exact W1",
-                color: "#1b7f3b",
-                points: h.iter().filter_map(|p| p.w1.map(|w| (p.step as f64, w))).collect(),
-            },
+            Series::new(
+                est_name,
+                "#8a3ab9",
+                h.iter().map(|p| (p.step as f64, p.values.estimate)).collect(),
+            ),
+            Series::new(
+                "exact W1",
+                "#1b7f3b",
+                h.iter().filter_map(|p| p.w1.map(|w| (p.step as f64, w))).collect(),
+            ),
         ]
     });
     let mode_series = Signal::derive(move || {
         let h = ctx.history.get();
-        vec![Series {
-            name: "modes covered",
-            color: "#1b7f3b",
-            points: h.iter().filter_map(|p| p.modes.map(|m| (p.step as f64, m as f64))).collect(),
-        }]
+        vec![Series::new(
+            "modes covered",
+            "#1b7f3b",
+            h.iter().filter_map(|p| p.modes.map(|m| (p.step as f64, m as f64))).collect(),
+        )]
     });
 
     view! {

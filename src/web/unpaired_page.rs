@@ -399,8 +399,8 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                 </table>
             </div>
             <div class="charts">
-                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series { name: if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, color: "#8a3ab9", points: ctx.estimates.get() }])/>
-                <LineChart title="Reconstruction NLL (per document token)" series=Signal::derive(move || vec![Series { name: "NLL", color: "#1b7f3b", points: ctx.reconstructions.get() }])/>
+                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, "#8a3ab9", ctx.estimates.get())])/>
+                <LineChart title="Reconstruction NLL (per document token)" series=Signal::derive(move || vec![Series::new("NLL", "#1b7f3b", ctx.reconstructions.get())])/>
                 <details>
                     <summary>"Step log (update · critic's estimate · reconstruction NLL · a sampled hidden summary)"</summary>
                     <pre data-testid="unpaired-log">{move || ctx.log.get().join("\n")}</pre>
