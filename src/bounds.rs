@@ -23,22 +23,70 @@ impl<T: FromStr + PartialOrd + Display + Copy> Field<T> {
     }
 
     /// Parses what was typed. Floats must be finite; every value must lie in `min..=max`.
-    pub fn parse(&self, text: &str) -> Result<T, String> {
+    pub fn parse(&self, text: &str) -> Result<T, FieldError> {
         let text = text.trim();
-        let range = format!("a number from {} to {}", self.min, self.max);
+        let (name, range) = (self.name, format!("a number from {} to {}", self.min, self.max));
         if text.is_empty() {
-            return Err(format!("{} is empty: type {range}.", self.name));
+            return Err(FieldError::Empty { name, range });
         }
         let shown: String = text.chars().take(24).collect();
         let Ok(v) = text.parse::<T>() else {
-            return Err(format!("{} must be {range}, not '{shown}'.", self.name));
+            return Err(FieldError::NotANumber { name, range, shown });
         };
         // NaN fails both comparisons, so it is refused here too.
         if !(v >= self.min && v <= self.max) {
-            return Err(format!("{} must be {range}, not {shown}.", self.name));
+            return Err(FieldError::OutOfRange { name, range, shown });
         }
         Ok(v)
     }
+}
+
+/// Why a typed value was refused: the message names the field and its range.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FieldError {
+    #[error("{name} is empty: type {range}.")]
+    Empty { name: &'static str, range: String },
+    #[error("{name} must be {range}, not '{shown}'.")]
+    NotANumber { name: &'static str, range: String, shown: String },
+    #[error("{name} must be {range}, not {shown}.")]
+    OutOfRange { name: &'static str, range: String, shown: String },
+}
+
+/// A config setting outside its range: the rule it breaks ("decode.beam must be between 1 and
+/// 64"), and the part of a larger config it sits in.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}{rule}", part.map(|p| format!("{p}: ")).unwrap_or_default())]
+pub struct InvalidSetting {
+    pub rule: &'static str,
+    pub part: Option<&'static str>,
+}
+
+impl InvalidSetting {
+    /// The first of `checks` (a condition and the rule it states) that does not hold.
+    pub fn first(checks: &[(bool, &'static str)]) -> Result<(), Self> {
+        match checks.iter().find(|c| !c.0) {
+            Some(&(_, rule)) => Err(InvalidSetting { rule, part: None }),
+            None => Ok(()),
+        }
+    }
+
+    /// The same rule, said of `part` of a larger config.
+    pub fn of(self, part: &'static str) -> Self {
+        InvalidSetting { part: Some(part), ..self }
+    }
+}
+
+/// A GAN lab network too big to train in the page on this backend.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "This network needs about {:.1} billion multiply-adds per step, more than the page runs on {backend} without freezing (at most {:.1} billion). Make the batch, width, depth or n_critic smaller.",
+    cost / 1e9,
+    budget / 1e9
+)]
+pub struct TooBigForPage {
+    pub cost: f64,
+    pub budget: f64,
+    pub backend: &'static str,
 }
 
 /// The GAN lab's fields. The sizes keep one training step of the largest network within what
@@ -107,15 +155,11 @@ pub fn step_budget(on_gpu: bool) -> f64 {
 }
 
 /// Refuses a GAN lab network too big to train in the page on this backend.
-pub fn check_gan_step(cost: f64, on_gpu: bool) -> Result<(), String> {
+pub fn check_gan_step(cost: f64, on_gpu: bool) -> Result<(), TooBigForPage> {
     let budget = step_budget(on_gpu);
     if cost > budget {
-        let where_ = if on_gpu { "WebGPU" } else { "the CPU" };
-        return Err(format!(
-            "This network needs about {:.1} billion multiply-adds per step, more than the page runs on {where_} without freezing (at most {:.1} billion). Make the batch, width, depth or n_critic smaller.",
-            cost / 1e9,
-            budget / 1e9
-        ));
+        let backend = if on_gpu { "WebGPU" } else { "the CPU" };
+        return Err(TooBigForPage { cost, budget, backend });
     }
     Ok(())
 }
@@ -126,26 +170,23 @@ mod tests {
 
     #[test]
     fn every_bad_value_is_refused_by_name() {
-        let f = gan::BATCH;
-        assert_eq!(f.parse(" 256 "), Ok(256));
-        assert_eq!(f.parse("1"), Ok(1));
-        assert_eq!(f.parse("4096"), Ok(4096));
-        assert_eq!(f.parse(""), Err("batch is empty: type a number from 1 to 4096.".into()));
-        assert_eq!(f.parse("0"), Err("batch must be a number from 1 to 4096, not 0.".into()));
+        let f = |text| gan::BATCH.parse(text).map_err(|e| e.to_string());
+        assert_eq!(f(" 256 "), Ok(256));
+        assert_eq!(f("1"), Ok(1));
+        assert_eq!(f("4096"), Ok(4096));
+        assert_eq!(f(""), Err("batch is empty: type a number from 1 to 4096.".into()));
+        assert_eq!(f("0"), Err("batch must be a number from 1 to 4096, not 0.".into()));
+        assert_eq!(f("65536"), Err("batch must be a number from 1 to 4096, not 65536.".into()));
+        assert_eq!(f("-5"), Err("batch must be a number from 1 to 4096, not '-5'.".into()));
+        assert_eq!(f("NaN"), Err("batch must be a number from 1 to 4096, not 'NaN'.".into()));
         assert_eq!(
-            f.parse("65536"),
-            Err("batch must be a number from 1 to 4096, not 65536.".into())
-        );
-        assert_eq!(f.parse("-5"), Err("batch must be a number from 1 to 4096, not '-5'.".into()));
-        assert_eq!(f.parse("NaN"), Err("batch must be a number from 1 to 4096, not 'NaN'.".into()));
-        assert_eq!(
-            f.parse("99999999999999999999999999"),
+            f("99999999999999999999999999"),
             Err("batch must be a number from 1 to 4096, not '999999999999999999999999'.".into())
         );
         let lr = gan::LR;
         assert_eq!(lr.parse("1e-4"), Ok(1e-4));
         for bad in ["NaN", "nan", "inf", "-inf", "1e308", "-1", "0", "1e999"] {
-            let e = lr.parse(bad).unwrap_err();
+            let e = lr.parse(bad).unwrap_err().to_string();
             assert!(e.starts_with("learning rate must be a number from"), "{bad}: {e}");
         }
     }
@@ -156,11 +197,11 @@ mod tests {
         let default = gan_step_cost(128, 128, 3, 5, None);
         assert!(check_gan_step(default, false).is_ok());
         assert!(check_gan_step(gan_step_cost(256, 128, 3, 5, None), false).is_ok());
-        let e = check_gan_step(gan_step_cost(512, 128, 3, 5, None), false).unwrap_err();
+        let e = check_gan_step(gan_step_cost(512, 128, 3, 5, None), false).unwrap_err().to_string();
         assert!(e.contains("about 0.9 billion multiply-adds per step"), "{e}");
         assert!(e.contains("(at most 0.6 billion)"), "{e}");
         let largest = gan_step_cost(4096, 1024, 8, 50, Some((10, 5)));
-        let e = check_gan_step(largest, false).unwrap_err();
+        let e = check_gan_step(largest, false).unwrap_err().to_string();
         assert!(e.contains("more than the page runs on the CPU"), "{e}");
         assert!(check_gan_step(largest, true).is_err());
         // Each field's maximum alone, the rest at the defaults, is allowed on WebGPU.

@@ -131,19 +131,19 @@ pub struct Stored {
 
 /// Every parameter of `module` in PyTorch's layout, named by its path under `prefix`
 /// (`prefix.` + path; no prefix when empty), as float32.
-pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, String> {
+pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, ReadError> {
     module
         .collect(None, Some(Box::new(TorchLayout)), false)
         .into_iter()
         .map(|t| {
             let name =
                 if prefix.is_empty() { t.name.clone() } else { format!("{prefix}.{}", t.name) };
-            let data = bridge::into_data(t).map_err(|e| format!("{name}: {e:?}"))?;
+            let data = bridge::into_data(t).map_err(|e| ReadError(format!("{name}: {e:?}")))?;
             let shape = data.shape().to_vec();
             let values = data
                 .convert::<f32>()
                 .try_into_vec::<f32>()
-                .map_err(|e| format!("{name}: {e:?}"))?;
+                .map_err(|e| ReadError(format!("{name}: {e:?}")))?;
             Ok(Stored { name, shape, values })
         })
         .collect()
@@ -153,8 +153,8 @@ pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, Stri
 /// Polyak–Ruppert averaging of a run's checkpoints, which smooths out a GAN generator's
 /// oscillation around the critic's moving target. The result keeps the first model's devices
 /// and parameter ids.
-pub fn average<M: Module>(models: &[M]) -> Result<M, String> {
-    let (first, rest) = models.split_first().ok_or("nothing to average")?;
+pub fn average<M: Module>(models: &[M]) -> Result<M, AverageError> {
+    let (first, rest) = models.split_first().ok_or(AverageError::Empty)?;
     let mut sums: Vec<(Stored, Vec<f64>)> = to_torch(first, "")?
         .into_iter()
         .map(|s| {
@@ -165,23 +165,17 @@ pub fn average<M: Module>(models: &[M]) -> Result<M, String> {
     for (i, m) in rest.iter().enumerate() {
         let stored = to_torch(m, "")?;
         if stored.len() != sums.len() {
-            return Err(format!(
-                "model {} has {} parameters, the first has {}",
-                i + 2,
-                stored.len(),
-                sums.len()
-            ));
+            return Err(AverageError::Count {
+                model: i + 2,
+                found: stored.len(),
+                first: sums.len(),
+            });
         }
         for (s, (first, sum)) in stored.iter().zip(&mut sums) {
             if s.name != first.name || s.shape != first.shape {
-                return Err(format!(
-                    "model {} has {} {:?} where the first has {} {:?}",
-                    i + 2,
-                    s.name,
-                    s.shape,
-                    first.name,
-                    first.shape
-                ));
+                let shape = |s: &Stored| format!("{} {:?}", s.name, s.shape);
+                let (found, expected) = (shape(s), shape(first));
+                return Err(AverageError::Parameter { model: i + 2, found, expected });
             }
             sum.iter_mut().zip(&s.values).for_each(|(a, &v)| *a += f64::from(v));
         }
@@ -191,7 +185,22 @@ pub fn average<M: Module>(models: &[M]) -> Result<M, String> {
         .into_iter()
         .map(|(s, sum)| Stored { values: sum.iter().map(|v| (v / n) as f32).collect(), ..s })
         .collect();
-    from_torch(first.clone(), mean).map_err(|e| e.to_string())
+    Ok(from_torch(first.clone(), mean)?)
+}
+
+/// Why models could not be averaged.
+#[derive(Debug, thiserror::Error)]
+pub enum AverageError {
+    #[error("nothing to average")]
+    Empty,
+    #[error("model {model} has {found} parameters, the first has {first}")]
+    Count { model: usize, found: usize, first: usize },
+    #[error("model {model} has {found} where the first has {expected}")]
+    Parameter { model: usize, found: String, expected: String },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
 }
 
 /// Each parameter's name and PyTorch-layout shape, as [`to_torch`] would store them.

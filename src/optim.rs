@@ -296,7 +296,12 @@ impl Optimizer {
 
     /// Restores states saved by [`Optimizer::record`] onto `device`; names the first parameter
     /// whose state is incomplete.
-    pub fn load(mut self, record: StateRecord, t: u64, device: &Device) -> Result<Self, String> {
+    pub fn load(
+        mut self,
+        record: StateRecord,
+        t: u64,
+        device: &Device,
+    ) -> Result<Self, StateError> {
         let paths: Vec<(String, usize)> = record
             .scalars
             .iter()
@@ -323,7 +328,7 @@ impl Optimizer {
                 })
                 .count() as u64;
             if count(path) != Some(found) {
-                return Err(format!("the optimizer state of '{path}' is incomplete"));
+                return Err(StateError::Incomplete(path.clone()));
             }
         }
         let mut src = StateSource::new(record.scalars.into_iter().collect());
@@ -333,17 +338,26 @@ impl Optimizer {
         self.states.clear();
         for (path, rank) in paths {
             if rank > 8 {
-                return Err(format!("optimizer state of '{path}' has rank {rank}"));
+                return Err(StateError::Rank(path, rank));
             }
             let state = self
                 .rule
                 .state_unflatten(rank, &path, &mut src, device)
-                .ok_or_else(|| format!("the optimizer state of '{path}' is incomplete"))?;
+                .ok_or_else(|| StateError::Incomplete(path.clone()))?;
             self.states.insert(path, state);
         }
         self.t = t;
         Ok(self)
     }
+}
+
+/// Why saved optimizer states could not be restored.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum StateError {
+    #[error("the optimizer state of '{0}' is incomplete")]
+    Incomplete(String),
+    #[error("optimizer state of '{0}' has rank {1}")]
+    Rank(String, usize),
 }
 
 struct Stepper<'a> {
@@ -525,7 +539,7 @@ mod tests {
             if !record.tensors.is_empty() {
                 let mut cut = copy(&record);
                 cut.tensors.remove(0);
-                let err = cfg.init().load(cut, 2, &Device::flex()).unwrap_err();
+                let err = cfg.init().load(cut, 2, &Device::flex()).unwrap_err().to_string();
                 assert!(err.contains("incomplete"), "{err}");
             }
         }

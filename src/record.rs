@@ -41,6 +41,8 @@ pub enum RecordError {
     Format { kind: &'static str, found: String, expected: String },
     #[error("the file's config is unusable: {0}")]
     Config(String),
+    #[error("the file's config is unusable: {0}")]
+    Setting(#[from] crate::bounds::InvalidSetting),
     #[error("the file's vocabulary is unusable: {0}")]
     Vocab(String),
     #[error("the vocabulary has {found} words but the config says {expected}")]
@@ -186,7 +188,7 @@ impl Writer {
         rename: impl Fn(&str) -> String,
         precision: Precision,
     ) -> Result<(), RecordError> {
-        let stored = nn::to_torch(module, prefix).map_err(RecordError::Other)?;
+        let stored = nn::to_torch(module, prefix).map_err(|e| RecordError::Other(e.to_string()))?;
         let stored = stored.into_iter().map(|s| Stored { name: rename(&s.name), ..s }).collect();
         self.stored(stored, precision)
     }
@@ -419,7 +421,7 @@ impl<'a> Reader<'a> {
             }
         }
         let t = self.meta_u64(&format!("optim.{prefix}.t"))?;
-        opt.load(record, t, device).map_err(RecordError::Other)
+        opt.load(record, t, device).map_err(|e| RecordError::Other(e.to_string()))
     }
 }
 

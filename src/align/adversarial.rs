@@ -13,6 +13,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::linalg::Square;
+use crate::bounds::InvalidSetting;
 use crate::gan::mlp::{Activation, Mlp, MlpConfig};
 use crate::gan::objective::{self, Objective};
 use crate::gan::train::update_critic;
@@ -177,7 +178,7 @@ impl AdversarialConfig {
     }
 
     /// The message names the bad field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         let checks: [(bool, &str); 10] = [
             (
                 self.reconstruction.is_finite() && self.reconstruction >= 0.0,
@@ -199,15 +200,12 @@ impl AdversarialConfig {
                 "map_grad_clip must be a finite number > 0",
             ),
         ];
-        if let Some((_, msg)) = checks.iter().find(|(ok, _)| !ok) {
-            return Err(msg.to_string());
-        }
-        for (who, o) in [("critic", &self.critic_optimizer), ("map", &self.map_optimizer)] {
-            if !(o.lr().is_finite() && o.lr() > 0.0) {
-                return Err(format!("the {who} learning rate must be a finite number > 0"));
-            }
-        }
-        Ok(())
+        InvalidSetting::first(&checks)?;
+        let lr_ok = |o: &OptimizerConfig| o.lr().is_finite() && o.lr() > 0.0;
+        InvalidSetting::first(&[
+            (lr_ok(&self.critic_optimizer), "the critic learning rate must be a finite number > 0"),
+            (lr_ok(&self.map_optimizer), "the map learning rate must be a finite number > 0"),
+        ])
     }
 }
 
@@ -477,7 +475,7 @@ pub fn from_bytes(
     let r = Reader::new(bytes)?;
     r.format(KIND, &[FORMAT])?;
     let config: AdversarialConfig = r.config()?;
-    config.validate().map_err(RecordError::Config)?;
+    config.validate()?;
     let skeleton = AdversarialState::new(&config, &Square::identity(dim), device);
     let map = r.module(skeleton.map.valid(), "map", |p| p.to_string())?;
     let critic = r.module(skeleton.critic.frozen(), "critic", |p| p.to_string())?;

@@ -343,7 +343,7 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     if let Some(v) = a.map_lr {
         c.map_optimizer = c.map_optimizer.with_lr(v);
     }
-    c.validate().map_err(|e| anyhow!(e))?;
+    c.validate()?;
     Ok(c)
 }
 

@@ -277,7 +277,7 @@ impl ExportArgs {
         let precision = self.precision.unwrap_or(default_precision);
         self.decode.apply(&mut config.decode);
         config.train.max_enc = self.max_enc.unwrap_or(config.train.max_enc);
-        config.validate().map_err(|e| anyhow!(e))?;
+        config.validate()?;
         let bytes = store::export_bytes_with(model, &config, vocab, precision, extra)?;
         super::write_atomic(&self.out, &bytes)
             .with_context(|| format!("cannot write {}", self.out.display()))?;
@@ -411,7 +411,7 @@ fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerCo
     let mut c = base.clone();
     a.overrides.apply(&mut c.decode);
     c.train.max_enc = a.max_enc.unwrap_or(c.train.max_enc);
-    c.validate().map_err(|e| anyhow!(e))?;
+    c.validate()?;
     Ok(c)
 }
 
@@ -614,7 +614,7 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     if let Some(v) = a.seed {
         t.seed = v;
     }
-    c.validate().map_err(|e| anyhow!(e))?;
+    c.validate()?;
     Ok(c)
 }
 

@@ -201,7 +201,7 @@ pub struct EvalArgs {
 /// Writes the decoding overrides over the generator's and validates the result.
 fn apply(d: &DecodeOverrides, config: &mut UnpairedConfig) -> Result<()> {
     d.apply(&mut config.generator.decode);
-    config.generator.validate().map_err(anyhow::Error::msg)
+    Ok(config.generator.validate()?)
 }
 
 #[derive(Args, Debug)]
@@ -399,7 +399,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         }
         .with_seed(0);
         apply_pretrain_flags(&a, &mut config)?;
-        config.validate().map_err(anyhow::Error::msg)?;
+        config.validate()?;
         let g = TrainState::new(&config.generator, &device);
         let r = TrainState::new(&config.reconstructor, &device);
         (g, r, config, vocab)
@@ -628,7 +628,7 @@ fn gan(a: GanArgs) -> Result<()> {
                 }
                 let mut config = l.config;
                 apply_reward_flags(&a, &mut config);
-                config.validate().map_err(anyhow::Error::msg)?;
+                config.validate()?;
                 eprintln!("branching {} at step {}", from.display(), state.step);
                 (state, config, l.vocab)
             }
@@ -643,7 +643,7 @@ fn gan(a: GanArgs) -> Result<()> {
                 }
                 config.critic_warmup = a.critic_warmup.unwrap_or(config.critic_warmup);
                 apply_reward_flags(&a, &mut config);
-                config.validate().map_err(anyhow::Error::msg)?;
+                config.validate()?;
                 (
                     UnpairedState::new(generator.model, reconstructor.model, &config, &device),
                     config,
@@ -655,8 +655,7 @@ fn gan(a: GanArgs) -> Result<()> {
     folder.write_config(&config)?;
     // The summaries' bigram: the LM prior when its weight is above 0, and in every run the
     // fluency figure the metrics log (lm_log_prob).
-    let lm = SummaryLm::fit(&data.summaries, &vocab, config.lm_prior.discount)
-        .map_err(anyhow::Error::msg)?;
+    let lm = SummaryLm::fit(&data.summaries, &vocab, config.lm_prior.discount)?;
     let corpus = Corpus::new(&data.documents, &data.summaries, &vocab).with_lm(&lm);
     eprintln!(
         "the human summaries' bigram: {:.2} nats per word (lm_log_prob in metrics.jsonl)",
@@ -785,7 +784,7 @@ fn eval(a: EvalArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load_scored(&a.model, &device)?;
     a.decode.apply(&mut l.config.decode);
-    l.config.validate().map_err(anyhow::Error::msg)?;
+    l.config.validate()?;
     let data = read_data(&a.source)?;
     let pairs = match a.split.as_str() {
         "test" => &data.test,
@@ -969,7 +968,7 @@ fn bundle(a: BundleArgs) -> Result<()> {
     config.batch_size = a.batch_size;
     config.generator_optimizer = config.generator_optimizer.with_lr(a.generator_lr);
     config.critic_warmup = a.critic_warmup;
-    config.validate().map_err(anyhow::Error::msg)?;
+    config.validate()?;
     let take = |rows: &[Vec<String>], n: usize| rows[..n.min(rows.len())].to_vec();
     let bytes = store::bundle_bytes(
         &frozen(&generator.model),

@@ -30,12 +30,12 @@ impl Gauss {
     }
 
     /// Checks that μ is finite and σ positive and finite; the message names the problem.
-    pub fn check(&self, what: &str) -> Result<(), String> {
+    pub fn check(&self, what: &'static str) -> Result<(), DensityError> {
         if !self.mu.is_finite() || self.mu.abs() > 1e6 {
-            return Err(format!("{what}: the mean must be a number between −10⁶ and 10⁶"));
+            return Err(DensityError::Mean(what));
         }
         if !(self.sigma.is_finite() && self.sigma > 1e-6 && self.sigma < 1e6) {
-            return Err(format!("{what}: the standard deviation must be between 10⁻⁶ and 10⁶"));
+            return Err(DensityError::Deviation(what));
         }
         Ok(())
     }
@@ -85,14 +85,25 @@ impl Mixture {
         (a.0.min(b.0), a.1.max(b.1))
     }
 
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), DensityError> {
         self.components[0].check("first mode")?;
         self.components[1].check("second mode")?;
         if !(self.weight.is_finite() && self.weight > 0.0 && self.weight < 1.0) {
-            return Err("the mixture weight must be strictly between 0 and 1".into());
+            return Err(DensityError::Weight);
         }
         Ok(())
     }
+}
+
+/// A density the closed forms cannot use; the message names the part.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DensityError {
+    #[error("{0}: the mean must be a number between −10⁶ and 10⁶")]
+    Mean(&'static str),
+    #[error("{0}: the standard deviation must be between 10⁻⁶ and 10⁶")]
+    Deviation(&'static str),
+    #[error("the mixture weight must be strictly between 0 and 1")]
+    Weight,
 }
 
 /// `log(eᵃ + eᵇ)` without overflow.

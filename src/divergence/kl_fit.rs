@@ -6,7 +6,7 @@
 //!   (mode-seeking). With well-separated equal modes it hugs one of them and
 //!   `KL(q‖p) → log 2`.
 
-use super::density::{Gauss, Mixture, simpson, standard_normal_expectation};
+use super::density::{DensityError, Gauss, Mixture, simpson, standard_normal_expectation};
 
 /// `KL(p‖q) = ∫ p log(p/q)`, by quadrature over the support of `p`.
 pub fn kl_p_q(p: &Mixture, q: &Gauss) -> f64 {
@@ -81,7 +81,7 @@ pub struct Fits {
 
 /// Fits both ways; the reverse fit starts as wide as the forward fit, centred on the heavier
 /// mode (the second on ties), since KL(q‖p) has one local minimum per mode.
-pub fn fit_both(p: &Mixture) -> Result<Fits, String> {
+pub fn fit_both(p: &Mixture) -> Result<Fits, DensityError> {
     p.check()?;
     let forward = forward_fit(p);
     let heavier = if p.weight >= 0.5 { p.components[1] } else { p.components[0] };

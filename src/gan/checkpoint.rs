@@ -77,7 +77,7 @@ fn v1_optimizer(
             .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
-    rule.init().load(record, t, device).map_err(RecordError::Other)
+    rule.init().load(record, t, device).map_err(|e| RecordError::Other(e.to_string()))
 }
 
 fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, RecordError> {

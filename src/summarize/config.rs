@@ -1,6 +1,7 @@
 //! Every size and hyperparameter of the pointer-generator, with See et al. (2017)'s values as
 //! defaults. The config is saved (TOML) inside every checkpoint and export.
 
+use crate::bounds::InvalidSetting;
 use serde::{Deserialize, Serialize};
 
 /// The network's sizes and switches.
@@ -194,7 +195,7 @@ pub struct SummarizerConfig {
 
 impl SummarizerConfig {
     /// Checks sizes; the message names the bad field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         let m = &self.model;
         let t = &self.train;
         let d = &self.decode;
@@ -246,9 +247,6 @@ impl SummarizerConfig {
                 "decode.stop_schedule must hold at most 10,000 factors, each a number ≥ 0",
             ),
         ];
-        match checks.iter().find(|c| !c.0) {
-            Some((_, message)) => Err(message.to_string()),
-            None => Ok(()),
-        }
+        InvalidSetting::first(&checks)
     }
 }

@@ -132,7 +132,7 @@ fn v1_optimizer(
             .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
-    rule.init().load(record, t, device).map_err(RecordError::Config)
+    rule.init().load(record, t, device).map_err(|e| RecordError::Config(e.to_string()))
 }
 
 /// Loads a checkpoint or an export onto `device`; every problem is named.
@@ -144,7 +144,7 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> {
         _ => Kind::Export,
     };
     let config: SummarizerConfig = r.config()?;
-    config.validate().map_err(RecordError::Config)?;
+    config.validate()?;
     let vocab =
         Vocab::from_text(r.meta("vocab")?).map_err(|e| RecordError::Vocab(e.to_string()))?;
     if vocab.len() != config.model.vocab_size {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::critic::SeqCriticConfig;
+use crate::bounds::InvalidSetting;
 use crate::gan::Objective;
 use crate::gan::mlp::Activation;
 use crate::optim::OptimizerConfig;
@@ -277,9 +278,9 @@ impl UnpairedConfig {
     }
 
     /// Checks what the generator, reconstructor and critic must agree on.
-    pub fn validate(&self) -> Result<(), String> {
-        self.generator.validate().map_err(|e| format!("generator: {e}"))?;
-        self.reconstructor.validate().map_err(|e| format!("reconstructor: {e}"))?;
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        self.generator.validate().map_err(|e| e.of("generator"))?;
+        self.reconstructor.validate().map_err(|e| e.of("reconstructor"))?;
         let c = &self.critic;
         let checks = [
             (c.vocab == self.generator.model.vocab_size, "critic.vocab must equal the generator's"),
@@ -336,9 +337,6 @@ impl UnpairedConfig {
                 "the loss weights must be numbers",
             ),
         ];
-        match checks.iter().find(|c| !c.0) {
-            Some((_, message)) => Err(message.to_string()),
-            None => Ok(()),
-        }
+        InvalidSetting::first(&checks)
     }
 }

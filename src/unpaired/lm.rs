@@ -27,6 +27,17 @@ struct Followers {
     counts: HashMap<usize, u64>,
 }
 
+/// Why the LM prior could not be fitted.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum LmError {
+    #[error("the LM prior's discount must be in (0, 1), not {0}")]
+    Discount(f64),
+    #[error("the LM prior needs the special tokens; the vocabulary has {0}")]
+    Vocabulary(usize),
+    #[error("the LM prior needs at least one summary")]
+    NoSummaries,
+}
+
 #[derive(Clone, Debug)]
 pub struct SummaryLm {
     discount: f64,
@@ -41,7 +52,7 @@ pub struct SummaryLm {
 impl SummaryLm {
     /// Fits the bigram on summaries given as words (out-of-vocabulary words count as
     /// `[UNK]`). `discount` is Kneser–Ney's `d`, in (0, 1).
-    pub fn fit(summaries: &[Vec<String>], vocab: &Vocab, discount: f64) -> Result<Self, String> {
+    pub fn fit(summaries: &[Vec<String>], vocab: &Vocab, discount: f64) -> Result<Self, LmError> {
         let ids: Vec<Vec<usize>> =
             summaries.iter().map(|s| s.iter().map(|w| vocab.id(w)).collect()).collect();
         Self::fit_ids(&ids, vocab.len(), discount)
@@ -52,13 +63,13 @@ impl SummaryLm {
         summaries: &[Vec<usize>],
         vocab_size: usize,
         discount: f64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LmError> {
         if !(discount.is_finite() && discount > 0.0 && discount < 1.0) {
-            return Err(format!("the LM prior's discount must be in (0, 1), not {discount}"));
+            return Err(LmError::Discount(discount));
         }
         let v = vocab_size;
         if v <= STOP_ID.max(START_ID).max(UNK_ID) {
-            return Err(format!("the LM prior needs the special tokens; the vocabulary has {v}"));
+            return Err(LmError::Vocabulary(v));
         }
         let mut followers = vec![Followers::default(); v];
         for s in summaries {
@@ -69,7 +80,7 @@ impl SummaryLm {
             }
         }
         if followers.iter().all(|f| f.total == 0) {
-            return Err("the LM prior needs at least one summary".into());
+            return Err(LmError::NoSummaries);
         }
         // N₁₊(• w): the number of distinct contexts each word followed.
         let mut preceded = vec![0u64; v];
@@ -235,8 +246,10 @@ mod tests {
 
     #[test]
     fn refuses_a_bad_discount_and_no_data() {
-        assert!(SummaryLm::fit_ids(&[vec![4]], V, 1.0).unwrap_err().contains("discount"));
+        assert!(
+            SummaryLm::fit_ids(&[vec![4]], V, 1.0).unwrap_err().to_string().contains("discount")
+        );
         assert!(SummaryLm::fit_ids(&[vec![4]], V, f64::NAN).is_err());
-        assert!(SummaryLm::fit_ids(&[], V, 0.5).unwrap_err().contains("at least one"));
+        assert!(SummaryLm::fit_ids(&[], V, 0.5).unwrap_err().to_string().contains("at least one"));
     }
 }

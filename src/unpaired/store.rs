@@ -99,7 +99,7 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> 
     let r = Reader::new(bytes)?;
     r.format(KIND, &[FORMAT])?;
     let config: UnpairedConfig = r.config()?;
-    config.validate().map_err(RecordError::Config)?;
+    config.validate()?;
     let vocab =
         Vocab::from_text(r.meta("vocab")?).map_err(|e| RecordError::Vocab(e.to_string()))?;
     if vocab.len() != config.generator.model.vocab_size {

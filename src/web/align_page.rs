@@ -116,7 +116,7 @@ impl Ctx {
         let mut c = c.ok_or_else(|| format!("unknown objective '{name}'"))?;
         c.seed = self.seed.get_untracked();
         c.layer_norm = self.layer_norm.get_untracked();
-        c.validate()?;
+        c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
 

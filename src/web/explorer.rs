@@ -335,7 +335,7 @@ pub fn KlPage() -> impl IntoView {
                     <Slider label="distance between modes" testid="kl-separation" value=separation min=0.0 max=10.0 step=0.1/>
                     <Slider label="σ of each mode" testid="kl-sigma" value=sigma min=0.1 max=3.0 step=0.05/>
                     <Slider label="weight of the right mode" testid="kl-weight" value=weight min=0.05 max=0.95 step=0.05/>
-                    <p class="error" data-testid="kl-error">{move || fits.get().err()}</p>
+                    <p class="error" data-testid="kl-error">{move || fits.get().err().map(|e| e.to_string())}</p>
                     <table class="numbers">
                         <tr><th></th><th>"μ"</th><th>"σ"</th><th>"KL(p‖q)"</th><th>"KL(q‖p)"</th></tr>
                         <tr><td>"forward fit"</td><td data-testid="fwd-mu">{get(|f| f.forward.mu)}</td><td data-testid="fwd-sigma">{get(|f| f.forward.sigma)}</td>
@@ -392,7 +392,7 @@ pub fn OptimalDPage() -> impl IntoView {
                     <Slider label="real σ" testid="optd-real-sigma" value=rs min=0.1 max=3.0 step=0.05/>
                     <Slider label="generated mean" testid="optd-fake-mean" value=gm min=-5.0 max=5.0 step=0.1/>
                     <Slider label="generated σ" testid="optd-fake-sigma" value=gs min=0.1 max=3.0 step=0.05/>
-                    <p class="error" data-testid="optd-error">{move || checked.get().err()}</p>
+                    <p class="error" data-testid="optd-error">{move || checked.get().err().map(|e| e.to_string())}</p>
                     <table class="numbers">
                         <tr><td>"V(D*)"</td><td data-testid="optd-value">{n(|v| v.0)}</td></tr>
                         <tr><td>"JS(p_r, p_g)"</td><td data-testid="optd-js">{n(|v| v.1)}</td></tr>

@@ -144,7 +144,8 @@ impl Settings {
         bounds::check_gan_step(
             bounds::gan_step_cost(c.batch_size, c.hidden, c.depth, c.n_critic, mbd),
             on_gpu,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         Ok(c)
     }
 }

@@ -224,7 +224,7 @@ where
         Err(e) => {
             let input: web_sys::HtmlInputElement = event_target(ev);
             input.set_value(&current.to_string());
-            error.set(Some(e));
+            error.set(Some(e.to_string()));
             None
         }
     }

@@ -116,7 +116,7 @@ impl Controls {
             // The file's [STOP] schedule has no control: kept as saved.
             ..base.decode.clone()
         };
-        c.validate()?;
+        c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
 }
