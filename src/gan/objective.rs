@@ -52,18 +52,26 @@ pub enum Objective {
 impl Objective {
     pub const NAMES: [&'static str; 5] = ["gan", "gan-minimax", "wgan", "wgan-gp", "ct-gan"];
 
-    /// The objective with its paper's default hyperparameters (WGAN-GP: the toy code's λ 0.1).
+    /// Every objective with its paper's default hyperparameters (WGAN-GP: the toy code's
+    /// λ 0.1), in the order of [`Objective::NAMES`].
+    pub fn paper_defaults() -> [Self; 5] {
+        [
+            Objective::Gan { non_saturating: true },
+            Objective::Gan { non_saturating: false },
+            Objective::Wgan { clip: 0.01 },
+            Objective::WganGp { lambda: 0.1 },
+            Objective::CtGan { lambda_gp: 10.0, lambda_ct: 2.0, m_prime: 0.2, dropout: 0.5 },
+        ]
+    }
+
+    /// The objective of [`Objective::paper_defaults`] that `name` (or an alias) names.
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "gan" | "gan-ns" => Objective::Gan { non_saturating: true },
-            "gan-minimax" => Objective::Gan { non_saturating: false },
-            "wgan" => Objective::Wgan { clip: 0.01 },
-            "wgan-gp" => Objective::WganGp { lambda: 0.1 },
-            "ct-gan" | "ctgan" => {
-                Objective::CtGan { lambda_gp: 10.0, lambda_ct: 2.0, m_prime: 0.2, dropout: 0.5 }
-            }
-            _ => return None,
-        })
+        let name = match name.trim().to_ascii_lowercase().as_str() {
+            "gan-ns" => "gan".to_string(),
+            "ctgan" => "ct-gan".to_string(),
+            other => other.to_string(),
+        };
+        Self::paper_defaults().into_iter().find(|o| o.name() == name)
     }
 
     pub fn name(&self) -> &'static str {

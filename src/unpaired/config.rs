@@ -156,9 +156,14 @@ pub struct UnpairedConfig {
 /// The critic's objective by name, with this setting's values: WGAN-GP's λ is Gulrajani et
 /// al.'s 10 (the GAN lab's toy default is smaller), the others as the GAN lab has them.
 pub fn objective_from_name(name: &str) -> Option<Objective> {
-    match Objective::from_name(name)? {
-        Objective::WganGp { .. } => Some(Objective::WganGp { lambda: 10.0 }),
-        o => Some(o),
+    Objective::from_name(name).map(unpaired_objective)
+}
+
+/// An objective with this setting's values (see [`objective_from_name`]).
+pub fn unpaired_objective(o: Objective) -> Objective {
+    match o {
+        Objective::WganGp { .. } => Objective::WganGp { lambda: 10.0 },
+        o => o,
     }
 }
 

@@ -27,6 +27,7 @@ use crate::align::{
 };
 use crate::bounds;
 use crate::device::Backend;
+use crate::gan::Objective;
 
 /// The page's copy of the es-en vectors and lexicon (`earthmover align export-web`).
 const DATA_URL: &str = "public/align/es-en.safetensors";
@@ -53,10 +54,28 @@ struct Run {
     spaces: Spaces,
 }
 
+/// What the tab aligns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum AlignData {
+    /// 120 2-D points and a hidden rotation.
+    Toy,
+    /// The Spanish and English word vectors.
+    EsEn,
+}
+
+impl super::Named for AlignData {
+    fn name(&self) -> &'static str {
+        match self {
+            AlignData::Toy => "toy",
+            AlignData::EsEn => "es-en",
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Ctx {
-    data: RwSignal<String>,
-    objective: RwSignal<String>,
+    data: RwSignal<AlignData>,
+    objective: RwSignal<Objective>,
     /// Layer normalisation in the critic; the objective's setting until the person changes it.
     layer_norm: RwSignal<bool>,
     seed: RwSignal<u64>,
@@ -91,7 +110,7 @@ struct Ctx {
 
 impl Ctx {
     fn loaded(self) -> Option<Rc<Loaded>> {
-        if self.data.get_untracked() == "toy" {
+        if self.data.get_untracked() == AlignData::Toy {
             self.toy.get_value()
         } else {
             self.real.get_value()
@@ -106,13 +125,13 @@ impl Ctx {
     /// The objective's own layer-norm setting for the chosen data (on for WGAN-GP on word
     /// vectors), which the toggle starts from whenever the objective or the data changes.
     fn default_layer_norm(self) -> bool {
-        let dim = if self.data.get_untracked() == "toy" { 2 } else { 0 };
-        Self::defaults(&self.objective.get_untracked(), dim).is_some_and(|c| c.layer_norm)
+        let dim = if self.data.get_untracked() == AlignData::Toy { 2 } else { 0 };
+        Self::defaults(self.objective.get_untracked().name(), dim).is_some_and(|c| c.layer_norm)
     }
 
     fn config(self, dim: usize) -> Result<AdversarialConfig, String> {
-        let name = self.objective.get_untracked();
-        let c = Self::defaults(&name, dim);
+        let name = self.objective.get_untracked().name();
+        let c = Self::defaults(name, dim);
         let mut c = c.ok_or_else(|| format!("unknown objective '{name}'"))?;
         c.seed = self.seed.get_untracked();
         c.layer_norm = self.layer_norm.get_untracked();
@@ -447,8 +466,8 @@ fn draw(c: &HtmlCanvasElement, l: &Loaded, w: &Square, word: &str, translations:
 #[component]
 pub fn AlignPage() -> impl IntoView {
     let ctx = Ctx {
-        data: RwSignal::new("toy".into()),
-        objective: RwSignal::new("gan".into()),
+        data: RwSignal::new(AlignData::Toy),
+        objective: RwSignal::new(Objective::Gan { non_saturating: true }),
         layer_norm: RwSignal::new(AdversarialConfig::toy("gan").is_some_and(|c| c.layer_norm)),
         seed: RwSignal::new(0),
         budget: RwSignal::new(1000),
@@ -484,15 +503,16 @@ pub fn AlignPage() -> impl IntoView {
     });
     let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
     let idle = move || ctx.trainer.running.get() || ctx.busy.get();
+    let [gan, _, wgan, wgan_gp, ct_gan] = Objective::paper_defaults();
     view! {
         <section class="lab">
             <div class="controls">
                 <p class="hint">"A linear map W (the generator) moves the source words (orange) onto the target words (black) while a critic tries to tell them apart (MUSE, Conneau et al. 2018, with seed 002's four objectives). Refinement then solves Procrustes on the words that are each other's nearest neighbours."</p>
                 <Choice label="Data" testid="align-data" value=ctx.data
-                    choices=vec![("toy", "2-D toy: 120 points and a hidden rotation"), ("es-en", "Spanish → English word vectors (2.4 MB)")]
+                    choices=vec![(AlignData::Toy, "2-D toy: 120 points and a hidden rotation"), (AlignData::EsEn, "Spanish → English word vectors (2.4 MB)")]
                     on_pick=move |v| { ctx.data.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }/>
                 <Choice label="Objective" testid="align-objective" value=ctx.objective
-                    choices=vec![("gan", "GAN (MUSE)"), ("wgan", "WGAN (weight clipping)"), ("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN")]
+                    choices=vec![(gan, "GAN (MUSE)"), (wgan, "WGAN (weight clipping)"), (wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN")]
                     on_pick=move |v| { ctx.objective.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }/>
                 <label><input type="checkbox" data-testid="align-layer-norm" prop:checked=move || ctx.layer_norm.get() on:change=move |ev| { ctx.layer_norm.set(event_target_checked(&ev)); ctx.reset() }/>" layer-normalised critic (seed 002)"</label>
                 <NumberField label="Map updates" testid="align-steps" field=bounds::align::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
@@ -502,7 +522,7 @@ pub fn AlignPage() -> impl IntoView {
                     <button data-testid="align-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
                     <button data-testid="align-reset" on:click=move |_| ctx.reset()>"Reset"</button>
                     <button data-testid="align-refine" disabled=idle on:click=move |_| ctx.refine_from(None)>"Refine (Procrustes)"</button>
-                    <button data-testid="align-identical" disabled=idle class:hidden=move || ctx.data.get() == "toy" on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>
+                    <button data-testid="align-identical" disabled=idle class:hidden=move || ctx.data.get() == AlignData::Toy on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>
                 </div>
                 <p class="hint">"The settings are seed 002's for each objective, with a smaller critic (2×64 for the toy, 2×256 for words) so a step stays quick. The CLI's "<code>"earthmover align train --toy"</code>" runs the same toy."</p>
                 <p class="hint" data-testid="align-success-rates">"On the Spanish and English vectors (5 seeds, a 2×256 critic, then refinement), the vanilla GAN finds the map in 3 of 5 seeds within 10,000 map updates (4 of 5 with the layer-normalised critic), WGAN in 3 of 5 (1 of 5 with it), WGAN-GP, by default with the layer-normalised critic and λ 0.1, in 4 of 5 within 30,000 (1 within 10,000; at the thesis's λ 0.5, 3 of 5 without layer norm and 2 of 5 with it), and CT-GAN in none."</p>
@@ -511,22 +531,22 @@ pub fn AlignPage() -> impl IntoView {
             </div>
             <div class="stage">
                 <canvas node_ref=ctx.canvas width="480" height="480" data-testid="align-canvas"></canvas>
-                <p class="legend-line">{move || if ctx.data.get() == "toy" { "black: target points · orange: source points mapped by W (each pair on its own ring)" } else { "the 500 most frequent words of each language, in the English vectors' two principal axes · black: English · orange: Spanish mapped by W" }}</p>
+                <p class="legend-line">{move || if ctx.data.get() == AlignData::Toy { "black: target points · orange: source points mapped by W (each pair on its own ring)" } else { "the 500 most frequent words of each language, in the English vectors' two principal axes · black: English · orange: Spanish mapped by W" }}</p>
                 <div class="stats">
                     <span>"Backend: " <b data-testid="align-backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
                     <span>"Map updates: " <b data-testid="align-step">{move || ctx.step.get()}</b></span>
                     <span>"P@1 (nearest neighbour): " <b data-testid="align-p1-nn">{move || pct(ctx.p1_nn.get())}</b></span>
                     <span>"P@1 (CSLS): " <b data-testid="align-p1">{move || pct(ctx.p1_csls.get())}</b></span>
-                    <span class:hidden=move || ctx.data.get() != "toy">"‖W − hidden rotation‖: " <b data-testid="align-truth">{move || ctx.truth.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
+                    <span class:hidden=move || ctx.data.get() != AlignData::Toy>"‖W − hidden rotation‖: " <b data-testid="align-truth">{move || ctx.truth.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
                     <span>"Criterion: " <b data-testid="align-criterion">{move || ctx.crit.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
                 </div>
-                <p class="note">{move || if ctx.data.get() == "toy" { "P@1 counts the points whose best match is their own rotated copy (all 120).".to_string() } else { "P@1 counts the 1,000 held-out Spanish words of the lexicon whose best match is a listed translation.".to_string() }}" CSLS is measured when training stops and after refinement."</p>
+                <p class="note">{move || if ctx.data.get() == AlignData::Toy { "P@1 counts the points whose best match is their own rotated copy (all 120).".to_string() } else { "P@1 counts the 1,000 held-out Spanish words of the lexicon whose best match is a listed translation.".to_string() }}" CSLS is measured when training stops and after refinement."</p>
                 <p class="note" data-testid="align-status">{move || ctx.status.get()}</p>
                 <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
             </div>
             <div class="charts">
                 <LineChart title="P@1 (nearest neighbour) while training" series=Signal::derive(move || vec![Series::new("P@1", "#1b7f3b", ctx.p1_history.get())])/>
-                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, "#8a3ab9", ctx.estimate_history.get())])/>
+                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(ctx.objective.get().estimate_name(), "#8a3ab9", ctx.estimate_history.get())])/>
             </div>
         </section>
     }

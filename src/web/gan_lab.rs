@@ -39,12 +39,30 @@ struct Point {
     modes: Option<usize>,
 }
 
+/// What the lab trains on: a toy distribution, or points drawn on the canvas.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LabData {
+    Toy(Toy),
+    Drawn,
+}
+
+impl super::Named for LabData {
+    fn name(&self) -> &'static str {
+        match self {
+            LabData::Toy(t) => t.name(),
+            LabData::Drawn => "drawn",
+        }
+    }
+}
+
 /// The person's settings, as plain values.
 #[derive(Clone, Debug, PartialEq)]
 struct Settings {
-    data: String,
-    loss: String,
-    optimizer: String,
+    data: LabData,
+    /// The objective's kind; its λ or clip is `lambda` or `clip`.
+    objective: Objective,
+    /// The optimizer's kind; its rate and βs are `lr`, `beta1` and `beta2`.
+    optimizer: OptimizerConfig,
     lr: f64,
     beta1: f64,
     beta2: f64,
@@ -64,8 +82,7 @@ struct Settings {
 
 impl Settings {
     /// The paper's settings for `loss`, with smaller networks so the page stays quick.
-    fn paper(loss: &str, data: &str) -> Self {
-        let objective = Objective::from_name(loss).unwrap_or(Objective::WganGp { lambda: 0.1 });
+    fn paper(objective: Objective, data: LabData) -> Self {
         let c = GanConfig::paper(objective.clone(), Source::Toy(Toy::EightGaussians));
         let (lambda, clip) = match objective {
             Objective::WganGp { lambda } => (lambda, 0.01),
@@ -78,9 +95,9 @@ impl Settings {
             _ => (0.5, 0.9),
         };
         Settings {
-            data: data.to_string(),
-            loss: objective.name().to_string(),
-            optimizer: c.critic_optimizer.name().to_string(),
+            data,
+            objective,
+            optimizer: c.critic_optimizer.clone(),
             lr: c.critic_optimizer.lr() * 10.0,
             beta1,
             beta2,
@@ -102,24 +119,22 @@ impl Settings {
     /// The config these settings describe, refused if one step would be too much work for the
     /// page on this backend (see `crate::bounds`).
     fn config(&self, drawn: &[[f32; 2]], on_gpu: bool) -> Result<GanConfig, String> {
-        let data = if self.data == "drawn" {
-            Source::Drawn(drawn.to_vec())
-        } else {
-            Source::Toy(self.data.parse::<Toy>().map_err(|e| e.to_string())?)
+        let data = match self.data {
+            LabData::Toy(t) => Source::Toy(t),
+            LabData::Drawn => Source::Drawn(drawn.to_vec()),
         };
-        let mut objective = Objective::from_name(&self.loss)
-            .ok_or_else(|| format!("unknown objective '{}'", self.loss))?;
+        let mut objective = self.objective.clone();
         match &mut objective {
             Objective::WganGp { lambda } => *lambda = self.lambda,
             Objective::CtGan { lambda_gp, .. } => *lambda_gp = self.lambda,
             Objective::Wgan { clip } => *clip = self.clip,
             Objective::Gan { .. } => {}
         }
-        let opt = match self.optimizer.as_str() {
-            "sgd" => OptimizerConfig::sgd(self.lr),
-            "rmsprop" => OptimizerConfig::rmsprop(self.lr),
-            "adam" => OptimizerConfig::adam(self.lr, self.beta1, self.beta2),
-            other => return Err(format!("unknown optimizer '{other}'")),
+        let opt = match self.optimizer.clone().with_lr(self.lr) {
+            OptimizerConfig::Adam { lr, eps, .. } => {
+                OptimizerConfig::Adam { lr, eps, beta1: self.beta1, beta2: self.beta2 }
+            }
+            other => other,
         };
         let mut c = GanConfig::paper(objective, data);
         c.critic_optimizer = opt.clone();
@@ -352,7 +367,10 @@ enum StepKind {
 #[component]
 pub fn GanLab() -> impl IntoView {
     let ctx = Ctx {
-        settings: RwSignal::new(Settings::paper("wgan-gp", "8gaussians")),
+        settings: RwSignal::new(Settings::paper(
+            Objective::WganGp { lambda: 0.1 },
+            LabData::Toy(Toy::EightGaussians),
+        )),
         drawn: RwSignal::new(vec![]),
         trainer: Trainer::default(),
         busy: RwSignal::new(false),
@@ -382,7 +400,7 @@ pub fn GanLab() -> impl IntoView {
         ctx.reset();
     };
     let on_canvas_click = move |ev: leptos::ev::MouseEvent| {
-        if ctx.settings.get_untracked().data != "drawn" {
+        if ctx.settings.get_untracked().data != LabData::Drawn {
             return;
         }
         if let Some(c) = ctx.canvas.get_untracked() {
@@ -431,7 +449,7 @@ pub fn GanLab() -> impl IntoView {
     });
     let w_series = Signal::derive(move || {
         let h = ctx.history.get();
-        let est_name = if s().loss.starts_with("gan") {
+        let est_name = if !s().objective.is_wasserstein() {
             "critic's JS estimate"
         } else {
             "critic's W estimate"
@@ -462,13 +480,13 @@ pub fn GanLab() -> impl IntoView {
         <section class="lab">
             <div class="controls">
                 <Choice label="Data" testid="data-select" value=Signal::derive(move || s().data)
-                    choices=Toy::ALL.iter().map(|t| (t.name(), t.label())).chain([("drawn", "Draw your own (click the canvas)")]).collect()
-                    on_pick=move |v| set(&|s| s.data = v.clone())/>
-                <Choice label="Objective" testid="loss-select" value=Signal::derive(move || s().loss)
-                    choices=vec![("gan", "GAN (non-saturating)"), ("gan-minimax", "GAN (minimax)"), ("wgan", "WGAN (weight clipping)"), ("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN")]
-                    on_pick=move |v| { let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(&v, &data) }) }/>
+                    choices=Toy::ALL.iter().map(|&t| (LabData::Toy(t), t.label())).chain([(LabData::Drawn, "Draw your own (click the canvas)")]).collect()
+                    on_pick=move |v| set(&|s| s.data = v)/>
+                <Choice label="Objective" testid="loss-select" value=Signal::derive(move || s().objective)
+                    choices=Objective::paper_defaults().into_iter().zip(["GAN (non-saturating)", "GAN (minimax)", "WGAN (weight clipping)", "WGAN-GP", "CT-GAN"]).collect()
+                    on_pick=move |v| { let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(v.clone(), data) }) }/>
                 <Choice label="Optimizer" testid="optimizer-select" value=Signal::derive(move || s().optimizer)
-                    choices=vec![("adam", "adam"), ("rmsprop", "rmsprop"), ("sgd", "sgd")]
+                    choices=vec![(OptimizerConfig::adam(1e-4, 0.5, 0.9), "adam"), (OptimizerConfig::rmsprop(5e-5), "rmsprop"), (OptimizerConfig::sgd(1e-3), "sgd")]
                     on_pick=move |v| set(&|s| s.optimizer = v.clone())/>
                 <NumberField label="Learning rate" testid="lr" field=gan::LR step="any" value=Signal::derive(move || s().lr) error=ctx.error on_set=move |v| { set(&|s| s.lr = v) }/>
                 <NumberField label="β₁" testid="beta1" field=gan::BETA1 step="0.1" value=Signal::derive(move || s().beta1) error=ctx.error on_set=move |v| { set(&|s| s.beta1 = v) }/>

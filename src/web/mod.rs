@@ -256,21 +256,55 @@ where
     }
 }
 
-/// A labelled select over fixed choices, `(value, label)` pairs: it shows the choice `value`
-/// names and hands a pick to `on_pick`, so a pick is always one of `choices`.
+/// A value a select offers: its name is the option's value, the library's name for it.
+pub trait Named {
+    fn name(&self) -> &'static str;
+}
+
+impl Named for crate::gan::Objective {
+    fn name(&self) -> &'static str {
+        crate::gan::Objective::name(self)
+    }
+}
+
+impl Named for crate::optim::OptimizerConfig {
+    fn name(&self) -> &'static str {
+        crate::optim::OptimizerConfig::name(self)
+    }
+}
+
+impl Named for crate::unpaired::config::Method {
+    fn name(&self) -> &'static str {
+        crate::unpaired::config::Method::name(*self)
+    }
+}
+
+/// A labelled select over library values, `(value, label)` pairs: it shows the choice whose
+/// name `value` has and hands the picked value itself to `on_pick`, so a pick is always one of
+/// `choices` and nothing parses a name.
 #[component]
-pub fn Choice(
+pub fn Choice<T>(
     label: &'static str,
     testid: &'static str,
-    choices: Vec<(&'static str, &'static str)>,
-    #[prop(into)] value: Signal<String>,
-    on_pick: impl Fn(String) + 'static,
+    choices: Vec<(T, &'static str)>,
+    #[prop(into)] value: Signal<T>,
+    on_pick: impl Fn(T) + 'static,
     #[prop(into, optional)] disabled: Signal<bool>,
-) -> impl IntoView {
+) -> impl IntoView
+where
+    T: Named + Clone + Send + Sync + 'static,
+{
+    let options = choices.clone();
+    let pick = move |ev| {
+        let name = event_target_value(&ev);
+        if let Some((v, _)) = choices.iter().find(|(v, _)| v.name() == name) {
+            on_pick(v.clone())
+        }
+    };
     view! {
         <label>{label} " "
-            <select data-testid=testid disabled=move || disabled.get() on:change=move |ev| on_pick(event_target_value(&ev))>
-                {choices.into_iter().map(|(v, l)| view! { <option value=v selected=move || value.get() == v>{l}</option> }).collect_view()}
+            <select data-testid=testid disabled=move || disabled.get() on:change=pick>
+                {options.into_iter().map(|(v, l)| { let n = v.name(); view! { <option value=n selected=move || value.with(|v| v.name() == n)>{l}</option> } }).collect_view()}
             </select>
         </label>
     }

@@ -17,17 +17,19 @@ use super::chart::{LineChart, Series};
 use super::driver::{Lost, Trainer, push_thinned};
 use super::{Choice, NumberField};
 use crate::bounds;
+use crate::gan::Objective;
 use crate::rng::Rng;
 use crate::summarize::PointerGenerator;
 use crate::summarize::model::Pick;
 use crate::summarize::train::frozen;
 use crate::summarize::vocab::Vocab;
-use crate::unpaired::config::{Method, UnpairedConfig, objective_from_name};
+use crate::unpaired::config::{Method, UnpairedConfig, unpaired_objective};
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{Corpus, UnpairedState, summarize_batch, summary_words, train_step};
 
 /// A corpus the tab trains on: pretrained models and a corpus sample (`earthmover unpaired
 /// bundle`).
+#[derive(Debug)]
 struct Setting {
     id: &'static str,
     label: &'static str,
@@ -38,7 +40,13 @@ struct Setting {
 }
 
 /// The bundles, the default first.
-const SETTINGS: [Setting; 2] = [
+impl super::Named for &'static Setting {
+    fn name(&self) -> &'static str {
+        self.id
+    }
+}
+
+static SETTINGS: [Setting; 2] = [
     Setting {
         id: "debian",
         label: "Debian package descriptions → synopses",
@@ -113,8 +121,8 @@ struct Shown {
 struct Ctx {
     /// Index into [`SETTINGS`].
     setting: RwSignal<usize>,
-    method: RwSignal<String>,
-    objective: RwSignal<String>,
+    method: RwSignal<Method>,
+    objective: RwSignal<Objective>,
     budget: RwSignal<u64>,
     /// The GAN phase's models and config, and the training loop.
     trainer: Trainer<(UnpairedState, UnpairedConfig)>,
@@ -152,11 +160,7 @@ impl Ctx {
         self.reconstructions.set(vec![]);
         self.log.set(vec![]);
         let Some(lab) = self.current() else { return self.load() };
-        let method = Method::from_name(&self.method.get_untracked());
-        let objective = objective_from_name(&self.objective.get_untracked());
-        let (Some(method), Some(objective)) = (method, objective) else {
-            return self.error.set(Some("unknown method or objective".into()));
-        };
+        let (method, objective) = (self.method.get_untracked(), self.objective.get_untracked());
         let config = UnpairedConfig { method, objective, ..lab.config.clone() };
         let state = UnpairedState::new(
             lab.generator.clone(),
@@ -338,8 +342,8 @@ impl Ctx {
 pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     let ctx = Ctx {
         setting: RwSignal::new(0),
-        method: RwSignal::new("distributions".into()),
-        objective: RwSignal::new("wgan-gp".into()),
+        method: RwSignal::new(Method::Distributions),
+        objective: RwSignal::new(Objective::WganGp { lambda: 10.0 }),
         budget: RwSignal::new(300),
         trainer: Trainer::default(),
         step: RwSignal::new(0),
@@ -362,19 +366,20 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     });
     let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into());
     let ready = move || ctx.step.get() == 0 && ctx.shown.get().is_empty();
+    let [gan, _, wgan, wgan_gp, ct_gan] = Objective::paper_defaults().map(unpaired_objective);
     view! {
         <section class="lab">
             <div class="controls">
                 <p class="hint">{move || { let s = &SETTINGS[ctx.setting.get()]; format!("Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of {}; a reconstructor must rebuild the document from it; a critic, shown {}, pushes the hidden summaries to read like them. No document is ever paired with its own summary.", s.documents, s.summaries) }}</p>
                 <Choice label="Corpus" testid="unpaired-corpus" disabled=ctx.trainer.running
-                    value=Signal::derive(move || SETTINGS[ctx.setting.get()].id.to_string())
-                    choices=SETTINGS.iter().map(|s| (s.id, s.label)).collect()
-                    on_pick=move |id| { if let Some(i) = SETTINGS.iter().position(|s| s.id == id) { ctx.choose(i) } }/>
+                    value=Signal::derive(move || &SETTINGS[ctx.setting.get()])
+                    choices=SETTINGS.iter().map(|s| (s, s.label)).collect()
+                    on_pick=move |s: &'static Setting| { if let Some(i) = SETTINGS.iter().position(|t| t.id == s.id) { ctx.choose(i) } }/>
                 <Choice label="Method" testid="unpaired-method" value=ctx.method
-                    choices=vec![("distributions", "1: the critic reads the word distributions"), ("reinforce", "2: adversarial REINFORCE (sampled words)")]
+                    choices=vec![(Method::Distributions, "1: the critic reads the word distributions"), (Method::Reinforce, "2: adversarial REINFORCE (sampled words)")]
                     on_pick=move |v| { ctx.method.set(v); ctx.reset() }/>
                 <Choice label="Critic objective" testid="unpaired-objective" value=ctx.objective
-                    choices=vec![("wgan-gp", "WGAN-GP"), ("ct-gan", "CT-GAN"), ("wgan", "WGAN (weight clipping)"), ("gan", "GAN (Jensen–Shannon)")]
+                    choices=vec![(wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN"), (wgan, "WGAN (weight clipping)"), (gan, "GAN (Jensen–Shannon)")]
                     on_pick=move |v| { ctx.objective.set(v); ctx.reset() }/>
                 <NumberField label="Generator updates" testid="unpaired-steps" field=bounds::unpaired::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
                 <div class="buttons">
@@ -399,7 +404,7 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
                 </table>
             </div>
             <div class="charts">
-                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(if ctx.objective.get() == "gan" { "JS estimate" } else { "W estimate" }, "#8a3ab9", ctx.estimates.get())])/>
+                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(ctx.objective.get().estimate_name(), "#8a3ab9", ctx.estimates.get())])/>
                 <LineChart title="Reconstruction NLL (per document token)" series=Signal::derive(move || vec![Series::new("NLL", "#1b7f3b", ctx.reconstructions.get())])/>
                 <details>
                     <summary>"Step log (update · critic's estimate · reconstruction NLL · a sampled hidden summary)"</summary>
