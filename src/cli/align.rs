@@ -295,19 +295,17 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     let base = if a.data.toy { AdversarialConfig::toy } else { AdversarialConfig::real };
     let mut c = base(a.objective.name()).expect("every objective has settings");
     c.seed = a.seed;
-    let set = |v: Option<usize>, f: &mut usize| {
+    fn set<T>(v: Option<T>, f: &mut T) {
         if let Some(v) = v {
             *f = v;
         }
-    };
+    }
     set(a.critic_hidden, &mut c.critic_hidden);
     set(a.critic_depth, &mut c.critic_depth);
     set(a.most_frequent, &mut c.most_frequent);
     set(a.batch_size, &mut c.batch_size);
     set(a.n_critic, &mut c.n_critic);
-    if let Some(v) = a.layer_norm {
-        c.layer_norm = v;
-    }
+    set(a.layer_norm, &mut c.layer_norm);
     if let Some(v) = a.lambda {
         match &mut c.objective {
             Objective::WganGp { lambda } => *lambda = v,
@@ -315,21 +313,13 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
             other => bail!("--lambda applies to wgan-gp and ct-gan, not {}", other.name()),
         }
     }
-    if let Some(v) = a.input_noise {
-        c.input_noise = v;
-    }
-    if let Some(v) = a.input_dropout {
-        c.input_dropout = v;
-    }
-    if let Some(v) = a.beta {
-        c.beta = v;
-    }
+    set(a.input_noise, &mut c.input_noise);
+    set(a.input_dropout, &mut c.input_dropout);
+    set(a.beta, &mut c.beta);
     if let Some(v) = a.map_grad_clip {
         c.map_grad_clip = (v != 0.0).then_some(v);
     }
-    if let Some(v) = a.reconstruction {
-        c.reconstruction = v;
-    }
+    set(a.reconstruction, &mut c.reconstruction);
     c.random_init |= a.random_init;
     if let Some(k) = a.critic_optimizer {
         c.critic_optimizer = optimizer(k, c.critic_optimizer.lr());

@@ -174,21 +174,11 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     if let Some(d) = args.data {
         config.data = Source::Toy(d);
     }
-    if let Some(s) = args.seed {
-        config.seed = s;
-    }
-    if let Some(v) = args.hidden {
-        config.hidden = v;
-    }
-    if let Some(v) = args.depth {
-        config.depth = v;
-    }
-    if let Some(v) = args.batch_size {
-        config.batch_size = v;
-    }
-    if let Some(v) = args.n_critic {
-        config.n_critic = v;
-    }
+    config.seed = args.seed.unwrap_or(config.seed);
+    config.hidden = args.hidden.unwrap_or(config.hidden);
+    config.depth = args.depth.unwrap_or(config.depth);
+    config.batch_size = args.batch_size.unwrap_or(config.batch_size);
+    config.n_critic = args.n_critic.unwrap_or(config.n_critic);
     if let Some(name) = args.optimizer {
         let opt = name.config(config.critic_optimizer.lr());
         config.critic_optimizer = opt.clone();

@@ -589,31 +589,19 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     if a.no_pointer {
         m.pointer = false;
     }
-    if let Some(v) = a.init_std {
-        m.init_std = v;
-    }
+    m.init_std = a.init_std.unwrap_or(m.init_std);
     let t = &mut c.train;
-    if let Some(v) = a.batch_size {
-        t.batch_size = v;
-    }
-    if let Some(v) = a.max_enc {
-        t.max_enc = v;
-    }
-    if let Some(v) = a.max_dec {
-        t.max_dec = v;
-    }
+    t.batch_size = a.batch_size.unwrap_or(t.batch_size);
+    t.max_enc = a.max_enc.unwrap_or(t.max_enc);
+    t.max_dec = a.max_dec.unwrap_or(t.max_dec);
     if let Some(v) = a.optimizer {
         if v != t.optimizer {
             t.lr = if v == OptimizerKind::Adam { 1e-3 } else { TrainConfig::default().lr };
         }
         t.optimizer = v;
     }
-    if let Some(v) = a.lr {
-        t.lr = v;
-    }
-    if let Some(v) = a.seed {
-        t.seed = v;
-    }
+    t.lr = a.lr.unwrap_or(t.lr);
+    t.seed = a.seed.unwrap_or(t.seed);
     c.validate()?;
     Ok(c)
 }

@@ -15,7 +15,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::chart::{LineChart, Series};
 use super::driver::{Lost, Trainer, push_thinned};
-use super::{Choice, NumberField, now_ms, yield_to_browser};
+use super::{Check, Choice, NumberField, now_ms, yield_to_browser};
 use crate::align::adversarial::{
     AdversarialConfig, AdversarialState, LinearMap, Spaces, align_step,
 };
@@ -501,53 +501,69 @@ pub fn AlignPage() -> impl IntoView {
         ctx.backend.set(Some(backend));
         ctx.reset();
     });
-    let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-    let idle = move || ctx.trainer.running.get() || ctx.busy.get();
-    let [gan, _, wgan, wgan_gp, ct_gan] = Objective::paper_defaults();
     view! {
         <section class="lab">
-            <div class="controls">
-                <p class="hint">"A linear map W (the generator) moves the source words (orange) onto the target words (black) while a critic tries to tell them apart (MUSE, Conneau et al. 2018, with seed 002's four objectives). Refinement then solves Procrustes on the words that are each other's nearest neighbours."</p>
-                <Choice label="Data" testid="align-data" value=ctx.data
-                    choices=vec![(AlignData::Toy, "2-D toy: 120 points and a hidden rotation"), (AlignData::EsEn, "Spanish → English word vectors (2.4 MB)")]
-                    on_pick=move |v| { ctx.data.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }/>
-                <Choice label="Objective" testid="align-objective" value=ctx.objective
-                    choices=vec![(gan, "GAN (MUSE)"), (wgan, "WGAN (weight clipping)"), (wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN")]
-                    on_pick=move |v| { ctx.objective.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }/>
-                <label><input type="checkbox" data-testid="align-layer-norm" prop:checked=move || ctx.layer_norm.get() on:change=move |ev| { ctx.layer_norm.set(event_target_checked(&ev)); ctx.reset() }/>" layer-normalised critic (seed 002)"</label>
-                <NumberField label="Map updates" testid="align-steps" field=bounds::align::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
-                <NumberField label="Seed" testid="align-seed" field=bounds::align::SEED value=ctx.seed error=ctx.error on_set=move |v| { ctx.seed.set(v); ctx.reset() }/>
-                <div class="buttons">
-                    <button data-testid="align-train" disabled=idle on:click=move |_| ctx.start()>"Train"</button>
-                    <button data-testid="align-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
-                    <button data-testid="align-reset" on:click=move |_| ctx.reset()>"Reset"</button>
-                    <button data-testid="align-refine" disabled=idle on:click=move |_| ctx.refine_from(None)>"Refine (Procrustes)"</button>
-                    <button data-testid="align-identical" disabled=idle class:hidden=move || ctx.data.get() == AlignData::Toy on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>
-                </div>
-                <p class="hint">"The settings are seed 002's for each objective, with a smaller critic (2×64 for the toy, 2×256 for words) so a step stays quick. The CLI's "<code>"earthmover align train --toy"</code>" runs the same toy."</p>
-                <p class="hint" data-testid="align-success-rates">"On the Spanish and English vectors (5 seeds, a 2×256 critic, then refinement), the vanilla GAN finds the map in 3 of 5 seeds within 10,000 map updates (4 of 5 with the layer-normalised critic), WGAN in 3 of 5 (1 of 5 with it), WGAN-GP, by default with the layer-normalised critic and λ 0.1, in 4 of 5 within 30,000 (1 within 10,000; at the thesis's λ 0.5, 3 of 5 without layer norm and 2 of 5 with it), and CT-GAN in none."</p>
-                <label>"Translate a Spanish word " <input data-testid="align-word" type="text" placeholder="ciudad" prop:value=move || ctx.word.get() on:change=move |ev| { ctx.word.set(event_target_value(&ev)); ctx.translate() }/></label>
-                <ol data-testid="align-translations">{move || ctx.translations.get().into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
-            </div>
-            <div class="stage">
-                <canvas node_ref=ctx.canvas width="480" height="480" data-testid="align-canvas"></canvas>
-                <p class="legend-line">{move || if ctx.data.get() == AlignData::Toy { "black: target points · orange: source points mapped by W (each pair on its own ring)" } else { "the 500 most frequent words of each language, in the English vectors' two principal axes · black: English · orange: Spanish mapped by W" }}</p>
-                <div class="stats">
-                    <span>"Backend: " <b data-testid="align-backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
-                    <span>"Map updates: " <b data-testid="align-step">{move || ctx.step.get()}</b></span>
-                    <span>"P@1 (nearest neighbour): " <b data-testid="align-p1-nn">{move || pct(ctx.p1_nn.get())}</b></span>
-                    <span>"P@1 (CSLS): " <b data-testid="align-p1">{move || pct(ctx.p1_csls.get())}</b></span>
-                    <span class:hidden=move || ctx.data.get() != AlignData::Toy>"‖W − hidden rotation‖: " <b data-testid="align-truth">{move || ctx.truth.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
-                    <span>"Criterion: " <b data-testid="align-criterion">{move || ctx.crit.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
-                </div>
-                <p class="note">{move || if ctx.data.get() == AlignData::Toy { "P@1 counts the points whose best match is their own rotated copy (all 120).".to_string() } else { "P@1 counts the 1,000 held-out Spanish words of the lexicon whose best match is a listed translation.".to_string() }}" CSLS is measured when training stops and after refinement."</p>
-                <p class="note" data-testid="align-status">{move || ctx.status.get()}</p>
-                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
-            </div>
+            <Controls ctx/>
+            <Stage ctx/>
             <div class="charts">
                 <LineChart title="P@1 (nearest neighbour) while training" series=Signal::derive(move || vec![Series::new("P@1", "#1b7f3b", ctx.p1_history.get())])/>
                 <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(ctx.objective.get().estimate_name(), "#8a3ab9", ctx.estimate_history.get())])/>
             </div>
         </section>
+    }
+}
+
+/// The data, objective and budget, the buttons, and the translation box.
+#[component]
+fn Controls(ctx: Ctx) -> impl IntoView {
+    let working = move || ctx.trainer.running.get() || ctx.busy.get();
+    let [gan, _, wgan, wgan_gp, ct_gan] = Objective::paper_defaults();
+    view! {
+        <div class="controls">
+            <p class="hint">"A linear map W (the generator) moves the source words (orange) onto the target words (black) while a critic tries to tell them apart (MUSE, Conneau et al. 2018, with seed 002's four objectives). Refinement then solves Procrustes on the words that are each other's nearest neighbours."</p>
+            <Choice label="Data" testid="align-data" value=ctx.data
+                choices=vec![(AlignData::Toy, "2-D toy: 120 points and a hidden rotation"), (AlignData::EsEn, "Spanish → English word vectors (2.4 MB)")]
+                on_pick=move |v| { ctx.data.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }/>
+            <Choice label="Objective" testid="align-objective" value=ctx.objective
+                choices=vec![(gan, "GAN (MUSE)"), (wgan, "WGAN (weight clipping)"), (wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN")]
+                on_pick=move |v| { ctx.objective.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }/>
+            <Check label="layer-normalised critic (seed 002)" testid="align-layer-norm" value=ctx.layer_norm on_set=move |v| { ctx.layer_norm.set(v); ctx.reset() }/>
+            <NumberField label="Map updates" testid="align-steps" field=bounds::align::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
+            <NumberField label="Seed" testid="align-seed" field=bounds::align::SEED value=ctx.seed error=ctx.error on_set=move |v| { ctx.seed.set(v); ctx.reset() }/>
+            <div class="buttons">
+                <button data-testid="align-train" disabled=working on:click=move |_| ctx.start()>"Train"</button>
+                <button data-testid="align-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
+                <button data-testid="align-reset" on:click=move |_| ctx.reset()>"Reset"</button>
+                <button data-testid="align-refine" disabled=working on:click=move |_| ctx.refine_from(None)>"Refine (Procrustes)"</button>
+                <button data-testid="align-identical" disabled=working class:hidden=move || ctx.data.get() == AlignData::Toy on:click=move |_| ctx.start_from_identical()>"Start from identical strings"</button>
+            </div>
+            <p class="hint">"The settings are seed 002's for each objective, with a smaller critic (2×64 for the toy, 2×256 for words) so a step stays quick. The CLI's "<code>"earthmover align train --toy"</code>" runs the same toy."</p>
+            <p class="hint" data-testid="align-success-rates">"On the Spanish and English vectors (5 seeds, a 2×256 critic, then refinement), the vanilla GAN finds the map in 3 of 5 seeds within 10,000 map updates (4 of 5 with the layer-normalised critic), WGAN in 3 of 5 (1 of 5 with it), WGAN-GP, by default with the layer-normalised critic and λ 0.1, in 4 of 5 within 30,000 (1 within 10,000; at the thesis's λ 0.5, 3 of 5 without layer norm and 2 of 5 with it), and CT-GAN in none."</p>
+            <label>"Translate a Spanish word " <input data-testid="align-word" type="text" placeholder="ciudad" prop:value=move || ctx.word.get() on:change=move |ev| { ctx.word.set(event_target_value(&ev)); ctx.translate() }/></label>
+            <ol data-testid="align-translations">{move || ctx.translations.get().into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
+        </div>
+    }
+}
+
+/// The map's picture and its numbers.
+#[component]
+fn Stage(ctx: Ctx) -> impl IntoView {
+    let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+    view! {
+        <div class="stage">
+            <canvas node_ref=ctx.canvas width="480" height="480" data-testid="align-canvas"></canvas>
+            <p class="legend-line">{move || if ctx.data.get() == AlignData::Toy { "black: target points · orange: source points mapped by W (each pair on its own ring)" } else { "the 500 most frequent words of each language, in the English vectors' two principal axes · black: English · orange: Spanish mapped by W" }}</p>
+            <div class="stats">
+                <span>"Backend: " <b data-testid="align-backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
+                <span>"Map updates: " <b data-testid="align-step">{move || ctx.step.get()}</b></span>
+                <span>"P@1 (nearest neighbour): " <b data-testid="align-p1-nn">{move || pct(ctx.p1_nn.get())}</b></span>
+                <span>"P@1 (CSLS): " <b data-testid="align-p1">{move || pct(ctx.p1_csls.get())}</b></span>
+                <span class:hidden=move || ctx.data.get() != AlignData::Toy>"‖W − hidden rotation‖: " <b data-testid="align-truth">{move || ctx.truth.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
+                <span>"Criterion: " <b data-testid="align-criterion">{move || ctx.crit.get().map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into())}</b></span>
+            </div>
+            <p class="note">{move || if ctx.data.get() == AlignData::Toy { "P@1 counts the points whose best match is their own rotated copy (all 120).".to_string() } else { "P@1 counts the 1,000 held-out Spanish words of the lexicon whose best match is a listed translation.".to_string() }}" CSLS is measured when training stops and after refinement."</p>
+            <p class="note" data-testid="align-status">{move || ctx.status.get()}</p>
+            <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+        </div>
     }
 }

@@ -9,7 +9,7 @@ use web_sys::HtmlCanvasElement;
 use super::canvas;
 use super::chart::{LineChart, Series};
 use super::driver::{Lost, Trainer, push_thinned};
-use super::{Choice, NumberField, now_ms};
+use super::{Check, Choice, NumberField, now_ms};
 use crate::bounds::{self, gan};
 use crate::device::Backend;
 use crate::gan::mlp::MinibatchShape;
@@ -165,6 +165,17 @@ impl Settings {
     }
 }
 
+/// What the stats line shows.
+#[derive(Clone, Copy)]
+struct Stats {
+    step: RwSignal<u64>,
+    w1: RwSignal<Option<f64>>,
+    modes: RwSignal<Option<(usize, usize, f64)>>,
+    backend: RwSignal<Option<Backend>>,
+    backend_note: RwSignal<Option<String>>,
+    steps_per_sec: RwSignal<f64>,
+}
+
 /// Handles the page's callbacks share; all are `Copy`.
 #[derive(Clone, Copy)]
 struct Ctx {
@@ -174,12 +185,8 @@ struct Ctx {
     trainer: Trainer<Lab>,
     /// A step holds the models (a button's step, or the training loop's).
     busy: RwSignal<bool>,
-    step: RwSignal<u64>,
-    w1: RwSignal<Option<f64>>,
-    modes: RwSignal<Option<(usize, usize, f64)>>,
-    backend: RwSignal<Option<Backend>>,
-    backend_note: RwSignal<Option<String>>,
-    steps_per_sec: RwSignal<f64>,
+    stats: Stats,
+    /// The charts' points, thinned.
     history: RwSignal<Vec<Point>>,
     error: RwSignal<Option<String>>,
     arrows: RwSignal<bool>,
@@ -200,16 +207,16 @@ impl Ctx {
 
     /// Builds fresh models from the settings; stops any running loop.
     fn reset(self) {
-        self.step.set(0);
-        self.w1.set(None);
-        self.modes.set(None);
+        self.stats.step.set(0);
+        self.stats.w1.set(None);
+        self.stats.modes.set(None);
         self.history.set(vec![]);
-        self.steps_per_sec.set(0.0);
+        self.stats.steps_per_sec.set(0.0);
         self.last_snapshot.set_value(None);
         let Some(device) = self.device.get_value() else {
             return self.trainer.reset(None);
         };
-        let on_gpu = self.backend.get_untracked() == Some(Backend::WebGpu);
+        let on_gpu = self.stats.backend.get_untracked() == Some(Backend::WebGpu);
         match self.settings.get_untracked().config(&self.drawn.get_untracked(), on_gpu) {
             Ok(config) => {
                 self.error.set(None);
@@ -242,8 +249,8 @@ impl Ctx {
     fn show(self, snap: Result<Snapshot, StepError>) {
         match snap {
             Ok(s) => {
-                self.w1.set(Some(s.w1));
-                self.modes.set(s.modes.as_ref().map(|m| (m.covered, m.total, m.hq)));
+                self.stats.w1.set(Some(s.w1));
+                self.stats.modes.set(s.modes.as_ref().map(|m| (m.covered, m.total, m.hq)));
                 let (w1, modes) = (s.w1, s.modes.as_ref().map(|m| m.covered));
                 let step = s.step;
                 self.history.update(|h| {
@@ -262,7 +269,7 @@ impl Ctx {
     }
 
     fn record(self, step: u64, values: StepValues) {
-        self.step.set(step);
+        self.stats.step.set(step);
         // The thinned chart keeps the points that carry a W₁ measurement.
         self.history.update(|h| {
             push_thinned(h, Point { step, values, w1: None, modes: None }, |p| p.w1.is_some())
@@ -341,7 +348,7 @@ impl Ctx {
                     window.remove(0);
                 }
                 let mean = window.iter().sum::<f64>() / window.len() as f64;
-                self.steps_per_sec.set(if mean > 0.0 { 1000.0 / mean } else { 0.0 });
+                self.stats.steps_per_sec.set(if mean > 0.0 { 1000.0 / mean } else { 0.0 });
                 if t1 - last_view > VIEW_INTERVAL_MS {
                     self.view().await;
                     last_view = now_ms();
@@ -374,12 +381,14 @@ pub fn GanLab() -> impl IntoView {
         drawn: RwSignal::new(vec![]),
         trainer: Trainer::default(),
         busy: RwSignal::new(false),
-        step: RwSignal::new(0),
-        w1: RwSignal::new(None),
-        modes: RwSignal::new(None),
-        backend: RwSignal::new(None),
-        backend_note: RwSignal::new(None),
-        steps_per_sec: RwSignal::new(0.0),
+        stats: Stats {
+            step: RwSignal::new(0),
+            w1: RwSignal::new(None),
+            modes: RwSignal::new(None),
+            backend: RwSignal::new(None),
+            backend_note: RwSignal::new(None),
+            steps_per_sec: RwSignal::new(0.0),
+        },
         history: RwSignal::new(vec![]),
         error: RwSignal::new(None),
         arrows: RwSignal::new(true),
@@ -390,16 +399,89 @@ pub fn GanLab() -> impl IntoView {
     spawn_local(async move {
         let (device, backend, why) = super::shared_device().await;
         ctx.device.set_value(Some(device));
-        ctx.backend.set(Some(backend));
-        ctx.backend_note.set(why);
+        ctx.stats.backend.set(Some(backend));
+        ctx.stats.backend_note.set(why);
         ctx.reset();
     });
+    view! {
+        <section class="lab">
+            <Controls ctx/>
+            <div class="stage">
+                <Stage ctx/>
+                <LabStats stats=ctx.stats/>
+                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+            </div>
+            <Charts ctx/>
+        </section>
+    }
+}
 
+/// The settings and the buttons. A changed setting restarts the run.
+#[component]
+fn Controls(ctx: Ctx) -> impl IntoView {
+    let s = move || ctx.settings.get();
     let set = move |f: &dyn Fn(&mut Settings)| {
         ctx.settings.update(|s| f(s));
         ctx.reset();
     };
-    let on_canvas_click = move |ev: leptos::ev::MouseEvent| {
+    let step_button = move |which: StepKind| {
+        move |_| {
+            if ctx.trainer.running.get_untracked() || ctx.busy.get_untracked() {
+                return;
+            }
+            spawn_local(async move {
+                match ctx.one(which).await {
+                    Ok(()) => spawn_local(ctx.view()),
+                    Err(e) => ctx.error.set(Some(e)),
+                }
+            });
+        }
+    };
+    let working = move || ctx.trainer.running.get() || ctx.busy.get();
+    view! {
+        <div class="controls">
+            <Choice label="Data" testid="data-select" value=Signal::derive(move || s().data)
+                choices=Toy::ALL.iter().map(|&t| (LabData::Toy(t), t.label())).chain([(LabData::Drawn, "Draw your own (click the canvas)")]).collect()
+                on_pick=move |v| set(&|s| s.data = v)/>
+            <Choice label="Objective" testid="loss-select" value=Signal::derive(move || s().objective)
+                choices=Objective::paper_defaults().into_iter().zip(["GAN (non-saturating)", "GAN (minimax)", "WGAN (weight clipping)", "WGAN-GP", "CT-GAN"]).collect()
+                on_pick=move |v| { let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(v.clone(), data) }) }/>
+            <Choice label="Optimizer" testid="optimizer-select" value=Signal::derive(move || s().optimizer)
+                choices=vec![(OptimizerConfig::adam(1e-4, 0.5, 0.9), "adam"), (OptimizerConfig::rmsprop(5e-5), "rmsprop"), (OptimizerConfig::sgd(1e-3), "sgd")]
+                on_pick=move |v| set(&|s| s.optimizer = v.clone())/>
+            <NumberField label="Learning rate" testid="lr" field=gan::LR step="any" value=Signal::derive(move || s().lr) error=ctx.error on_set=move |v| { set(&|s| s.lr = v) }/>
+            <NumberField label="β₁" testid="beta1" field=gan::BETA1 step="0.1" value=Signal::derive(move || s().beta1) error=ctx.error on_set=move |v| { set(&|s| s.beta1 = v) }/>
+            <NumberField label="β₂" testid="beta2" field=gan::BETA2 step="0.01" value=Signal::derive(move || s().beta2) error=ctx.error on_set=move |v| { set(&|s| s.beta2 = v) }/>
+            <NumberField label="λ (penalty)" testid="lambda" field=gan::LAMBDA step="any" value=Signal::derive(move || s().lambda) error=ctx.error on_set=move |v| { set(&|s| s.lambda = v) }/>
+            <NumberField label="clip c" testid="clip" field=gan::CLIP step="any" value=Signal::derive(move || s().clip) error=ctx.error on_set=move |v| { set(&|s| s.clip = v) }/>
+            <NumberField label="n_critic" testid="n-critic" field=gan::N_CRITIC value=Signal::derive(move || s().n_critic) error=ctx.error on_set=move |v| { set(&|s| s.n_critic = v) }/>
+            <NumberField label="batch" testid="batch" field=gan::BATCH value=Signal::derive(move || s().batch) error=ctx.error on_set=move |v| { set(&|s| s.batch = v) }/>
+            <NumberField label="width" testid="hidden" field=gan::HIDDEN value=Signal::derive(move || s().hidden) error=ctx.error on_set=move |v| { set(&|s| s.hidden = v) }/>
+            <NumberField label="depth" testid="depth" field=gan::DEPTH value=Signal::derive(move || s().depth) error=ctx.error on_set=move |v| { set(&|s| s.depth = v) }/>
+            <NumberField label="seed" testid="seed" field=gan::SEED value=Signal::derive(move || s().seed) error=ctx.error on_set=move |v| { set(&|s| s.seed = v) }/>
+            <Check label="layer-normalised critic" testid="layer-norm" value=Signal::derive(move || s().layer_norm) on_set=move |v| set(&|s| s.layer_norm = v)/>
+            <Check label="one-sided label smoothing (GAN)" testid="label-smoothing" value=Signal::derive(move || s().label_smoothing) on_set=move |v| set(&|s| s.label_smoothing = v)/>
+            <Check label="feature matching" testid="feature-matching" value=Signal::derive(move || s().feature_matching) on_set=move |v| set(&|s| s.feature_matching = v)/>
+            <Check label="historical averaging" testid="historical-averaging" value=Signal::derive(move || s().historical_averaging) on_set=move |v| set(&|s| s.historical_averaging = v)/>
+            <Check label="minibatch discrimination (GAN, WGAN)" testid="minibatch-discrimination" value=Signal::derive(move || s().minibatch_discrimination) on_set=move |v| set(&|s| s.minibatch_discrimination = v)/>
+            <Check label="gradient arrows" testid="arrows" value=ctx.arrows on_set=move |v| { ctx.arrows.set(v); ctx.redraw() }/>
+            <div class="buttons">
+                <button data-testid="train" disabled=working on:click=move |_| ctx.start()>"Train"</button>
+                <button data-testid="pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
+                <button data-testid="reset" on:click=move |_| ctx.reset()>"Reset"</button>
+                <button data-testid="step-critic" disabled=working on:click=step_button(StepKind::Critic)>"Step critic"</button>
+                <button data-testid="step-generator" disabled=working on:click=step_button(StepKind::Generator)>"Step generator"</button>
+                <button data-testid="step-both" disabled=working on:click=step_button(StepKind::Both)>"Step both"</button>
+            </div>
+            <p class="hint">"Changing a setting restarts the run with fresh models."</p>
+        </div>
+    }
+}
+
+/// The canvas: real and generated points over the critic's field; a click adds a drawn point.
+#[component]
+fn Stage(ctx: Ctx) -> impl IntoView {
+    let on_click = move |ev: leptos::ev::MouseEvent| {
         if ctx.settings.get_untracked().data != LabData::Drawn {
             return;
         }
@@ -417,122 +499,64 @@ pub fn GanLab() -> impl IntoView {
             ctx.reset();
         }
     };
-    let step_button = move |which: StepKind| {
-        move |_| {
-            if ctx.trainer.running.get_untracked() || ctx.busy.get_untracked() {
-                return;
-            }
-            spawn_local(async move {
-                match ctx.one(which).await {
-                    Ok(()) => spawn_local(ctx.view()),
-                    Err(e) => ctx.error.set(Some(e)),
-                }
-            });
-        }
-    };
+    view! {
+        <canvas node_ref=ctx.canvas width="480" height="480" data-testid="canvas" on:click=on_click></canvas>
+        <p class="legend-line">"black: real · orange: generated · background: critic value (blue low, red high) · green: ∇f, where the generator is pushed"</p>
+    }
+}
 
-    let s = move || ctx.settings.get();
-    let loss_series = Signal::derive(move || {
-        let h = ctx.history.get();
+#[component]
+fn LabStats(stats: Stats) -> impl IntoView {
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    view! {
+        <div class="stats">
+            <span>"Backend: " <b data-testid="backend">{move || stats.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
+            <span>"Step: " <b data-testid="step-count">{move || stats.step.get()}</b></span>
+            <span>"Steps/s: " <b data-testid="steps-per-sec">{move || format!("{:.1}", stats.steps_per_sec.get())}</b></span>
+            <span>"Exact W1: " <b data-testid="w1">{move || or_dash(stats.w1.get().map(|w| format!("{w:.3}")))}</b></span>
+            <span>"Modes: " <b data-testid="modes">{move || or_dash(stats.modes.get().map(|(c, t, _)| format!("{c}/{t}")))}</b></span>
+            <span>"High quality: " <b data-testid="hq">{move || or_dash(stats.modes.get().map(|(_, _, hq)| format!("{:.0}%", 100.0 * hq)))}</b></span>
+        </div>
+        <p class="note" data-testid="backend-note">{move || stats.backend_note.get()}</p>
+    }
+}
+
+/// Losses, the critic's estimate against exact W1, and modes covered, by step.
+#[component]
+fn Charts(ctx: Ctx) -> impl IntoView {
+    let h = ctx.history;
+    let line = move |name, color, y: fn(&Point) -> Option<f64>| {
+        Series::new(
+            name,
+            color,
+            h.with(|h| h.iter().filter_map(|p| Some((p.step as f64, y(p)?))).collect()),
+        )
+    };
+    let losses = Signal::derive(move || {
         vec![
-            Series::new(
-                "critic",
-                "#3167b0",
-                h.iter().map(|p| (p.step as f64, p.values.critic_loss)).collect(),
-            ),
-            Series::new(
-                "generator",
-                "#e07b00",
-                h.iter().map(|p| (p.step as f64, p.values.generator_loss)).collect(),
-            ),
+            line("critic", "#3167b0", |p| Some(p.values.critic_loss)),
+            line("generator", "#e07b00", |p| Some(p.values.generator_loss)),
         ]
     });
-    let w_series = Signal::derive(move || {
-        let h = ctx.history.get();
-        let est_name = if !s().objective.is_wasserstein() {
-            "critic's JS estimate"
-        } else {
+    let estimate = Signal::derive(move || {
+        let name = if ctx.settings.with(|s| s.objective.is_wasserstein()) {
             "critic's W estimate"
+        } else {
+            "critic's JS estimate"
         };
         vec![
-            Series::new(
-                est_name,
-                "#8a3ab9",
-                h.iter().map(|p| (p.step as f64, p.values.estimate)).collect(),
-            ),
-            Series::new(
-                "exact W1",
-                "#1b7f3b",
-                h.iter().filter_map(|p| p.w1.map(|w| (p.step as f64, w))).collect(),
-            ),
+            line(name, "#8a3ab9", |p| Some(p.values.estimate)),
+            line("exact W1", "#1b7f3b", |p| p.w1),
         ]
     });
-    let mode_series = Signal::derive(move || {
-        let h = ctx.history.get();
-        vec![Series::new(
-            "modes covered",
-            "#1b7f3b",
-            h.iter().filter_map(|p| p.modes.map(|m| (p.step as f64, m as f64))).collect(),
-        )]
+    let modes = Signal::derive(move || {
+        vec![line("modes covered", "#1b7f3b", |p| p.modes.map(|m| m as f64))]
     });
-
     view! {
-        <section class="lab">
-            <div class="controls">
-                <Choice label="Data" testid="data-select" value=Signal::derive(move || s().data)
-                    choices=Toy::ALL.iter().map(|&t| (LabData::Toy(t), t.label())).chain([(LabData::Drawn, "Draw your own (click the canvas)")]).collect()
-                    on_pick=move |v| set(&|s| s.data = v)/>
-                <Choice label="Objective" testid="loss-select" value=Signal::derive(move || s().objective)
-                    choices=Objective::paper_defaults().into_iter().zip(["GAN (non-saturating)", "GAN (minimax)", "WGAN (weight clipping)", "WGAN-GP", "CT-GAN"]).collect()
-                    on_pick=move |v| { let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(v.clone(), data) }) }/>
-                <Choice label="Optimizer" testid="optimizer-select" value=Signal::derive(move || s().optimizer)
-                    choices=vec![(OptimizerConfig::adam(1e-4, 0.5, 0.9), "adam"), (OptimizerConfig::rmsprop(5e-5), "rmsprop"), (OptimizerConfig::sgd(1e-3), "sgd")]
-                    on_pick=move |v| set(&|s| s.optimizer = v.clone())/>
-                <NumberField label="Learning rate" testid="lr" field=gan::LR step="any" value=Signal::derive(move || s().lr) error=ctx.error on_set=move |v| { set(&|s| s.lr = v) }/>
-                <NumberField label="β₁" testid="beta1" field=gan::BETA1 step="0.1" value=Signal::derive(move || s().beta1) error=ctx.error on_set=move |v| { set(&|s| s.beta1 = v) }/>
-                <NumberField label="β₂" testid="beta2" field=gan::BETA2 step="0.01" value=Signal::derive(move || s().beta2) error=ctx.error on_set=move |v| { set(&|s| s.beta2 = v) }/>
-                <NumberField label="λ (penalty)" testid="lambda" field=gan::LAMBDA step="any" value=Signal::derive(move || s().lambda) error=ctx.error on_set=move |v| { set(&|s| s.lambda = v) }/>
-                <NumberField label="clip c" testid="clip" field=gan::CLIP step="any" value=Signal::derive(move || s().clip) error=ctx.error on_set=move |v| { set(&|s| s.clip = v) }/>
-                <NumberField label="n_critic" testid="n-critic" field=gan::N_CRITIC value=Signal::derive(move || s().n_critic) error=ctx.error on_set=move |v| { set(&|s| s.n_critic = v) }/>
-                <NumberField label="batch" testid="batch" field=gan::BATCH value=Signal::derive(move || s().batch) error=ctx.error on_set=move |v| { set(&|s| s.batch = v) }/>
-                <NumberField label="width" testid="hidden" field=gan::HIDDEN value=Signal::derive(move || s().hidden) error=ctx.error on_set=move |v| { set(&|s| s.hidden = v) }/>
-                <NumberField label="depth" testid="depth" field=gan::DEPTH value=Signal::derive(move || s().depth) error=ctx.error on_set=move |v| { set(&|s| s.depth = v) }/>
-                <NumberField label="seed" testid="seed" field=gan::SEED value=Signal::derive(move || s().seed) error=ctx.error on_set=move |v| { set(&|s| s.seed = v) }/>
-                <label><input type="checkbox" data-testid="layer-norm" prop:checked=move || s().layer_norm on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.layer_norm = v) }/>" layer-normalised critic"</label>
-                <label><input type="checkbox" data-testid="label-smoothing" prop:checked=move || s().label_smoothing on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.label_smoothing = v) }/>" one-sided label smoothing (GAN)"</label>
-                <label><input type="checkbox" data-testid="feature-matching" prop:checked=move || s().feature_matching on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.feature_matching = v) }/>" feature matching"</label>
-                <label><input type="checkbox" data-testid="historical-averaging" prop:checked=move || s().historical_averaging on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.historical_averaging = v) }/>" historical averaging"</label>
-                <label><input type="checkbox" data-testid="minibatch-discrimination" prop:checked=move || s().minibatch_discrimination on:change=move |ev| { let v = event_target_checked(&ev); set(&|s| s.minibatch_discrimination = v) }/>" minibatch discrimination (GAN, WGAN)"</label>
-                <label><input type="checkbox" data-testid="arrows" prop:checked=move || ctx.arrows.get() on:change=move |ev| { ctx.arrows.set(event_target_checked(&ev)); ctx.redraw() }/>" gradient arrows"</label>
-                <div class="buttons">
-                    <button data-testid="train" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=move |_| ctx.start()>"Train"</button>
-                    <button data-testid="pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
-                    <button data-testid="reset" on:click=move |_| ctx.reset()>"Reset"</button>
-                    <button data-testid="step-critic" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=step_button(StepKind::Critic)>"Step critic"</button>
-                    <button data-testid="step-generator" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=step_button(StepKind::Generator)>"Step generator"</button>
-                    <button data-testid="step-both" disabled=move || ctx.trainer.running.get() || ctx.busy.get() on:click=step_button(StepKind::Both)>"Step both"</button>
-                </div>
-                <p class="hint">"Changing a setting restarts the run with fresh models."</p>
-            </div>
-            <div class="stage">
-                <canvas node_ref=ctx.canvas width="480" height="480" data-testid="canvas" on:click=on_canvas_click></canvas>
-                <p class="legend-line">"black: real · orange: generated · background: critic value (blue low, red high) · green: ∇f, where the generator is pushed"</p>
-                <div class="stats">
-                    <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
-                    <span>"Step: " <b data-testid="step-count">{move || ctx.step.get()}</b></span>
-                    <span>"Steps/s: " <b data-testid="steps-per-sec">{move || format!("{:.1}", ctx.steps_per_sec.get())}</b></span>
-                    <span>"Exact W1: " <b data-testid="w1">{move || ctx.w1.get().map(|w| format!("{w:.3}")).unwrap_or_else(|| "–".into())}</b></span>
-                    <span>"Modes: " <b data-testid="modes">{move || ctx.modes.get().map(|(c, t, _)| format!("{c}/{t}")).unwrap_or_else(|| "–".into())}</b></span>
-                    <span>"High quality: " <b data-testid="hq">{move || ctx.modes.get().map(|(_, _, hq)| format!("{:.0}%", 100.0 * hq)).unwrap_or_else(|| "–".into())}</b></span>
-                </div>
-                <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
-                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
-            </div>
-            <div class="charts">
-                <LineChart title="Losses" series=loss_series/>
-                <LineChart title="Critic's estimate vs exact W1" series=w_series/>
-                <LineChart title="Modes covered" series=mode_series/>
-            </div>
-        </section>
+        <div class="charts">
+            <LineChart title="Losses" series=losses/>
+            <LineChart title="Critic's estimate vs exact W1" series=estimate/>
+            <LineChart title="Modes covered" series=modes/>
+        </div>
     }
 }

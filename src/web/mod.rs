@@ -256,6 +256,19 @@ where
     }
 }
 
+/// A labelled checkbox showing `value` and handing a change to `on_set`.
+#[component]
+pub fn Check(
+    label: &'static str,
+    testid: &'static str,
+    #[prop(into)] value: Signal<bool>,
+    on_set: impl Fn(bool) + 'static,
+) -> impl IntoView {
+    view! {
+        <label><input type="checkbox" data-testid=testid prop:checked=move || value.get() on:change=move |ev| on_set(event_target_checked(&ev))/>" " {label}</label>
+    }
+}
+
 /// A value a select offers: its name is the option's value, the library's name for it.
 pub trait Named {
     fn name(&self) -> &'static str;

@@ -16,7 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlCanvasElement;
 
-use super::{NumberField, now_ms, yield_to_browser};
+use super::{Check, Choice, NumberField, now_ms, yield_to_browser};
 use crate::bounds;
 use crate::device::Backend;
 use crate::summarize::decode::{Summary, summarize_with};
@@ -28,7 +28,7 @@ use crate::summarize::{DecodeConfig, PointerGenerator, SummarizerConfig};
 use crate::text::tokenize::detokenize;
 
 /// A model the page offers (see `public/models/README.md`).
-pub struct Choice {
+pub struct ModelEntry {
     /// The `<option>` value.
     pub id: &'static str,
     pub label: &'static str,
@@ -38,26 +38,42 @@ pub struct Choice {
 }
 
 /// The models, the default first.
-pub const MODELS: [Choice; 3] = [
-    Choice {
+pub static MODELS: [ModelEntry; 3] = [
+    ModelEntry {
         id: "news",
         label: "news articles (See et al., trained on pairs)",
         url: "public/models/pointer-generator.safetensors",
         about: "Trained on CNN/DailyMail articles with their highlights.",
     },
-    Choice {
+    ModelEntry {
         id: "debian-unpaired",
         label: "package descriptions (Wang & Lee, trained without pairs)",
         url: "public/models/unpaired-debian.safetensors",
         about: "Trained without a single description/synopsis pair: Debian package descriptions from one half of the packages, and human synopses from the other half as the critic's real data (Wang & Lee 2018). It reads up to 50 words and writes up to 13.",
     },
-    Choice {
+    ModelEntry {
         id: "news-unpaired",
         label: "news headlines (Wang & Lee, trained without pairs)",
         url: "public/models/unpaired-news.safetensors",
         about: "Trained without a single article/headline pair: first sentences of CNN/DailyMail articles from one half of the articles, and highlight sentences of the other half as the critic's real data (Wang & Lee 2018). It reads the first 50 words (paste a first sentence) and writes a 9-word headline.",
     },
 ];
+impl super::Named for &'static ModelEntry {
+    fn name(&self) -> &'static str {
+        self.id
+    }
+}
+
+/// Beam search or greedy decoding.
+#[derive(Clone, Copy, PartialEq)]
+struct Greedy(bool);
+
+impl super::Named for Greedy {
+    fn name(&self) -> &'static str {
+        if self.0 { "greedy" } else { "beam" }
+    }
+}
+
 /// The most text the page accepts.
 const MAX_TEXT: usize = 5 << 20;
 
@@ -467,8 +483,27 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
             ctx.ensure_loaded();
         }
     });
-    let c = move || ctx.controls.get();
-    let set = move |f: &dyn Fn(&mut Controls)| ctx.controls.update(|c| f(c));
+    view! {
+        <section class="panel summarize">
+            <h2>"Summarize an article, privately"</h2>
+            <p class="lead">"Paste a news article or drop a .txt or .md file. A pointer-generator network (See et al. 2017) trained by earthmover summarises it on this device: on WebGPU, or on the CPU when the browser has no WebGPU. The text never leaves the browser; the only download is the model, once. Each summary word is coloured by p_gen, the network's probability of generating a word rather than copying one from the article; hover or focus a word to see where it looked."</p>
+            <div class="sum-grid">
+                <div>
+                    <Input ctx/>
+                    <Settings ctx/>
+                    <Status ctx/>
+                </div>
+                <div>
+                    <Output ctx/>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+/// The article: typed, pasted or dropped as a file.
+#[component]
+fn Input(ctx: Ctx) -> impl IntoView {
     let on_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         if let Some(f) = input.files().and_then(|l| l.get(0)) {
@@ -482,6 +517,49 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
             ctx.take_file(f);
         }
     };
+    view! {
+        <textarea data-testid="source-text" rows="14" placeholder="Paste an article here…" prop:value=move || ctx.text.get() on:input=move |ev| { ctx.text.set(event_target_value(&ev)); ctx.file_note.set(None) }></textarea>
+        <div class="drop" on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
+            <label>"…or drop a file here, or choose one: " <input type="file" accept=".txt,.md,text/plain,text/markdown" data-testid="file-input" on:change=on_file/></label>
+            <span class="note" data-testid="file-note">{move || ctx.file_note.get()}</span>
+        </div>
+    }
+}
+
+/// The model and its decoding, and the Summarize button.
+#[component]
+fn Settings(ctx: Ctx) -> impl IntoView {
+    let c = move || ctx.controls.get();
+    let set = move |f: &dyn Fn(&mut Controls)| ctx.controls.update(|c| f(c));
+    let ready = move || matches!(ctx.load.get(), LoadState::Ready { .. });
+
+    view! {
+        <div class="controls inline">
+            <Choice label="Model" testid="model-choice" disabled=ctx.running
+                value=Signal::derive(move || &MODELS[ctx.choice.get()])
+                choices=MODELS.iter().map(|m| (m, m.label)).collect()
+                on_pick=move |m: &'static ModelEntry| { if let Some(i) = MODELS.iter().position(|n| n.id == m.id) { ctx.choose(i) } }/>
+            <span class="note" data-testid="model-about">{move || MODELS[ctx.choice.get()].about}</span>
+        </div>
+        <div class="controls inline">
+            <Choice label="Decoding" testid="decode-mode" value=Signal::derive(move || Greedy(c().greedy))
+                choices=vec![(Greedy(false), "beam search"), (Greedy(true), "greedy")]
+                on_pick=move |g: Greedy| set(&|c| c.greedy = g.0)/>
+            <NumberField label="beam" testid="beam" field=bounds::summarize::BEAM value=Signal::derive(move || c().beam) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.beam = v) }/>
+            <NumberField label="min length" testid="min-len" field=bounds::summarize::MIN_LEN value=Signal::derive(move || c().min_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.min_len = v) }/>
+            <NumberField label="max length" testid="max-len" field=bounds::summarize::MAX_LEN value=Signal::derive(move || c().max_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.max_len = v) }/>
+            <NumberField label="target length" testid="target-len" field=bounds::summarize::TARGET_LEN title="exactly this many words; 0: min and max length apply" value=Signal::derive(move || c().target_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.target_len = v) }/>
+            <Check label="no repeated trigram" testid="no-repeat-trigram" value=Signal::derive(move || c().no_repeat_trigram) on_set=move |v| set(&|c| c.no_repeat_trigram = v)/>
+            <Check label="no repeated word" testid="no-repeat-word" value=Signal::derive(move || c().no_repeat_word) on_set=move |v| set(&|c| c.no_repeat_word = v)/>
+            <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
+        </div>
+    }
+}
+
+/// The backend, the model's download, the decoding's progress, notes and errors.
+#[component]
+fn Status(ctx: Ctx) -> impl IntoView {
+    let c = move || ctx.controls.get();
     let load_text = move || match ctx.load.get() {
         LoadState::Idle => "not loaded".to_string(),
         LoadState::Loading { received, total: Some(t) } => format!(
@@ -497,8 +575,22 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         }
         LoadState::Failed(e) => e,
     };
-    let ready = move || matches!(ctx.load.get(), LoadState::Ready { .. });
+    view! {
+        <div class="stats">
+            <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
+            <span data-testid="model-status">{load_text}</span>
+            <span>"Summary time: " <b data-testid="summarize-ms">{move || ctx.summarize_ms.get().map(|t| format!("{:.0} ms", t)).unwrap_or_else(|| "–".into())}</b></span>
+            <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, if c().target_len > 0 { c().target_len } else { c().max_len }))}</span>
+        </div>
+        <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
+        <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+        <ul class="note" data-testid="notes">{move || ctx.notes.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+    }
+}
 
+/// The summary coloured by p_gen, its buttons, the attention heatmap and the article as read.
+#[component]
+fn Output(ctx: Ctx) -> impl IntoView {
     let summary_words = move || {
         ctx.summary.get().map(|s| {
             s.tokens
@@ -570,76 +662,26 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
     };
 
     view! {
-        <section class="panel summarize">
-            <h2>"Summarize an article, privately"</h2>
-            <p class="lead">"Paste a news article or drop a .txt or .md file. A pointer-generator network (See et al. 2017) trained by earthmover summarises it on this device: on WebGPU, or on the CPU when the browser has no WebGPU. The text never leaves the browser; the only download is the model, once. Each summary word is coloured by p_gen, the network's probability of generating a word rather than copying one from the article; hover or focus a word to see where it looked."</p>
-            <div class="sum-grid">
-                <div>
-                    <textarea data-testid="source-text" rows="14" placeholder="Paste an article here…" prop:value=move || ctx.text.get() on:input=move |ev| { ctx.text.set(event_target_value(&ev)); ctx.file_note.set(None) }></textarea>
-                    <div class="drop" on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
-                        <label>"…or drop a file here, or choose one: " <input type="file" accept=".txt,.md,text/plain,text/markdown" data-testid="file-input" on:change=on_file/></label>
-                        <span class="note" data-testid="file-note">{move || ctx.file_note.get()}</span>
-                    </div>
-                    <div class="controls inline">
-                        <label>"Model "
-                            <select data-testid="model-choice" disabled=move || ctx.running.get() on:change=move |ev| {
-                                let id = event_target_value(&ev);
-                                if let Some(i) = MODELS.iter().position(|m| m.id == id) { ctx.choose(i) }
-                            }>
-                                {MODELS.iter().enumerate().map(|(i, m)| view! { <option value=m.id selected=move || ctx.choice.get() == i>{m.label}</option> }).collect_view()}
-                            </select>
-                        </label>
-                        <span class="note" data-testid="model-about">{move || MODELS[ctx.choice.get()].about}</span>
-                    </div>
-                    <div class="controls inline">
-                        <label>"Decoding "
-                            <select data-testid="decode-mode" on:change=move |ev| { let g = event_target_value(&ev) == "greedy"; set(&|c| c.greedy = g) }>
-                                <option value="beam" selected=move || !c().greedy>"beam search"</option>
-                                <option value="greedy" selected=move || c().greedy>"greedy"</option>
-                            </select>
-                        </label>
-                        <NumberField label="beam" testid="beam" field=bounds::summarize::BEAM value=Signal::derive(move || c().beam) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.beam = v) }/>
-                        <NumberField label="min length" testid="min-len" field=bounds::summarize::MIN_LEN value=Signal::derive(move || c().min_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.min_len = v) }/>
-                        <NumberField label="max length" testid="max-len" field=bounds::summarize::MAX_LEN value=Signal::derive(move || c().max_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.max_len = v) }/>
-                        <NumberField label="target length" testid="target-len" field=bounds::summarize::TARGET_LEN title="exactly this many words; 0: min and max length apply" value=Signal::derive(move || c().target_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.target_len = v) }/>
-                        <label><input type="checkbox" data-testid="no-repeat-trigram" prop:checked=move || c().no_repeat_trigram on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_trigram = v) }/>" no repeated trigram"</label>
-                        <label><input type="checkbox" data-testid="no-repeat-word" prop:checked=move || c().no_repeat_word on:change=move |ev| { let v = event_target_checked(&ev); set(&|c| c.no_repeat_word = v) }/>" no repeated word"</label>
-                        <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
-                    </div>
-                    <div class="stats">
-                        <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
-                        <span data-testid="model-status">{load_text}</span>
-                        <span>"Summary time: " <b data-testid="summarize-ms">{move || ctx.summarize_ms.get().map(|t| format!("{:.0} ms", t)).unwrap_or_else(|| "–".into())}</b></span>
-                        <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, if c().target_len > 0 { c().target_len } else { c().max_len }))}</span>
-                    </div>
-                    <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
-                    <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
-                    <ul class="note" data-testid="notes">{move || ctx.notes.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
-                </div>
-                <div>
-                    <h3>"Summary"</h3>
-                    <p class="legend-line">
-                        <span class="swatch" style=format!("background:{}", pgen_color(0.0))></span>" copied from the article (p_gen 0) "
-                        <span class="swatch" style=format!("background:{}", pgen_color(0.5))></span>" 0.5 "
-                        <span class="swatch" style=format!("background:{}", pgen_color(1.0))></span>" generated from the vocabulary (p_gen 1)"
-                    </p>
-                    <p class="summary" data-testid="summary" on:mouseleave=move |_| ctx.focus.set(None)>{summary_words}</p>
-                    <p class="reading" data-testid="summary-text">{reading}</p>
-                    <div class="buttons" class:hidden=move || ctx.summary.get().is_none()>
-                        <button data-testid="copy" on:click=copy>{move || match ctx.copied.get() { Some(true) => "Copied", Some(false) => "Copy failed", None => "Copy" }}</button>
-                        <button data-testid="download-txt" on:click=download_txt>"Download .txt"</button>
-                        <button data-testid="download-json" on:click=download_json>"Download .json (p_gen, attention)"</button>
-                        <label><input type="checkbox" data-testid="show-heatmap" prop:checked=move || ctx.heatmap.get() on:change=move |ev| { ctx.heatmap.set(event_target_checked(&ev)); ctx.draw_heatmap() }/>" attention heatmap"</label>
-                    </div>
-                    <figure class:hidden=move || !ctx.heatmap.get() || ctx.summary.get().is_none()>
-                        <canvas node_ref=ctx.canvas class="heatmap" data-testid="heatmap"></canvas>
-                        <figcaption class="legend-line">"Rows: summary words, top to bottom. Columns: the article words the model read, left to right. Darker: more attention (each row scaled to its largest weight)."</figcaption>
-                    </figure>
-                    <h3>"The article as the model read it"</h3>
-                    <p class="legend-line">"Orange: attention of the focused summary word."</p>
-                    <p class="source" data-testid="source-view">{source_words}</p>
-                </div>
-            </div>
-        </section>
+        <h3>"Summary"</h3>
+        <p class="legend-line">
+            <span class="swatch" style=format!("background:{}", pgen_color(0.0))></span>" copied from the article (p_gen 0) "
+            <span class="swatch" style=format!("background:{}", pgen_color(0.5))></span>" 0.5 "
+            <span class="swatch" style=format!("background:{}", pgen_color(1.0))></span>" generated from the vocabulary (p_gen 1)"
+        </p>
+        <p class="summary" data-testid="summary" on:mouseleave=move |_| ctx.focus.set(None)>{summary_words}</p>
+        <p class="reading" data-testid="summary-text">{reading}</p>
+        <div class="buttons" class:hidden=move || ctx.summary.get().is_none()>
+            <button data-testid="copy" on:click=copy>{move || match ctx.copied.get() { Some(true) => "Copied", Some(false) => "Copy failed", None => "Copy" }}</button>
+            <button data-testid="download-txt" on:click=download_txt>"Download .txt"</button>
+            <button data-testid="download-json" on:click=download_json>"Download .json (p_gen, attention)"</button>
+            <Check label="attention heatmap" testid="show-heatmap" value=ctx.heatmap on_set=move |v| { ctx.heatmap.set(v); ctx.draw_heatmap() }/>
+        </div>
+        <figure class:hidden=move || !ctx.heatmap.get() || ctx.summary.get().is_none()>
+            <canvas node_ref=ctx.canvas class="heatmap" data-testid="heatmap"></canvas>
+            <figcaption class="legend-line">"Rows: summary words, top to bottom. Columns: the article words the model read, left to right. Darker: more attention (each row scaled to its largest weight)."</figcaption>
+        </figure>
+        <h3>"The article as the model read it"</h3>
+        <p class="legend-line">"Orange: attention of the focused summary word."</p>
+        <p class="source" data-testid="source-view">{source_words}</p>
     }
 }

@@ -364,53 +364,77 @@ pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
             ctx.load();
         }
     });
-    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into());
+    view! {
+        <section class="lab">
+            <Controls ctx/>
+            <Stage ctx/>
+            <Charts ctx/>
+        </section>
+    }
+}
+
+/// The corpus, method, objective and budget, and the buttons.
+#[component]
+fn Controls(ctx: Ctx) -> impl IntoView {
     let ready = move || ctx.step.get() == 0 && ctx.shown.get().is_empty();
     let [gan, _, wgan, wgan_gp, ct_gan] = Objective::paper_defaults().map(unpaired_objective);
     view! {
-        <section class="lab">
-            <div class="controls">
-                <p class="hint">{move || { let s = &SETTINGS[ctx.setting.get()]; format!("Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of {}; a reconstructor must rebuild the document from it; a critic, shown {}, pushes the hidden summaries to read like them. No document is ever paired with its own summary.", s.documents, s.summaries) }}</p>
-                <Choice label="Corpus" testid="unpaired-corpus" disabled=ctx.trainer.running
-                    value=Signal::derive(move || &SETTINGS[ctx.setting.get()])
-                    choices=SETTINGS.iter().map(|s| (s, s.label)).collect()
-                    on_pick=move |s: &'static Setting| { if let Some(i) = SETTINGS.iter().position(|t| t.id == s.id) { ctx.choose(i) } }/>
-                <Choice label="Method" testid="unpaired-method" value=ctx.method
-                    choices=vec![(Method::Distributions, "1: the critic reads the word distributions"), (Method::Reinforce, "2: adversarial REINFORCE (sampled words)")]
-                    on_pick=move |v| { ctx.method.set(v); ctx.reset() }/>
-                <Choice label="Critic objective" testid="unpaired-objective" value=ctx.objective
-                    choices=vec![(wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN"), (wgan, "WGAN (weight clipping)"), (gan, "GAN (Jensen–Shannon)")]
-                    on_pick=move |v| { ctx.objective.set(v); ctx.reset() }/>
-                <NumberField label="Generator updates" testid="unpaired-steps" field=bounds::unpaired::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
-                <div class="buttons">
-                    <button data-testid="unpaired-train" disabled=move || ctx.trainer.running.get() || ready() on:click=move |_| ctx.start()>"Train"</button>
-                    <button data-testid="unpaired-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
-                    <button data-testid="unpaired-reset" on:click=move |_| ctx.reset()>"Reset"</button>
-                </div>
-                <p class="hint">"The models are small (embeddings and LSTMs of 64, a vocabulary of 4,000 words), pretrained for a few minutes with "<code>"earthmover unpaired pretrain"</code>"; each update here is the CLI's "<code>"unpaired train"</code>" step (3 critic updates, then the generator and the reconstructor), on the CPU. The full-size run and its ROUGE are in the README."</p>
+        <div class="controls">
+            <p class="hint">{move || { let s = &SETTINGS[ctx.setting.get()]; format!("Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of {}; a reconstructor must rebuild the document from it; a critic, shown {}, pushes the hidden summaries to read like them. No document is ever paired with its own summary.", s.documents, s.summaries) }}</p>
+            <Choice label="Corpus" testid="unpaired-corpus" disabled=ctx.trainer.running
+                value=Signal::derive(move || &SETTINGS[ctx.setting.get()])
+                choices=SETTINGS.iter().map(|s| (s, s.label)).collect()
+                on_pick=move |s: &'static Setting| { if let Some(i) = SETTINGS.iter().position(|t| t.id == s.id) { ctx.choose(i) } }/>
+            <Choice label="Method" testid="unpaired-method" value=ctx.method
+                choices=vec![(Method::Distributions, "1: the critic reads the word distributions"), (Method::Reinforce, "2: adversarial REINFORCE (sampled words)")]
+                on_pick=move |v| { ctx.method.set(v); ctx.reset() }/>
+            <Choice label="Critic objective" testid="unpaired-objective" value=ctx.objective
+                choices=vec![(wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN"), (wgan, "WGAN (weight clipping)"), (gan, "GAN (Jensen–Shannon)")]
+                on_pick=move |v| { ctx.objective.set(v); ctx.reset() }/>
+            <NumberField label="Generator updates" testid="unpaired-steps" field=bounds::unpaired::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
+            <div class="buttons">
+                <button data-testid="unpaired-train" disabled=move || ctx.trainer.running.get() || ready() on:click=move |_| ctx.start()>"Train"</button>
+                <button data-testid="unpaired-pause" disabled=move || !ctx.trainer.running.get() on:click=move |_| ctx.trainer.running.set(false)>"Pause"</button>
+                <button data-testid="unpaired-reset" on:click=move |_| ctx.reset()>"Reset"</button>
             </div>
-            <div class="stage">
-                <div class="stats">
-                    <span>"Backend: " <b data-testid="unpaired-backend">"CPU (Flex)"</b></span>
-                    <span>"Generator updates: " <b data-testid="unpaired-step">{move || ctx.step.get()}</b></span>
-                    <span>"Critic's estimate: " <b data-testid="unpaired-estimate">{move || num(ctx.estimate.get())}</b></span>
-                    <span>"Reconstruction NLL: " <b data-testid="unpaired-reconstruction">{move || num(ctx.reconstruction.get())}</b></span>
-                </div>
-                <p class="note" data-testid="unpaired-status">{move || ctx.status.get()}</p>
-                <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
-                <table class="samples" data-testid="unpaired-samples">
-                    <thead><tr><th>{move || if ctx.setting.get() == 0 { "description (the document)" } else { "first sentence (the document)" }}</th><th>"hidden summary before"</th><th>"hidden summary now"</th></tr></thead>
-                    <tbody>{move || ctx.shown.get().into_iter().map(|s| view! { <tr><td>{s.document}</td><td>{s.before}</td><td data-testid="unpaired-now">{s.now}</td></tr> }).collect_view()}</tbody>
-                </table>
+            <p class="hint">"The models are small (embeddings and LSTMs of 64, a vocabulary of 4,000 words), pretrained for a few minutes with "<code>"earthmover unpaired pretrain"</code>"; each update here is the CLI's "<code>"unpaired train"</code>" step (3 critic updates, then the generator and the reconstructor), on the CPU. The full-size run and its ROUGE are in the README."</p>
+        </div>
+    }
+}
+
+/// The run's numbers and the documents with their hidden summaries before and now.
+#[component]
+fn Stage(ctx: Ctx) -> impl IntoView {
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "–".into());
+    view! {
+        <div class="stage">
+            <div class="stats">
+                <span>"Backend: " <b data-testid="unpaired-backend">"CPU (Flex)"</b></span>
+                <span>"Generator updates: " <b data-testid="unpaired-step">{move || ctx.step.get()}</b></span>
+                <span>"Critic's estimate: " <b data-testid="unpaired-estimate">{move || num(ctx.estimate.get())}</b></span>
+                <span>"Reconstruction NLL: " <b data-testid="unpaired-reconstruction">{move || num(ctx.reconstruction.get())}</b></span>
             </div>
-            <div class="charts">
-                <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(ctx.objective.get().estimate_name(), "#8a3ab9", ctx.estimates.get())])/>
-                <LineChart title="Reconstruction NLL (per document token)" series=Signal::derive(move || vec![Series::new("NLL", "#1b7f3b", ctx.reconstructions.get())])/>
-                <details>
-                    <summary>"Step log (update · critic's estimate · reconstruction NLL · a sampled hidden summary)"</summary>
-                    <pre data-testid="unpaired-log">{move || ctx.log.get().join("\n")}</pre>
-                </details>
-            </div>
-        </section>
+            <p class="note" data-testid="unpaired-status">{move || ctx.status.get()}</p>
+            <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
+            <table class="samples" data-testid="unpaired-samples">
+                <thead><tr><th>{move || if ctx.setting.get() == 0 { "description (the document)" } else { "first sentence (the document)" }}</th><th>"hidden summary before"</th><th>"hidden summary now"</th></tr></thead>
+                <tbody>{move || ctx.shown.get().into_iter().map(|s| view! { <tr><td>{s.document}</td><td>{s.before}</td><td data-testid="unpaired-now">{s.now}</td></tr> }).collect_view()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The critic's estimate and the reconstruction NLL by update, and the step log.
+#[component]
+fn Charts(ctx: Ctx) -> impl IntoView {
+    view! {
+        <div class="charts">
+            <LineChart title="The critic's estimate" series=Signal::derive(move || vec![Series::new(ctx.objective.get().estimate_name(), "#8a3ab9", ctx.estimates.get())])/>
+            <LineChart title="Reconstruction NLL (per document token)" series=Signal::derive(move || vec![Series::new("NLL", "#1b7f3b", ctx.reconstructions.get())])/>
+            <details>
+                <summary>"Step log (update · critic's estimate · reconstruction NLL · a sampled hidden summary)"</summary>
+                <pre data-testid="unpaired-log">{move || ctx.log.get().join("\n")}</pre>
+            </details>
+        </div>
     }
 }
