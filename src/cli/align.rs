@@ -16,7 +16,7 @@ use crate::align::embed::{Embeddings, Lexicon, identical_pairs};
 use crate::align::linalg::Square;
 use crate::align::retrieval::{Retrieval, Retriever};
 use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, procrustes_from, refine};
-use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
+use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
 use crate::cli::values::GanOptimizer;
 use crate::device::{self, DeviceChoice};
 use crate::gan::objective::Objective;
@@ -119,17 +119,13 @@ pub struct TrainArgs {
     /// Output folder: config.toml, metrics.jsonl, checkpoint.safetensors, best-map.safetensors.
     #[arg(long, default_value = "runs/align")]
     out: PathBuf,
-    /// Continue OUT/checkpoint.safetensors exactly where it stopped.
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    run: ResumeArgs,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
     /// Save a checkpoint every this many map updates (and at each epoch's end).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
-    /// Stop after this many minutes, with a checkpoint (`--resume` continues).
-    #[arg(long)]
-    max_minutes: Option<f64>,
     /// Hidden units of the critic's layers (seed 002: 2,048).
     #[arg(long)]
     critic_hidden: Option<usize>,
@@ -358,18 +354,14 @@ fn train(a: TrainArgs) -> Result<()> {
     if a.epochs == 0 || a.epoch_size == 0 {
         bail!("--epochs and --epoch-size must be at least 1");
     }
-    let cadence = Cadence {
-        steps: a.epochs.saturating_mul(a.epoch_size),
-        log_every: a.epoch_size,
-        checkpoint_every: a.checkpoint_every,
-        max_minutes: a.max_minutes,
-    };
-    cadence.check("--epoch-size", "--checkpoint-every")?;
+    let steps = a.epochs.saturating_mul(a.epoch_size);
+    let cadence =
+        Cadence::new(steps, ("--epoch-size", a.epoch_size), a.checkpoint_every, a.run.max_minutes)?;
     let p = problem(&a.data)?;
     let folder = RunFolder::create(&a.out, CHECKPOINT)?;
     let device = device::native(a.device)?.announce();
     let dim = p.src.dim;
-    let (state, config, best) = if a.resume {
+    let (state, config, best) = if a.run.resume {
         let bytes = folder.read_checkpoint()?;
         let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device)
             .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
@@ -385,7 +377,7 @@ fn train(a: TrainArgs) -> Result<()> {
     };
     let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, dim, &device);
     folder.write_config(&config)?;
-    let mut metrics = folder.metrics(a.resume.then_some(state.step))?;
+    let mut metrics = folder.metrics(a.run.resume.then_some(state.step))?;
     eprintln!(
         "{} · {} → {} words · critic {}×{}{} · batch {} · n_critic {} · β {} · {} pairs held out",
         config.objective.name(),
@@ -409,7 +401,7 @@ fn train(a: TrainArgs) -> Result<()> {
         values: AlignValues::default(),
         last: String::new(),
     };
-    if !a.resume {
+    if !a.run.resume {
         folder.save(&run, &state, 0)?;
     }
     let (state, seconds) = drive(&mut run, state, &folder, &cadence, &mut metrics)?;
@@ -447,7 +439,6 @@ struct AlignRun<'a> {
 
 impl Run for AlignRun<'_> {
     type State = AdversarialState;
-    type Metrics = EpochLine;
 
     fn advance(&mut self, state: AdversarialState) -> Result<AdversarialState> {
         let (state, report) = align_step(state, self.config, self.spaces);
@@ -463,7 +454,7 @@ impl Run for AlignRun<'_> {
         format!("D {:.3} · M {:.3}{}", self.values.critic_loss, self.values.map_loss, self.last)
     }
 
-    fn log(&mut self, state: &AdversarialState, seconds: f64) -> Result<EpochLine> {
+    fn log(&mut self, state: &AdversarialState, seconds: f64) -> Result<impl serde::Serialize> {
         let (p, v, step) = (self.problem, self.values, state.step);
         let w = state.map.square()?;
         let crit = criterion(&p.src, &p.tgt, &w);

@@ -59,15 +59,14 @@ impl<A: Steps, B> Steps for (A, B) {
 /// holds what its command needs around the pure step function (data, config, the last report).
 pub trait Run {
     type State: Steps;
-    /// One line of metrics.jsonl: a typed record, so each command's lines keep one shape.
-    type Metrics: serde::Serialize;
     /// One step from `state`. The error names what went wrong (a loss that became NaN, a value
     /// that could not be read); the driver adds the step and the last good checkpoint.
     fn advance(&mut self, state: Self::State) -> Result<Self::State>;
     /// The progress bar's message after the last step.
     fn message(&self) -> String;
-    /// The metrics line of `state`, on the log cadence (it may evaluate).
-    fn log(&mut self, state: &Self::State, seconds: f64) -> Result<Self::Metrics>;
+    /// The metrics.jsonl line of `state`, on the log cadence (it may evaluate): a typed record,
+    /// so each command's lines keep one shape.
+    fn log(&mut self, state: &Self::State, seconds: f64) -> Result<impl serde::Serialize>;
     /// The checkpoint file's bytes.
     fn checkpoint(&self, state: &Self::State) -> Result<Vec<u8>, Unsaved>;
     /// Whether to save a checkpoint after this step besides the cadence's (align: each
@@ -79,6 +78,18 @@ pub trait Run {
     fn divergence_hint(&self) -> &'static str {
         ""
     }
+}
+
+/// The flags every training command shares: continuing a run, and a time limit.
+#[derive(clap::Args, Debug)]
+pub struct ResumeArgs {
+    /// Continue the run in --out exactly where its checkpoint stopped; a flag that would change
+    /// a saved setting is refused by name.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many minutes, with a checkpoint (`--resume` continues).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
 }
 
 /// When the driver logs, saves and stops.
@@ -93,15 +104,21 @@ pub struct Cadence {
 }
 
 impl Cadence {
-    /// Refuses a cadence of 0, naming the flags.
-    pub fn check(&self, log_flag: &str, checkpoint_flag: &str) -> Result<()> {
-        if self.log_every == 0 || self.checkpoint_every == 0 {
-            bail!("{log_flag} and {checkpoint_flag} must be at least 1");
+    /// A command's cadence from its flags; a cadence of 0 is refused naming `log_flag` and
+    /// --checkpoint-every, and --max-minutes must be a number of minutes.
+    pub fn new(
+        steps: u64,
+        (log_flag, log_every): (&str, u64),
+        checkpoint_every: u64,
+        max_minutes: Option<f64>,
+    ) -> Result<Self> {
+        if log_every == 0 || checkpoint_every == 0 {
+            bail!("{log_flag} and --checkpoint-every must be at least 1");
         }
-        if self.max_minutes.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
+        if max_minutes.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
             bail!("--max-minutes must be a number of minutes ≥ 0");
         }
-        Ok(())
+        Ok(Cadence { steps, log_every, checkpoint_every, max_minutes })
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
+use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
 use crate::cli::values::{GanOptimizer, Loss, LrSchedule};
 use crate::device::{self, DeviceChoice};
 use crate::gan::checkpoint;
@@ -46,18 +46,14 @@ pub struct TrainArgs {
     /// Start from this config.toml (flags given as well override it).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Continue from OUT/checkpoint.safetensors, exactly where it stopped.
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    run: ResumeArgs,
     /// Evaluate (exact W1, modes, high-quality share) every this many steps.
     #[arg(long, default_value_t = 100)]
     eval_every: u64,
     /// Samples per evaluation (generated and real each); exact W1 is O(N³).
     #[arg(long, default_value_t = 512)]
     eval_samples: usize,
-    /// Stop after this many minutes, with a checkpoint (`--resume` continues).
-    #[arg(long)]
-    max_minutes: Option<f64>,
     /// Save a checkpoint every this many steps (and at the end).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
@@ -306,7 +302,6 @@ struct GanRun<'a> {
 
 impl Run for GanRun<'_> {
     type State = GanState;
-    type Metrics = EvalLine;
 
     fn advance(&mut self, state: GanState) -> Result<GanState> {
         let (state, report) = train_step(state, self.config, &self.config.data as &dyn RealData);
@@ -330,7 +325,7 @@ impl Run for GanRun<'_> {
         )
     }
 
-    fn log(&mut self, state: &GanState, seconds: f64) -> Result<EvalLine> {
+    fn log(&mut self, state: &GanState, seconds: f64) -> Result<impl serde::Serialize> {
         let (w1, modes, _) = evaluate(state, self.config, self.eval_samples)?;
         let v = self.values.as_ref().context("no step was taken")?;
         let step = state.step;
@@ -369,17 +364,12 @@ fn train(args: TrainArgs) -> Result<()> {
     if !(2..=4096).contains(&args.eval_samples) {
         bail!("--eval-samples must be between 2 and 4096 (exact W1 costs O(N³))");
     }
-    let cadence = Cadence {
-        steps: args.steps,
-        log_every: args.eval_every,
-        checkpoint_every: args.checkpoint_every,
-        max_minutes: args.max_minutes,
-    };
-    cadence.check("--eval-every", "--checkpoint-every")?;
+    let log = ("--eval-every", args.eval_every);
+    let cadence = Cadence::new(args.steps, log, args.checkpoint_every, args.run.max_minutes)?;
     let folder = RunFolder::create(&args.out, CHECKPOINT)?;
     let started = device::native(args.device)?;
     let (device, backend) = (started.clone().announce(), started.backend);
-    let (state, config) = if args.resume {
+    let (state, config) = if args.run.resume {
         let bytes = folder.read_checkpoint()?;
         let (state, saved) = checkpoint::from_bytes(&bytes, &device)
             .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
@@ -389,7 +379,7 @@ fn train(args: TrainArgs) -> Result<()> {
         (GanState::new(&config, &device), config)
     };
     folder.write_config(&config)?;
-    let mut metrics = folder.metrics(args.resume.then_some(state.step))?;
+    let mut metrics = folder.metrics(args.run.resume.then_some(state.step))?;
     eprintln!(
         "{} on {} · {}×{} MLPs · batch {} · n_critic {} · {} on {backend}",
         config.objective.name(),
@@ -410,7 +400,7 @@ fn train(args: TrainArgs) -> Result<()> {
         last_eval: String::new(),
         history: vec![],
     };
-    if !args.resume {
+    if !args.run.resume {
         // A fresh run keeps its starting point, so there is always a good checkpoint to go back to.
         folder.save(&run, &state, 0)?;
     }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
 
-use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
+use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
 use crate::device::{self, DeviceChoice};
 use crate::rng::Rng;
 use crate::summarize::batch::{Batch, Example};
@@ -47,18 +47,14 @@ pub struct TrainArgs {
     /// Output folder: checkpoint.safetensors, config.toml, vocab.txt, metrics.jsonl.
     #[arg(long, default_value = "runs/summarizer")]
     out: PathBuf,
-    /// Continue OUT/checkpoint.safetensors exactly where it stopped.
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    run: ResumeArgs,
     /// Start from this model's weights and vocabulary (e.g. for the coverage phase).
     #[arg(long)]
     from: Option<PathBuf>,
     /// Train until this many updates in total.
     #[arg(long, default_value_t = 1000)]
     steps: u64,
-    /// Stop (with a checkpoint) after this many minutes, whatever --steps says.
-    #[arg(long)]
-    max_minutes: Option<f64>,
     /// Use only the first N training pairs.
     #[arg(long)]
     limit: Option<usize>,
@@ -564,7 +560,7 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     let mut c = base.cloned().unwrap_or_default();
     // A model loaded --from another run keeps its shape (its weights fit no other); a resumed
     // one is checked against its checkpoint's whole config by the driver, like every setting.
-    let keeps_shape = base.is_some() && !a.resume;
+    let keeps_shape = base.is_some() && !a.run.resume;
     let m = &mut c.model;
     if let Some(v) = a.vocab_size {
         if keeps_shape && v != m.vocab_size {
@@ -607,14 +603,9 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let cadence = Cadence {
-        steps: a.steps,
-        log_every: a.eval_every,
-        checkpoint_every: a.checkpoint_every,
-        max_minutes: a.max_minutes,
-    };
-    cadence.check("--eval-every", "--checkpoint-every")?;
-    if a.resume && a.from.is_some() {
+    let log = ("--eval-every", a.eval_every);
+    let cadence = Cadence::new(a.steps, log, a.checkpoint_every, a.run.max_minutes)?;
+    if a.run.resume && a.from.is_some() {
         bail!(
             "use either --resume (continue this folder) or --from (start from another model), not both"
         );
@@ -639,7 +630,7 @@ fn train(a: TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    let (state, config, vocab) = if a.resume {
+    let (state, config, vocab) = if a.run.resume {
         let bytes = folder.read_checkpoint()?;
         let l = store::load(&bytes, &device)
             .with_context(|| format!("cannot resume from {}", ckpt.display()))?;
@@ -680,7 +671,7 @@ fn train(a: TrainArgs) -> Result<()> {
     };
     folder.write_config(&config)?;
     super::write_atomic(&a.out.join("vocab.txt"), vocab.to_text().as_bytes())?;
-    let mut metrics = folder.metrics(a.resume.then_some(state.step))?;
+    let mut metrics = folder.metrics(a.run.resume.then_some(state.step))?;
     let m = &config.model;
     eprintln!(
         "pointer-generator{} · vocab {} · emb {} · hidden {} · batch {} · ≤{}/{} tokens · {} {} · {} pairs · {backend}",
@@ -706,7 +697,7 @@ fn train(a: TrainArgs) -> Result<()> {
         start: Instant::now(),
         last_val: String::new(),
     };
-    if !a.resume {
+    if !a.run.resume {
         folder.save(&run, &state, 0)?;
         // The starting point, so the curve shows where training began.
         if let Some(v) = run.val_loss(&state) {
@@ -771,7 +762,6 @@ struct TrainLine {
 
 impl Run for SummarizeRun<'_> {
     type State = TrainState;
-    type Metrics = TrainLine;
 
     fn advance(&mut self, state: TrainState) -> Result<TrainState> {
         let config = self.config;
@@ -802,7 +792,7 @@ impl Run for SummarizeRun<'_> {
         )
     }
 
-    fn log(&mut self, state: &TrainState, seconds: f64) -> Result<TrainLine> {
+    fn log(&mut self, state: &TrainState, seconds: f64) -> Result<impl serde::Serialize> {
         let val_nll = self.val_loss(state);
         if let Some(v) = val_nll {
             self.last_val = format!(" · val {v:.3}");

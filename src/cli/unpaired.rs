@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use clap::{Args, Subcommand};
 
-use crate::cli::driver::{Cadence, Run, RunFolder, Unsaved, drive};
+use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
 use crate::cli::summarize::{DecodeOverrides, ExportArgs};
 use crate::device::{self, DeviceChoice};
 use crate::summarize::decode::summarize;
@@ -86,17 +86,13 @@ pub struct Common {
     /// Generator updates to reach in total.
     #[arg(long)]
     steps: u64,
-    /// Continue the run in --out exactly where its checkpoint stopped.
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    run: ResumeArgs,
     #[arg(long, default_value_t = 100)]
     checkpoint_every: u64,
     /// Metrics (and, in the GAN phase, sample summaries) every this many updates.
     #[arg(long, default_value_t = 50)]
     log_every: u64,
-    /// Stop after this many minutes (with a checkpoint).
-    #[arg(long)]
-    max_minutes: Option<f64>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
 }
@@ -317,7 +313,7 @@ fn bundle_data(path: &Path) -> Result<Unpaired> {
 }
 
 fn common_checks(c: &Common) -> Result<()> {
-    cadence(c).check("--log-every", "--checkpoint-every")?;
+    cadence(c)?;
     RunFolder::create(&c.out, CHECKPOINT).map(|_| ())
 }
 
@@ -356,7 +352,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.source)?;
     let folder = RunFolder::create(&c.out, CHECKPOINT)?;
-    let (generator, reconstructor, config, vocab) = if c.resume {
+    let (generator, reconstructor, config, vocab) = if c.run.resume {
         let l = load(&c.out, &device)?;
         if store::is_bundle(&l.metadata) {
             bail!(
@@ -406,7 +402,7 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     };
     folder.write_config(&config)?;
     let corpus = Corpus::new(&data.documents, &data.summaries, &vocab);
-    let mut metrics = folder.metrics(c.resume.then_some(generator.step))?;
+    let mut metrics = folder.metrics(c.run.resume.then_some(generator.step))?;
     eprintln!(
         "pretraining · vocab {} · batch {} · generator ≤{}→{} tokens, reconstructor ≤{}→{}",
         vocab.len(),
@@ -418,19 +414,14 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
     );
     let mut run = PretrainRun { config: &config, vocab: &vocab, corpus: &corpus, nll: [0.0; 2] };
     let ((g, _), _) =
-        drive(&mut run, (generator, reconstructor), &folder, &cadence(c), &mut metrics)?;
+        drive(&mut run, (generator, reconstructor), &folder, &cadence(c)?, &mut metrics)?;
     println!("pretrained to step {}. Wrote {}", g.step, c.out.display());
     Ok(())
 }
 
 /// The cadence of both phases' flags.
-fn cadence(c: &Common) -> Cadence {
-    Cadence {
-        steps: c.steps,
-        log_every: c.log_every,
-        checkpoint_every: c.checkpoint_every,
-        max_minutes: c.max_minutes,
-    }
+fn cadence(c: &Common) -> Result<Cadence> {
+    Cadence::new(c.steps, ("--log-every", c.log_every), c.checkpoint_every, c.run.max_minutes)
 }
 
 /// `unpaired pretrain` as the driver's [`Run`].
@@ -453,7 +444,6 @@ struct PretrainLine {
 
 impl Run for PretrainRun<'_> {
     type State = (TrainState, TrainState);
-    type Metrics = PretrainLine;
 
     fn advance(&mut self, (g, r): Self::State) -> Result<Self::State> {
         let (g, r, nll) = pretrain_step(g, r, self.config, self.corpus);
@@ -469,7 +459,7 @@ impl Run for PretrainRun<'_> {
         format!("generator nll {:.3} · reconstructor nll {:.3}", self.nll[0], self.nll[1])
     }
 
-    fn log(&mut self, (g, _): &Self::State, seconds: f64) -> Result<PretrainLine> {
+    fn log(&mut self, (g, _): &Self::State, seconds: f64) -> Result<impl serde::Serialize> {
         let [generator_nll, reconstructor_nll] = self.nll;
         Ok(PretrainLine { step: g.step, generator_nll, reconstructor_nll, seconds })
     }
@@ -506,7 +496,6 @@ struct GanPhaseLine {
 
 impl Run for GanPhaseRun<'_> {
     type State = UnpairedState;
-    type Metrics = GanPhaseLine;
 
     fn advance(&mut self, state: UnpairedState) -> Result<UnpairedState> {
         let (state, report) = train_step(state, self.config, self.corpus)?;
@@ -528,7 +517,7 @@ impl Run for GanPhaseRun<'_> {
         )
     }
 
-    fn log(&mut self, state: &UnpairedState, seconds: f64) -> Result<GanPhaseLine> {
+    fn log(&mut self, state: &UnpairedState, seconds: f64) -> Result<impl serde::Serialize> {
         let (report, v) = self.report.as_ref().context("no step was taken")?;
         Ok(GanPhaseLine {
             step: state.step,
@@ -583,7 +572,7 @@ fn gan(a: GanArgs) -> Result<()> {
         bail!("--generator-lr must be a number in (0, 1], not {lr}");
     }
     let folder = RunFolder::create(&c.out, CHECKPOINT)?;
-    let (state, config, vocab) = if c.resume {
+    let (state, config, vocab) = if c.run.resume {
         if a.from.is_some() || a.generator_lr.is_some() {
             bail!(
                 "--resume continues --out with its saved settings; --from and --generator-lr only start a run"
@@ -661,7 +650,7 @@ fn gan(a: GanArgs) -> Result<()> {
         "the human summaries' bigram: {:.2} nats per word (lm_log_prob in metrics.jsonl)",
         lm.mean_log_prob()
     );
-    let mut metrics = folder.metrics(c.resume.then_some(state.step))?;
+    let mut metrics = folder.metrics(c.run.resume.then_some(state.step))?;
     eprintln!(
         "GAN phase · {} · {} critic · {} critic steps per update · batch {} · generator lr {:e} · LM prior {}",
         config.method.name(),
@@ -672,7 +661,7 @@ fn gan(a: GanArgs) -> Result<()> {
         config.lm_prior.weight
     );
     let mut run = GanPhaseRun { config: &config, vocab: &vocab, corpus: &corpus, report: None };
-    let (state, _) = drive(&mut run, state, &folder, &cadence(c), &mut metrics)?;
+    let (state, _) = drive(&mut run, state, &folder, &cadence(c)?, &mut metrics)?;
     println!("GAN phase at step {}. Wrote {}", state.step, c.out.display());
     Ok(())
 }
