@@ -128,6 +128,11 @@ fn the_shipped_files_load_through_the_container() {
     }
     let b = bundle::from_bytes(&read("public/align/es-en.safetensors")).unwrap();
     assert_eq!((b.src.len(), b.tgt.len()), (4774, 6637));
+    let s = earthmover::unpaired::search::Searcher::from_bytes(&read(
+        "public/models/search-news.safetensors",
+    ))
+    .unwrap();
+    assert_eq!(s.config, earthmover::unpaired::search::SearchConfig::default());
 }
 
 /// Every store refuses another store's file by naming both formats.

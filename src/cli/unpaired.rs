@@ -24,6 +24,7 @@ use crate::text::{rouge, tokenize};
 use crate::unpaired::config::{Method, PretrainTarget, UnpairedConfig, objective_from_name};
 use crate::unpaired::data::{Unpaired, cnndm_news, debian};
 use crate::unpaired::lm::SummaryLm;
+use crate::unpaired::search;
 use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{
     Corpus, UnpairedReport, UnpairedState, UnpairedValues, pretrain_step, summary_words, train_step,
@@ -48,6 +49,10 @@ pub enum UnpairedCommand {
     /// Average the generators of one run's checkpoints (Polyak averaging) into one file that
     /// eval, run and export read.
     Average(AverageArgs),
+    /// Headlines by search, without training: each summary's words are picked from the
+    /// document by the summaries' bigram, the documents' idf and the words' style; scored on
+    /// held-out pairs beside Lead-N.
+    Search(SearchArgs),
 }
 
 /// Which unpaired setting `--data` holds.
@@ -194,6 +199,36 @@ pub struct EvalArgs {
     decode: DecodeOverrides,
 }
 
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    source: CorpusArgs,
+    /// test (the reported pairs) or val (the tuning part).
+    #[arg(long, default_value = "test")]
+    split: String,
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Also write the summaries with their documents and references (JSON lines).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Words per summary (default 9, or the --model file's).
+    #[arg(long)]
+    words: Option<usize>,
+    /// The score's weights, comma-separated: lm,first,idf,style,start,gap,skip (default
+    /// 1,1,1,2,0.8,3.5,0, chosen on the tuning part; see `unpaired::search::SearchConfig`).
+    #[arg(long, value_delimiter = ',')]
+    weights: Option<Vec<f64>>,
+    /// Search with this file's statistics and settings (`--export`'s) instead of fitting them.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Write the fitted search as one file, which `--model`, `unpaired run` and the page read.
+    #[arg(long)]
+    export: Option<PathBuf>,
+    /// The summaries' bigram's Kneser–Ney discount.
+    #[arg(long, default_value_t = 0.75)]
+    lm_discount: f64,
+}
+
 /// Writes the decoding overrides over the generator's and validates the result.
 fn apply(d: &DecodeOverrides, config: &mut UnpairedConfig) -> Result<()> {
     d.apply(&mut config.generator.decode);
@@ -255,6 +290,7 @@ pub fn run(cmd: UnpairedCommand) -> Result<()> {
         UnpairedCommand::Export(a) => export(a),
         UnpairedCommand::Bundle(a) => bundle(a),
         UnpairedCommand::Average(a) => average(a),
+        UnpairedCommand::Search(a) => search_eval(a),
     }
 }
 
@@ -769,28 +805,71 @@ fn load_scored(path: &Path, device: &Device) -> Result<Scored> {
     })
 }
 
+/// The pairs `--split` names, at most `limit`, and Lead-N's N tuned on the validation pairs.
+fn eval_pairs<'a>(
+    data: &'a Unpaired,
+    source: &CorpusArgs,
+    split: &str,
+    limit: Option<usize>,
+) -> Result<(&'a [Pair], usize)> {
+    let pairs = match split {
+        "test" => &data.test,
+        "val" => &data.val,
+        other => bail!("unknown --split '{other}': choose test or val"),
+    };
+    if pairs.is_empty() {
+        bail!("{} has no {split} pairs to evaluate on", source.data.display());
+    }
+    if data.val.is_empty() {
+        bail!(
+            "{} has no validation pairs to tune Lead-N's N on: eval needs them (a page bundle has none)",
+            source.data.display()
+        );
+    }
+    Ok((&pairs[..limit.unwrap_or(pairs.len()).min(pairs.len())], tune_lead(&data.val).0))
+}
+
+/// ROUGE of `cands` on `pairs` beside Lead-N: the tuned `n`, Lead-8, the N nearest the
+/// candidates' mean length, and that N counting only words (tokens with a letter or digit),
+/// the fair baseline for summaries without punctuation.
+fn lead_report(pairs: &[Pair], cands: &[String], n: usize) -> serde_json::Value {
+    let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
+    let row = |c: &[String]| {
+        let s = rouge::corpus(c, &refs, false);
+        serde_json::json!({ "mean_words": mean_words(c), "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l })
+    };
+    let lead_row = |n: usize, words_only: bool| {
+        let leads: Vec<String> = pairs
+            .iter()
+            .map(|p| {
+                let toks: Vec<&str> = p.article.split_whitespace().collect();
+                let toks = if words_only { search::words(&toks) } else { toks };
+                toks[..n.min(toks.len())].join(" ")
+            })
+            .collect();
+        let mut r = row(&leads);
+        r["n_words"] = n.into();
+        r
+    };
+    let same_length = (mean_words(cands).round() as usize).max(1);
+    serde_json::json!({
+        "pairs": pairs.len(),
+        "model": row(cands),
+        "lead": lead_row(n, false),
+        "lead8": lead_row(8, false),
+        "lead_same_length": lead_row(same_length, false),
+        "lead_words_same_length": lead_row(same_length, true),
+        "reference_words": mean_words(&refs),
+    })
+}
+
 fn eval(a: EvalArgs) -> Result<()> {
     let device = Device::flex();
     let mut l = load_scored(&a.model, &device)?;
     a.decode.apply(&mut l.config.decode);
     l.config.validate()?;
     let data = read_data(&a.source)?;
-    let pairs = match a.split.as_str() {
-        "test" => &data.test,
-        "val" => &data.val,
-        other => bail!("unknown --split '{other}': choose test or val"),
-    };
-    if pairs.is_empty() {
-        bail!("{} has no {} pairs to evaluate on", a.source.data.display(), a.split);
-    }
-    let pairs = &pairs[..a.limit.unwrap_or(pairs.len()).min(pairs.len())];
-    if data.val.is_empty() {
-        bail!(
-            "{} has no validation pairs to tune Lead-N's N on: eval needs them (a page bundle has none)",
-            a.source.data.display()
-        );
-    }
-    let (n, _) = tune_lead(&data.val);
+    let (pairs, n) = eval_pairs(&data, &a.source, &a.split, a.limit)?;
     let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
     let mut cands = vec![];
     for (i, p) in pairs.iter().enumerate() {
@@ -801,23 +880,12 @@ fn eval(a: EvalArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
-    let leads: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
-    let model_scores = rouge::corpus(&cands, &refs, false);
-    let model_words = mean_words(&cands);
-    // Lead-N beside the model: the tuned N, Lead-8, and the N nearest the model's mean length.
-    let lead_row = |n: usize| {
-        let leads: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
-        let s = rouge::corpus(&leads, &refs, false);
-        serde_json::json!({ "n_words": n, "mean_words": mean_words(&leads), "rouge1": s.rouge1, "rouge2": s.rouge2, "rougeL": s.rouge_l })
-    };
-    let same_length = (model_words.round() as usize).max(1);
     if let Some(out) = &a.out {
         // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
         // (An exported file has no reconstructor.)
         let mut lines = String::new();
-        for (i, (p, (c, lead))) in pairs.iter().zip(cands.iter().zip(&leads)).enumerate() {
-            let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead });
+        for (i, (p, c)) in pairs.iter().zip(&cands).enumerate() {
+            let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead_words(&p.article, n) });
             if let (true, Some((rec_model, rec))) = (i < 10, &l.reconstructor) {
                 let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
                 // An empty hidden summary has nothing to rebuild from: null, not "".
@@ -842,25 +910,114 @@ fn eval(a: EvalArgs) -> Result<()> {
         super::write_atomic(out, lines.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    println!(
-        "{}",
-        serde_json::json!({
-            "split": a.split, "pairs": pairs.len(), "phase": l.phase,
-            "decoding": l.config.decode,
-            "step": l.metadata.get("step"),
-            "averaged_steps": l.metadata.get(&format!("extra.{AVERAGED}")),
-            "unpaired_step": l.metadata.get("extra.unpaired_step"),
-            "model": { "mean_words": model_words, "rouge1": model_scores.rouge1, "rouge2": model_scores.rouge2, "rougeL": model_scores.rouge_l },
-            "lead": lead_row(n),
-            "lead8": lead_row(8),
-            "lead_same_length": lead_row(same_length),
-            "reference_words": mean_words(&refs),
-        })
-    );
+    let mut report = lead_report(pairs, &cands, n);
+    report["split"] = a.split.clone().into();
+    report["phase"] = l.phase.into();
+    report["decoding"] = serde_json::to_value(&l.config.decode)?;
+    report["step"] = serde_json::to_value(l.metadata.get("step"))?;
+    report["averaged_steps"] = serde_json::to_value(l.metadata.get(&format!("extra.{AVERAGED}")))?;
+    report["unpaired_step"] = serde_json::to_value(l.metadata.get("extra.unpaired_step"))?;
+    println!("{report}");
     Ok(())
 }
 
+/// Headlines by search ([`search::Searcher`]): fitted on the corpus's documents and summaries,
+/// scored on held-out pairs like `eval`.
+fn search_eval(a: SearchArgs) -> Result<()> {
+    if a.words.is_some_and(|w| !(1..=50).contains(&w)) {
+        bail!("--words must be 1 to 50, not {}", a.words.unwrap_or(0));
+    }
+    if !(a.lm_discount > 0.0 && a.lm_discount < 1.0) {
+        bail!("--lm-discount must be in (0, 1), not {}", a.lm_discount);
+    }
+    let data = read_data(&a.source)?;
+    let (pairs, n) = eval_pairs(&data, &a.source, &a.split, a.limit)?;
+    let mut searcher = match &a.model {
+        Some(path) => load_searcher(path)?,
+        None => search::Searcher::fit(
+            &data.documents,
+            &data.summaries,
+            a.lm_discount,
+            search::SearchConfig::default(),
+        )?,
+    };
+    if let Some(words) = a.words {
+        searcher.config.words = words;
+    }
+    if let Some(w) = &a.weights {
+        if w.len() != 7 {
+            bail!("--weights takes 7 numbers (lm,first,idf,style,start,gap,skip), not {}", w.len());
+        }
+        let c = &mut searcher.config;
+        [c.lm, c.first, c.idf, c.style, c.start, c.gap, c.skip] =
+            [w[0], w[1], w[2], w[3], w[4], w[5], w[6]];
+    }
+    searcher.config.validate()?;
+    if let Some(path) = &a.export {
+        let provenance = format!(
+            "fitted by `unpaired search` on {} documents and {} summaries of {}",
+            data.documents.len(),
+            data.summaries.len(),
+            a.source.data.display()
+        );
+        let bytes = searcher.to_bytes(&[("provenance", provenance)])?;
+        super::write_atomic(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
+    let cands: Vec<String> = pairs
+        .iter()
+        .map(|p| {
+            bar.inc(1);
+            searcher.summarize(&p.article.split_whitespace().collect::<Vec<_>>()).join(" ")
+        })
+        .collect();
+    bar.finish_and_clear();
+    if let Some(out) = &a.out {
+        let lines: String = pairs
+            .iter()
+            .zip(&cands)
+            .map(|(p, c)| {
+                let l = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead_words(&p.article, n) });
+                format!("{l}\n")
+            })
+            .collect();
+        super::write_atomic(out, lines.as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let mut report = lead_report(pairs, &cands, n);
+    report["split"] = a.split.clone().into();
+    report["search"] = serde_json::to_value(&searcher.config)?;
+    println!("{report}");
+    Ok(())
+}
+
+/// A search file (`unpaired search --export`).
+fn load_searcher(path: &Path) -> Result<search::Searcher> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    search::Searcher::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))
+}
+
+/// Whether `path` holds a search file rather than a model.
+fn is_search_file(path: &Path) -> bool {
+    std::fs::read(path).ok().is_some_and(|b| {
+        crate::record::Reader::new(&b)
+            .is_ok_and(|r| r.metadata.get("format").is_some_and(|f| f == search::FORMAT))
+    })
+}
+
 fn run_one(a: RunArgs) -> Result<()> {
+    if is_search_file(&a.model) {
+        let searcher = load_searcher(&a.model)?;
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+        let doc = tokenize::tokenize(&text);
+        if doc.is_empty() {
+            bail!("the document on stdin has no words");
+        }
+        println!("{}", searcher.summarize(&doc).join(" "));
+        return Ok(());
+    }
     let device = Device::flex();
     let mut l = load(&a.model, &device)?;
     apply(&a.decode, &mut l.config)?;

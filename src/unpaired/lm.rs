@@ -64,6 +64,26 @@ impl SummaryLm {
         vocab_size: usize,
         discount: f64,
     ) -> Result<Self, LmError> {
+        let counts = summaries.iter().flat_map(|s| bigrams(s, vocab_size)).map(|(v, w)| (v, w, 1));
+        let mut lm = Self::from_counts(counts, vocab_size, discount)?;
+        let (mut sum, mut n) = (0.0, 0u64);
+        for s in summaries {
+            for (prev, w) in bigrams(s, vocab_size) {
+                sum += lm.log_prob(prev, w);
+                n += 1;
+            }
+        }
+        lm.mean_log_prob = sum / n as f64;
+        Ok(lm)
+    }
+
+    /// The bigram from its counts `(previous, word, count)`, as [`SummaryLm::counts`] gives
+    /// them (a file keeps the model this way); ids at or above `vocab_size` read as `[UNK]`.
+    pub fn from_counts(
+        counts: impl IntoIterator<Item = (usize, usize, u64)>,
+        vocab_size: usize,
+        discount: f64,
+    ) -> Result<Self, LmError> {
         if !(discount.is_finite() && discount > 0.0 && discount < 1.0) {
             return Err(LmError::Discount(discount));
         }
@@ -72,12 +92,10 @@ impl SummaryLm {
             return Err(LmError::Vocabulary(v));
         }
         let mut followers = vec![Followers::default(); v];
-        for s in summaries {
-            for (prev, w) in bigrams(s, v) {
-                let f = &mut followers[prev];
-                f.total += 1;
-                *f.counts.entry(w).or_insert(0) += 1;
-            }
+        for (prev, w, c) in counts {
+            let f = &mut followers[in_vocab(prev, v)];
+            f.total += c;
+            *f.counts.entry(in_vocab(w, v)).or_insert(0) += c;
         }
         if followers.iter().all(|f| f.total == 0) {
             return Err(LmError::NoSummaries);
@@ -93,15 +111,29 @@ impl SummaryLm {
         let continuation =
             preceded.iter().map(|&n| (n + 1) as f64 / (types as f64 + v as f64)).collect();
         let mut lm = SummaryLm { discount, continuation, followers, mean_log_prob: 0.0 };
-        let (mut sum, mut n) = (0.0, 0u64);
-        for s in summaries {
-            for (prev, w) in bigrams(s, v) {
-                sum += lm.log_prob(prev, w);
-                n += 1;
-            }
-        }
-        lm.mean_log_prob = sum / n as f64;
+        let mut pairs = lm.counts();
+        pairs.retain(|&(_, _, c)| c > 0);
+        let n: u64 = pairs.iter().map(|p| p.2).sum();
+        lm.mean_log_prob =
+            pairs.iter().map(|&(v, w, c)| c as f64 * lm.log_prob(v, w)).sum::<f64>() / n as f64;
         Ok(lm)
+    }
+
+    /// Every bigram seen, as `(previous, word, count)`, in id order.
+    pub fn counts(&self) -> Vec<(usize, usize, u64)> {
+        let mut out: Vec<(usize, usize, u64)> = self
+            .followers
+            .iter()
+            .enumerate()
+            .flat_map(|(v, f)| f.counts.iter().map(move |(&w, &c)| (v, w, c)))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The Kneser–Ney discount.
+    pub fn discount(&self) -> f64 {
+        self.discount
     }
 
     /// `ln P(w | prev)`; ids outside the vocabulary read as `[UNK]`.

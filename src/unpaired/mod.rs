@@ -11,6 +11,7 @@ pub mod config;
 pub mod critic;
 pub mod data;
 pub mod lm;
+pub mod search;
 // Training reads the generator's words back at every step, synchronously: natively on any
 // device, in the browser on Flex only (a WebGPU read there must be awaited). The page's
 // Unpaired tab trains on Flex.

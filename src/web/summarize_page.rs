@@ -19,6 +19,7 @@ use web_sys::HtmlCanvasElement;
 use super::{Check, Choice, NumberField, now_ms, yield_to_browser};
 use crate::bounds;
 use crate::device::Backend;
+use crate::record::Reader;
 use crate::summarize::decode::{Summary, summarize_with};
 use crate::summarize::input::read_article;
 use crate::summarize::store;
@@ -26,6 +27,7 @@ use crate::summarize::train::frozen;
 use crate::summarize::vocab::Vocab;
 use crate::summarize::{DecodeConfig, PointerGenerator, SummarizerConfig};
 use crate::text::tokenize::detokenize;
+use crate::unpaired::search::{self, Searcher};
 
 /// A model the page offers (see `public/models/README.md`).
 pub struct ModelEntry {
@@ -38,7 +40,7 @@ pub struct ModelEntry {
 }
 
 /// The models, the default first.
-pub static MODELS: [ModelEntry; 3] = [
+pub static MODELS: [ModelEntry; 4] = [
     ModelEntry {
         id: "news",
         label: "news articles (See et al., trained on pairs)",
@@ -56,6 +58,12 @@ pub static MODELS: [ModelEntry; 3] = [
         label: "news headlines (Wang & Lee, trained without pairs)",
         url: "public/models/unpaired-news.safetensors",
         about: "Trained without a single article/headline pair: first sentences of CNN/DailyMail articles from one half of the articles, and highlight sentences of the other half as the critic's real data (Wang & Lee 2018). It reads the first 50 words (paste a first sentence) and writes a 9-word headline.",
+    },
+    ModelEntry {
+        id: "news-search",
+        label: "news headlines (search, without pairs)",
+        url: "public/models/search-news.safetensors",
+        about: "No network: the 9 words of the first sentence that score best under a language model of human highlight sentences, how rare each word is in news first sentences, and how much more often highlights use it than first sentences do (Schumann et al. 2020). Every count comes from CNN/DailyMail first sentences and highlights of other articles, without a single article/headline pair. Each summary word is copied; hover it to see where.",
     },
 ];
 impl super::Named for &'static ModelEntry {
@@ -77,10 +85,14 @@ impl super::Named for Greedy {
 /// The most text the page accepts.
 const MAX_TEXT: usize = 5 << 20;
 
-struct Model {
-    net: PointerGenerator,
-    vocab: Vocab,
-    config: SummarizerConfig,
+enum Model {
+    Net {
+        net: Box<PointerGenerator>,
+        vocab: Vocab,
+        config: SummarizerConfig,
+    },
+    /// A search file: no decoding settings, every word copied.
+    Search(Searcher),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -159,6 +171,8 @@ struct Ctx {
     model: StoredValue<Option<Rc<Model>>, LocalStorage>,
     /// Index into [`MODELS`].
     choice: RwSignal<usize>,
+    /// The loaded file is a search, which has no decoding settings.
+    searching: RwSignal<bool>,
     canvas: NodeRef<leptos::html::Canvas>,
 }
 
@@ -244,10 +258,19 @@ impl Ctx {
                 return;
             }
             let device = self.device.get_value().expect("set above");
-            match store::load(&bytes, &device) {
-                Ok(l) => {
+            let search = Reader::new(&bytes)
+                .is_ok_and(|r| r.metadata.get("format").is_some_and(|f| f == search::FORMAT));
+            let model = if search {
+                Searcher::from_bytes(&bytes).map(Model::Search)
+            } else {
+                store::load(&bytes, &device).map(|l| {
                     self.controls.set(Controls::from(&l.config.decode));
-                    let model = Model { net: frozen(&l.model), vocab: l.vocab, config: l.config };
+                    Model::Net { net: Box::new(frozen(&l.model)), vocab: l.vocab, config: l.config }
+                })
+            };
+            match model {
+                Ok(model) => {
+                    self.searching.set(matches!(model, Model::Search(_)));
                     self.model.set_value(Some(Rc::new(model)));
                     self.load.set(LoadState::Ready { ms: now_ms() - start, bytes: bytes.len() });
                 }
@@ -282,14 +305,18 @@ impl Ctx {
             return;
         };
         self.error.set(None);
-        let config = match self.controls.get_untracked().apply(&model.config) {
+        let (vocab, config) = match &*model {
+            Model::Net { vocab, config, .. } => (vocab, config),
+            Model::Search(searcher) => return self.search(searcher),
+        };
+        let config = match self.controls.get_untracked().apply(config) {
             Ok(c) => c,
             Err(e) => return self.error.set(Some(format!("Check the decoding settings: {e}."))),
         };
         let article = match read_article(
             self.text.get_untracked().as_bytes(),
             MAX_TEXT,
-            &model.vocab,
+            vocab,
             config.train.max_enc,
         ) {
             Ok(a) => a,
@@ -302,10 +329,11 @@ impl Ctx {
         self.running.set(true);
         self.progress.set(0);
         spawn_local(async move {
+            let Model::Net { net, vocab, .. } = &*model else { return };
             let start = now_ms();
             let result = summarize_with(
-                &model.net,
-                &model.vocab,
+                net,
+                vocab,
                 &article.tokens,
                 config.train.max_enc,
                 &config.decode,
@@ -326,6 +354,42 @@ impl Ctx {
                 Err(e) => self.error.set(Some(format!("Summarising failed: {e}."))),
             }
         });
+    }
+
+    /// A search file's summary: its words, each copied (p_gen 0) from the one source word its
+    /// "attention" marks. The same checks of the text as the network's.
+    fn search(self, searcher: &Searcher) {
+        let start = now_ms();
+        let article = match read_article(
+            self.text.get_untracked().as_bytes(),
+            MAX_TEXT,
+            searcher.vocab(),
+            usize::MAX,
+        ) {
+            Ok(a) => a,
+            Err(e) => {
+                self.summary.set(None);
+                return self.error.set(Some(capitalise(&e.to_string())));
+            }
+        };
+        self.notes.set(article.notes.iter().map(|n| capitalise(n)).collect());
+        let picked = searcher.extract(&article.tokens);
+        let n = article.tokens.len();
+        let summary = Summary {
+            tokens: picked.iter().map(|&i| article.tokens[i].clone()).collect(),
+            p_gen: vec![0.0; picked.len()],
+            attention: picked
+                .iter()
+                .map(|&i| (0..n).map(|j| (i == j) as u8 as f32).collect())
+                .collect(),
+            source: article.tokens,
+            truncated: false,
+            score: 0.0,
+        };
+        self.summarize_ms.set(Some(now_ms() - start));
+        self.focus.set(None);
+        self.summary.set(Some(Arc::new(summary)));
+        self.draw_heatmap();
     }
 
     /// Reads a dropped or chosen file into the text box, refusing what is not text.
@@ -475,6 +539,7 @@ pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
         device: StoredValue::new_local(None),
         model: StoredValue::new_local(None),
         choice: RwSignal::new(0),
+        searching: RwSignal::new(false),
         canvas: NodeRef::new(),
     };
     // The model downloads the first time the page is shown, and stays while the page is open.
@@ -541,7 +606,7 @@ fn Settings(ctx: Ctx) -> impl IntoView {
                 on_pick=move |m: &'static ModelEntry| { if let Some(i) = MODELS.iter().position(|n| n.id == m.id) { ctx.choose(i) } }/>
             <span class="note" data-testid="model-about">{move || MODELS[ctx.choice.get()].about}</span>
         </div>
-        <div class="controls inline">
+        <div class="controls inline" data-testid="decoding" style:display=move || if ctx.searching.get() { "none" } else { "" }>
             <Choice label="Decoding" testid="decode-mode" value=Signal::derive(move || Greedy(c().greedy))
                 choices=vec![(Greedy(false), "beam search"), (Greedy(true), "greedy")]
                 on_pick=move |g: Greedy| set(&|c| c.greedy = g.0)/>
@@ -551,6 +616,8 @@ fn Settings(ctx: Ctx) -> impl IntoView {
             <NumberField label="target length" testid="target-len" field=bounds::summarize::TARGET_LEN title="exactly this many words; 0: min and max length apply" value=Signal::derive(move || c().target_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.target_len = v) }/>
             <Check label="no repeated trigram" testid="no-repeat-trigram" value=Signal::derive(move || c().no_repeat_trigram) on_set=move |v| set(&|c| c.no_repeat_trigram = v)/>
             <Check label="no repeated word" testid="no-repeat-word" value=Signal::derive(move || c().no_repeat_word) on_set=move |v| set(&|c| c.no_repeat_word = v)/>
+        </div>
+        <div class="controls inline">
             <button data-testid="summarize" disabled=move || !ready() || ctx.running.get() on:click=move |_| ctx.run()>"Summarize"</button>
         </div>
     }

@@ -220,7 +220,22 @@ const UNPAIRED = [
     documents: () => zlib.gunzipSync(fs.readFileSync(VAL)).toString('utf8').split('\n').filter((_, i) => [1000, 2000, 3000].includes(i)).map((l) => l.split(' . ')[0] + ' .'),
     shot: 'summarize-unpaired-news.png',
   },
+  {
+    // A search file (`unpaired search --export`): no decoding settings, every word copied.
+    id: 'news-search',
+    file: 'public/models/search-news.safetensors',
+    about: /without a single article\/headline pair/,
+    search: true,
+    documents: () => zlib.gunzipSync(fs.readFileSync(VAL)).toString('utf8').split('\n').filter((_, i) => [1000, 2000, 3000].includes(i)).map((l) => l.split(' . ')[0] + ' .'),
+    shot: 'summarize-search-news.png',
+  },
 ];
+
+// The native CLI's headline from a search file.
+function nativeSearch(article, file) {
+  const out = execFileSync(NATIVE, ['unpaired', 'run', '--model', file], { input: article, stdio: ['pipe', 'pipe', 'pipe'] });
+  return { tokens: out.toString('utf8').trim().split(' ') };
+}
 test('the unpaired models summarize as the native CLI does, with their own decoding', { timeout: 900_000 }, async () => {
   const ready = () => /model ready|not usable|Could not/.test(document.querySelector('#summarize [data-testid=model-status]')?.textContent ?? '');
   await withBrowser({}, async ({ page, server, errors }) => {
@@ -230,17 +245,21 @@ test('the unpaired models summarize as the native CLI does, with their own decod
       await set(page, 'model-choice', m.id);
       await page.waitForFunction(() => /model ready/.test(document.querySelector('#summarize [data-testid=model-status]').textContent) && /without/.test(document.querySelector('#summarize [data-testid=model-about]').textContent), null, { timeout: 300_000, polling: 250 });
       assert.match(await text(page, 'model-about'), m.about);
-      for (const [id, want] of Object.entries(m.controls)) {
+      // A search has no decoding settings to show; a network shows its file's.
+      assert.equal(await page.locator(sel('decoding')).isVisible(), !m.search, `${m.id}: decoding settings`);
+      for (const [id, want] of Object.entries(m.controls ?? {})) {
         const box = page.locator(sel(id));
         assert.equal(typeof want === 'boolean' ? await box.isChecked() : await box.inputValue(), want, `${m.id}: ${id}`);
       }
-      assert.equal(await page.locator(sel('decode-mode')).inputValue(), 'beam');
+      if (!m.search) assert.equal(await page.locator(sel('decode-mode')).inputValue(), 'beam');
       for (const d of m.documents()) {
-        const want = nativeDefault(d, path.resolve(m.file));
+        const want = m.search ? nativeSearch(d, path.resolve(m.file)) : nativeDefault(d, path.resolve(m.file));
         await set(page, 'source-text', d);
         await summarize(page);
         assert.equal(await text(page, 'error'), '');
-        assert.deepEqual((await words(page)).map((w) => w.token), want.tokens, `${m.id}: the page and the native CLI disagree`);
+        const shown = await words(page);
+        assert.deepEqual(shown.map((w) => w.token), want.tokens, `${m.id}: the page and the native CLI disagree`);
+        if (m.search) assert.ok(shown.length === 9 && shown.every((w) => Number(w.pgen) === 0), `${m.id}: 9 copied words`);
         console.log(`${m.id}: "${d.slice(0, 60)}…" → ${want.tokens.join(' ')}`);
       }
       fs.mkdirSync(SHOTS, { recursive: true });
