@@ -187,30 +187,31 @@ pub struct EvalArgs {
     model: PathBuf,
     #[command(flatten)]
     source: CorpusArgs,
-    /// test (the reported pairs) or val.
+    #[command(flatten)]
+    pairs: PairArgs,
+    #[command(flatten)]
+    decode: DecodeOverrides,
+}
+
+/// Which held-out pairs `eval` and `search` score, and where their summaries go.
+#[derive(Args, Debug)]
+pub struct PairArgs {
+    /// test (the reported pairs) or val (the tuning part).
     #[arg(long, default_value = "test")]
     split: String,
     #[arg(long)]
     limit: Option<usize>,
-    /// Also write model and Lead-N summaries with their references (JSON lines).
+    /// Also write the summaries and Lead-N's with their documents and references (JSON lines).
     #[arg(long)]
     out: Option<PathBuf>,
-    #[command(flatten)]
-    decode: DecodeOverrides,
 }
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
     #[command(flatten)]
     source: CorpusArgs,
-    /// test (the reported pairs) or val (the tuning part).
-    #[arg(long, default_value = "test")]
-    split: String,
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Also write the summaries with their documents and references (JSON lines).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    pairs: PairArgs,
     /// Words per summary (default 9, or the --model file's).
     #[arg(long)]
     words: Option<usize>,
@@ -809,10 +810,9 @@ fn load_scored(path: &Path, device: &Device) -> Result<Scored> {
 fn eval_pairs<'a>(
     data: &'a Unpaired,
     source: &CorpusArgs,
-    split: &str,
-    limit: Option<usize>,
+    PairArgs { split, limit, .. }: &PairArgs,
 ) -> Result<(&'a [Pair], usize)> {
-    let pairs = match split {
+    let pairs = match split.as_str() {
         "test" => &data.test,
         "val" => &data.val,
         other => bail!("unknown --split '{other}': choose test or val"),
@@ -869,18 +869,18 @@ fn eval(a: EvalArgs) -> Result<()> {
     a.decode.apply(&mut l.config.decode);
     l.config.validate()?;
     let data = read_data(&a.source)?;
-    let (pairs, n) = eval_pairs(&data, &a.source, &a.split, a.limit)?;
+    let (pairs, n) = eval_pairs(&data, &a.source, &a.pairs)?;
     let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
     let mut cands = vec![];
     for (i, p) in pairs.iter().enumerate() {
         let doc: Vec<String> = p.article.split_whitespace().map(str::to_string).collect();
         let summary = summary_of(&l.generator, &l.config, &l.vocab, &doc)
-            .with_context(|| format!("{} pair {}", a.split, i + 1))?;
+            .with_context(|| format!("{} pair {}", a.pairs.split, i + 1))?;
         cands.push(summary);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if let Some(out) = &a.out {
+    if let Some(out) = &a.pairs.out {
         // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
         // (An exported file has no reconstructor.)
         let mut lines = String::new();
@@ -900,7 +900,7 @@ fn eval(a: EvalArgs) -> Result<()> {
                         &rec.decode,
                     ))
                     .map_err(|e| {
-                        anyhow::anyhow!("cannot reconstruct {} pair {}: {e}", a.split, i + 1)
+                        anyhow::anyhow!("cannot reconstruct {} pair {}: {e}", a.pairs.split, i + 1)
                     })?;
                     serde_json::Value::String(rebuilt.tokens.join(" "))
                 };
@@ -911,7 +911,7 @@ fn eval(a: EvalArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     let mut report = lead_report(pairs, &cands, n);
-    report["split"] = a.split.clone().into();
+    report["split"] = a.pairs.split.clone().into();
     report["phase"] = l.phase.into();
     report["decoding"] = serde_json::to_value(&l.config.decode)?;
     report["step"] = serde_json::to_value(l.metadata.get("step"))?;
@@ -931,9 +931,14 @@ fn search_eval(a: SearchArgs) -> Result<()> {
         bail!("--lm-discount must be in (0, 1), not {}", a.lm_discount);
     }
     let data = read_data(&a.source)?;
-    let (pairs, n) = eval_pairs(&data, &a.source, &a.split, a.limit)?;
+    let (pairs, n) = eval_pairs(&data, &a.source, &a.pairs)?;
     let mut searcher = match &a.model {
-        Some(path) => load_searcher(path)?,
+        Some(path) => read_searcher(path)?.with_context(|| {
+            format!(
+                "{} is not a search file (`unpaired search --export` writes one)",
+                path.display()
+            )
+        })?,
         None => search::Searcher::fit(
             &data.documents,
             &data.summaries,
@@ -973,7 +978,7 @@ fn search_eval(a: SearchArgs) -> Result<()> {
         })
         .collect();
     bar.finish_and_clear();
-    if let Some(out) = &a.out {
+    if let Some(out) = &a.pairs.out {
         let lines: String = pairs
             .iter()
             .zip(&cands)
@@ -986,29 +991,29 @@ fn search_eval(a: SearchArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     let mut report = lead_report(pairs, &cands, n);
-    report["split"] = a.split.clone().into();
+    report["split"] = a.pairs.split.clone().into();
     report["search"] = serde_json::to_value(&searcher.config)?;
     println!("{report}");
     Ok(())
 }
 
-/// A search file (`unpaired search --export`).
-fn load_searcher(path: &Path) -> Result<search::Searcher> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    search::Searcher::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))
-}
-
-/// Whether `path` holds a search file rather than a model.
-fn is_search_file(path: &Path) -> bool {
-    std::fs::read(path).ok().is_some_and(|b| {
-        crate::record::Reader::new(&b)
-            .is_ok_and(|r| r.metadata.get("format").is_some_and(|f| f == search::FORMAT))
-    })
+/// The search file at `path` (`unpaired search --export`), or `None` when it holds something
+/// else (a model file, or a run's folder, whose checkpoint is read); read once.
+fn read_searcher(path: &Path) -> Result<Option<search::Searcher>> {
+    let path = checkpoint_path(path);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let is_search = crate::record::Reader::new(&bytes)
+        .is_ok_and(|r| r.metadata.get("format").is_some_and(|f| f == search::FORMAT));
+    if !is_search {
+        return Ok(None);
+    }
+    let s = search::Searcher::from_bytes(&bytes)
+        .with_context(|| format!("cannot load {}", path.display()))?;
+    Ok(Some(s))
 }
 
 fn run_one(a: RunArgs) -> Result<()> {
-    if is_search_file(&a.model) {
-        let searcher = load_searcher(&a.model)?;
+    if let Some(searcher) = read_searcher(&a.model)? {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
         let doc = tokenize::tokenize(&text);
