@@ -716,7 +716,7 @@ const NEWS_MARGIN: f64 = 0.38;
 /// file (`public/models/search-news.safetensors`, which the page loads). Each writes 9 words
 /// (fewer only where a first sentence has fewer), scores its published ROUGE, and beats Lead-9
 /// counted in words (the baseline of the same length for a summary without punctuation) by its
-/// published margin. Bad settings are refused by name.
+/// published margin, at least the target's 2 ROUGE-1. Bad settings are refused by name.
 #[test]
 fn the_search_beats_lead_n_of_the_same_length() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/search-news.safetensors");
@@ -744,6 +744,7 @@ fn the_search_beats_lead_n_of_the_same_length() {
                         assert!((f("model", k) - want).abs() < 0.01, "{k}: {r}");
                     }
                     let margin = f("model", "rouge1") - f("lead_words_same_length", "rouge1");
+                    assert!(margin >= 2.0, "the target is 2 above Lead-9: {margin:.2}");
                     assert!(
                         (margin - want[3]).abs() < 0.01,
                         "margin over Lead-9 (words) {margin:.2}: {r}"
@@ -766,5 +767,5 @@ fn the_search_beats_lead_n_of_the_same_length() {
 /// The search's published figures (README): ROUGE-1, -2, -L F1 × 100 and the ROUGE-1 margin
 /// over Lead-9 in words, on the 2,144 tuning pairs (a fresh fit) and the 2,180 reporting pairs
 /// (the shipped file).
-const SEARCH_TUNING: [f64; 4] = [27.05, 12.46, 24.54, 1.16];
-const SEARCH_REPORTING: [f64; 4] = [26.83, 12.34, 24.39, 0.74];
+const SEARCH_TUNING: [f64; 4] = [28.94, 11.82, 25.66, 3.06];
+const SEARCH_REPORTING: [f64; 4] = [29.57, 12.44, 26.20, 3.49];

@@ -215,8 +215,9 @@ pub struct SearchArgs {
     /// Words per summary (default 9, or the --model file's).
     #[arg(long)]
     words: Option<usize>,
-    /// The score's weights, comma-separated: lm,first,idf,style,start,gap,skip (default
-    /// 1,1,1,2,0.8,3.5,0, chosen on the tuning part; see `unpaired::search::SearchConfig`).
+    /// The score's weights, comma-separated: lm,first,idf,style,start,gap,skip,salience
+    /// (default 1,0,1,2,1.6,4,0.5,3, chosen on the tuning part; see
+    /// `unpaired::search::SearchConfig`).
     #[arg(long, value_delimiter = ',')]
     weights: Option<Vec<f64>>,
     /// Search with this file's statistics and settings (`--export`'s) instead of fitting them.
@@ -346,7 +347,7 @@ fn bundle_data(path: &Path) -> Result<Unpaired> {
     let (documents, summaries) = store::bundle_corpus(&reader.metadata)
         .with_context(|| format!("cannot read the corpus of {}", path.display()))?;
     eprintln!("{} documents and {} summaries from the bundle", documents.len(), summaries.len());
-    Ok(Unpaired { documents, summaries, val: vec![], test: vec![] })
+    Ok(Unpaired { documents, summaries, ..Unpaired::default() })
 }
 
 fn common_checks(c: &Common) -> Result<()> {
@@ -941,6 +942,7 @@ fn search_eval(a: SearchArgs) -> Result<()> {
         })?,
         None => search::Searcher::fit(
             &data.documents,
+            &data.repeated,
             &data.summaries,
             a.lm_discount,
             search::SearchConfig::default(),
@@ -950,12 +952,15 @@ fn search_eval(a: SearchArgs) -> Result<()> {
         searcher.config.words = words;
     }
     if let Some(w) = &a.weights {
-        if w.len() != 7 {
-            bail!("--weights takes 7 numbers (lm,first,idf,style,start,gap,skip), not {}", w.len());
-        }
+        let &[lm, first, idf, style, start, gap, skip, salience] = w.as_slice() else {
+            bail!(
+                "--weights takes 8 numbers (lm,first,idf,style,start,gap,skip,salience), not {}",
+                w.len()
+            );
+        };
         let c = &mut searcher.config;
-        [c.lm, c.first, c.idf, c.style, c.start, c.gap, c.skip] =
-            [w[0], w[1], w[2], w[3], w[4], w[5], w[6]];
+        [c.lm, c.first, c.idf, c.style, c.start, c.gap, c.skip, c.salience] =
+            [lm, first, idf, style, start, gap, skip, salience];
     }
     searcher.config.validate()?;
     if let Some(path) = &a.export {

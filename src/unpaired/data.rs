@@ -23,6 +23,10 @@ pub struct Unpaired {
     pub val: Vec<Pair>,
     /// True pairs for the reported scores.
     pub test: Vec<Pair>,
+    /// News only, one per document: the words of the document that the next
+    /// [`REPEAT_SENTENCES`] sentences of its own article repeat (the headline search's
+    /// salience; no summary is read). Empty for Debian, whose documents have no article.
+    pub repeated: Vec<Vec<String>>,
 }
 
 /// Where a pair goes.
@@ -99,10 +103,15 @@ pub fn best_highlight(lead: &str, highlights: &str) -> Option<String> {
 /// critic that real summaries do not stop.
 pub const NEWS_SUMMARY_WORDS: usize = 13;
 
+/// How many sentences after the lead sentence say which of its words the article repeats.
+pub const REPEAT_SENTENCES: usize = 5;
+
 /// The news setting (Wang & Lee's transfer rows E, on CNN/DailyMail alone): documents are
 /// lead sentences (the first sentence of each article in `dir/train`, at most `max_doc`
 /// tokens) from the document half of the articles; real summaries are single highlight
-/// sentences of the other half's articles, of at most [`NEWS_SUMMARY_WORDS`] words.
+/// sentences of the other half's articles, of at most [`NEWS_SUMMARY_WORDS`] words. Each
+/// document also records which of its words its article's next sentences repeat
+/// ([`Unpaired::repeated`]): a statistic of the documents' own articles.
 ///
 /// The evaluation pairs are headline-like: each `dir/val` article's lead sentence with the
 /// highlight sentence that overlaps it most ([`best_highlight`]). A pair whose lead sentence is
@@ -124,10 +133,19 @@ pub fn cnndm_news(dir: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), 
                     .filter(|h| !h.is_empty() && h.len() <= NEWS_SUMMARY_WORDS),
             ),
             _ => {
-                let first = lead(&pair.article);
-                if fits(&first) {
-                    out.documents.push(words(&first));
-                }
+                let sentences = split_sentences(&pair.article);
+                let Some(first) = sentences.first().filter(|f| fits(f)) else { continue };
+                let next: std::collections::HashSet<&str> = sentences[1..]
+                    .iter()
+                    .take(REPEAT_SENTENCES)
+                    .flat_map(|s| s.split_whitespace())
+                    .collect();
+                let mut again = words(first);
+                again.retain(|w| next.contains(w.as_str()));
+                again.sort_unstable();
+                again.dedup();
+                out.documents.push(words(first));
+                out.repeated.push(again);
             }
         }
     }
@@ -205,6 +223,20 @@ mod tests {
         assert!(data.summaries.iter().all(|d| !d.is_empty() && d.len() <= NEWS_SUMMARY_WORDS));
         // A lead sentence is one sentence; a highlight is one highlight, never several joined.
         assert!(data.summaries.iter().all(|h| !h.iter().any(|w| w == "<q>")));
+        // One list of repeated words per document, each word its document's own, once.
+        assert_eq!(data.repeated.len(), data.documents.len());
+        for (d, r) in data.documents.iter().zip(&data.repeated) {
+            assert!(r.iter().all(|w| d.contains(w)) && r.windows(2).all(|p| p[0] < p[1]));
+        }
+        let (seen, again) =
+            data.documents.iter().zip(&data.repeated).fold((0, 0), |(s, a), (d, r)| {
+                let mut d = d.clone();
+                d.sort_unstable();
+                d.dedup();
+                (s + d.len(), a + r.len())
+            });
+        println!("{again} of {seen} distinct first-sentence tokens recur in the next sentences");
+        assert!(again * 4 > seen && again < seen, "{again} of {seen}");
         assert!(data.test.iter().all(|p| !p.summary.contains("<q>") && !p.article.is_empty()));
         assert!(data.val.len() > 1500 && data.test.len() > 1500);
         // Disjoint from training: no dev lead sentence is a training document and no dev

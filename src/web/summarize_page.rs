@@ -63,7 +63,7 @@ pub static MODELS: [ModelEntry; 4] = [
         id: "news-search",
         label: "news headlines (search, without pairs)",
         url: "public/models/search-news.safetensors",
-        about: "No network: the 9 words of the first sentence that score best under a language model of human highlight sentences, how rare each word is in news first sentences, and how much more often highlights use it than first sentences do (Schumann et al. 2020). Every count comes from CNN/DailyMail first sentences and highlights of other articles, without a single article/headline pair. Each summary word is copied; hover it to see where.",
+        about: "No network: the 9 words of the first sentence that score best under a language model of human highlight sentences, how rare each word is in news first sentences, how much more often highlights use it than first sentences do (Schumann et al. 2020), and how often an article repeats it in the sentences after the first. Every count comes from CNN/DailyMail articles and highlights of other articles, without a single article/headline pair. Each summary word is copied; hover it to see where.",
     },
 ];
 impl super::Named for &'static ModelEntry {
