@@ -140,11 +140,12 @@ pub fn cnndm_news(dir: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), 
                     .take(REPEAT_SENTENCES)
                     .flat_map(|s| s.split_whitespace())
                     .collect();
-                let mut again = words(first);
+                let document = words(first);
+                let mut again = document.clone();
                 again.retain(|w| next.contains(w.as_str()));
                 again.sort_unstable();
                 again.dedup();
-                out.documents.push(words(first));
+                out.documents.push(document);
                 out.repeated.push(again);
             }
         }

@@ -19,8 +19,8 @@
 //! - penalties on a late start, on having a gap, and on the gap's length.
 //!
 //! Every term is a count over the documents (with their articles) or over the summaries, never
-//! over pairs, so the search is unpaired. Punctuation is not written: a candidate is made of tokens that hold a
-//! letter or digit.
+//! over pairs, so the search is unpaired. Punctuation is not written: a candidate is made of
+//! tokens that hold a letter or digit.
 
 use serde::{Deserialize, Serialize};
 
@@ -126,19 +126,13 @@ impl SearchConfig {
 
 /// Per word id: the log-odds that an article repeats the word in the sentences after the lead
 /// sentence it is in, drawn towards the mean rate by [`SALIENCE_PRIOR`]; a word in no lead
-/// sentence gets the mean rate's. All 0 without `repeated`.
-fn salience(docs: &[Vec<&str>], repeated: &[Vec<String>], vocab: &Vocab) -> Vec<f32> {
+/// sentence gets the mean rate's. `seen` is each word's document frequency (`repeated` holds one
+/// list per document). All 0 without `repeated`.
+fn salience(seen: &[f64], repeated: &[Vec<String>], vocab: &Vocab) -> Vec<f32> {
     let v = vocab.len();
-    let (mut seen, mut again) = (vec![0f64; v], vec![0f64; v]);
-    for (d, r) in docs.iter().zip(repeated) {
-        let mut ids: Vec<usize> = d.iter().map(|w| vocab.id(w)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter().for_each(|w| seen[w] += 1.0);
-        let mut ids: Vec<usize> = words(r).iter().map(|w| vocab.id(w)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter().for_each(|w| again[w] += 1.0);
+    let mut again = vec![0f64; v];
+    for r in repeated {
+        distinct(words(r).iter().map(|w| vocab.id(w))).into_iter().for_each(|w| again[w] += 1.0);
     }
     let (n, k) = (seen.iter().sum::<f64>(), again.iter().sum::<f64>());
     if repeated.is_empty() || n == 0.0 || k == 0.0 || k >= n {
@@ -148,6 +142,14 @@ fn salience(docs: &[Vec<&str>], repeated: &[Vec<String>], vocab: &Vocab) -> Vec<
     (0..v)
         .map(|w| ((again[w] + a * rate) / (seen[w] - again[w] + a * (1.0 - rate))).ln() as f32)
         .collect()
+}
+
+/// The ids, each once, in increasing order.
+fn distinct(ids: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut ids: Vec<usize> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The tokens a summary may use: those with a letter or digit.
@@ -180,10 +182,7 @@ impl Searcher {
             for &w in &d {
                 in_docs[w] += 1.0;
             }
-            let mut seen = d.clone();
-            seen.sort_unstable();
-            seen.dedup();
-            seen.into_iter().for_each(|w| df[w] += 1.0);
+            distinct(d).into_iter().for_each(|w| df[w] += 1.0);
         }
         sums.iter().flat_map(|s| ids(s)).for_each(|w| in_sums[w] += 1.0);
         let n = docs.len() as f64;
@@ -195,7 +194,7 @@ impl Searcher {
                 (s.ln() - d.ln()) as f32
             })
             .collect();
-        let salience = salience(&docs, repeated, &vocab);
+        let salience = salience(&df, repeated, &vocab);
         Ok(Searcher { config, vocab, lm, idf, style, salience })
     }
 
@@ -296,9 +295,7 @@ impl Searcher {
             prev = w;
         }
         let first = ids.first().map_or(0.0, |&w| self.lm.log_prob(START_ID, w));
-        let mut distinct = ids.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let distinct = distinct(ids.iter().copied());
         let idf: f64 = distinct.iter().map(|&w| self.idf[w] as f64).sum();
         let salience: f64 = distinct.iter().map(|&w| self.salience[w] as f64).sum();
         let style: f64 = ids.iter().map(|&w| self.style[w] as f64).sum();
