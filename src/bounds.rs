@@ -142,16 +142,12 @@ pub fn gan_step_cost(
     3.0 * (n_critic as f64 * (per_critic + b * mlp) + 2.0 * b * mlp + mbd)
 }
 
-/// The page's default network: batch 128, width 128, depth 3, n_critic 5.
-pub fn default_gan_step_cost() -> f64 {
-    gan_step_cost(128, 128, 3, 5, None)
-}
-
-/// The most work one step may take in the page: on the CPU 3× the default network's (whose
-/// step takes about 0.15 s in headless Chromium here), so Pause is answered within one step of
-/// at most about half a second; WebGPU gets 300× that, since its steps do not block the page.
+/// The most work one step may take in the page: on the CPU 3× the default network's (batch
+/// 128, width 128, depth 3, n_critic 5, whose step takes about 0.15 s in headless Chromium
+/// here), so Pause is answered within one step of at most about half a second; WebGPU gets
+/// 300× that, since its steps do not block the page.
 pub fn step_budget(on_gpu: bool) -> f64 {
-    default_gan_step_cost() * if on_gpu { 300.0 } else { 3.0 }
+    gan_step_cost(128, 128, 3, 5, None) * if on_gpu { 300.0 } else { 3.0 }
 }
 
 /// Refuses a GAN lab network too big to train in the page on this backend.

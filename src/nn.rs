@@ -27,15 +27,6 @@ pub struct Lstm {
 }
 
 impl Lstm {
-    pub fn hidden(&self) -> usize {
-        self.weight_hh.dims()[0]
-    }
-
-    /// The bias as a `[1, 4H]` row, for adding to a batch of gate rows.
-    pub fn bias_row(&self) -> Tensor<2> {
-        self.bias.val().unsqueeze::<2>()
-    }
-
     /// The layer over a whole sequence `x` `[B, T, in]` with `mask` `[B, T]` (1 on tokens),
     /// forwards or `reverse`d, as one fused op ([`crate::ops::lstm_seq`]): the outputs
     /// `[B, T, H]` (zeros where masked, the state kept there) and the last `h` and `c` `[B, H]`.
@@ -49,7 +40,7 @@ impl Lstm {
             x,
             self.weight_ih.val(),
             self.weight_hh.val(),
-            self.bias_row(),
+            self.bias.val().unsqueeze(),
             mask,
             reverse,
         )
@@ -58,8 +49,8 @@ impl Lstm {
     /// One step from `x` `[B, in]` and the state `h`, `c` `[B, H]`: the new `[c; h]` `[B, 2H]`
     /// (the fused cell's layout, [`crate::ops::lstm_cell`]).
     pub fn step(&self, x: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
-        let gates =
-            x.matmul(self.weight_ih.val()) + self.bias_row() + h.matmul(self.weight_hh.val());
+        let bias = self.bias.val().unsqueeze();
+        let gates = x.matmul(self.weight_ih.val()) + bias + h.matmul(self.weight_hh.val());
         crate::ops::lstm_cell(gates, c)
     }
 }
@@ -155,12 +146,9 @@ pub fn to_torch<M: Module>(module: &M, prefix: &str) -> Result<Vec<Stored>, Read
 /// and parameter ids.
 pub fn average<M: Module>(models: &[M]) -> Result<M, AverageError> {
     let (first, rest) = models.split_first().ok_or(AverageError::Empty)?;
-    let mut sums: Vec<(Stored, Vec<f64>)> = to_torch(first, "")?
+    let mut sums: Vec<(Vec<f64>, Stored)> = to_torch(first, "")?
         .into_iter()
-        .map(|s| {
-            let sum = s.values.iter().map(|&v| f64::from(v)).collect();
-            (s, sum)
-        })
+        .map(|s| (s.values.iter().map(|&v| f64::from(v)).collect(), s))
         .collect();
     for (i, m) in rest.iter().enumerate() {
         let stored = to_torch(m, "")?;
@@ -171,7 +159,7 @@ pub fn average<M: Module>(models: &[M]) -> Result<M, AverageError> {
                 first: sums.len(),
             });
         }
-        for (s, (first, sum)) in stored.iter().zip(&mut sums) {
+        for (s, (sum, first)) in stored.iter().zip(&mut sums) {
             if s.name != first.name || s.shape != first.shape {
                 let shape = |s: &Stored| format!("{} {:?}", s.name, s.shape);
                 let (found, expected) = (shape(s), shape(first));
@@ -183,7 +171,7 @@ pub fn average<M: Module>(models: &[M]) -> Result<M, AverageError> {
     let n = models.len() as f64;
     let mean = sums
         .into_iter()
-        .map(|(s, sum)| Stored { values: sum.iter().map(|v| (v / n) as f32).collect(), ..s })
+        .map(|(sum, s)| Stored { values: sum.iter().map(|v| (v / n) as f32).collect(), ..s })
         .collect();
     Ok(from_torch(first.clone(), mean)?)
 }
@@ -245,12 +233,13 @@ pub trait FloatMap {
     fn apply<const D: usize>(&mut self, path: &str, id: ParamId, tensor: Tensor<D>) -> Tensor<D>;
 }
 
-struct Mapper<'a, F: FloatMap> {
+/// Walks a module keeping the path of the parameter at hand: [`map_floats`], [`visit_floats`].
+struct Walk<'a, F> {
     path: Vec<String>,
     f: &'a mut F,
 }
 
-impl<F: FloatMap> ModuleMapper for Mapper<'_, F> {
+impl<F: FloatMap> ModuleMapper for Walk<'_, F> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -268,7 +257,7 @@ impl<F: FloatMap> ModuleMapper for Mapper<'_, F> {
 
 /// `module` with `f` applied to every float parameter (keeping ids and training state).
 pub fn map_floats<M: Module, F: FloatMap>(module: M, f: &mut F) -> M {
-    module.map(&mut Mapper { path: vec![], f })
+    module.map(&mut Walk { path: vec![], f })
 }
 
 /// Visits every float parameter with its path.
@@ -276,12 +265,7 @@ pub trait FloatVisit {
     fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>);
 }
 
-struct Visitor<'a, F: FloatVisit> {
-    path: Vec<String>,
-    f: &'a mut F,
-}
-
-impl<F: FloatVisit> ModuleVisitor for Visitor<'_, F> {
+impl<F: FloatVisit> ModuleVisitor for Walk<'_, F> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -296,7 +280,7 @@ impl<F: FloatVisit> ModuleVisitor for Visitor<'_, F> {
 }
 
 pub fn visit_floats<M: Module, F: FloatVisit>(module: &M, f: &mut F) {
-    module.visit(&mut Visitor { path: vec![], f });
+    module.visit(&mut Walk { path: vec![], f });
 }
 
 /// Every float parameter flattened to 1-D, in visiting order, with its path. For sums over
@@ -305,9 +289,7 @@ pub fn flat_params<M: Module>(module: &M) -> Vec<(String, Tensor<1>)> {
     struct Flat(Vec<(String, Tensor<1>)>);
     impl FloatVisit for Flat {
         fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
-            let t = param.val();
-            let n = t.shape().num_elements();
-            self.0.push((path.to_string(), t.reshape([n])));
+            self.0.push((path.to_string(), param.val().flatten(0, -1)));
         }
     }
     let mut f = Flat(vec![]);
@@ -346,25 +328,13 @@ pub fn grad_values<M: Module>(
     struct Grads<'a>(&'a GradientsParams, Vec<(String, Option<Vec<f64>>)>);
     impl FloatVisit for Grads<'_> {
         fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
-            let g = self.0.get::<D>(param.id).map(|g| {
-                let n = g.shape().num_elements();
-                host(g.reshape([n]))
-            });
+            let g = self.0.get::<D>(param.id).map(|g| host(g.flatten(0, -1)));
             self.1.push((path.to_string(), g));
         }
     }
     let mut v = Grads(grads, vec![]);
     visit_floats(module, &mut v);
     v.1
-}
-
-/// Casts every parameter to `dtype` (the float64 gradient checks).
-pub struct Cast(pub DType);
-
-impl FloatMap for Cast {
-    fn apply<const D: usize>(&mut self, _path: &str, _id: ParamId, tensor: Tensor<D>) -> Tensor<D> {
-        tensor.cast(self.0)
-    }
 }
 
 /// Clamps every parameter to `[-c, c]` (WGAN's weight clipping).
@@ -391,17 +361,13 @@ impl FloatMap for Scale {
 #[error("could not read the step's values back from the device: {0}")]
 pub struct ReadError(pub String);
 
-/// What stops a step (training, a free run, decoding) once it has started. A read-back that
-/// failed is reported as itself, never as divergence.
+/// What stops a step (training, a free run, decoding) once it has started.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StepError {
-    /// Values could not be read back from the device.
     #[error("could not read the {what} back from the device: {detail}")]
     Read { what: &'static str, detail: String },
-    /// The device returned another number of values than the step needs.
     #[error("the {what} came back as {found} values, not {expected}")]
     Count { what: &'static str, found: usize, expected: usize },
-    /// NaN or infinite values: the weights diverged.
     #[error("the {what} are NaN or infinite: the weights diverged")]
     NotFinite { what: &'static str },
     /// The input cannot be used (an empty article, a missing language model).

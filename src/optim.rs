@@ -252,7 +252,7 @@ const RANK: &str = "__rank";
 const COUNT: &str = "__tensors";
 
 /// An optimizer's state as named tensors and scalars (names are `path.leaf`).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StateRecord {
     pub tensors: Vec<(String, TensorData)>,
     pub scalars: Vec<(String, Scalar)>,
@@ -312,14 +312,8 @@ impl Optimizer {
                 ))
             })
             .collect();
-        let count = |path: &str| {
-            record
-                .scalars
-                .iter()
-                .find(|(k, _)| *k == format!("{path}.{COUNT}"))
-                .and_then(|(_, v)| u64::try_from(*v).ok())
-        };
         for (path, _) in &paths {
+            let count = record.scalars.iter().find(|(k, _)| *k == format!("{path}.{COUNT}"));
             let found = record
                 .tensors
                 .iter()
@@ -327,7 +321,7 @@ impl Optimizer {
                     k.strip_prefix(path.as_str()).is_some_and(|rest| rest.starts_with('.'))
                 })
                 .count() as u64;
-            if count(path) != Some(found) {
+            if count.and_then(|(_, v)| u64::try_from(*v).ok()) != Some(found) {
                 return Err(StateError::Incomplete(path.clone()));
             }
         }
@@ -394,15 +388,11 @@ pub fn clip_global_norm<M: Module>(
     mut grads: GradientsParams,
     max: f64,
 ) -> (GradientsParams, Tensor<1>) {
-    struct SumSquares<'a>(&'a GradientsParams, Option<Tensor<1>>);
+    struct SumSquares<'a>(&'a GradientsParams, Vec<Tensor<1>>);
     impl ModuleVisitor for SumSquares<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(g) = self.0.get::<D>(param.id) {
-                let s = g.square().sum();
-                self.1 = Some(match self.1.take() {
-                    Some(acc) => acc + s,
-                    None => s,
-                });
+                self.1.push(g.square().sum());
             }
         }
     }
@@ -415,10 +405,11 @@ pub fn clip_global_norm<M: Module>(
             }
         }
     }
-    let mut sum = SumSquares(&grads, None);
+    let mut sum = SumSquares(&grads, vec![]);
     module.visit(&mut sum);
     let device = module.devices().into_iter().next().unwrap_or_else(Device::flex);
-    let norm = sum.1.map(|s| s.sqrt()).unwrap_or_else(|| Tensor::zeros([1], &device));
+    let norm = sum.1.into_iter().reduce(|a, b| a + b).map(|s| s.sqrt());
+    let norm = norm.unwrap_or_else(|| Tensor::zeros([1], &device));
     let scale = norm.clone().clamp_min(max).recip().mul_scalar(max);
     module.visit(&mut Rescale(&mut grads, scale));
     (grads, norm)
@@ -444,6 +435,16 @@ mod tests {
         crate::nn::param_values(p).into_iter().flat_map(|(_, v)| v).collect()
     }
 
+    /// One of each rule.
+    fn configs() -> [OptimizerConfig; 4] {
+        [
+            OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 },
+            OptimizerConfig::rmsprop(0.01),
+            OptimizerConfig::adam(0.1, 0.5, 0.9),
+            OptimizerConfig::adagrad(0.15, 0.1),
+        ]
+    }
+
     /// f = Σθ²/2 over both parameters, so the gradient is θ itself.
     fn loss(p: &Pair) -> Tensor<1> {
         (p.w.val().square().sum() + p.m.val().square().sum()).mul_scalar(0.5)
@@ -454,13 +455,7 @@ mod tests {
     #[test]
     fn updates_match_a_float64_transcription() {
         let d = Device::flex().autodiff();
-        let configs = [
-            OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 },
-            OptimizerConfig::rmsprop(0.01),
-            OptimizerConfig::adam(0.1, 0.5, 0.9),
-            OptimizerConfig::adagrad(0.15, 0.1),
-        ];
-        for cfg in configs {
+        for cfg in configs() {
             let mut p = pair(&d);
             let mut opt = cfg.init();
             let mut th = vec![1.0f64, -2.0, 0.5];
@@ -513,12 +508,7 @@ mod tests {
     #[test]
     fn a_recorded_state_resumes_exactly() {
         let d = Device::flex().autodiff();
-        for cfg in [
-            OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9 },
-            OptimizerConfig::rmsprop(0.01),
-            OptimizerConfig::adam(0.1, 0.5, 0.9),
-            OptimizerConfig::adagrad(0.15, 0.1),
-        ] {
+        for cfg in configs() {
             let mut p = pair(&d);
             let mut opt = cfg.init();
             for _ in 0..2 {
@@ -528,16 +518,12 @@ mod tests {
             let record = opt.record();
             let names: Vec<String> = record.tensors.iter().map(|(n, _)| n.clone()).collect();
             assert!(names.iter().all(|n| n.starts_with("w.") || n.starts_with("m.")), "{names:?}");
-            let copy = |r: &StateRecord| StateRecord {
-                tensors: r.tensors.clone(),
-                scalars: r.scalars.clone(),
-            };
-            let mut resumed = cfg.init().load(copy(&record), opt.t, &Device::flex()).unwrap();
+            let mut resumed = cfg.init().load(record.clone(), opt.t, &Device::flex()).unwrap();
             let q = opt.step(p.clone(), gradients(&loss(&p), &p), 1.0);
             let r = resumed.step(p.clone(), gradients(&loss(&p), &p), 1.0);
             assert_eq!(values(&q), values(&r), "{}", cfg.name());
             if !record.tensors.is_empty() {
-                let mut cut = copy(&record);
+                let mut cut = record.clone();
                 cut.tensors.remove(0);
                 let err = cfg.init().load(cut, 2, &Device::flex()).unwrap_err().to_string();
                 assert!(err.contains("incomplete"), "{err}");

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use burn::module::Module;
 use burn::tensor::{Device, TensorData};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, SafeTensorError, SafeTensors, tensor::TensorView};
 
 use crate::nn::{self, Stored};
 use crate::optim::{Optimizer, StateRecord, scalar_from_string, scalar_to_string};
@@ -133,15 +133,12 @@ impl Writer {
         if precision != Precision::F32 {
             self.metadata.insert("precision".into(), precision.name().into());
         }
+        let f32_bytes = |values: &[f32]| values.iter().flat_map(|v| v.to_le_bytes()).collect();
         for Stored { name, shape, values } in stored {
-            match precision {
-                Precision::F32 => {
-                    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-                    self.entries.push((name, Dtype::F32, shape, bytes));
-                }
+            let (dtype, bytes) = match precision {
+                Precision::F32 => (Dtype::F32, f32_bytes(&values)),
                 Precision::F16 => {
-                    let bytes = values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect();
-                    self.entries.push((name, Dtype::F16, shape, bytes));
+                    (Dtype::F16, values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect())
                 }
                 Precision::Int8 => {
                     let cols = shape.last().copied().unwrap_or(1).max(1);
@@ -156,16 +153,12 @@ impl Writer {
                                 .map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i8) as u8),
                         );
                     }
-                    let scale_bytes = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
-                    self.entries.push((
-                        format!("{name}.scale"),
-                        Dtype::F32,
-                        vec![scales.len()],
-                        scale_bytes,
-                    ));
-                    self.entries.push((name, Dtype::I8, shape, bytes));
+                    let (scale_name, rows) = (format!("{name}.scale"), vec![scales.len()]);
+                    self.entries.push((scale_name, Dtype::F32, rows, f32_bytes(&scales)));
+                    (Dtype::I8, bytes)
                 }
-            }
+            };
+            self.entries.push((name, dtype, shape, bytes));
         }
         Ok(())
     }
@@ -213,6 +206,8 @@ impl Writer {
     }
 
     pub fn into_bytes(self) -> Result<Vec<u8>, RecordError> {
+        let err =
+            |e: SafeTensorError| RecordError::Other(format!("could not write safetensors: {e}"));
         let views: Vec<(String, TensorView<'_>)> = self
             .entries
             .iter()
@@ -220,9 +215,8 @@ impl Writer {
                 TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v))
             })
             .collect::<Result<_, _>>()
-            .map_err(|e| RecordError::Other(format!("could not write safetensors: {e}")))?;
-        safetensors::serialize(views, Some(self.metadata))
-            .map_err(|e| RecordError::Other(format!("could not write safetensors: {e}")))
+            .map_err(err)?;
+        safetensors::serialize(views, Some(self.metadata)).map_err(err)
     }
 }
 
@@ -234,12 +228,10 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Self, RecordError> {
-        let (_, md) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
+        let err = |e: SafeTensorError| RecordError::NotSafetensors(e.to_string());
+        let (_, md) = SafeTensors::read_metadata(bytes).map_err(err)?;
         let metadata = md.metadata().clone().unwrap_or_default();
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| RecordError::NotSafetensors(e.to_string()))?;
-        Ok(Reader { st, metadata })
+        Ok(Reader { st: SafeTensors::deserialize(bytes).map_err(err)?, metadata })
     }
 
     /// The file's format tag, which must be one of `accepted`; `kind` names such files in
@@ -306,11 +298,8 @@ impl<'a> Reader<'a> {
                 let rows = data.len() / cols;
                 let scales = self.floats(&format!("{name}.scale"))?;
                 if scales.shape != [rows] {
-                    return Err(RecordError::Shape {
-                        name: format!("{name}.scale"),
-                        found: scales.shape,
-                        expected: vec![rows],
-                    });
+                    let (name, expected) = (format!("{name}.scale"), vec![rows]);
+                    return Err(RecordError::Shape { name, found: scales.shape, expected });
                 }
                 data.iter()
                     .enumerate()
@@ -336,11 +325,8 @@ impl<'a> Reader<'a> {
     pub fn reshaped(&self, name: &str, dims: &[usize]) -> Result<TensorData, RecordError> {
         let s = self.floats(name)?;
         if s.values.len() != dims.iter().product::<usize>() {
-            return Err(RecordError::Shape {
-                name: name.to_string(),
-                found: s.shape,
-                expected: dims.to_vec(),
-            });
+            let (name, expected) = (name.to_string(), dims.to_vec());
+            return Err(RecordError::Shape { name, found: s.shape, expected });
         }
         Ok(TensorData::new(s.values, dims.to_vec()))
     }
@@ -383,42 +369,31 @@ impl<'a> Reader<'a> {
         let shapes = nn::param_shapes(module);
         let mut record = StateRecord::default();
         for name in self.st.names() {
-            if let Some(rest) = name.strip_prefix(&head) {
-                let s = self.floats(name)?;
-                let param = shapes
-                    .iter()
-                    .filter(|(path, _)| {
-                        rest.strip_prefix(path.as_str()).is_some_and(|leaf| leaf.starts_with('.'))
-                    })
-                    .max_by_key(|(path, _)| path.len());
-                match param {
-                    Some((_, dims)) if *dims == s.shape => {}
-                    Some((_, dims)) => {
-                        return Err(RecordError::Shape {
-                            name: name.to_string(),
-                            found: s.shape,
-                            expected: dims.clone(),
-                        });
-                    }
-                    None => {
-                        return Err(RecordError::Other(format!(
-                            "'{name}' is the optimizer state of no parameter of this model"
-                        )));
-                    }
-                }
-                record.tensors.push((rest.to_string(), TensorData::new(s.values, s.shape)));
+            let Some(rest) = name.strip_prefix(&head) else { continue };
+            let s = self.floats(name)?;
+            let param = shapes
+                .iter()
+                .filter(|(path, _)| {
+                    rest.strip_prefix(path.as_str()).is_some_and(|leaf| leaf.starts_with('.'))
+                })
+                .max_by_key(|(path, _)| path.len());
+            let Some((_, dims)) = param else {
+                return Err(RecordError::Other(format!(
+                    "'{name}' is the optimizer state of no parameter of this model"
+                )));
+            };
+            if *dims != s.shape {
+                let (name, expected) = (name.to_string(), dims.clone());
+                return Err(RecordError::Shape { name, found: s.shape, expected });
             }
+            record.tensors.push((rest.to_string(), TensorData::new(s.values, s.shape)));
         }
         for (k, v) in &self.metadata {
-            if let Some(rest) = k.strip_prefix(&head) {
-                if rest == "t" {
-                    continue;
-                }
-                let value = scalar_from_string(v).ok_or_else(|| {
-                    RecordError::Other(format!("metadata.{k} is not an optimizer scalar"))
-                })?;
-                record.scalars.push((rest.to_string(), value));
-            }
+            let Some(rest) = k.strip_prefix(&head).filter(|&rest| rest != "t") else { continue };
+            let value = scalar_from_string(v).ok_or_else(|| {
+                RecordError::Other(format!("metadata.{k} is not an optimizer scalar"))
+            })?;
+            record.scalars.push((rest.to_string(), value));
         }
         let t = self.meta_u64(&format!("optim.{prefix}.t"))?;
         opt.load(record, t, device).map_err(|e| RecordError::Other(e.to_string()))

@@ -61,14 +61,12 @@ impl Rng {
         }
         let mut u = self.uniform() * total;
         let mut last = None;
-        for (i, &p) in weights.iter().enumerate() {
-            if w(p) > 0.0 {
-                if u < w(p) {
-                    return Some(i);
-                }
-                u -= w(p);
-                last = Some(i);
+        for (i, p) in weights.iter().map(|&p| w(p)).enumerate().filter(|&(_, p)| p > 0.0) {
+            if u < p {
+                return Some(i);
             }
+            u -= p;
+            last = Some(i);
         }
         last
     }

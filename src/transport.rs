@@ -26,23 +26,19 @@ pub fn assignment(n: usize, cost: impl Fn(usize, usize) -> f64) -> Assignment {
     let mut way = vec![0usize; n + 1];
     let mut minv = vec![inf; n + 1];
     let mut used = vec![false; n + 1];
-    let mut row = vec![0.0; n + 1];
     for i in 1..=n {
         p[0] = i;
         let mut j0 = 0;
-        minv.iter_mut().for_each(|m| *m = inf);
-        used.iter_mut().for_each(|b| *b = false);
+        minv.fill(inf);
+        used.fill(false);
         loop {
             used[j0] = true;
             let i0 = p[j0];
             let mut delta = inf;
             let mut j1 = 0;
             for j in 1..=n {
-                row[j] = cost(i0 - 1, j - 1);
-            }
-            for j in 1..=n {
                 if !used[j] {
-                    let cur = row[j] - u[i0] - v[j];
+                    let cur = cost(i0 - 1, j - 1) - u[i0] - v[j];
                     if cur < minv[j] {
                         minv[j] = cur;
                         way[j] = j0;
@@ -66,13 +62,11 @@ pub fn assignment(n: usize, cost: impl Fn(usize, usize) -> f64) -> Assignment {
                 break;
             }
         }
-        loop {
+        // Augment along the path found (j0 is a free column, never 0 here).
+        while j0 != 0 {
             let j1 = way[j0];
             p[j0] = p[j1];
             j0 = j1;
-            if j0 == 0 {
-                break;
-            }
         }
     }
     let mut target = vec![0; n];

@@ -377,8 +377,8 @@ fn safetensors_loaders() {
     let v = vocab();
     let state = TrainState::new(&sc, &device);
     let ckpt = store::checkpoint_bytes(&state, &sc, &v, &[]).unwrap();
-    let f16 = store::export_bytes(&state.model, &sc, &v, Precision::F16).unwrap();
-    let int8 = store::export_bytes(&state.model, &sc, &v, Precision::Int8).unwrap();
+    let f16 = store::export_bytes(&state.model, &sc, &v, Precision::F16, &[]).unwrap();
+    let int8 = store::export_bytes(&state.model, &sc, &v, Precision::Int8, &[]).unwrap();
     // Each loader must accept its own seed, or the fuzzer would only ever see rejections.
     assert!(checkpoint::from_bytes(&gan, &device).is_ok());
     for b in [&ckpt, &f16, &int8] {

@@ -262,7 +262,7 @@ fn checkpoints_and_exports() {
     for (precision, tol) in
         [(Precision::F32, 0.0), (Precision::F16, 1e-3), (Precision::Int8, 1.0 / 127.0)]
     {
-        let e = store::export_bytes(&state.model, &config, &v, precision).unwrap();
+        let e = store::export_bytes(&state.model, &config, &v, precision, &[]).unwrap();
         let l = store::load(&e, &device).unwrap();
         assert!(l.is_export() && l.opt.is_none());
         for (a, b) in flat(&l.model).iter().zip(flat(&state.model)) {

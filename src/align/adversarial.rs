@@ -8,6 +8,8 @@
 //! trains 2-D points with. Only the generator (a matrix, not an MLP) and the data (rows of two
 //! embedding tables) differ.
 
+use std::collections::HashMap;
+
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use super::linalg::Square;
 use crate::bounds::InvalidSetting;
 use crate::gan::mlp::{Activation, Mlp, MlpConfig};
 use crate::gan::objective::{self, Objective};
-use crate::gan::train::update_critic;
+use crate::gan::train::{tensor2, update_critic};
 use crate::nn::{self, FloatMap, ReadError, read_floats};
 use crate::optim::{Optimizer, OptimizerConfig, clip_global_norm, gradients};
 use crate::record::{Reader, RecordError, Writer};
@@ -96,38 +98,24 @@ impl AdversarialConfig {
             label_smoothing: Some(0.9),
             seed: 0,
         };
-        Some(match objective {
-            "gan" => base,
-            // WGAN and CT-GAN clip the map's gradient at norm 1: without it, every run of
-            // either diverged here (README), which seed 002 avoided with layer normalisation
-            // in the critic.
-            "wgan" => AdversarialConfig {
-                objective: Objective::Wgan { clip: 0.25 },
-                critic_optimizer: OptimizerConfig::rmsprop(5e-4),
-                label_smoothing: None,
-                map_grad_clip: Some(1.0),
-                ..base
-            },
-            "wgan-gp" => AdversarialConfig {
-                objective: Objective::WganGp { lambda: 0.5 },
-                critic_optimizer: OptimizerConfig::adam(5e-4, 0.9, 0.999),
-                label_smoothing: None,
-                ..base
-            },
-            "ct-gan" => AdversarialConfig {
-                objective: Objective::CtGan {
-                    lambda_gp: 0.5,
-                    lambda_ct: 2.0,
-                    m_prime: 0.2,
-                    dropout: 0.5,
-                },
-                critic_optimizer: OptimizerConfig::adam(5e-4, 0.9, 0.999),
-                label_smoothing: None,
-                map_grad_clip: Some(1.0),
-                ..base
-            },
+        let adam = OptimizerConfig::adam(5e-4, 0.9, 0.999);
+        let (objective, critic_optimizer) = match objective {
+            "gan" => return Some(base),
+            "wgan" => (Objective::Wgan { clip: 0.25 }, OptimizerConfig::rmsprop(5e-4)),
+            "wgan-gp" => (Objective::WganGp { lambda: 0.5 }, adam),
+            "ct-gan" => (
+                Objective::CtGan { lambda_gp: 0.5, lambda_ct: 2.0, m_prime: 0.2, dropout: 0.5 },
+                adam,
+            ),
             _ => return None,
-        })
+        };
+        // WGAN and CT-GAN clip the map's gradient at norm 1: without it, every run of either
+        // diverged here (README), which seed 002 avoided with layer normalisation in the critic.
+        let clip = matches!(objective, Objective::Wgan { .. } | Objective::CtGan { .. });
+        let map_grad_clip = clip.then_some(1.0);
+        // The Wasserstein critics have no labels to smooth.
+        let label_smoothing = None;
+        Some(Self { objective, critic_optimizer, map_grad_clip, label_smoothing, ..base })
     }
 
     /// The settings that align real vectors most often here, the CLI's and the Align tab's
@@ -166,20 +154,15 @@ impl AdversarialConfig {
     }
 
     pub fn critic_net(&self, dim: usize) -> MlpConfig {
-        MlpConfig {
-            input: dim,
-            hidden: self.critic_hidden,
-            depth: self.critic_depth,
-            output: 1,
-            activation: Activation::LeakyRelu,
-            minibatch: None,
-            layer_norm: self.layer_norm,
-        }
+        let net =
+            MlpConfig::new(dim, self.critic_hidden, self.critic_depth, 1, Activation::LeakyRelu);
+        MlpConfig { layer_norm: self.layer_norm, ..net }
     }
 
     /// The message names the bad field.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        let checks: [(bool, &str); 10] = [
+        let lr_ok = |o: &OptimizerConfig| o.lr().is_finite() && o.lr() > 0.0;
+        InvalidSetting::first(&[
             (
                 self.reconstruction.is_finite() && self.reconstruction >= 0.0,
                 "reconstruction must be a finite number ≥ 0",
@@ -194,15 +177,11 @@ impl AdversarialConfig {
             (self.most_frequent >= 1, "most_frequent must be at least 1"),
             ((1..=65536).contains(&self.batch_size), "batch_size must be between 1 and 65536"),
             ((1..=100).contains(&self.n_critic), "n_critic must be between 1 and 100"),
-            (self.beta.is_finite() && (0.0..=0.5).contains(&self.beta), "beta must be in [0, 0.5]"),
+            ((0.0..=0.5).contains(&self.beta), "beta must be in [0, 0.5]"),
             (
                 self.map_grad_clip.is_none_or(|c| c.is_finite() && c > 0.0),
                 "map_grad_clip must be a finite number > 0",
             ),
-        ];
-        InvalidSetting::first(&checks)?;
-        let lr_ok = |o: &OptimizerConfig| o.lr().is_finite() && o.lr() > 0.0;
-        InvalidSetting::first(&[
             (lr_ok(&self.critic_optimizer), "the critic learning rate must be a finite number > 0"),
             (lr_ok(&self.map_optimizer), "the map learning rate must be a finite number > 0"),
         ])
@@ -277,9 +256,7 @@ pub struct Spaces {
 
 impl Spaces {
     pub fn new(src: &[f32], tgt: &[f32], dim: usize, device: &Device) -> Self {
-        let t = |v: &[f32]| {
-            Tensor::from_data(TensorData::new(v.to_vec(), [v.len() / dim, dim]), device)
-        };
+        let t = |v: &[f32]| tensor2(v.to_vec(), v.len() / dim, dim, device);
         Spaces { src: t(src), tgt: t(tgt), dim }
     }
 
@@ -312,20 +289,8 @@ pub struct AlignValues {
 
 impl AlignReport {
     pub async fn values_async(&self) -> Result<AlignValues, ReadError> {
-        let v = read_floats(
-            Tensor::cat(
-                vec![
-                    self.critic_loss.clone(),
-                    self.map_loss.clone(),
-                    self.estimate.clone(),
-                    self.penalty.clone(),
-                ],
-                0,
-            )
-            .inner(),
-            4,
-        )
-        .await?;
+        let parts = [&self.critic_loss, &self.map_loss, &self.estimate, &self.penalty];
+        let v = read_floats(Tensor::cat(parts.map(Tensor::clone).to_vec(), 0).inner(), 4).await?;
         Ok(AlignValues { critic_loss: v[0], map_loss: v[1], estimate: v[2], penalty: v[3] })
     }
 
@@ -355,10 +320,8 @@ impl AdversarialState {
 }
 
 /// What the critic sees while it trains: input dropout, then Gaussian noise.
-fn perturb(x: Tensor<2>, config: &AdversarialConfig, rng: &mut Rng) -> Tensor<2> {
-    let [b, d] = x.dims();
-    let device = x.device();
-    let mut x = x;
+fn perturb(mut x: Tensor<2>, config: &AdversarialConfig, rng: &mut Rng) -> Tensor<2> {
+    let ([b, d], device) = (x.dims(), x.device());
     if config.input_dropout > 0.0 {
         let keep = 1.0 - config.input_dropout;
         let m: Vec<f32> = (0..b * d)
@@ -367,11 +330,8 @@ fn perturb(x: Tensor<2>, config: &AdversarialConfig, rng: &mut Rng) -> Tensor<2>
         x = x * Tensor::from_data(TensorData::new(m, [b, d]), &device);
     }
     if config.input_noise > 0.0 {
-        let n: Vec<f32> = rng
-            .normals_f32(b * d)
-            .into_iter()
-            .map(|v| 1.0 + v * config.input_noise as f32)
-            .collect();
+        let sigma = config.input_noise as f32;
+        let n: Vec<f32> = rng.normals_f32(b * d).into_iter().map(|v| 1.0 + v * sigma).collect();
         x = x * Tensor::from_data(TensorData::new(n, [b, d]), &device);
     }
     x
@@ -427,16 +387,9 @@ pub fn align_step(
     let map = state.map_opt.step(state.map, grads, 1.0);
     state.map = nn::map_floats(map, &mut Orthogonalize(config.beta)).train();
     state.step += 1;
-    let terms = last.expect("n_critic ≥ 1");
-    (
-        state,
-        AlignReport {
-            critic_loss: terms.loss,
-            map_loss: loss.inner(),
-            estimate: terms.estimate,
-            penalty: terms.penalty,
-        },
-    )
+    let t = last.expect("n_critic ≥ 1");
+    let (critic_loss, map_loss) = (t.loss, loss.inner());
+    (state, AlignReport { critic_loss, map_loss, estimate: t.estimate, penalty: t.penalty })
 }
 
 pub const FORMAT: &str = "earthmover-align-v1";
@@ -452,8 +405,8 @@ pub fn to_bytes(
     extra: &[(&str, String)],
 ) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
-    w.module(&state.map, "map", |p| p.to_string())?;
-    w.module(&state.critic, "critic", |p| p.to_string())?;
+    w.module(&state.map, "map", str::to_string)?;
+    w.module(&state.critic, "critic", str::to_string)?;
     w.optimizer(&state.map_opt, "map")?;
     w.optimizer(&state.critic_opt, "critic")?;
     w.header(FORMAT, config)?;
@@ -468,17 +421,14 @@ pub fn from_bytes(
     bytes: &[u8],
     dim: usize,
     device: &Device,
-) -> Result<
-    (AdversarialState, AdversarialConfig, std::collections::HashMap<String, String>),
-    RecordError,
-> {
+) -> Result<(AdversarialState, AdversarialConfig, HashMap<String, String>), RecordError> {
     let r = Reader::new(bytes)?;
     r.format(KIND, &[FORMAT])?;
     let config: AdversarialConfig = r.config()?;
     config.validate()?;
     let skeleton = AdversarialState::new(&config, &Square::identity(dim), device);
-    let map = r.module(skeleton.map.valid(), "map", |p| p.to_string())?;
-    let critic = r.module(skeleton.critic.frozen(), "critic", |p| p.to_string())?;
+    let map = r.module(skeleton.map.valid(), "map", str::to_string)?;
+    let critic = r.module(skeleton.critic.frozen(), "critic", str::to_string)?;
     let map_opt = r.optimizer(config.map_optimizer.init(), &map, "map", device)?;
     let critic_opt = r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?;
     let state = AdversarialState {
@@ -496,11 +446,8 @@ pub fn from_bytes(
 /// A map file: W alone (`weight`, PyTorch layout `[out, in]`), with `extra` metadata.
 pub fn map_bytes(w: &Square, extra: &[(&str, String)]) -> Result<Vec<u8>, RecordError> {
     let mut wr = Writer::default();
-    wr.floats(vec![nn::Stored {
-        name: "weight".into(),
-        shape: vec![w.n, w.n],
-        values: w.to_f32(),
-    }])?;
+    let weight = nn::Stored { name: "weight".into(), shape: vec![w.n, w.n], values: w.to_f32() };
+    wr.floats(vec![weight])?;
     wr.format(MAP_FORMAT);
     wr.extras(extra);
     wr.into_bytes()
@@ -509,9 +456,7 @@ pub fn map_bytes(w: &Square, extra: &[(&str, String)]) -> Result<Vec<u8>, Record
 pub const MAP_FORMAT: &str = "earthmover-align-map-v1";
 
 /// W from a map file or from a checkpoint's `map.weight`.
-pub fn read_map(
-    bytes: &[u8],
-) -> Result<(Square, std::collections::HashMap<String, String>), RecordError> {
+pub fn read_map(bytes: &[u8]) -> Result<(Square, HashMap<String, String>), RecordError> {
     let r = Reader::new(bytes)?;
     let name = match r.format("alignment map", &[MAP_FORMAT, FORMAT])? {
         MAP_FORMAT => "weight",
@@ -520,11 +465,8 @@ pub fn read_map(
     let s = r.floats(name)?;
     let n = s.shape.first().copied().unwrap_or(0);
     if s.shape != [n, n] || n == 0 {
-        return Err(RecordError::Shape {
-            name: name.into(),
-            found: s.shape,
-            expected: vec![n.max(1), n.max(1)],
-        });
+        let (name, expected) = (name.into(), vec![n.max(1), n.max(1)]);
+        return Err(RecordError::Shape { name, found: s.shape, expected });
     }
     let extras = r.extras(&["criterion", "epoch", "objective", "refined_rounds"]);
     Ok((Square { n, data: s.values.iter().map(|&v| v as f64).collect() }, extras))

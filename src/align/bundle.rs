@@ -27,11 +27,8 @@ pub fn to_bytes(
 ) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
     for (name, e) in [("src", src), ("tgt", tgt)] {
-        w.floats(vec![Stored {
-            name: name.into(),
-            shape: vec![e.len(), e.dim],
-            values: e.vectors.clone(),
-        }])?;
+        let values = e.vectors.clone();
+        w.floats(vec![Stored { name: name.into(), shape: vec![e.len(), e.dim], values }])?;
         w.metadata.insert(format!("{name}_words"), e.words.join("\n"));
     }
     let pairs: Vec<String> = lexicon
@@ -56,9 +53,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, RecordError> {
             return Err(RecordError::Invalid(format!("'{name}' is not a matrix: {:?}", s.shape)));
         };
         if n != words.len() {
+            let count = words.len();
             return Err(RecordError::Invalid(format!(
-                "'{name}' has {n} vectors but {} words",
-                words.len()
+                "'{name}' has {n} vectors but {count} words"
             )));
         }
         Embeddings::new(words, dim, s.values).map_err(|e| RecordError::Invalid(e.to_string()))

@@ -55,39 +55,30 @@ impl Embeddings {
         let mut lines = text.lines();
         let header = lines.next().ok_or(EmbedError::Empty)?;
         let parts: Vec<&str> = header.split_whitespace().collect();
-        let (count, dim) = match parts[..] {
-            [c, d] => (
-                c.parse::<usize>().map_err(|_| EmbedError::Header(header.into()))?,
-                d.parse::<usize>().map_err(|_| EmbedError::Header(header.into()))?,
-            ),
-            _ => return Err(EmbedError::Header(header.chars().take(80).collect())),
+        let [c, d] = parts[..] else {
+            return Err(EmbedError::Header(header.chars().take(80).collect()));
         };
+        let parse = |s: &str| s.parse::<usize>().map_err(|_| EmbedError::Header(header.into()));
+        let (count, dim) = (parse(c)?, parse(d)?);
         if dim == 0 || dim > 4096 {
             return Err(EmbedError::Dim(dim));
         }
         let mut words = Vec::with_capacity(count.min(1 << 20));
         let mut vectors = Vec::with_capacity(count.min(1 << 20) * dim);
-        for (k, line) in lines.enumerate() {
-            let line_no = k + 2;
-            if line.trim().is_empty() {
+        for (k, text) in lines.enumerate() {
+            let line = k + 2;
+            if text.trim().is_empty() {
                 continue;
             }
-            let mut fields = line.split_whitespace();
+            let mut fields = text.split_whitespace();
             let word = fields.next().unwrap_or_default();
             let values: Vec<&str> = fields.collect();
             if values.len() != dim {
-                return Err(EmbedError::Fields { line: line_no, dim, found: values.len() + 1 });
+                return Err(EmbedError::Fields { line, dim, found: values.len() + 1 });
             }
             for v in values {
-                match v.parse::<f32>() {
-                    Ok(x) if x.is_finite() => vectors.push(x),
-                    _ => {
-                        return Err(EmbedError::Number {
-                            line: line_no,
-                            value: v.chars().take(40).collect(),
-                        });
-                    }
-                }
+                let bad = || EmbedError::Number { line, value: v.chars().take(40).collect() };
+                vectors.push(v.parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(bad)?);
             }
             words.push(word.to_string());
         }
@@ -129,14 +120,10 @@ impl Embeddings {
         let mut v = self.vectors.clone();
         unit_rows(&mut v, self.dim);
         if center && !self.is_empty() {
-            let mut mean = vec![0.0f64; self.dim];
-            for r in v.chunks_exact(self.dim) {
-                mean.iter_mut().zip(r).for_each(|(m, x)| *m += *x as f64);
-            }
+            let (d, mut mean) = (self.dim, vec![0.0f64; self.dim]);
+            v.iter().enumerate().for_each(|(k, x)| mean[k % d] += *x as f64);
             mean.iter_mut().for_each(|m| *m /= self.len() as f64);
-            for r in v.chunks_exact_mut(self.dim) {
-                r.iter_mut().zip(&mean).for_each(|(x, m)| *x -= *m as f32);
-            }
+            v.iter_mut().enumerate().for_each(|(k, x)| *x -= mean[k % d] as f32);
             unit_rows(&mut v, self.dim);
         }
         Embeddings { vectors: v, ..self.clone() }

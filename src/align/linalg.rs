@@ -5,7 +5,7 @@
 use crate::rng::Rng;
 
 /// A square row-major matrix.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Square {
     pub n: usize,
     pub data: Vec<f64>,
@@ -79,9 +79,7 @@ impl Square {
             let p = (c..n).max_by(|&i, &j| a[i * n + c].abs().total_cmp(&a[j * n + c].abs()));
             let Some(p) = p.filter(|&p| a[p * n + c] != 0.0) else { return 0.0 };
             if p != c {
-                for k in 0..n {
-                    a.swap(c * n + k, p * n + k);
-                }
+                (0..n).for_each(|k| a.swap(c * n + k, p * n + k));
                 det = -det;
             }
             let pivot = a[c * n + c];
@@ -170,16 +168,11 @@ pub fn svd(a: &Square) -> (Square, Vec<f64>, Square) {
     let u_cols: Vec<Vec<f64>> = cols
         .iter()
         .zip(&sigma)
-        .map(
-            |(c, &s)| {
-                if s > 1e-12 * scale { c.iter().map(|x| x / s).collect() } else { vec![0.0; n] }
-            },
-        )
+        .map(|(c, &s)| c.iter().map(|x| if s > 1e-12 * scale { x / s } else { 0.0 }).collect())
         .collect();
-    let u_cols = gram_schmidt(u_cols);
-    let as_rows =
-        |c: &Vec<Vec<f64>>| Square { n, data: (0..n * n).map(|k| c[k % n][k / n]).collect() };
-    (as_rows(&u_cols), sigma, as_rows(&v))
+    // The matrix with these columns.
+    let as_matrix = |cols: Vec<Vec<f64>>| Square { n, data: cols.concat() }.transpose();
+    (as_matrix(gram_schmidt(u_cols)), sigma, as_matrix(v))
 }
 
 /// The orthogonal W minimising `Σᵢ ‖W·xᵢ − yᵢ‖²` over pairs of rows of `x` and `y` (`[pairs,
@@ -214,19 +207,13 @@ mod tests {
             let a = random(n, seed);
             let (u, s, v) = svd(&a);
             let mut us = u.clone();
-            for i in 0..n {
-                for j in 0..n {
-                    us.data[i * n + j] *= s[j];
-                }
-            }
+            us.data.iter_mut().enumerate().for_each(|(k, x)| *x *= s[k % n]);
             assert!(us.matmul(&v.transpose()).distance(&a) < 1e-10 * n as f64, "n {n}");
             assert!(u.orthogonality_error() < 1e-10 && v.orthogonality_error() < 1e-10, "n {n}");
         }
         // Rank-deficient: U is still orthogonal.
         let mut a = random(4, 5);
-        for j in 0..4 {
-            a.data[4 + j] = 2.0 * a.data[j];
-        }
+        (0..4).for_each(|j| a.data[4 + j] = 2.0 * a.data[j]);
         let (u, s, _) = svd(&a);
         assert!(u.orthogonality_error() < 1e-10);
         assert!(s.iter().cloned().fold(f64::INFINITY, f64::min) < 1e-12, "{s:?}");
@@ -236,9 +223,7 @@ mod tests {
     fn determinants_tell_rotations_from_reflections() {
         let mut a = Square { n: 3, data: vec![2.0, 0.0, 1.0, 1.0, 3.0, 0.0, 0.0, 1.0, 4.0] };
         assert!((a.det() - 25.0).abs() < 1e-12, "{}", a.det()); // 2·12 − 0 + 1·1
-        a.data.swap(0, 3);
-        a.data.swap(1, 4);
-        a.data.swap(2, 5);
+        (0..3).for_each(|k| a.data.swap(k, k + 3));
         assert!((a.det() + 25.0).abs() < 1e-12);
         let mut rng = Rng::new(3);
         let dets: Vec<f64> =

@@ -32,13 +32,10 @@ pub const CRITERION_WORDS: usize = 10_000;
 /// Rows of `x` `[n, dim]` mapped by W (`x·Wᵀ`) and scaled to unit length.
 pub fn map_rows(x: &[f32], w: &Square) -> Vec<f32> {
     let d = w.n;
-    let wf: Vec<f64> = w.data.clone();
     let mut out: Vec<f32> = x
         .chunks_exact(d)
         .flat_map(|r| {
-            (0..d)
-                .map(|i| (0..d).map(|j| wf[i * d + j] * r[j] as f64).sum::<f64>() as f32)
-                .collect::<Vec<_>>()
+            (0..d).map(move |i| (0..d).map(|j| w.at(i, j) * r[j] as f64).sum::<f64>() as f32)
         })
         .collect();
     unit_rows(&mut out, d);
@@ -221,13 +218,8 @@ impl Problem {
         split_seed: u64,
     ) -> Self {
         let (train, test) = lexicon.split(test, split_seed);
-        Problem {
-            src: src.normalized(center),
-            tgt: tgt.normalized(center),
-            train,
-            test,
-            truth: None,
-        }
+        let (src, tgt) = (src.normalized(center), tgt.normalized(center));
+        Problem { src, tgt, train, test, truth: None }
     }
 
     /// `src` against a random rotation of itself plus noise ([`synthetic`]).
@@ -250,17 +242,11 @@ pub fn principal_plane(e: &Embeddings) -> [Vec<f64>; 2] {
     let d = e.dim;
     let n = e.len().max(1) as f64;
     let mut mean = vec![0.0f64; d];
-    for r in e.vectors.chunks_exact(d) {
-        mean.iter_mut().zip(r).for_each(|(m, x)| *m += *x as f64 / n);
-    }
+    e.vectors.iter().enumerate().for_each(|(k, x)| mean[k % d] += *x as f64 / n);
     let mut cov = Square { n: d, data: vec![0.0; d * d] };
     for r in e.vectors.chunks_exact(d) {
         let c: Vec<f64> = r.iter().zip(&mean).map(|(x, m)| *x as f64 - m).collect();
-        for i in 0..d {
-            for j in 0..d {
-                cov.data[i * d + j] += c[i] * c[j] / n;
-            }
-        }
+        cov.data.iter_mut().enumerate().for_each(|(k, v)| *v += c[k / d] * c[k % d] / n);
     }
     let (u, s, _) = linalg::svd(&cov);
     let mut order: Vec<usize> = (0..d).collect();

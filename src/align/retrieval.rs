@@ -7,6 +7,8 @@
 //! k nearest targets and r_S(y) that of y to its k nearest mapped sources (k = 10). It lowers
 //! the score of "hubs", targets that are near everything.
 
+use std::ops::Range;
+
 use super::embed::Lexicon;
 use crate::ops::kernels::{Mat, gemm};
 
@@ -26,13 +28,7 @@ pub enum Retrieval {
 /// `q·keysᵀ` for the rows `rows` of `q` (`[.., dim]`) against every key `[nk, dim]`. Panics,
 /// naming `what` (the caller), when `rows` is not a range of `q`'s rows.
 #[track_caller]
-fn block(
-    what: &str,
-    q: &[f32],
-    rows: std::ops::Range<usize>,
-    keys: &[f32],
-    dim: usize,
-) -> Vec<f32> {
+fn block(what: &str, q: &[f32], rows: Range<usize>, keys: &[f32], dim: usize) -> Vec<f32> {
     assert!(dim > 0, "{what}: the dimension is 0");
     let (nq, nk) = (q.len() / dim, keys.len() / dim);
     assert!(
@@ -46,17 +42,8 @@ fn block(
     }
     // `Mat` checks that both blocks lie inside their slices (`rows.end ≤ nq` above makes this
     // one fit), and `gemm` the shapes and `out`'s extent.
-    gemm(
-        m,
-        nk,
-        dim,
-        &mut out,
-        nk,
-        false,
-        Mat::rows("queries", q, rows.start * dim, m, dim),
-        Mat::t("keys", keys, nk, dim),
-        true,
-    );
+    let queries = Mat::rows("queries", q, rows.start * dim, m, dim);
+    gemm(m, nk, dim, &mut out, nk, false, queries, Mat::t("keys", keys, nk, dim), true);
     out
 }
 
@@ -91,19 +78,29 @@ fn top_indices(row: &[f32], k: usize) -> Vec<usize> {
     top.into_iter().map(|(_, i)| i).collect()
 }
 
-/// `r(q)` for every row of `queries`: the mean cosine to its `k` nearest `keys`.
-pub fn mean_knn(queries: &[f32], keys: &[f32], dim: usize, k: usize) -> Vec<f32> {
-    assert!(dim > 0, "mean_knn: the dimension is 0");
-    let n = queries.len() / dim;
-    let nk = keys.len() / dim;
+/// `f` of each of the first `n` rows of a score matrix `[n, nk]` that `scores` gives a block of
+/// rows at a time.
+fn per_row<T>(
+    n: usize,
+    nk: usize,
+    scores: impl Fn(Range<usize>) -> Vec<f32>,
+    f: impl Fn(&[f32]) -> T,
+) -> Vec<T> {
     (0..n)
         .step_by(BLOCK)
         .flat_map(|s| {
             let e = (s + BLOCK).min(n);
-            let b = block("mean_knn", queries, s..e, keys, dim);
-            (0..e - s).map(move |i| mean_top(&b[i * nk..(i + 1) * nk], k)).collect::<Vec<_>>()
+            let b = scores(s..e);
+            (0..e - s).map(|i| f(&b[i * nk..(i + 1) * nk])).collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// `r(q)` for every row of `queries`: the mean cosine to its `k` nearest `keys`.
+pub fn mean_knn(queries: &[f32], keys: &[f32], dim: usize, k: usize) -> Vec<f32> {
+    assert!(dim > 0, "mean_knn: the dimension is 0");
+    let (n, nk) = (queries.len() / dim, keys.len() / dim);
+    per_row(n, nk, |r| block("mean_knn", queries, r, keys, dim), |row| mean_top(row, k))
 }
 
 /// A space pair ready for retrieval: mapped sources and targets, unit rows, and the CSLS
@@ -138,32 +135,26 @@ impl<'a> Retriever<'a> {
 
     /// Scores of sources `rows` against every target `[rows, nt]`. Panics (naming
     /// `Retriever::scores`) when `rows` reaches past the sources.
-    pub fn scores(&self, rows: std::ops::Range<usize>) -> Vec<f32> {
-        let start = rows.start;
-        let mut s = block("Retriever::scores", self.src, rows.clone(), self.tgt, self.dim);
-        let nt = self.r_tgt.len();
-        if let Retrieval::Csls { .. } = self.method
-            && nt > 0
-        {
-            for (i, row) in s.chunks_exact_mut(nt).enumerate() {
-                let rs = self.r_src[start + i];
-                row.iter_mut().zip(&self.r_tgt).for_each(|(v, rt)| *v = 2.0 * *v - rs - rt);
-            }
-        }
-        s
+    pub fn scores(&self, rows: Range<usize>) -> Vec<f32> {
+        self.scored(false, rows)
     }
 
-    /// Scores of targets `rows` against every source (the target → source direction).
-    fn scores_back(&self, rows: std::ops::Range<usize>) -> Vec<f32> {
+    /// [`Retriever::scores`], or with `back` the scores of targets `rows` against every source:
+    /// under CSLS, `2 cos − r(query) − r(key)`.
+    fn scored(&self, back: bool, rows: Range<usize>) -> Vec<f32> {
+        let (what, q, keys, r_q, r_k) = if back {
+            ("Retriever::scores_back", self.tgt, self.src, &self.r_tgt, &self.r_src)
+        } else {
+            ("Retriever::scores", self.src, self.tgt, &self.r_src, &self.r_tgt)
+        };
         let start = rows.start;
-        let mut s = block("Retriever::scores_back", self.tgt, rows, self.src, self.dim);
-        let ns = self.r_src.len();
+        let mut s = block(what, q, rows, keys, self.dim);
         if let Retrieval::Csls { .. } = self.method
-            && ns > 0
+            && !r_k.is_empty()
         {
-            for (i, row) in s.chunks_exact_mut(ns).enumerate() {
-                let rt = self.r_tgt[start + i];
-                row.iter_mut().zip(&self.r_src).for_each(|(v, rs)| *v = 2.0 * *v - rt - rs);
+            for (i, row) in s.chunks_exact_mut(r_k.len()).enumerate() {
+                let rq = r_q[start + i];
+                row.iter_mut().zip(r_k).for_each(|(v, rk)| *v = 2.0 * *v - rq - rk);
             }
         }
         s
@@ -184,20 +175,10 @@ impl<'a> Retriever<'a> {
     /// The best target of each of the first `n` sources, and the best source of each of the
     /// first `n` targets.
     fn best_both_ways(&self, n_src: usize, n_tgt: usize) -> (Vec<usize>, Vec<usize>) {
-        let nt = self.tgt.len() / self.dim;
-        let ns = self.src.len() / self.dim;
-        let fwd = (0..n_src).step_by(BLOCK).flat_map(|s| {
-            let e = (s + BLOCK).min(n_src);
-            let b = self.scores(s..e);
-            (0..e - s).map(move |i| top_indices(&b[i * nt..(i + 1) * nt], 1)[0]).collect::<Vec<_>>()
-        });
-        let fwd = fwd.collect();
-        let back = (0..n_tgt).step_by(BLOCK).flat_map(|s| {
-            let e = (s + BLOCK).min(n_tgt);
-            let b = self.scores_back(s..e);
-            (0..e - s).map(move |i| top_indices(&b[i * ns..(i + 1) * ns], 1)[0]).collect::<Vec<_>>()
-        });
-        (fwd, back.collect())
+        let (ns, nt) = (self.src.len() / self.dim, self.tgt.len() / self.dim);
+        let best = |row: &[f32]| top_indices(row, 1)[0];
+        let fwd = per_row(n_src, nt, |r| self.scored(false, r), best);
+        (fwd, per_row(n_tgt, ns, |r| self.scored(true, r), best))
     }
 
     /// MUSE's dictionary for refinement: pairs (s, t) among the `max_rank` most frequent words
@@ -239,9 +220,7 @@ pub fn precision(r: &Retriever<'_>, lexicon: &Lexicon) -> [f64; 3] {
     for ((_, gold), got) in lexicon.entries.iter().zip(&ranked) {
         let first = got.iter().position(|t| gold.contains(t));
         for (h, k) in hits.iter_mut().zip([1, 5, 10]) {
-            if first.is_some_and(|p| p < k) {
-                *h += 1;
-            }
+            *h += usize::from(first.is_some_and(|p| p < k));
         }
     }
     hits.map(|h| 100.0 * h as f64 / lexicon.len() as f64)
@@ -271,16 +250,10 @@ mod tests {
         let row = csls.scores(1..2);
         let want = |j: usize, r_s: f64| 2.0 * cos(s[1], t[j]) - cos(s[1], t[0]) - r_s;
         // CSLS(s1, t0) = 2cos20° − cos20° − cos10° = −0.0451; CSLS(s1, t1) = 2cos25° − cos20° − cos25° = −0.0334.
-        assert!(
-            (row[0] as f64 - want(0, cos(s[0], t[0]))).abs() < 1e-6
-                && (row[0] as f64 + 0.0451).abs() < 1e-3,
-            "{row:?}"
-        );
-        assert!(
-            (row[1] as f64 - want(1, cos(s[1], t[1]))).abs() < 1e-6
-                && (row[1] as f64 + 0.0334).abs() < 1e-3,
-            "{row:?}"
-        );
+        for (j, r_s, by_hand) in [(0, cos(s[0], t[0]), -0.0451), (1, cos(s[1], t[1]), -0.0334)] {
+            let got = row[j] as f64;
+            assert!((got - want(j, r_s)).abs() < 1e-6 && (got - by_hand).abs() < 1e-3, "{row:?}");
+        }
         assert_eq!(csls.translate(&[0, 1, 2], 1), vec![vec![0], vec![1], vec![2]]);
         // Mutual pairs under CSLS: all three.
         assert_eq!(csls.mutual_pairs(10), vec![(0, 0), (1, 1), (2, 2)]);

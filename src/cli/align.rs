@@ -17,6 +17,7 @@ use crate::align::linalg::Square;
 use crate::align::retrieval::{Retrieval, Retriever};
 use crate::align::{CSLS, Problem, criterion, evaluate, map_rows, procrustes_from, refine};
 use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
+use crate::cli::set;
 use crate::cli::values::GanOptimizer;
 use crate::device::{self, DeviceChoice};
 use crate::gan::objective::Objective;
@@ -87,17 +88,6 @@ pub enum AlignObjective {
     Wgan,
     WganGp,
     CtGan,
-}
-
-impl AlignObjective {
-    fn name(self) -> &'static str {
-        match self {
-            AlignObjective::Gan => "gan",
-            AlignObjective::Wgan => "wgan",
-            AlignObjective::WganGp => "wgan-gp",
-            AlignObjective::CtGan => "ct-gan",
-        }
-    }
 }
 
 #[derive(Args, Debug)]
@@ -236,20 +226,10 @@ pub fn run(cmd: AlignCommand) -> Result<()> {
     }
 }
 
-const CHECKPOINT: &str = "checkpoint.safetensors";
 const BEST: &str = "best-map.safetensors";
 
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bytes = if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = vec![];
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
-            .with_context(|| format!("{} is not valid gzip", path.display()))?;
-        out
-    } else {
-        bytes
-    };
-    String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(super::read_gz(path)?).map_err(|e| {
         anyhow!("{} is not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to())
     })
 }
@@ -275,27 +255,25 @@ fn problem(d: &DataArgs) -> Result<Problem> {
     if tgt.dim != src.dim {
         bail!("the source vectors have {} dimensions and the target vectors {}", src.dim, tgt.dim);
     }
-    let lexicon = read_lexicon(d, &src, &tgt)?;
-    Ok(Problem::real(&src, &tgt, &lexicon, d.center, d.test_words, d.data_seed))
+    let lexicon = d.lexicon.as_deref().map(|p| read_lexicon(p, &src, &tgt)).transpose()?;
+    Ok(Problem::real(&src, &tgt, &lexicon.unwrap_or_default(), d.center, d.test_words, d.data_seed))
 }
 
-fn read_lexicon(d: &DataArgs, src: &Embeddings, tgt: &Embeddings) -> Result<Lexicon> {
-    Ok(match &d.lexicon {
-        Some(p) => Lexicon::parse(&read_text(p)?, src, tgt)
-            .with_context(|| format!("cannot read lexicon {}", p.display()))?,
-        None => Lexicon::default(),
-    })
+fn read_lexicon(path: &Path, src: &Embeddings, tgt: &Embeddings) -> Result<Lexicon> {
+    Lexicon::parse(&read_text(path)?, src, tgt)
+        .with_context(|| format!("cannot read lexicon {}", path.display()))
+}
+
+/// P@1/5/10 of `w` on the held-out lexicon words, if there are any.
+fn held_out(p: &Problem, w: &Square, r: Retrieval) -> Option<[f64; 3]> {
+    (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, w, &p.test, r))
 }
 
 fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     let base = if a.data.toy { AdversarialConfig::toy } else { AdversarialConfig::real };
-    let mut c = base(a.objective.name()).expect("every objective has settings");
+    let objective = a.objective.to_possible_value().expect("every objective has a name");
+    let mut c = base(objective.get_name()).expect("every objective has settings");
     c.seed = a.seed;
-    fn set<T>(v: Option<T>, f: &mut T) {
-        if let Some(v) = v {
-            *f = v;
-        }
-    }
     set(a.critic_hidden, &mut c.critic_hidden);
     set(a.critic_depth, &mut c.critic_depth);
     set(a.most_frequent, &mut c.most_frequent);
@@ -312,22 +290,15 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
     set(a.input_noise, &mut c.input_noise);
     set(a.input_dropout, &mut c.input_dropout);
     set(a.beta, &mut c.beta);
-    if let Some(v) = a.map_grad_clip {
-        c.map_grad_clip = (v != 0.0).then_some(v);
-    }
+    set(a.map_grad_clip.map(|v| (v != 0.0).then_some(v)), &mut c.map_grad_clip);
     set(a.reconstruction, &mut c.reconstruction);
     c.random_init |= a.random_init;
-    if let Some(k) = a.critic_optimizer {
-        c.critic_optimizer = optimizer(k, c.critic_optimizer.lr());
-    }
-    if let Some(k) = a.map_optimizer {
-        c.map_optimizer = optimizer(k, c.map_optimizer.lr());
-    }
-    if let Some(v) = a.critic_lr {
-        c.critic_optimizer = c.critic_optimizer.with_lr(v);
-    }
-    if let Some(v) = a.map_lr {
-        c.map_optimizer = c.map_optimizer.with_lr(v);
+    for (kind, lr, opt) in [
+        (a.critic_optimizer, a.critic_lr, &mut c.critic_optimizer),
+        (a.map_optimizer, a.map_lr, &mut c.map_optimizer),
+    ] {
+        set(kind.map(|k| optimizer(k, opt.lr())), opt);
+        set(lr.map(|lr| opt.clone().with_lr(lr)), opt);
     }
     c.validate()?;
     Ok(c)
@@ -336,18 +307,14 @@ fn build_config(a: &TrainArgs) -> Result<AdversarialConfig> {
 /// One line of metrics.jsonl, after each epoch.
 #[derive(Serialize)]
 struct EpochLine {
-    step: u64,
     epoch: u64,
     criterion: f64,
     p1: Option<f64>,
     p5: Option<f64>,
     p10: Option<f64>,
-    critic_loss: f64,
-    map_loss: f64,
-    estimate: f64,
-    penalty: f64,
+    #[serde(flatten)]
+    values: AlignValues,
     orthogonality: f64,
-    seconds: f64,
 }
 
 fn train(a: TrainArgs) -> Result<()> {
@@ -358,13 +325,11 @@ fn train(a: TrainArgs) -> Result<()> {
     let cadence =
         Cadence::new(steps, ("--epoch-size", a.epoch_size), a.checkpoint_every, a.run.max_minutes)?;
     let p = problem(&a.data)?;
-    let folder = RunFolder::create(&a.out, CHECKPOINT)?;
+    let folder = RunFolder::create(&a.out)?;
     let device = device::native(a.device)?.announce();
     let dim = p.src.dim;
     let (state, config, best) = if a.run.resume {
-        let bytes = folder.read_checkpoint()?;
-        let (state, saved, meta) = adversarial::from_bytes(&bytes, dim, &device)
-            .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
+        let (state, saved, meta) = folder.resume(|b| adversarial::from_bytes(b, dim, &device))?;
         folder.refuse_changed_settings(&saved, &build_config(&a)?)?;
         let best = meta
             .get("best_criterion")
@@ -376,8 +341,7 @@ fn train(a: TrainArgs) -> Result<()> {
         (AdversarialState::new(&config, &Square::identity(dim), &device), config, f64::NEG_INFINITY)
     };
     let spaces = Spaces::new(&p.src.vectors, &p.tgt.vectors, dim, &device);
-    folder.write_config(&config)?;
-    let mut metrics = folder.metrics(a.run.resume.then_some(state.step))?;
+    let mut metrics = folder.start(&config, a.run.resume.then_some(state.step))?;
     eprintln!(
         "{} · {} → {} words · critic {}×{}{} · batch {} · n_critic {} · β {} · {} pairs held out",
         config.objective.name(),
@@ -413,10 +377,7 @@ fn train(a: TrainArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let (w, _) = adversarial::read_map(
-        &std::fs::read(a.out.join(BEST))
-            .with_context(|| format!("no {BEST} in {}", a.out.display()))?,
-    )?;
+    let w = load_map(&a.out, dim)?;
     let prec = evaluate(&p.src, &p.tgt, &w, &p.test, CSLS);
     let json = serde_json::json!({ "objective": config.objective.name(), "seed": config.seed, "best_criterion": run.best, "p1": prec[0], "p5": prec[1], "p10": prec[2], "seconds": seconds, "truth_distance": p.truth.as_ref().map(|q| q.distance(&w)) });
     println!("{json}");
@@ -454,24 +415,19 @@ impl Run for AlignRun<'_> {
         format!("D {:.3} · M {:.3}{}", self.values.critic_loss, self.values.map_loss, self.last)
     }
 
-    fn log(&mut self, state: &AdversarialState, seconds: f64) -> Result<impl serde::Serialize> {
-        let (p, v, step) = (self.problem, self.values, state.step);
+    fn log(&mut self, state: &AdversarialState, _: f64) -> Result<impl serde::Serialize> {
+        let p = self.problem;
         let w = state.map.square()?;
         let crit = criterion(&p.src, &p.tgt, &w);
-        let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
+        let prec = held_out(p, &w, CSLS);
         let line = EpochLine {
-            step,
-            epoch: step / self.epoch_size,
+            epoch: state.step / self.epoch_size,
             criterion: crit,
             p1: prec.map(|x| x[0]),
             p5: prec.map(|x| x[1]),
             p10: prec.map(|x| x[2]),
-            critic_loss: v.critic_loss,
-            map_loss: v.map_loss,
-            estimate: v.estimate,
-            penalty: v.penalty,
+            values: self.values,
             orthogonality: w.orthogonality_error(),
-            seconds,
         };
         self.last = format!(
             " · epoch {} criterion {crit:.3}{}",
@@ -488,8 +444,7 @@ impl Run for AlignRun<'_> {
                     ("objective", self.config.objective.name().into()),
                 ],
             )?;
-            super::write_atomic(&self.best_path, &bytes)
-                .with_context(|| format!("cannot write {}", self.best_path.display()))?;
+            super::write(&self.best_path, &bytes)?;
         }
         Ok(line)
     }
@@ -509,12 +464,15 @@ impl Run for AlignRun<'_> {
     }
 }
 
-fn load_map(path: &Path) -> Result<Square> {
-    let file = if path.is_dir() { path.join(BEST) } else { path.to_path_buf() };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    Ok(adversarial::read_map(&bytes)
-        .with_context(|| format!("cannot read a map from {}", file.display()))?
-        .0)
+/// The map in `path` (a map file or a training folder), for vectors of `dim` dimensions.
+fn load_map(path: &Path, dim: usize) -> Result<Square> {
+    let file = super::file_in(path, BEST);
+    let (w, _) = adversarial::read_map(&super::read(&file)?)
+        .with_context(|| format!("cannot read a map from {}", file.display()))?;
+    if w.n != dim {
+        bail!("the map is {0}×{0} but the vectors have {dim} dimensions", w.n);
+    }
+    Ok(w)
 }
 
 fn refine_cmd(a: RefineArgs) -> Result<()> {
@@ -523,11 +481,7 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
     let w0 = match a.from {
         Start::Model => {
             let m = a.model.as_ref().ok_or_else(|| anyhow!("--from model needs --model"))?;
-            let w = load_map(m)?;
-            if w.n != p.src.dim {
-                bail!("the map is {0}×{0} but the vectors have {1} dimensions", w.n, p.src.dim);
-            }
-            w
+            load_map(m, p.src.dim)?
         }
         Start::Lexicon => {
             if p.train.is_empty() {
@@ -548,7 +502,7 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
         }
     };
     let report = |label: &str, w: &Square| {
-        let prec = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, w, &p.test, CSLS));
+        let prec = held_out(&p, w, CSLS);
         eprintln!(
             "{label}: criterion {:.4}{}",
             criterion(&p.src, &p.tgt, w),
@@ -557,14 +511,13 @@ fn refine_cmd(a: RefineArgs) -> Result<()> {
         );
     };
     report("start", &w0);
-    let before = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w0, &p.test, CSLS));
+    let before = held_out(&p, &w0, CSLS);
     let (w, rounds) = refine(&p.src, &p.tgt, w0, a.iterations, |r, w| {
         report(&format!("round {} ({} pairs)", r.round, r.pairs), w)
     });
-    let after = (!p.test.is_empty()).then(|| evaluate(&p.src, &p.tgt, &w, &p.test, CSLS));
+    let after = held_out(&p, &w, CSLS);
     let bytes = adversarial::map_bytes(&w, &[("refined_rounds", rounds.len().to_string())])?;
-    super::write_atomic(&a.out, &bytes)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    super::write(&a.out, &bytes)?;
     let json = serde_json::json!({
         "from": format!("{:?}", a.from).to_lowercase(),
         "rounds": rounds,
@@ -588,16 +541,9 @@ fn eval(a: EvalArgs) -> Result<()> {
             "no lexicon words to evaluate on: pass --lexicon (with words in both vocabularies), or --translate WORD to see translations"
         );
     }
-    let w = load_map(&a.model)?;
-    if w.n != p.src.dim {
-        bail!("the map is {0}×{0} but the vectors have {1} dimensions", w.n, p.src.dim);
-    }
-    let scores = |r| {
-        (!p.test.is_empty()).then(|| {
-            let s = evaluate(&p.src, &p.tgt, &w, &p.test, r);
-            serde_json::json!({ "p1": s[0], "p5": s[1], "p10": s[2] })
-        })
-    };
+    let w = load_map(&a.model, p.src.dim)?;
+    let scores =
+        |r| held_out(&p, &w, r).map(|s| serde_json::json!({ "p1": s[0], "p5": s[1], "p10": s[2] }));
     let (nn, csls) = (scores(Retrieval::Nn), scores(CSLS));
     let mapped = map_rows(&p.src.vectors, &w);
     let r = Retriever::new(&mapped, &p.tgt.vectors, p.src.dim, CSLS);
@@ -627,8 +573,7 @@ fn export_web(a: ExportWebArgs) -> Result<()> {
     if tgt.dim != src.dim {
         bail!("the source vectors have {} dimensions and the target vectors {}", src.dim, tgt.dim);
     }
-    let lexicon = Lexicon::parse(&read_text(&a.lexicon)?, &src, &tgt)
-        .with_context(|| format!("cannot read lexicon {}", a.lexicon.display()))?;
+    let lexicon = read_lexicon(&a.lexicon, &src, &tgt)?;
     let name =
         |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let bytes = crate::align::bundle::to_bytes(
@@ -640,8 +585,7 @@ fn export_web(a: ExportWebArgs) -> Result<()> {
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    super::write_atomic(&a.out, &bytes)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    super::write(&a.out, &bytes)?;
     eprintln!(
         "{}: {} + {} vectors of {} dimensions, {} lexicon entries, {:.1} MB",
         a.out.display(),

@@ -17,19 +17,14 @@ pub enum Unsaved {
     Other(anyhow::Error),
 }
 
-impl Unsaved {
-    /// A checkpoint's write error: a non-finite tensor is divergence, the rest a failure.
-    pub fn from_record(e: crate::record::RecordError) -> Self {
-        match e {
-            crate::record::RecordError::NonFinite(name) => Unsaved::NonFinite(name),
-            other => Unsaved::Other(other.into()),
-        }
-    }
-}
-
+/// A checkpoint's write error: a non-finite tensor is divergence, the rest a failure.
 impl<E: Into<anyhow::Error>> From<E> for Unsaved {
     fn from(e: E) -> Self {
-        Unsaved::Other(e.into())
+        match e.into().downcast() {
+            Ok(crate::record::RecordError::NonFinite(name)) => Unsaved::NonFinite(name),
+            Ok(other) => Unsaved::Other(other.into()),
+            Err(e) => Unsaved::Other(e),
+        }
     }
 }
 
@@ -64,8 +59,8 @@ pub trait Run {
     fn advance(&mut self, state: Self::State) -> Result<Self::State>;
     /// The progress bar's message after the last step.
     fn message(&self) -> String;
-    /// The metrics.jsonl line of `state`, on the log cadence (it may evaluate): a typed record,
-    /// so each command's lines keep one shape.
+    /// The metrics.jsonl record of `state`, on the log cadence (it may evaluate): a typed
+    /// record, so each command's lines keep one shape. The driver adds the step and seconds.
     fn log(&mut self, state: &Self::State, seconds: f64) -> Result<impl serde::Serialize>;
     /// The checkpoint file's bytes.
     fn checkpoint(&self, state: &Self::State) -> Result<Vec<u8>, Unsaved>;
@@ -90,6 +85,15 @@ pub struct ResumeArgs {
     /// Stop after this many minutes, with a checkpoint (`--resume` continues).
     #[arg(long)]
     pub max_minutes: Option<f64>,
+}
+
+/// One line of metrics.jsonl: the step, the run's record, and the seconds since the start.
+#[derive(serde::Serialize)]
+struct Line<T> {
+    step: u64,
+    #[serde(flatten)]
+    record: T,
+    seconds: f64,
 }
 
 /// When the driver logs, saves and stops.
@@ -129,23 +133,21 @@ pub struct RunFolder {
 }
 
 impl RunFolder {
-    /// Creates `out` if needed; the checkpoint is `out/checkpoint_name`.
-    pub fn create(out: &Path, checkpoint_name: &str) -> Result<Self> {
+    /// Creates `out` if needed; the checkpoint is `out/checkpoint.safetensors`.
+    pub fn create(out: &Path) -> Result<Self> {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        Ok(RunFolder { out: out.to_path_buf(), checkpoint: out.join(checkpoint_name) })
+        Ok(RunFolder { out: out.to_path_buf(), checkpoint: out.join(super::CHECKPOINT) })
     }
 
-    /// The checkpoint's bytes, for `--resume`.
-    pub fn read_checkpoint(&self) -> Result<Vec<u8>> {
-        std::fs::read(&self.checkpoint)
-            .with_context(|| format!("--resume needs {}", self.checkpoint.display()))
-    }
-
-    /// Writes the run's config as config.toml.
-    pub fn write_config<C: serde::Serialize>(&self, config: &C) -> Result<()> {
-        let text = toml::to_string(config)?;
-        super::write_atomic(&self.out.join("config.toml"), text.as_bytes())
-            .with_context(|| format!("cannot write {}", self.out.join("config.toml").display()))
+    /// The checkpoint, read by `from_bytes`, for `--resume`.
+    pub fn resume<T>(
+        &self,
+        from_bytes: impl FnOnce(&[u8]) -> Result<T, crate::record::RecordError>,
+    ) -> Result<T> {
+        let bytes = std::fs::read(&self.checkpoint)
+            .with_context(|| format!("--resume needs {}", self.checkpoint.display()))?;
+        from_bytes(&bytes)
+            .with_context(|| format!("cannot resume from {}", self.checkpoint.display()))
     }
 
     /// Refuses a `--resume` whose flags would change the checkpoint's config, naming each
@@ -157,25 +159,62 @@ impl RunFolder {
         saved: &C,
         wanted: &C,
     ) -> Result<()> {
-        let changed = changed_settings(saved, wanted)?;
+        type Flat = std::collections::BTreeMap<String, String>;
+        /// The leaves of `v`, by dotted path.
+        fn flatten(prefix: &str, v: &toml::Value, out: &mut Flat) {
+            let toml::Value::Table(t) = v else {
+                out.insert(prefix.to_string(), v.to_string());
+                return;
+            };
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        let (mut a, mut b) = (Flat::new(), Flat::new());
+        flatten("", &toml::Value::try_from(saved)?, &mut a);
+        flatten("", &toml::Value::try_from(wanted)?, &mut b);
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        let get = |m: &Flat, k: &String| m.get(k).map_or("(none)".to_string(), Clone::clone);
+        let changed: Vec<String> = (keys.into_iter())
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| format!("{k} {} → {}", get(&a, k), get(&b, k)))
+            .collect();
         if changed.is_empty() {
             return Ok(());
         }
-        let list: Vec<String> = changed.iter().map(|(k, a, b)| format!("{k} {a} → {b}")).collect();
         bail!(
             "--resume continues {} with the config it was saved with, but the flags given would change: {}. \
              Drop those flags to resume, or start a new run in another --out.",
             self.checkpoint.display(),
-            list.join(", ")
+            changed.join(", ")
         )
     }
 
-    /// metrics.jsonl, opened for appending: emptied for a fresh run, cut to the lines up to
-    /// the checkpoint's step for a resumed one (the steps after it are run again).
-    pub fn metrics(&self, resume_at: Option<u64>) -> Result<std::fs::File> {
+    /// Writes the run's config as config.toml, and opens metrics.jsonl for appending: emptied
+    /// for a fresh run, cut to the lines up to the checkpoint's step for a resumed one (the
+    /// steps after it are run again).
+    pub fn start<C: serde::Serialize>(
+        &self,
+        config: &C,
+        resume_at: Option<u64>,
+    ) -> Result<std::fs::File> {
+        super::write(&self.out.join("config.toml"), toml::to_string(config)?.as_bytes())?;
         let path = self.out.join("metrics.jsonl");
         match resume_at {
-            Some(step) => super::truncate_metrics(&path, step)?,
+            Some(step) => {
+                // A resumed run keeps the lines up to its checkpoint's step.
+                let kept: String = (std::fs::read_to_string(&path).unwrap_or_default().lines())
+                    .filter(|l| {
+                        serde_json::from_str::<serde_json::Value>(l)
+                            .ok()
+                            .and_then(|v| v["step"].as_u64())
+                            .is_some_and(|s| s <= step)
+                    })
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                super::write(&path, kept.as_bytes())?
+            }
             None if path.exists() => std::fs::remove_file(&path)
                 .with_context(|| format!("cannot empty {}", path.display()))?,
             None => {}
@@ -200,51 +239,8 @@ impl RunFolder {
             ),
             Err(Unsaved::Other(e)) => return Err(e),
         };
-        super::write_atomic(&self.checkpoint, &bytes)
-            .with_context(|| format!("cannot write {}", self.checkpoint.display()))
+        super::write(&self.checkpoint, &bytes)
     }
-}
-
-/// The settings (dotted config paths, old value, new value) that differ between a checkpoint's
-/// config and the one the command line asks for.
-fn changed_settings<C: serde::Serialize>(
-    old: &C,
-    new: &C,
-) -> Result<Vec<(String, String, String)>> {
-    fn flatten(
-        prefix: &str,
-        v: &toml::Value,
-        out: &mut std::collections::BTreeMap<String, String>,
-    ) {
-        match v {
-            toml::Value::Table(t) => t.iter().for_each(|(k, v)| {
-                flatten(
-                    &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") },
-                    v,
-                    out,
-                )
-            }),
-            other => {
-                out.insert(prefix.to_string(), other.to_string());
-            }
-        }
-    }
-    let (mut a, mut b) = (Default::default(), Default::default());
-    flatten("", &toml::Value::try_from(old)?, &mut a);
-    flatten("", &toml::Value::try_from(new)?, &mut b);
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let none = || "(none)".to_string();
-    Ok(keys
-        .into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            (
-                k.clone(),
-                a.get(k).cloned().unwrap_or_else(none),
-                b.get(k).cloned().unwrap_or_else(none),
-            )
-        })
-        .collect())
 }
 
 /// Trains `state` to `cadence.steps` with `run`: a step, then (on their cadence) a metrics line
@@ -281,7 +277,8 @@ pub fn drive<R: Run>(
         };
         let step = state.step();
         if step.is_multiple_of(cadence.log_every) || step == cadence.steps {
-            let line = run.log(&state, start.elapsed().as_secs_f64())?;
+            let seconds = start.elapsed().as_secs_f64();
+            let line = Line { step, record: run.log(&state, seconds)?, seconds };
             writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
         }
         bar.set_position(step);

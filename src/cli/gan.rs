@@ -8,10 +8,11 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
+use crate::cli::set;
 use crate::cli::values::{GanOptimizer, Loss, LrSchedule};
 use crate::device::{self, DeviceChoice};
 use crate::gan::checkpoint;
-use crate::gan::train::RealData;
+use crate::gan::train::{RealData, StepValues};
 use crate::gan::{GanConfig, GanState, Objective, Schedule, train_step};
 use crate::optim::OptimizerConfig;
 use crate::rng::Rng;
@@ -119,35 +120,22 @@ pub fn run(cmd: GanCommand) -> Result<()> {
     }
 }
 
-const CHECKPOINT: &str = "checkpoint.safetensors";
 const STREAM_EVAL: u64 = 100;
 
 /// One line of `metrics.jsonl`.
 #[derive(Serialize)]
 struct EvalLine {
-    step: u64,
     w1: f64,
     modes: Option<usize>,
     modes_total: Option<usize>,
     hq: Option<f64>,
-    critic_loss: f64,
-    generator_loss: f64,
-    estimate: f64,
-    penalty: f64,
-    seconds: f64,
+    #[serde(flatten)]
+    values: StepValues,
 }
 
-/// The config a fresh run asks for: `--config` (or the toy default), then the flags.
-fn build_config(args: &TrainArgs) -> Result<GanConfig> {
-    let base = match &args.config {
-        Some(_) => read_config(args)?,
-        None => GanConfig::toy_default(),
-    };
-    apply_flags(args, base)
-}
-
-fn read_config(args: &TrainArgs) -> Result<GanConfig> {
-    let path = args.config.as_ref().expect("called with --config");
+/// The `--config` file, or `default` without one.
+fn read_config(args: &TrainArgs, default: GanConfig) -> Result<GanConfig> {
+    let Some(path) = &args.config else { return Ok(default) };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
     toml::from_str::<GanConfig>(&text)
@@ -159,38 +147,26 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
     if let Some(loss) = args.loss {
         let objective = loss.objective();
         // A named loss brings its paper's optimizer and n_critic unless a config file set them.
-        let data = config.data.clone();
-        let seed = config.seed;
         config = if args.config.is_some() {
             GanConfig { objective, ..config }
         } else {
-            GanConfig { seed, ..GanConfig::paper(objective, data) }
+            GanConfig { seed: config.seed, ..GanConfig::paper(objective, config.data) }
         };
     }
-    if let Some(d) = args.data {
-        config.data = Source::Toy(d);
-    }
+    set(args.data.map(Source::Toy), &mut config.data);
     config.seed = args.seed.unwrap_or(config.seed);
     config.hidden = args.hidden.unwrap_or(config.hidden);
     config.depth = args.depth.unwrap_or(config.depth);
     config.batch_size = args.batch_size.unwrap_or(config.batch_size);
     config.n_critic = args.n_critic.unwrap_or(config.n_critic);
-    if let Some(name) = args.optimizer {
-        let opt = name.config(config.critic_optimizer.lr());
-        config.critic_optimizer = opt.clone();
-        config.generator_optimizer = opt;
-    }
+    // A named optimizer replaces both players', at the critic's learning rate.
+    let named = args.optimizer.map(|name| name.config(config.critic_optimizer.lr()));
     for opt in [&mut config.critic_optimizer, &mut config.generator_optimizer] {
-        if let Some(lr) = args.lr {
-            *opt = opt.clone().with_lr(lr);
-        }
+        set(named.clone(), opt);
+        set(args.lr.map(|lr| opt.clone().with_lr(lr)), opt);
         if let OptimizerConfig::Adam { beta1, beta2, .. } = opt {
-            if let Some(b) = args.beta1 {
-                *beta1 = b;
-            }
-            if let Some(b) = args.beta2 {
-                *beta2 = b;
-            }
+            *beta1 = args.beta1.unwrap_or(*beta1);
+            *beta2 = args.beta2.unwrap_or(*beta2);
         } else if args.beta1.is_some() || args.beta2.is_some() {
             bail!("--beta1/--beta2 apply to Adam, but the optimizer is {}", opt.name());
         }
@@ -203,30 +179,19 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
         (o, _, Some(_)) => bail!("--clip applies to wgan, not {}", o.name()),
         _ => {}
     }
-    if args.label_smoothing.is_some() {
-        config.tricks.label_smoothing = args.label_smoothing;
-    }
-    if args.feature_matching {
-        config.tricks.feature_matching = true;
-    }
-    if args.layer_norm {
-        config.critic_layer_norm = true;
-    }
-    if args.minibatch_discrimination
-        || args.minibatch_kernels.is_some()
-        || args.minibatch_dims.is_some()
-    {
+    config.tricks.label_smoothing = args.label_smoothing.or(config.tricks.label_smoothing);
+    config.tricks.feature_matching |= args.feature_matching;
+    config.critic_layer_norm |= args.layer_norm;
+    let (kernels, dims) = (args.minibatch_kernels, args.minibatch_dims);
+    if args.minibatch_discrimination || kernels.is_some() || dims.is_some() {
         let mut shape = config.tricks.minibatch_discrimination.unwrap_or_default();
-        shape.kernels = args.minibatch_kernels.unwrap_or(shape.kernels);
-        shape.dims = args.minibatch_dims.unwrap_or(shape.dims);
+        shape.kernels = kernels.unwrap_or(shape.kernels);
+        shape.dims = dims.unwrap_or(shape.dims);
         config.tricks.minibatch_discrimination = Some(shape);
     }
-    if args.historical_averaging.is_some() {
-        config.tricks.historical_averaging = args.historical_averaging;
-    }
-    if let Some(s) = args.lr_schedule {
-        config.schedule = s.schedule(args.steps);
-    }
+    config.tricks.historical_averaging =
+        args.historical_averaging.or(config.tricks.historical_averaging);
+    set(args.lr_schedule.map(|s| s.schedule(args.steps)), &mut config.schedule);
     config.validate()?;
     Ok(config)
 }
@@ -237,21 +202,15 @@ fn apply_flags(args: &TrainArgs, mut config: GanConfig) -> Result<GanConfig> {
 /// resuming past it needs `--lr-schedule linear`, which stretches it to the new `--steps` and
 /// says so (resuming past it without that would train at learning rate 0).
 fn resumed_config(args: &TrainArgs, saved: GanConfig, folder: &RunFolder) -> Result<GanConfig> {
-    let base = if args.config.is_some() { read_config(args)? } else { saved.clone() };
-    let wanted = apply_flags(args, base)?;
-    let stretched = match (&saved.schedule, &wanted.schedule) {
-        (Schedule::Linear { steps: old }, Schedule::Linear { steps: new })
-            if args.lr_schedule.is_some() =>
-        {
-            Some((*old, *new))
-        }
+    let wanted = apply_flags(args, read_config(args, saved.clone())?)?;
+    let stretched = match (&saved.schedule, &wanted.schedule, args.lr_schedule) {
+        (Schedule::Linear { steps: a }, Schedule::Linear { steps: b }, Some(_)) => Some((*a, *b)),
         _ => None,
     };
-    let compare = if stretched.is_some() {
-        GanConfig { schedule: saved.schedule.clone(), ..wanted.clone() }
-    } else {
-        wanted.clone()
-    };
+    let mut compare = wanted.clone();
+    if stretched.is_some() {
+        compare.schedule = saved.schedule.clone();
+    }
     folder.refuse_changed_settings(&saved, &compare)?;
     if let Some((old, new)) = stretched {
         if old != new {
@@ -295,7 +254,7 @@ fn evaluate(
 struct GanRun<'a> {
     config: &'a GanConfig,
     eval_samples: usize,
-    values: Option<crate::gan::train::StepValues>,
+    values: StepValues,
     last_eval: String,
     history: Vec<(u64, f64, Option<usize>)>,
 }
@@ -309,12 +268,12 @@ impl Run for GanRun<'_> {
         if !v.all_finite() {
             bail!("the losses diverged (critic {}, generator {})", v.critic_loss, v.generator_loss);
         }
-        self.values = Some(v);
+        self.values = v;
         Ok(state)
     }
 
     fn message(&self) -> String {
-        let Some(v) = &self.values else { return String::new() };
+        let v = &self.values;
         format!(
             "D {:.3} · G {:.3} · {} {:.3} · {}",
             v.critic_loss,
@@ -325,34 +284,25 @@ impl Run for GanRun<'_> {
         )
     }
 
-    fn log(&mut self, state: &GanState, seconds: f64) -> Result<impl serde::Serialize> {
+    fn log(&mut self, state: &GanState, _: f64) -> Result<impl serde::Serialize> {
         let (w1, modes, _) = evaluate(state, self.config, self.eval_samples)?;
-        let v = self.values.as_ref().context("no step was taken")?;
-        let step = state.step;
         let line = EvalLine {
-            step,
             w1,
             modes: modes.as_ref().map(|m| m.covered),
             modes_total: modes.as_ref().map(|m| m.total),
             hq: modes.as_ref().map(|m| m.hq),
-            critic_loss: v.critic_loss,
-            generator_loss: v.generator_loss,
-            estimate: v.estimate,
-            penalty: v.penalty,
-            seconds,
+            values: self.values,
         };
-        self.history.push((step, w1, line.modes));
-        self.last_eval = match &modes {
-            Some(m) => {
-                format!("W1 {w1:.3} · modes {}/{} · HQ {:.0}%", m.covered, m.total, 100.0 * m.hq)
-            }
-            None => format!("W1 {w1:.3}"),
-        };
+        self.history.push((state.step, w1, line.modes));
+        let modes = modes.map_or(String::new(), |m| {
+            format!(" · modes {}/{} · HQ {:.0}%", m.covered, m.total, 100.0 * m.hq)
+        });
+        self.last_eval = format!("W1 {w1:.3}{modes}");
         Ok(line)
     }
 
     fn checkpoint(&self, state: &GanState) -> std::result::Result<Vec<u8>, Unsaved> {
-        checkpoint::to_bytes(state, self.config).map_err(Unsaved::from_record)
+        Ok(checkpoint::to_bytes(state, self.config)?)
     }
 
     fn divergence_hint(&self) -> &'static str {
@@ -366,20 +316,17 @@ fn train(args: TrainArgs) -> Result<()> {
     }
     let log = ("--eval-every", args.eval_every);
     let cadence = Cadence::new(args.steps, log, args.checkpoint_every, args.run.max_minutes)?;
-    let folder = RunFolder::create(&args.out, CHECKPOINT)?;
+    let folder = RunFolder::create(&args.out)?;
     let started = device::native(args.device)?;
     let (device, backend) = (started.clone().announce(), started.backend);
     let (state, config) = if args.run.resume {
-        let bytes = folder.read_checkpoint()?;
-        let (state, saved) = checkpoint::from_bytes(&bytes, &device)
-            .with_context(|| format!("cannot resume from {}", folder.checkpoint.display()))?;
+        let (state, saved) = folder.resume(|b| checkpoint::from_bytes(b, &device))?;
         (state, resumed_config(&args, saved, &folder)?)
     } else {
-        let config = build_config(&args)?;
+        let config = apply_flags(&args, read_config(&args, GanConfig::toy_default())?)?;
         (GanState::new(&config, &device), config)
     };
-    folder.write_config(&config)?;
-    let mut metrics = folder.metrics(args.run.resume.then_some(state.step))?;
+    let mut metrics = folder.start(&config, args.run.resume.then_some(state.step))?;
     eprintln!(
         "{} on {} · {}×{} MLPs · batch {} · n_critic {} · {} on {backend}",
         config.objective.name(),
@@ -396,7 +343,7 @@ fn train(args: TrainArgs) -> Result<()> {
     let mut run = GanRun {
         config: &config,
         eval_samples: args.eval_samples,
-        values: None,
+        values: StepValues::default(),
         last_eval: String::new(),
         history: vec![],
     };
@@ -410,15 +357,10 @@ fn train(args: TrainArgs) -> Result<()> {
     if !run.history.is_empty() {
         super::plot::metrics_png(&args.out.join("metrics.png"), &run.history)?;
     }
-    let summary = match modes {
-        Some(m) => format!(
-            "W1 {w1:.4}, modes {}/{}, high quality {:.1}%",
-            m.covered,
-            m.total,
-            100.0 * m.hq
-        ),
-        None => format!("W1 {w1:.4}"),
-    };
-    println!("step {}: {summary} ({seconds:.1} s). Wrote {}", state.step, args.out.display());
+    let modes = modes.map_or(String::new(), |m| {
+        format!(", modes {}/{}, high quality {:.1}%", m.covered, m.total, 100.0 * m.hq)
+    });
+    let (step, out) = (state.step, args.out.display());
+    println!("step {step}: W1 {w1:.4}{modes} ({seconds:.1} s). Wrote {out}");
     Ok(())
 }

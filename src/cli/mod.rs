@@ -9,7 +9,12 @@ mod summarize;
 mod unpaired;
 pub mod values;
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::{Parser, Subcommand};
 
@@ -27,49 +32,33 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// GAN, WGAN, WGAN-GP and CT-GAN on 2-D toy distributions.
-    Gan {
-        #[command(subcommand)]
-        command: gan::GanCommand,
-    },
+    #[command(subcommand)]
+    Gan(gan::GanCommand),
     /// Pointer-generator summarization: train, run, eval, lead, export.
-    Summarize {
-        #[command(subcommand)]
-        command: summarize::SummarizeCommand,
-    },
+    #[command(subcommand)]
+    Summarize(summarize::SummarizeCommand),
     /// ROUGE-1/2/L F1 (×100) of candidate summaries against references, as rouge-score.
     Rouge(summarize::RougeArgs),
     /// Word translation without a dictionary: adversarial alignment (GAN, WGAN, WGAN-GP,
     /// CT-GAN), Procrustes refinement, CSLS evaluation.
-    Align {
-        #[command(subcommand)]
-        command: align::AlignCommand,
-    },
+    #[command(subcommand)]
+    Align(align::AlignCommand),
     /// Summarization without pairs (Wang & Lee 2018): pretrain, train (the GAN phase), eval,
     /// run, export.
-    Unpaired {
-        #[command(subcommand)]
-        command: unpaired::UnpairedCommand,
-    },
+    #[command(subcommand)]
+    Unpaired(unpaired::UnpairedCommand),
 }
 
 /// Parses the arguments, runs the command, and prints any error once with its causes.
 pub fn main() -> ExitCode {
     crate::heap::keep_freed_memory();
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            // --help and --version are not errors.
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    let result = match cli.command {
-        Command::Gan { command } => gan::run(command),
-        Command::Summarize { command } => summarize::run(command),
+    // Exits 0 after --help or --version, 2 on a usage error.
+    let result = match Cli::parse().command {
+        Command::Gan(command) => gan::run(command),
+        Command::Summarize(command) => summarize::run(command),
         Command::Rouge(args) => summarize::rouge_cmd(args),
-        Command::Align { command } => align::run(command),
-        Command::Unpaired { command } => unpaired::run(command),
+        Command::Align(command) => align::run(command),
+        Command::Unpaired(command) => unpaired::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,55 +69,69 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A training run's checkpoint, inside its folder.
+const CHECKPOINT: &str = "checkpoint.safetensors";
+
+/// The bytes of `path`, or an error naming it.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The bytes of `path`, decompressed when its name ends in .gz.
+fn read_gz(path: &Path) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    if path.extension().is_none_or(|e| e != "gz") {
+        return Ok(bytes);
+    }
+    let mut out = vec![];
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
+        .with_context(|| format!("{} is not valid gzip", path.display()))?;
+    Ok(out)
+}
+
+/// `path` itself, or `name` inside it when it is a folder (a run's folder given for its file).
+fn file_in(path: &Path, name: &str) -> PathBuf {
+    if path.is_dir() { path.join(name) } else { path.to_path_buf() }
+}
+
+/// Writes a flag that was given over the setting it overrides.
+fn set<T>(flag: Option<T>, setting: &mut T) {
+    if let Some(v) = flag {
+        *setting = v;
+    }
+}
+
+/// Tells how many records of `path` were skipped, and why (the first five).
+fn report_bad(path: &Path, r: &crate::text::data::ReadReport) {
+    let bad = r.bad();
+    if bad > 0 {
+        eprintln!("{}: skipped {bad} bad records", path.display());
+        for m in r.messages.iter().take(5) {
+            eprintln!("  {m}");
+        }
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,
 /// so a crash never leaves a half-written file where a good one was.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir =
-        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name =
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy());
     // One fixed name, so a write killed halfway leaves at most one stale file, which the next
     // write replaces.
     let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-/// Keeps only the lines of a metrics.jsonl whose `step` is at most `step` (a resumed run
-/// rewrites what came after).
-pub fn truncate_metrics(path: &std::path::Path, step: u64) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
-    let kept: String = text
-        .lines()
-        .filter(|l| {
-            serde_json::from_str::<serde_json::Value>(l)
-                .ok()
-                .and_then(|v| v["step"].as_u64())
-                .is_some_and(|s| s <= step)
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    write_atomic(path, kept.as_bytes())
-        .with_context(|| format!("cannot rewrite {}", path.display()))
+    std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The progress bar every long command shows: `{bar} pos/len {unit} · rate · message · eta`,
 /// starting at `at` (a resumed run's step).
-pub fn progress_bar(total: u64, at: u64, unit: &str) -> indicatif::ProgressBar {
+fn progress_bar(total: u64, at: u64, unit: &str) -> ProgressBar {
     let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
     let template =
         format!("{{bar:30}} {{pos}}/{{len}}{unit} · {{per_sec}} · {{msg}} · eta {{eta}}");
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&template)
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_position(at.min(total));
-    bar
+    let style = ProgressStyle::with_template(&template).unwrap_or(ProgressStyle::default_bar());
+    ProgressBar::new(total).with_style(style).with_position(at.min(total))
 }

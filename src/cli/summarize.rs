@@ -18,7 +18,9 @@ use crate::summarize::input::read_article;
 use crate::summarize::store::{self, Loaded, Precision};
 use crate::summarize::train::{SummarizeValues, TrainState, eval_loss, frozen, train_step};
 use crate::summarize::vocab::Vocab;
-use crate::summarize::{DecodeConfig, OptimizerKind, SummarizerConfig, TrainConfig, block_on};
+use crate::summarize::{
+    DecodeConfig, OptimizerKind, PointerGenerator, SummarizerConfig, TrainConfig, block_on,
+};
 use crate::text::data::{Pair, read_parallel};
 use crate::text::{rouge, tokenize};
 
@@ -171,12 +173,8 @@ impl DecodeOverrides {
         d.max_len = self.max_len.unwrap_or(d.max_len);
         d.no_repeat_trigram |= self.no_repeat_trigram;
         d.no_repeat_word |= self.no_repeat_word;
-        if let Some(n) = self.target_len {
-            d.target_len = (n > 0).then_some(n);
-        }
-        if let Some(s) = &self.stop_schedule {
-            d.stop_schedule = s.0.clone();
-        }
+        super::set(self.target_len.map(|n| (n > 0).then_some(n)), &mut d.target_len);
+        super::set(self.stop_schedule.clone().map(|s| s.0), &mut d.stop_schedule);
     }
 }
 
@@ -264,19 +262,16 @@ impl ExportArgs {
     /// Writes `model` with the flags' settings over `config`, and `extra` metadata.
     pub fn write(
         &self,
-        model: &crate::summarize::PointerGenerator,
-        mut config: SummarizerConfig,
+        model: &PointerGenerator,
+        config: SummarizerConfig,
         vocab: &Vocab,
         default_precision: Precision,
         extra: &[(&str, String)],
     ) -> Result<()> {
         let precision = self.precision.unwrap_or(default_precision);
-        self.decode.apply(&mut config.decode);
-        config.train.max_enc = self.max_enc.unwrap_or(config.train.max_enc);
-        config.validate()?;
-        let bytes = store::export_bytes_with(model, &config, vocab, precision, extra)?;
-        super::write_atomic(&self.out, &bytes)
-            .with_context(|| format!("cannot write {}", self.out.display()))?;
+        let config = with_decoding(config, &self.decode, self.max_enc)?;
+        let bytes = store::export_bytes(model, &config, vocab, precision, extra)?;
+        super::write(&self.out, &bytes)?;
         println!(
             "wrote {} ({:.2} MB, {} weights, vocabulary {})",
             self.out.display(),
@@ -311,28 +306,15 @@ pub fn run(cmd: SummarizeCommand) -> Result<()> {
     }
 }
 
-const CHECKPOINT: &str = "checkpoint.safetensors";
-
 /// Lines of a plain or gzipped text file (invalid UTF-8 is an error naming the line).
 fn read_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut bytes = vec![];
-    reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = vec![];
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if limit.is_some_and(|n| lines.len() >= n) {
-            break;
-        }
-        let text = std::str::from_utf8(line)
-            .map_err(|_| anyhow!("{} line {} is not valid UTF-8", path.display(), i + 1))?;
-        lines.push(text.trim_end_matches('\r').to_string());
-    }
+    let bytes = super::read_gz(path)?;
+    let mut lines = (bytes.split(|&b| b == b'\n').enumerate().take(limit.unwrap_or(usize::MAX)))
+        .map(|(i, line)| match std::str::from_utf8(line) {
+            Ok(text) => Ok(text.trim_end_matches('\r').to_string()),
+            Err(_) => Err(anyhow!("{} line {} is not valid UTF-8", path.display(), i + 1)),
+        })
+        .collect::<Result<Vec<_>>>()?;
     if lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
@@ -344,18 +326,22 @@ fn sentences(summary: &str) -> String {
     tokenize::split_summary_sentences(summary).join("\n")
 }
 
-pub fn rouge_cmd(a: RougeArgs) -> Result<()> {
-    let cands = read_lines(&a.candidates, None)?;
-    let refs = read_lines(&a.references, None)?;
-    if cands.len() != refs.len() {
-        bail!(
-            "{} has {} lines but {} has {}: they must be line-parallel",
-            a.candidates.display(),
-            cands.len(),
-            a.references.display(),
-            refs.len()
-        );
+/// The lines of two line-parallel files (the first `limit` of each).
+fn read_parallel_lines(
+    a: &Path,
+    b: &Path,
+    limit: Option<usize>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let (x, y) = (read_lines(a, limit)?, read_lines(b, limit)?);
+    if x.len() != y.len() {
+        let (a, b) = (a.display(), b.display());
+        bail!("{a} has {} lines but {b} has {}: they must be line-parallel", x.len(), y.len());
     }
+    Ok((x, y))
+}
+
+pub fn rouge_cmd(a: RougeArgs) -> Result<()> {
+    let (cands, refs) = read_parallel_lines(&a.candidates, &a.references, None)?;
     if cands.is_empty() {
         bail!("{} is empty", a.candidates.display());
     }
@@ -373,23 +359,14 @@ fn lead(a: LeadArgs) -> Result<()> {
     if a.n == 0 {
         bail!("--n must be at least 1");
     }
-    let lines = read_lines(&a.source, a.limit)?;
-    let out: String = lines
-        .iter()
-        .map(|l| {
-            format!(
-                "{}\n",
-                tokenize::split_sentences(l)
-                    .into_iter()
-                    .take(a.n)
-                    .collect::<Vec<_>>()
-                    .join(" <q> ")
-            )
-        })
-        .collect();
+    let mut out = String::new();
+    for line in read_lines(&a.source, a.limit)? {
+        let mut lead = tokenize::split_sentences(&line);
+        lead.truncate(a.n);
+        out.push_str(&format!("{}\n", lead.join(" <q> ")));
+    }
     match &a.out {
-        Some(p) => super::write_atomic(p, out.as_bytes())
-            .with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => super::write(p, out.as_bytes())?,
         None => std::io::stdout().write_all(out.as_bytes())?,
     }
     Ok(())
@@ -397,18 +374,33 @@ fn lead(a: LeadArgs) -> Result<()> {
 
 /// Loads a model from a training folder, a checkpoint or an export.
 pub fn load_model(path: &Path, device: &Device) -> Result<Loaded> {
-    let file = if path.is_dir() { path.join(CHECKPOINT) } else { path.to_path_buf() };
+    let file = super::file_in(path, super::CHECKPOINT);
     let bytes = std::fs::read(&file)
         .with_context(|| format!("cannot read the model {}", file.display()))?;
     store::load(&bytes, device).with_context(|| format!("{} is not a usable model", file.display()))
 }
 
-fn decode_config(base: &SummarizerConfig, a: &DecodeArgs) -> Result<SummarizerConfig> {
-    let mut c = base.clone();
-    a.overrides.apply(&mut c.decode);
-    c.train.max_enc = a.max_enc.unwrap_or(c.train.max_enc);
+/// `c` with the decoding overrides and `max_enc` written over it, validated.
+fn with_decoding(
+    mut c: SummarizerConfig,
+    overrides: &DecodeOverrides,
+    max_enc: Option<usize>,
+) -> Result<SummarizerConfig> {
+    overrides.apply(&mut c.decode);
+    c.train.max_enc = max_enc.unwrap_or(c.train.max_enc);
     c.validate()?;
     Ok(c)
+}
+
+/// `config`'s decoding of `tokens` with `model`.
+pub fn decode(
+    model: &PointerGenerator,
+    vocab: &Vocab,
+    tokens: &[String],
+    config: &SummarizerConfig,
+) -> Result<Summary> {
+    block_on(summarize(model, vocab, tokens, config.train.max_enc, &config.decode))
+        .map_err(|e| anyhow!(e))
 }
 
 /// The most input `summarize run` reads.
@@ -417,7 +409,7 @@ const MAX_INPUT: usize = 64 << 20;
 fn run_one(a: RunArgs) -> Result<()> {
     let device = device::native(a.decode.device)?.announce();
     let loaded = load_model(&a.model, &device)?;
-    let config = decode_config(&loaded.config, &a.decode)?;
+    let config = with_decoding(loaded.config.clone(), &a.decode.overrides, a.decode.max_enc)?;
     let mut bytes = vec![];
     std::io::stdin()
         .take(MAX_INPUT as u64 + 1)
@@ -428,71 +420,41 @@ fn run_one(a: RunArgs) -> Result<()> {
     for note in &article.notes {
         eprintln!("note: {note}");
     }
-    let tokens = article.tokens;
-    let s =
-        block_on(summarize(&model, &loaded.vocab, &tokens, config.train.max_enc, &config.decode))
-            .map_err(|e| anyhow!(e))?;
+    let s = decode(&model, &loaded.vocab, &article.tokens, &config)?;
     println!("{}", tokenize::detokenize(&s.tokens));
     if a.explain {
-        println!("{}", explain_json(&s));
+        println!(
+            "{}",
+            serde_json::json!({ "tokens": s.tokens, "p_gen": s.p_gen, "attention": s.attention, "source": s.source, "truncated": s.truncated, "score": s.score })
+        );
     }
     Ok(())
-}
-
-fn explain_json(s: &Summary) -> String {
-    serde_json::json!({ "tokens": s.tokens, "p_gen": s.p_gen, "attention": s.attention, "source": s.source, "truncated": s.truncated, "score": s.score }).to_string()
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
     let device = device::native(a.decode.device)?.announce();
     let loaded = load_model(&a.model, &device)?;
-    let config = decode_config(&loaded.config, &a.decode)?;
-    let sources = read_lines(&a.source, a.limit)?;
-    let targets = read_lines(&a.target, a.limit)?;
-    if sources.len() != targets.len() {
-        bail!(
-            "{} has {} lines but {} has {}",
-            a.source.display(),
-            sources.len(),
-            a.target.display(),
-            targets.len()
-        );
-    }
+    let config = with_decoding(loaded.config.clone(), &a.decode.overrides, a.decode.max_enc)?;
+    let (sources, targets) = read_parallel_lines(&a.source, &a.target, a.limit)?;
     let model = frozen(&loaded.model);
     let bar = super::progress_bar(sources.len() as u64, 0, "articles");
-    let mut cands = vec![];
-    for src in &sources {
+    let mut cands = vec![String::new(); sources.len()];
+    for (src, cand) in sources.iter().zip(&mut cands) {
         let tokens: Vec<String> = src.split_whitespace().map(str::to_string).collect();
-        let summary = if tokens.is_empty() {
-            String::new()
-        } else {
-            block_on(summarize(
-                &model,
-                &loaded.vocab,
-                &tokens,
-                config.train.max_enc,
-                &config.decode,
-            ))
-            .map_err(|e| anyhow!(e))?
-            .tokens
-            .join(" ")
-        };
-        cands.push(summary);
+        if !tokens.is_empty() {
+            *cand = decode(&model, &loaded.vocab, &tokens, &config)?.tokens.join(" ");
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
     if let Some(out) = &a.out {
-        let text: String = cands.iter().map(|c| format!("{c}\n")).collect();
-        super::write_atomic(out, text.as_bytes())?;
+        super::write(out, cands.iter().map(|c| format!("{c}\n")).collect::<String>().as_bytes())?;
     }
     let refs: Vec<String> = targets.iter().map(|r| sentences(r)).collect();
     let s = rouge::corpus(&cands, &refs, a.stem);
     let words = |t: &str| t.split_whitespace().filter(|w| *w != "<q>").count();
     let article_lengths: Vec<usize> = sources.iter().map(|t| words(t)).collect();
     let max_enc = config.train.max_enc;
-    let mean = |v: &[usize]| {
-        if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 }
-    };
     println!(
         "{}",
         serde_json::json!({
@@ -506,14 +468,17 @@ fn eval(a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+fn mean(v: &[usize]) -> f64 {
+    if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 }
+}
+
 /// Mean and percentiles of token counts, for reading what "the first N tokens" leaves out.
 fn length_summary(lengths: &[usize]) -> serde_json::Value {
     let mut v = lengths.to_vec();
     v.sort_unstable();
     let at =
         |q: f64| v.get(((v.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0);
-    let mean = if v.is_empty() { 0.0 } else { v.iter().sum::<usize>() as f64 / v.len() as f64 };
-    serde_json::json!({ "mean": mean, "min": at(0.0), "p10": at(0.1), "p25": at(0.25), "median": at(0.5), "p75": at(0.75), "p90": at(0.9), "max": at(1.0) })
+    serde_json::json!({ "mean": mean(&v), "min": at(0.0), "p10": at(0.1), "p25": at(0.25), "median": at(0.5), "p75": at(0.75), "p90": at(0.9), "max": at(1.0) })
 }
 
 fn export(a: ExportArgs) -> Result<()> {
@@ -521,38 +486,28 @@ fn export(a: ExportArgs) -> Result<()> {
     a.write(&l.model, l.config.clone(), &l.vocab, Precision::Int8, &[])
 }
 
-/// Pairs as token lists, and the examples of one batch.
-struct Data {
-    pairs: Vec<Pair>,
+/// The examples of the pairs at `idx`.
+fn examples(pairs: &[Pair], idx: &[usize], vocab: &Vocab, c: &SummarizerConfig) -> Vec<Example> {
+    idx.iter()
+        .map(|&i| {
+            let p = &pairs[i];
+            let art: Vec<&str> = p.article.split_whitespace().collect();
+            let sum: Vec<&str> = p.summary.split_whitespace().filter(|w| *w != "<q>").collect();
+            Example::new(&art, &sum, vocab, c.train.max_enc, c.train.max_dec)
+        })
+        .collect()
 }
 
-impl Data {
-    fn examples(&self, idx: &[usize], vocab: &Vocab, c: &SummarizerConfig) -> Vec<Example> {
-        idx.iter()
-            .map(|&i| {
-                let p = &self.pairs[i];
-                let art: Vec<&str> = p.article.split_whitespace().collect();
-                let sum: Vec<&str> = p.summary.split_whitespace().filter(|w| *w != "<q>").collect();
-                Example::new(&art, &sum, vocab, c.train.max_enc, c.train.max_dec)
-            })
-            .collect()
-    }
-}
-
-/// The order of epoch `epoch`: a seeded shuffle, so a cursor identifies a position exactly.
-fn epoch_order(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+/// The pairs of step `step`'s batch: each epoch's order is a seeded shuffle, so a cursor
+/// identifies a position exactly.
+fn batch_indices(n: usize, batch: usize, seed: u64, step: u64) -> Vec<usize> {
+    let per_epoch = (n / batch).max(1) as u64;
+    let (epoch, k) = (step / per_epoch, (step % per_epoch) as usize);
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = Rng::stream(seed, 31, epoch);
     for i in (1..n).rev() {
         order.swap(i, rng.below(i + 1));
     }
-    order
-}
-
-fn batch_indices(n: usize, batch: usize, seed: u64, step: u64) -> Vec<usize> {
-    let per_epoch = (n / batch).max(1) as u64;
-    let (epoch, k) = (step / per_epoch, (step % per_epoch) as usize);
-    let order = epoch_order(n, seed, epoch);
     (0..batch).map(|i| order[(k * batch + i) % n]).collect()
 }
 
@@ -562,18 +517,11 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
     // one is checked against its checkpoint's whole config by the driver, like every setting.
     let keeps_shape = base.is_some() && !a.run.resume;
     let m = &mut c.model;
-    if let Some(v) = a.vocab_size {
-        if keeps_shape && v != m.vocab_size {
-            bail!(
-                "--vocab-size cannot change when starting --from a saved model: it has {}",
-                m.vocab_size
-            );
-        }
-        m.vocab_size = v;
-    }
-    for (flag, value, field) in
-        [("--emb", a.emb, &mut m.emb), ("--hidden", a.hidden, &mut m.hidden)]
-    {
+    for (flag, value, field) in [
+        ("--vocab-size", a.vocab_size, &mut m.vocab_size),
+        ("--emb", a.emb, &mut m.emb),
+        ("--hidden", a.hidden, &mut m.hidden),
+    ] {
         if let Some(v) = value {
             if keeps_shape && v != *field {
                 bail!("{flag} cannot change when starting --from a saved model: it has {}", *field);
@@ -582,9 +530,7 @@ fn build_config(a: &TrainArgs, base: Option<&SummarizerConfig>) -> Result<Summar
         }
     }
     m.coverage |= a.coverage;
-    if a.no_pointer {
-        m.pointer = false;
-    }
+    m.pointer &= !a.no_pointer;
     m.init_std = a.init_std.unwrap_or(m.init_std);
     let t = &mut c.train;
     t.batch_size = a.batch_size.unwrap_or(t.batch_size);
@@ -610,39 +556,30 @@ fn train(a: TrainArgs) -> Result<()> {
             "use either --resume (continue this folder) or --from (start from another model), not both"
         );
     }
-    let folder = RunFolder::create(&a.out, CHECKPOINT)?;
-    let ckpt = folder.checkpoint.clone();
+    let folder = RunFolder::create(&a.out)?;
     let started = device::native(a.device)?;
     let (device, backend) = (started.clone().announce(), started.backend);
+    let read = |path: &Path, limit, what| {
+        let d = read_parallel(path, limit)
+            .with_context(|| format!("cannot read {what} data {}", path.display()))?;
+        super::report_bad(path, &d.report);
+        anyhow::Ok(d.pairs)
+    };
     eprintln!("reading {} …", a.data.display());
-    let train_set = read_parallel(&a.data, a.limit)
-        .with_context(|| format!("cannot read training data {}", a.data.display()))?;
-    report_bad(&a.data, &train_set.report);
-    if train_set.pairs.is_empty() {
+    let pairs = read(&a.data, a.limit, "training")?;
+    if pairs.is_empty() {
         bail!("{} has no usable article/summary pairs", a.data.display());
     }
-    let val_set = match &a.val {
-        Some(v) => {
-            let d = read_parallel(v, Some(a.val_batches.max(1) * 64))
-                .with_context(|| format!("cannot read validation data {}", v.display()))?;
-            report_bad(v, &d.report);
-            Some(d)
-        }
-        None => None,
-    };
+    let val = (a.val.as_deref())
+        .map(|v| read(v, Some(a.val_batches.max(1) * 64), "validation"))
+        .transpose()?;
     let (state, config, vocab) = if a.run.resume {
-        let bytes = folder.read_checkpoint()?;
-        let l = store::load(&bytes, &device)
-            .with_context(|| format!("cannot resume from {}", ckpt.display()))?;
-        let opt = match l.kind {
-            store::Kind::Checkpoint | store::Kind::OldCheckpoint => {
-                l.opt.ok_or_else(|| anyhow!("{} has no optimizer state", ckpt.display()))?
-            }
-            store::Kind::Export => {
-                bail!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display())
-            }
-        };
-        // The checkpoint's config stays; a flag that would change it is refused by name.
+        let l = folder.resume(|b| store::load(b, &device))?;
+        let ckpt = &folder.checkpoint;
+        if l.kind == store::Kind::Export {
+            bail!("{} is an export, not a checkpoint: it cannot be resumed", ckpt.display())
+        }
+        let opt = l.opt.ok_or_else(|| anyhow!("{} has no optimizer state", ckpt.display()))?;
         let wanted = build_config(&a, Some(&l.config))
             .with_context(|| format!("--resume with {}", ckpt.display()))?;
         folder.refuse_changed_settings(&l.config, &wanted)?;
@@ -656,7 +593,7 @@ fn train(a: TrainArgs) -> Result<()> {
     } else {
         let config = build_config(&a, None)?;
         eprintln!("building a {}-word vocabulary …", config.model.vocab_size);
-        let tokens = train_set.pairs.iter().flat_map(|p| {
+        let tokens = pairs.iter().flat_map(|p| {
             p.article.split_whitespace().chain(p.summary.split_whitespace().filter(|w| *w != "<q>"))
         });
         let vocab = Vocab::build(tokens, config.model.vocab_size)?;
@@ -669,9 +606,8 @@ fn train(a: TrainArgs) -> Result<()> {
         }
         (TrainState::new(&config, &device), config, vocab)
     };
-    folder.write_config(&config)?;
-    super::write_atomic(&a.out.join("vocab.txt"), vocab.to_text().as_bytes())?;
-    let mut metrics = folder.metrics(a.run.resume.then_some(state.step))?;
+    let mut metrics = folder.start(&config, a.run.resume.then_some(state.step))?;
+    super::write(&a.out.join("vocab.txt"), vocab.to_text().as_bytes())?;
     let m = &config.model;
     eprintln!(
         "pointer-generator{} · vocab {} · emb {} · hidden {} · batch {} · ≤{}/{} tokens · {} {} · {} pairs · {backend}",
@@ -684,13 +620,13 @@ fn train(a: TrainArgs) -> Result<()> {
         config.train.max_dec,
         config.train.optimizer,
         config.train.lr,
-        train_set.pairs.len()
+        pairs.len()
     );
     let mut run = SummarizeRun {
         config: &config,
         vocab: &vocab,
-        data: Data { pairs: train_set.pairs },
-        val: val_set.map(|d| Data { pairs: d.pairs }),
+        data: pairs,
+        val,
         val_batches: a.val_batches,
         values: SummarizeValues::default(),
         tokens: 0,
@@ -701,11 +637,8 @@ fn train(a: TrainArgs) -> Result<()> {
         folder.save(&run, &state, 0)?;
         // The starting point, so the curve shows where training began.
         if let Some(v) = run.val_loss(&state) {
-            writeln!(
-                metrics,
-                "{}",
-                serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 })
-            )?;
+            let line = serde_json::json!({ "step": 0, "val_nll": v, "seconds": 0.0 });
+            writeln!(metrics, "{line}")?;
             run.last_val = format!(" · val {v:.3}");
         }
     }
@@ -718,8 +651,8 @@ fn train(a: TrainArgs) -> Result<()> {
 struct SummarizeRun<'a> {
     config: &'a SummarizerConfig,
     vocab: &'a Vocab,
-    data: Data,
-    val: Option<Data>,
+    data: Vec<Pair>,
+    val: Option<Vec<Pair>>,
     val_batches: usize,
     /// The last step's loss, NLL, coverage loss and gradient norm.
     values: SummarizeValues,
@@ -731,33 +664,25 @@ struct SummarizeRun<'a> {
 impl SummarizeRun<'_> {
     /// Mean NLL over the first `val_batches` validation batches.
     fn val_loss(&self, state: &TrainState) -> Option<f64> {
-        let (v, config) = (self.val.as_ref()?, self.config);
-        let n = v.pairs.len();
-        let losses: Vec<f64> = (0..self.val_batches)
+        let (v, config, b) = (self.val.as_ref()?, self.config, self.config.train.batch_size);
+        let total: f64 = (0..self.val_batches)
             .map(|k| {
-                let idx: Vec<usize> = (0..config.train.batch_size)
-                    .map(|i| (k * config.train.batch_size + i) % n)
-                    .collect();
-                eval_loss(
-                    &state.model,
-                    &Batch::new(&v.examples(&idx, self.vocab, config), self.vocab.len()),
-                    config,
-                )
+                let idx: Vec<usize> = (k * b..(k + 1) * b).map(|i| i % v.len()).collect();
+                let batch = Batch::new(&examples(v, &idx, self.vocab, config), self.vocab.len());
+                eval_loss(&state.model, &batch, config)
             })
-            .collect();
-        Some(losses.iter().sum::<f64>() / losses.len().max(1) as f64)
+            .sum();
+        Some(total / self.val_batches.max(1) as f64)
     }
 }
 
 /// One line of metrics.jsonl.
 #[derive(serde::Serialize)]
 struct TrainLine {
-    step: u64,
     #[serde(flatten)]
     values: SummarizeValues,
     val_nll: Option<f64>,
     tokens_per_sec: f64,
-    seconds: f64,
 }
 
 impl Run for SummarizeRun<'_> {
@@ -765,13 +690,9 @@ impl Run for SummarizeRun<'_> {
 
     fn advance(&mut self, state: TrainState) -> Result<TrainState> {
         let config = self.config;
-        let idx = batch_indices(
-            self.data.pairs.len(),
-            config.train.batch_size,
-            config.train.seed,
-            state.step,
-        );
-        let examples = self.data.examples(&idx, self.vocab, config);
+        let idx =
+            batch_indices(self.data.len(), config.train.batch_size, config.train.seed, state.step);
+        let examples = examples(&self.data, &idx, self.vocab, config);
         self.tokens += examples.iter().map(|e| e.enc.len() + e.target.len()).sum::<usize>();
         let batch = Batch::new(&examples, self.vocab.len());
         let (state, report) = train_step(state, &batch, config);
@@ -797,30 +718,14 @@ impl Run for SummarizeRun<'_> {
         if let Some(v) = val_nll {
             self.last_val = format!(" · val {v:.3}");
         }
-        Ok(TrainLine {
-            step: state.step,
-            values: self.values,
-            val_nll,
-            tokens_per_sec: self.tokens as f64 / seconds,
-            seconds,
-        })
+        Ok(TrainLine { values: self.values, val_nll, tokens_per_sec: self.tokens as f64 / seconds })
     }
 
     fn checkpoint(&self, state: &TrainState) -> std::result::Result<Vec<u8>, Unsaved> {
-        store::checkpoint_bytes(state, self.config, self.vocab, &[]).map_err(Unsaved::from_record)
+        Ok(store::checkpoint_bytes(state, self.config, self.vocab, &[])?)
     }
 
     fn divergence_hint(&self) -> &'static str {
         " Try a smaller --lr."
-    }
-}
-
-fn report_bad(path: &Path, r: &crate::text::data::ReadReport) {
-    let bad = r.bad();
-    if bad > 0 {
-        eprintln!("{}: skipped {bad} bad records", path.display());
-        for m in r.messages.iter().take(5) {
-            eprintln!("  {m}");
-        }
     }
 }

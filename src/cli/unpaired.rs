@@ -9,19 +9,22 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
 use crate::cli::driver::{Cadence, ResumeArgs, Run, RunFolder, Unsaved, drive};
-use crate::cli::summarize::{DecodeOverrides, ExportArgs};
+use crate::cli::summarize::{DecodeOverrides, ExportArgs, decode};
 use crate::device::{self, DeviceChoice};
-use crate::summarize::decode::summarize;
+use crate::gan::Objective;
 use crate::summarize::store::Precision;
 use crate::summarize::train::{TrainState, frozen};
 use crate::summarize::vocab::Vocab;
 use crate::summarize::{PointerGenerator, SummarizerConfig, block_on};
 use crate::text::data::Pair;
 use crate::text::{rouge, tokenize};
-use crate::unpaired::config::{Method, PretrainTarget, UnpairedConfig, objective_from_name};
+use crate::unpaired::config::{
+    Method, PretrainConfig, PretrainTarget, UnpairedConfig, objective_from_name,
+};
 use crate::unpaired::data::{Unpaired, cnndm_news, debian};
 use crate::unpaired::lm::SummaryLm;
 use crate::unpaired::search;
@@ -29,8 +32,6 @@ use crate::unpaired::store::{self, Phase};
 use crate::unpaired::train::{
     Corpus, UnpairedReport, UnpairedState, UnpairedValues, pretrain_step, summary_words, train_step,
 };
-
-const CHECKPOINT: &str = "checkpoint.safetensors";
 
 #[derive(Subcommand)]
 pub enum UnpairedCommand {
@@ -124,8 +125,11 @@ pub struct PretrainArgs {
     /// What the generator learns to write: span (Wang & Lee's code: 6–11 consecutive words
     /// from 0–10 words in) or subsequence (random words in order). Default: span for cnndm,
     /// subsequence for debian (what the shipped Debian model used).
-    #[arg(long, value_parser = ["span", "subsequence"])]
-    pretrain_target: Option<String>,
+    #[arg(long, value_parser = PossibleValuesParser::new(["span", "subsequence"]).map(|t| match t.as_str() {
+        "span" => PretrainConfig::wang_lee().target,
+        _ => PretrainTarget::Subsequence,
+    }))]
+    pretrain_target: Option<PretrainTarget>,
     /// Each document word is dropped from the generator's input with this probability
     /// (default 1/16 for cnndm, Wang & Lee's code; 0 for debian).
     #[arg(long)]
@@ -146,11 +150,11 @@ pub struct GanArgs {
     /// distributions (method 1: the critic reads the generator's distributions) or reinforce
     /// (method 2: the critic's score of sampled words is the reward).
     /// (default distributions)
-    #[arg(long)]
-    method: Option<String>,
+    #[arg(long, value_parser = parse_method)]
+    method: Option<Method>,
     /// The critic's objective: wgan-gp (λ 10, the default), ct-gan, wgan or gan.
-    #[arg(long)]
-    objective: Option<String>,
+    #[arg(long, value_parser = parse_objective)]
+    objective: Option<Objective>,
     /// The generator's Adam learning rate in the GAN phase (default 5e-5, Wang & Lee's, who
     /// train far longer than a CPU allows). Set when the run starts; saved with it.
     #[arg(long)]
@@ -178,6 +182,18 @@ pub struct GanArgs {
     /// bigram rates strings of [UNK] highly).
     #[arg(long)]
     lm_reward_unk: Option<bool>,
+}
+
+/// `--method`, by any of the library's names.
+fn parse_method(m: &str) -> Result<Method, String> {
+    Method::from_name(m)
+        .ok_or_else(|| format!("unknown --method '{m}': choose {}", Method::NAMES.join(" or ")))
+}
+
+/// `--objective`, with this setting's λ.
+fn parse_objective(o: &str) -> Result<Objective, String> {
+    objective_from_name(o)
+        .ok_or_else(|| format!("unknown --objective '{o}': choose wgan-gp, ct-gan, wgan or gan"))
 }
 
 #[derive(Args, Debug)]
@@ -229,12 +245,6 @@ pub struct SearchArgs {
     /// The summaries' bigram's Kneser–Ney discount.
     #[arg(long, default_value_t = 0.75)]
     lm_discount: f64,
-}
-
-/// Writes the decoding overrides over the generator's and validates the result.
-fn apply(d: &DecodeOverrides, config: &mut UnpairedConfig) -> Result<()> {
-    d.apply(&mut config.generator.decode);
-    Ok(config.generator.validate()?)
 }
 
 #[derive(Args, Debug)]
@@ -296,14 +306,10 @@ pub fn run(cmd: UnpairedCommand) -> Result<()> {
     }
 }
 
-fn checkpoint_path(p: &Path) -> PathBuf {
-    if p.is_dir() { p.join(CHECKPOINT) } else { p.to_path_buf() }
-}
-
 fn load(path: &Path, device: &Device) -> Result<store::Loaded> {
-    let file = checkpoint_path(path);
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    store::from_bytes(&bytes, device).with_context(|| format!("cannot load {}", file.display()))
+    let file = super::file_in(path, super::CHECKPOINT);
+    store::from_bytes(&super::read(&file)?, device)
+        .with_context(|| format!("cannot load {}", file.display()))
 }
 
 fn read_data(source: &CorpusArgs) -> Result<Unpaired> {
@@ -315,12 +321,7 @@ fn read_data(source: &CorpusArgs) -> Result<Unpaired> {
         Setting::Bundle => return bundle_data(path),
     }
     .with_context(|| format!("cannot read {}", path.display()))?;
-    if report.bad() > 0 {
-        eprintln!("{}: skipped {} bad records", path.display(), report.bad());
-        for m in report.messages.iter().take(5) {
-            eprintln!("  {m}");
-        }
-    }
+    super::report_bad(path, &report);
     if data.documents.is_empty() || data.summaries.is_empty() {
         bail!(
             "{} gave {} documents and {} summaries of at most 50 tokens: unpaired training needs both",
@@ -341,7 +342,7 @@ fn read_data(source: &CorpusArgs) -> Result<Unpaired> {
 
 /// A page bundle's corpus sample (no true pairs).
 fn bundle_data(path: &Path) -> Result<Unpaired> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = super::read(path)?;
     let reader = crate::record::Reader::new(&bytes)
         .with_context(|| format!("{} is not a safetensors file", path.display()))?;
     let (documents, summaries) = store::bundle_corpus(&reader.metadata)
@@ -350,25 +351,12 @@ fn bundle_data(path: &Path) -> Result<Unpaired> {
     Ok(Unpaired { documents, summaries, ..Unpaired::default() })
 }
 
-fn common_checks(c: &Common) -> Result<()> {
-    cadence(c)?;
-    RunFolder::create(&c.out, CHECKPOINT).map(|_| ())
-}
-
 /// Writes the pretraining flags that were given (all but --vocab-size, which the vocabulary
 /// decides) over `config`: a new run's defaults, or a copy of a resumed run's saved config.
 fn apply_pretrain_flags(a: &PretrainArgs, config: &mut UnpairedConfig) -> Result<()> {
-    if let Some(seed) = a.seed {
-        *config = config.clone().with_seed(seed);
-    }
+    super::set(a.seed.map(|seed| config.clone().with_seed(seed)), config);
     config.batch_size = a.batch_size.unwrap_or(config.batch_size);
-    match a.pretrain_target.as_deref() {
-        Some("span") => {
-            config.pretrain.target = crate::unpaired::config::PretrainConfig::wang_lee().target
-        }
-        Some(_) => config.pretrain.target = PretrainTarget::Subsequence,
-        None => {}
-    }
+    config.pretrain.target = a.pretrain_target.unwrap_or(config.pretrain.target);
     config.pretrain.source_dropout = a.source_dropout.unwrap_or(config.pretrain.source_dropout);
     if let Some(w) = a.coverage_loss {
         if !(w.is_finite() && w >= 0.0) {
@@ -386,10 +374,9 @@ fn apply_pretrain_flags(a: &PretrainArgs, config: &mut UnpairedConfig) -> Result
 
 fn pretrain(a: PretrainArgs) -> Result<()> {
     let c = &a.common;
-    common_checks(c)?;
+    let (cadence, folder) = (cadence(c)?, RunFolder::create(&c.out)?);
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.source)?;
-    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let (generator, reconstructor, config, vocab) = if c.run.resume {
         let l = load(&c.out, &device)?;
         if store::is_bundle(&l.metadata) {
@@ -398,8 +385,6 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
                 c.out.display()
             );
         }
-        // The saved config stays: the flags given are written over a copy of it, and any
-        // setting they would change is refused by name.
         let mut wanted = l.config.clone();
         if let Some(v) = a.vocab_size {
             wanted.generator.model.vocab_size = v;
@@ -407,15 +392,13 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         }
         apply_pretrain_flags(&a, &mut wanted)?;
         folder.refuse_changed_settings(&l.config, &wanted)?;
-        match l.phase {
-            Phase::Pretrain { generator, reconstructor } => {
-                (generator, reconstructor, l.config, l.vocab)
-            }
-            Phase::Gan(_) => bail!(
+        let Phase::Pretrain { generator, reconstructor } = l.phase else {
+            bail!(
                 "{} holds a GAN-phase run; resume it with `unpaired train --resume`",
                 c.out.display()
-            ),
-        }
+            )
+        };
+        (generator, reconstructor, l.config, l.vocab)
     } else {
         let words = data.documents.iter().chain(&data.summaries).flatten().map(String::as_str);
         let vocab_size = a.vocab_size.unwrap_or(8000);
@@ -438,9 +421,8 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         let r = TrainState::new(&config.reconstructor, &device);
         (g, r, config, vocab)
     };
-    folder.write_config(&config)?;
+    let mut metrics = folder.start(&config, c.run.resume.then_some(generator.step))?;
     let corpus = Corpus::new(&data.documents, &data.summaries, &vocab);
-    let mut metrics = folder.metrics(c.run.resume.then_some(generator.step))?;
     eprintln!(
         "pretraining · vocab {} · batch {} · generator ≤{}→{} tokens, reconstructor ≤{}→{}",
         vocab.len(),
@@ -450,9 +432,13 @@ fn pretrain(a: PretrainArgs) -> Result<()> {
         config.reconstructor.train.max_enc,
         config.reconstructor.train.max_dec
     );
-    let mut run = PretrainRun { config: &config, vocab: &vocab, corpus: &corpus, nll: [0.0; 2] };
-    let ((g, _), _) =
-        drive(&mut run, (generator, reconstructor), &folder, &cadence(c)?, &mut metrics)?;
+    let mut run = PretrainRun {
+        config: &config,
+        vocab: &vocab,
+        corpus: &corpus,
+        nll: PretrainLine::default(),
+    };
+    let ((g, _), _) = drive(&mut run, (generator, reconstructor), &folder, &cadence, &mut metrics)?;
     println!("pretrained to step {}. Wrote {}", g.step, c.out.display());
     Ok(())
 }
@@ -467,17 +453,15 @@ struct PretrainRun<'a> {
     config: &'a UnpairedConfig,
     vocab: &'a Vocab,
     corpus: &'a Corpus<'a>,
-    /// The last step's generator and reconstructor NLL.
-    nll: [f64; 2],
+    /// The last step's losses.
+    nll: PretrainLine,
 }
 
 /// One line of a pretraining run's metrics.jsonl.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Clone, Copy, Default)]
 struct PretrainLine {
-    step: u64,
     generator_nll: f64,
     reconstructor_nll: f64,
-    seconds: f64,
 }
 
 impl Run for PretrainRun<'_> {
@@ -486,25 +470,25 @@ impl Run for PretrainRun<'_> {
     fn advance(&mut self, (g, r): Self::State) -> Result<Self::State> {
         let (g, r, nll) = pretrain_step(g, r, self.config, self.corpus);
         let v = block_on(crate::nn::read_floats(Tensor::cat(nll.to_vec(), 0), 2))?;
-        self.nll = [v[0], v[1]];
-        if !self.nll.iter().all(|v| v.is_finite()) {
+        if !v.iter().all(|v| v.is_finite()) {
             bail!("the losses diverged to NaN");
         }
+        self.nll = PretrainLine { generator_nll: v[0], reconstructor_nll: v[1] };
         Ok((g, r))
     }
 
     fn message(&self) -> String {
-        format!("generator nll {:.3} · reconstructor nll {:.3}", self.nll[0], self.nll[1])
+        let PretrainLine { generator_nll: g, reconstructor_nll: r } = self.nll;
+        format!("generator nll {g:.3} · reconstructor nll {r:.3}")
     }
 
-    fn log(&mut self, (g, _): &Self::State, seconds: f64) -> Result<impl serde::Serialize> {
-        let [generator_nll, reconstructor_nll] = self.nll;
-        Ok(PretrainLine { step: g.step, generator_nll, reconstructor_nll, seconds })
+    fn log(&mut self, _: &Self::State, _: f64) -> Result<impl serde::Serialize> {
+        Ok(self.nll)
     }
 
     fn checkpoint(&self, (g, r): &Self::State) -> std::result::Result<Vec<u8>, Unsaved> {
         let phase = Phase::Pretrain { generator: g.clone(), reconstructor: r.clone() };
-        store::to_bytes(&phase, self.config, self.vocab, &[]).map_err(Unsaved::from_record)
+        Ok(store::to_bytes(&phase, self.config, self.vocab, &[])?)
     }
 }
 
@@ -519,7 +503,6 @@ struct GanPhaseRun<'a> {
 /// One line of a GAN-phase run's metrics.jsonl, with sample summaries.
 #[derive(serde::Serialize)]
 struct GanPhaseLine {
-    step: u64,
     critic_estimate: f64,
     penalty: f64,
     adversarial: f64,
@@ -529,7 +512,6 @@ struct GanPhaseLine {
     /// The rewards' scales in the generator's loss: reconstruction, critic, LM prior.
     reward_scale: [f64; 3],
     samples: Vec<String>,
-    seconds: f64,
 }
 
 impl Run for GanPhaseRun<'_> {
@@ -555,10 +537,9 @@ impl Run for GanPhaseRun<'_> {
         )
     }
 
-    fn log(&mut self, state: &UnpairedState, seconds: f64) -> Result<impl serde::Serialize> {
+    fn log(&mut self, _: &UnpairedState, _: f64) -> Result<impl serde::Serialize> {
         let (report, v) = self.report.as_ref().context("no step was taken")?;
         Ok(GanPhaseLine {
-            step: state.step,
             critic_estimate: v.estimate,
             penalty: v.penalty,
             adversarial: v.adversarial,
@@ -571,115 +552,75 @@ impl Run for GanPhaseRun<'_> {
                 .iter()
                 .map(|w| summary_words(w, self.vocab).join(" "))
                 .collect(),
-            seconds,
         })
     }
 
     fn checkpoint(&self, state: &UnpairedState) -> std::result::Result<Vec<u8>, Unsaved> {
-        store::to_bytes(&Phase::Gan(state.clone()), self.config, self.vocab, &[])
-            .map_err(Unsaved::from_record)
+        Ok(store::to_bytes(&Phase::Gan(state.clone()), self.config, self.vocab, &[])?)
     }
 }
 
 fn gan(a: GanArgs) -> Result<()> {
     let c = &a.common;
-    common_checks(c)?;
-    let method = a
-        .method
-        .as_deref()
-        .map(|m| {
-            Method::from_name(m).with_context(|| {
-                format!("unknown --method '{m}': choose {}", Method::NAMES.join(" or "))
-            })
-        })
-        .transpose()?;
-    let objective = a
-        .objective
-        .as_deref()
-        .map(|o| {
-            objective_from_name(o).with_context(|| {
-                format!("unknown --objective '{o}': choose wgan-gp, ct-gan, wgan or gan")
-            })
-        })
-        .transpose()?;
+    let (cadence, folder) = (cadence(c)?, RunFolder::create(&c.out)?);
     let device = device::native(c.device)?.announce();
     let data = read_data(&c.source)?;
-    if let Some(lr) = a.generator_lr
-        && !(lr.is_finite() && lr > 0.0 && lr <= 1.0)
-    {
-        bail!("--generator-lr must be a number in (0, 1], not {lr}");
+    if let Some(lr) = a.generator_lr {
+        check_generator_lr(lr)?;
     }
-    let folder = RunFolder::create(&c.out, CHECKPOINT)?;
     let (state, config, vocab) = if c.run.resume {
         if a.from.is_some() || a.generator_lr.is_some() {
             bail!(
                 "--resume continues --out with its saved settings; --from and --generator-lr only start a run"
             );
         }
-        let l = load(&c.out, &device)?;
-        if !matches!(l.phase, Phase::Gan(_)) {
-            bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
-        }
-        // The saved config stays: the flags given are written over a copy of it, and any
-        // setting they would change is refused by name.
-        let mut wanted = l.config.clone();
-        wanted.method = method.unwrap_or(wanted.method);
-        wanted.objective = objective.clone().unwrap_or(wanted.objective);
-        wanted.critic_warmup = a.critic_warmup.unwrap_or(wanted.critic_warmup);
-        apply_reward_flags(&a, &mut wanted);
-        folder.refuse_changed_settings(&l.config, &wanted)?;
-        let Phase::Gan(state) = l.phase else {
+        let store::Loaded { phase: Phase::Gan(state), config, vocab, .. } = load(&c.out, &device)?
+        else {
             bail!("{} holds a pretraining run; start the GAN phase with --from", c.out.display())
         };
-        (state, l.config, l.vocab)
+        let mut wanted = config.clone();
+        apply_gan_flags(&a, &mut wanted);
+        folder.refuse_changed_settings(&config, &wanted)?;
+        (state, config, vocab)
     } else {
         let from = a.from.as_ref().context("the GAN phase starts --from a pretrained run")?;
         let l = load(from, &device)?;
-        match l.phase {
+        let mut config = l.config.clone();
+        if let Phase::Gan(_) = l.phase {
+            // A branch of a GAN-phase run: its weights, optimizers and step counter (so its
+            // data draws continue as the original run's would), with new reward settings;
+            // what would change the run's nature is refused by name.
+            let fixed: [(&str, bool); 4] = [
+                ("--method", a.method.is_some_and(|m| m != config.method)),
+                ("--objective", a.objective.as_ref().is_some_and(|o| *o != config.objective)),
+                ("--generator-lr", a.generator_lr.is_some()),
+                ("--critic-warmup", a.critic_warmup.is_some()),
+            ];
+            if let Some((flag, _)) = fixed.iter().find(|g| g.1) {
+                bail!(
+                    "{} is a GAN-phase checkpoint: a branch from it keeps its {}; start from a pretrained run to change it",
+                    from.display(),
+                    &flag[2..]
+                );
+            }
+        } else {
+            config.method = Method::Distributions;
+            config.objective = Objective::WganGp { lambda: 10.0 };
+        }
+        apply_gan_flags(&a, &mut config);
+        config.validate()?;
+        let state = match l.phase {
             Phase::Gan(state) => {
-                // A branch of a GAN-phase run: its weights, optimizers and step counter (so
-                // its data draws continue as the original run's would), with new reward
-                // settings; what would change the run's nature is refused by name.
-                let fixed: [(&str, bool); 4] = [
-                    ("--method", method.is_some_and(|m| m != l.config.method)),
-                    ("--objective", objective.as_ref().is_some_and(|o| *o != l.config.objective)),
-                    ("--generator-lr", a.generator_lr.is_some()),
-                    ("--critic-warmup", a.critic_warmup.is_some()),
-                ];
-                if let Some((flag, _)) = fixed.iter().find(|g| g.1) {
-                    bail!(
-                        "{} is a GAN-phase checkpoint: a branch from it keeps its {}; start from a pretrained run to change it",
-                        from.display(),
-                        &flag[2..]
-                    );
-                }
-                let mut config = l.config;
-                apply_reward_flags(&a, &mut config);
-                config.validate()?;
                 eprintln!("branching {} at step {}", from.display(), state.step);
-                (state, config, l.vocab)
+                state
             }
             Phase::Pretrain { generator, reconstructor } => {
-                let mut config = UnpairedConfig {
-                    method: method.unwrap_or(Method::Distributions),
-                    objective: objective.unwrap_or(crate::gan::Objective::WganGp { lambda: 10.0 }),
-                    ..l.config
-                };
-                if let Some(lr) = a.generator_lr {
-                    config.generator_optimizer = config.generator_optimizer.with_lr(lr);
-                }
-                config.critic_warmup = a.critic_warmup.unwrap_or(config.critic_warmup);
-                apply_reward_flags(&a, &mut config);
-                config.validate()?;
-                (
-                    UnpairedState::new(generator.model, reconstructor.model, &config, &device),
-                    config,
-                    l.vocab,
-                )
+                UnpairedState::new(generator.model, reconstructor.model, &config, &device)
             }
-        }
+        };
+        (state, config, l.vocab)
     };
-    folder.write_config(&config)?;
+    let mut metrics = folder.start(&config, c.run.resume.then_some(state.step))?;
     // The summaries' bigram: the LM prior when its weight is above 0, and in every run the
     // fluency figure the metrics log (lm_log_prob).
     let lm = SummaryLm::fit(&data.summaries, &vocab, config.lm_prior.discount)?;
@@ -688,7 +629,6 @@ fn gan(a: GanArgs) -> Result<()> {
         "the human summaries' bigram: {:.2} nats per word (lm_log_prob in metrics.jsonl)",
         lm.mean_log_prob()
     );
-    let mut metrics = folder.metrics(c.run.resume.then_some(state.step))?;
     eprintln!(
         "GAN phase · {} · {} critic · {} critic steps per update · batch {} · generator lr {:e} · LM prior {}",
         config.method.name(),
@@ -699,19 +639,33 @@ fn gan(a: GanArgs) -> Result<()> {
         config.lm_prior.weight
     );
     let mut run = GanPhaseRun { config: &config, vocab: &vocab, corpus: &corpus, report: None };
-    let (state, _) = drive(&mut run, state, &folder, &cadence(c)?, &mut metrics)?;
+    let (state, _) = drive(&mut run, state, &folder, &cadence, &mut metrics)?;
     println!("GAN phase at step {}. Wrote {}", state.step, c.out.display());
     Ok(())
 }
 
-/// The reward settings a run may start or branch with: method 2's discount, the critic's
-/// updates per generator update, and the LM prior.
-fn apply_reward_flags(a: &GanArgs, config: &mut UnpairedConfig) {
+/// Writes the GAN-phase flags that were given over `config`: a new phase's, a branch's (which
+/// refuses the settings that would change the run's nature) or a copy of a resumed run's.
+fn apply_gan_flags(a: &GanArgs, config: &mut UnpairedConfig) {
+    config.method = a.method.unwrap_or(config.method);
+    super::set(a.objective.clone(), &mut config.objective);
+    if let Some(lr) = a.generator_lr {
+        config.generator_optimizer = config.generator_optimizer.clone().with_lr(lr);
+    }
+    config.critic_warmup = a.critic_warmup.unwrap_or(config.critic_warmup);
     config.discount = a.discount.unwrap_or(config.discount);
     config.n_critic = a.n_critic.unwrap_or(config.n_critic);
     config.lm_prior.weight = a.lm_weight.unwrap_or(config.lm_prior.weight);
     config.lm_prior.discount = a.lm_discount.unwrap_or(config.lm_prior.discount);
     config.lm_prior.unk_neutral = a.lm_reward_unk.map_or(config.lm_prior.unk_neutral, |r| !r);
+}
+
+/// Refuses a generator learning rate outside (0, 1].
+fn check_generator_lr(lr: f64) -> Result<()> {
+    if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
+        bail!("--generator-lr must be a number in (0, 1], not {lr}");
+    }
+    Ok(())
 }
 
 /// The generator's beam-search summary of one tokenized document.
@@ -721,9 +675,7 @@ fn summary_of(
     vocab: &Vocab,
     doc: &[String],
 ) -> Result<String> {
-    block_on(summarize(model, vocab, doc, config.train.max_enc, &config.decode))
-        .map(|s| s.tokens.join(" "))
-        .map_err(|e| anyhow::anyhow!("cannot summarize: {e}"))
+    Ok(decode(model, vocab, doc, config).context("cannot summarize")?.tokens.join(" "))
 }
 
 /// Mean length in words.
@@ -737,18 +689,16 @@ fn lead_words(doc: &str, n: usize) -> String {
 }
 
 /// The N of Lead-N (first N words) with the best mean ROUGE F1 on `pairs`.
-fn tune_lead(pairs: &[Pair]) -> (usize, rouge::RougeScores) {
+fn tune_lead(pairs: &[Pair]) -> usize {
     let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
     (1..=50)
         .map(|n| {
             let cands: Vec<String> = pairs.iter().map(|p| lead_words(&p.article, n)).collect();
-            (n, rouge::corpus(&cands, &refs, false))
+            let s = rouge::corpus(&cands, &refs, false);
+            (n, s.rouge1 + s.rouge2 + s.rouge_l)
         })
-        .max_by(|a, b| {
-            let m = |s: &rouge::RougeScores| s.rouge1 + s.rouge2 + s.rouge_l;
-            m(&a.1).total_cmp(&m(&b.1))
-        })
-        .unwrap_or((8, rouge::RougeScores::default()))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(8, |(n, _)| n)
 }
 
 /// What `eval` scores: an unpaired run's generator (with its reconstructor), or an exported
@@ -763,15 +713,11 @@ struct Scored {
 }
 
 fn load_scored(path: &Path, device: &Device) -> Result<Scored> {
-    let file = checkpoint_path(path);
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let format = crate::record::Reader::new(&bytes)
-        .with_context(|| format!("cannot load {}", file.display()))?
-        .metadata
-        .get("format")
-        .cloned()
-        .unwrap_or_default();
-    if format == store::FORMAT {
+    let file = super::file_in(path, super::CHECKPOINT);
+    let bytes = super::read(&file)?;
+    let reader = crate::record::Reader::new(&bytes)
+        .with_context(|| format!("cannot load {}", file.display()))?;
+    if reader.metadata.get("format").is_some_and(|f| f == store::FORMAT) {
         let l = store::from_bytes(&bytes, device)
             .with_context(|| format!("cannot load {}", file.display()))?;
         return Ok(Scored {
@@ -793,16 +739,13 @@ fn load_scored(path: &Path, device: &Device) -> Result<Scored> {
     let mut metadata: std::collections::HashMap<String, String> =
         l.extra.into_iter().map(|(k, v)| (format!("extra.{k}"), v)).collect();
     metadata.insert("step".into(), l.step.to_string());
+    let export = l.kind == crate::summarize::store::Kind::Export;
     Ok(Scored {
         generator: frozen(&l.model),
         config: l.config,
         vocab: l.vocab,
         reconstructor: None,
-        phase: if l.kind == crate::summarize::store::Kind::Export {
-            "export"
-        } else {
-            "checkpoint"
-        },
+        phase: if export { "export" } else { "checkpoint" },
         metadata,
     })
 }
@@ -827,13 +770,35 @@ fn eval_pairs<'a>(
             source.data.display()
         );
     }
-    Ok((&pairs[..limit.unwrap_or(pairs.len()).min(pairs.len())], tune_lead(&data.val).0))
+    Ok((&pairs[..limit.unwrap_or(pairs.len()).min(pairs.len())], tune_lead(&data.val)))
 }
 
-/// ROUGE of `cands` on `pairs` beside Lead-N: the tuned `n`, Lead-8, the N nearest the
+/// Summarizes each pair's document (with a progress bar) and writes the summaries to `--out`
+/// as JSON lines with document, reference and Lead-N (and what `more` adds to the i-th line).
+/// Returns ROUGE of the summaries beside Lead-N: the tuned `n`, Lead-8, the N nearest the
 /// candidates' mean length, and that N counting only words (tokens with a letter or digit),
 /// the fair baseline for summaries without punctuation.
-fn lead_report(pairs: &[Pair], cands: &[String], n: usize) -> serde_json::Value {
+fn score_pairs(
+    pairs: &[Pair],
+    n: usize,
+    args: &PairArgs,
+    mut summarize: impl FnMut(usize, &Pair) -> Result<String>,
+    mut more: impl FnMut(usize, &str, &mut serde_json::Value) -> Result<()>,
+) -> Result<serde_json::Value> {
+    let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
+    let cands = (pairs.iter().enumerate())
+        .map(|(i, p)| summarize(i, p).inspect(|_| bar.inc(1)))
+        .collect::<Result<Vec<_>>>()?;
+    bar.finish_and_clear();
+    if let Some(out) = &args.out {
+        let mut lines = String::new();
+        for (i, (p, c)) in pairs.iter().zip(&cands).enumerate() {
+            let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead_words(&p.article, n) });
+            more(i, c, &mut line)?;
+            lines.push_str(&format!("{line}\n"));
+        }
+        super::write(out, lines.as_bytes())?;
+    }
     let refs: Vec<String> = pairs.iter().map(|p| p.summary.clone()).collect();
     let row = |c: &[String]| {
         let s = rouge::corpus(c, &refs, false);
@@ -852,67 +817,48 @@ fn lead_report(pairs: &[Pair], cands: &[String], n: usize) -> serde_json::Value 
         r["n_words"] = n.into();
         r
     };
-    let same_length = (mean_words(cands).round() as usize).max(1);
-    serde_json::json!({
+    let same_length = (mean_words(&cands).round() as usize).max(1);
+    Ok(serde_json::json!({
         "pairs": pairs.len(),
-        "model": row(cands),
+        "model": row(&cands),
         "lead": lead_row(n, false),
         "lead8": lead_row(8, false),
         "lead_same_length": lead_row(same_length, false),
         "lead_words_same_length": lead_row(same_length, true),
         "reference_words": mean_words(&refs),
-    })
+        "split": args.split,
+    }))
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
-    let device = Device::flex();
-    let mut l = load_scored(&a.model, &device)?;
+    let mut l = load_scored(&a.model, &Device::flex())?;
     a.decode.apply(&mut l.config.decode);
     l.config.validate()?;
     let data = read_data(&a.source)?;
     let (pairs, n) = eval_pairs(&data, &a.source, &a.pairs)?;
-    let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
-    let mut cands = vec![];
-    for (i, p) in pairs.iter().enumerate() {
+    let split = &a.pairs.split;
+    let summary = |i: usize, p: &Pair| {
         let doc: Vec<String> = p.article.split_whitespace().map(str::to_string).collect();
-        let summary = summary_of(&l.generator, &l.config, &l.vocab, &doc)
-            .with_context(|| format!("{} pair {}", a.pairs.split, i + 1))?;
-        cands.push(summary);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    if let Some(out) = &a.pairs.out {
-        // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
-        // (An exported file has no reconstructor.)
-        let mut lines = String::new();
-        for (i, (p, c)) in pairs.iter().zip(&cands).enumerate() {
-            let mut line = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead_words(&p.article, n) });
-            if let (true, Some((rec_model, rec))) = (i < 10, &l.reconstructor) {
-                let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
-                // An empty hidden summary has nothing to rebuild from: null, not "".
-                line["reconstruction"] = if words.is_empty() {
-                    serde_json::Value::Null
-                } else {
-                    let rebuilt = block_on(summarize(
-                        rec_model,
-                        &l.vocab,
-                        &words,
-                        rec.train.max_enc,
-                        &rec.decode,
-                    ))
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot reconstruct {} pair {}: {e}", a.pairs.split, i + 1)
-                    })?;
-                    serde_json::Value::String(rebuilt.tokens.join(" "))
-                };
-            }
-            lines.push_str(&format!("{line}\n"));
+        summary_of(&l.generator, &l.config, &l.vocab, &doc)
+            .with_context(|| format!("{split} pair {}", i + 1))
+    };
+    // The first 10 lines also show what the reconstructor rebuilds from the hidden summary.
+    // (An exported file has no reconstructor.)
+    let reconstruction = |i: usize, c: &str, line: &mut serde_json::Value| {
+        if let (true, Some((rec_model, rec))) = (i < 10, &l.reconstructor) {
+            let words: Vec<String> = c.split_whitespace().map(str::to_string).collect();
+            // An empty hidden summary has nothing to rebuild from: null, not "".
+            line["reconstruction"] = if words.is_empty() {
+                serde_json::Value::Null
+            } else {
+                let rebuilt = decode(rec_model, &l.vocab, &words, rec)
+                    .with_context(|| format!("cannot reconstruct {split} pair {}", i + 1))?;
+                serde_json::Value::String(rebuilt.tokens.join(" "))
+            };
         }
-        super::write_atomic(out, lines.as_bytes())
-            .with_context(|| format!("cannot write {}", out.display()))?;
-    }
-    let mut report = lead_report(pairs, &cands, n);
-    report["split"] = a.pairs.split.clone().into();
+        Ok(())
+    };
+    let mut report = score_pairs(pairs, n, &a.pairs, summary, reconstruction)?;
     report["phase"] = l.phase.into();
     report["decoding"] = serde_json::to_value(&l.config.decode)?;
     report["step"] = serde_json::to_value(l.metadata.get("step"))?;
@@ -948,19 +894,16 @@ fn search_eval(a: SearchArgs) -> Result<()> {
             search::SearchConfig::default(),
         )?,
     };
-    if let Some(words) = a.words {
-        searcher.config.words = words;
-    }
+    super::set(a.words, &mut searcher.config.words);
     if let Some(w) = &a.weights {
-        let &[lm, first, idf, style, start, gap, skip, salience] = w.as_slice() else {
+        let Ok(w) = <[f64; 8]>::try_from(w.as_slice()) else {
             bail!(
                 "--weights takes 8 numbers (lm,first,idf,style,start,gap,skip,salience), not {}",
                 w.len()
             );
         };
         let c = &mut searcher.config;
-        [c.lm, c.first, c.idf, c.style, c.start, c.gap, c.skip, c.salience] =
-            [lm, first, idf, style, start, gap, skip, salience];
+        [c.lm, c.first, c.idf, c.style, c.start, c.gap, c.skip, c.salience] = w;
     }
     searcher.config.validate()?;
     if let Some(path) = &a.export {
@@ -970,33 +913,12 @@ fn search_eval(a: SearchArgs) -> Result<()> {
             data.summaries.len(),
             a.source.data.display()
         );
-        let bytes = searcher.to_bytes(&[("provenance", provenance)])?;
-        super::write_atomic(path, &bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        super::write(path, &searcher.to_bytes(&[("provenance", provenance)])?)?;
     }
-    let bar = super::progress_bar(pairs.len() as u64, 0, "pairs");
-    let cands: Vec<String> = pairs
-        .iter()
-        .map(|p| {
-            bar.inc(1);
-            searcher.summarize(&p.article.split_whitespace().collect::<Vec<_>>()).join(" ")
-        })
-        .collect();
-    bar.finish_and_clear();
-    if let Some(out) = &a.pairs.out {
-        let lines: String = pairs
-            .iter()
-            .zip(&cands)
-            .map(|(p, c)| {
-                let l = serde_json::json!({ "document": p.article, "reference": p.summary, "model": c, "lead": lead_words(&p.article, n) });
-                format!("{l}\n")
-            })
-            .collect();
-        super::write_atomic(out, lines.as_bytes())
-            .with_context(|| format!("cannot write {}", out.display()))?;
-    }
-    let mut report = lead_report(pairs, &cands, n);
-    report["split"] = a.pairs.split.clone().into();
+    let summary = |_, p: &Pair| {
+        Ok(searcher.summarize(&p.article.split_whitespace().collect::<Vec<_>>()).join(" "))
+    };
+    let mut report = score_pairs(pairs, n, &a.pairs, summary, |_, _, _| Ok(()))?;
     report["search"] = serde_json::to_value(&searcher.config)?;
     println!("{report}");
     Ok(())
@@ -1005,38 +927,34 @@ fn search_eval(a: SearchArgs) -> Result<()> {
 /// The search file at `path` (`unpaired search --export`), or `None` when it holds something
 /// else (a model file, or a run's folder, whose checkpoint is read); read once.
 fn read_searcher(path: &Path) -> Result<Option<search::Searcher>> {
-    let path = checkpoint_path(path);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let path = super::file_in(path, super::CHECKPOINT);
+    let bytes = super::read(&path)?;
     let is_search = crate::record::Reader::new(&bytes)
         .is_ok_and(|r| r.metadata.get("format").is_some_and(|f| f == search::FORMAT));
-    if !is_search {
-        return Ok(None);
-    }
-    let s = search::Searcher::from_bytes(&bytes)
-        .with_context(|| format!("cannot load {}", path.display()))?;
-    Ok(Some(s))
+    let load = || search::Searcher::from_bytes(&bytes);
+    is_search.then(load).transpose().with_context(|| format!("cannot load {}", path.display()))
 }
 
-fn run_one(a: RunArgs) -> Result<()> {
-    if let Some(searcher) = read_searcher(&a.model)? {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
-        let doc = tokenize::tokenize(&text);
-        if doc.is_empty() {
-            bail!("the document on stdin has no words");
-        }
-        println!("{}", searcher.summarize(&doc).join(" "));
-        return Ok(());
-    }
-    let device = Device::flex();
-    let mut l = load(&a.model, &device)?;
-    apply(&a.decode, &mut l.config)?;
+/// The words of the document on stdin.
+fn read_document() -> Result<Vec<String>> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
     let doc = tokenize::tokenize(&text);
     if doc.is_empty() {
         bail!("the document on stdin has no words");
     }
+    Ok(doc)
+}
+
+fn run_one(a: RunArgs) -> Result<()> {
+    if let Some(searcher) = read_searcher(&a.model)? {
+        println!("{}", searcher.summarize(&read_document()?).join(" "));
+        return Ok(());
+    }
+    let mut l = load(&a.model, &Device::flex())?;
+    a.decode.apply(&mut l.config.generator.decode);
+    l.config.generator.validate()?;
+    let doc = read_document()?;
     let model = frozen(l.phase.generator());
     println!("{}", summary_of(&model, &l.config.generator, &l.vocab, &doc)?);
     Ok(())
@@ -1096,8 +1014,7 @@ fn average(a: AverageArgs) -> Result<()> {
     state.generator = crate::summarize::train::trainable(mean);
     let steps = steps.join(",");
     let bytes = store::to_bytes(&Phase::Gan(state), &config, &vocab, &[(AVERAGED, steps.clone())])?;
-    super::write_atomic(&a.out, &bytes)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    super::write(&a.out, &bytes)?;
     println!(
         "wrote {}: the mean generator of {} checkpoints (steps {})",
         a.out.display(),
@@ -1108,17 +1025,14 @@ fn average(a: AverageArgs) -> Result<()> {
 }
 
 fn bundle(a: BundleArgs) -> Result<()> {
-    let device = Device::flex();
-    let l = load(&a.model, &device)?;
+    let l = load(&a.model, &Device::flex())?;
     let Phase::Pretrain { generator, reconstructor } = &l.phase else {
         bail!("{} is a GAN-phase run: bundle a pretraining run", a.model.display())
     };
     if a.documents == 0 || a.summaries == 0 {
         bail!("--documents and --summaries must be at least 1");
     }
-    if !(a.generator_lr.is_finite() && a.generator_lr > 0.0 && a.generator_lr <= 1.0) {
-        bail!("--generator-lr must be a number in (0, 1], not {}", a.generator_lr);
-    }
+    check_generator_lr(a.generator_lr)?;
     let data = read_data(&a.source)?;
     let mut config = l.config.clone();
     config.batch_size = a.batch_size;
@@ -1134,8 +1048,7 @@ fn bundle(a: BundleArgs) -> Result<()> {
         &take(&data.documents, a.documents),
         &take(&data.summaries, a.summaries),
     )?;
-    super::write_atomic(&a.out, &bytes)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    super::write(&a.out, &bytes)?;
     println!("wrote {} ({} bytes)", a.out.display(), bytes.len());
     Ok(())
 }

@@ -29,6 +29,12 @@ impl Gauss {
         (self.mu - 10.0 * self.sigma, self.mu + 10.0 * self.sigma)
     }
 
+    /// The smallest interval holding both supports.
+    pub fn joint_support(&self, other: &Gauss) -> (f64, f64) {
+        let (a, b) = (self.support(), other.support());
+        (a.0.min(b.0), a.1.max(b.1))
+    }
+
     /// Checks that μ is finite and σ positive and finite; the message names the problem.
     pub fn check(&self, what: &'static str) -> Result<(), DensityError> {
         if !self.mu.is_finite() || self.mu.abs() > 1e6 {
@@ -81,8 +87,7 @@ impl Mixture {
     }
 
     pub fn support(&self) -> (f64, f64) {
-        let (a, b) = (self.components[0].support(), self.components[1].support());
-        (a.0.min(b.0), a.1.max(b.1))
+        self.components[0].joint_support(&self.components[1])
     }
 
     pub fn check(&self) -> Result<(), DensityError> {

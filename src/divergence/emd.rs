@@ -6,8 +6,6 @@
 //! - Small 2-D point sets with uniform masses and possibly different counts, by an exact
 //!   min-cost flow (with equal counts this is the optimal assignment of `crate::transport`).
 
-use std::fmt;
-
 /// Mass `mass` moved from bin / point `from` of P to bin / point `to` of Q.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Flow {
@@ -17,40 +15,21 @@ pub struct Flow {
 }
 
 /// Why a histogram or point set cannot be transported.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EmdError {
+    #[error("{0} is empty: give at least one value")]
     Empty(&'static str),
+    #[error("{which}: “{entry}” is not a number")]
     NotANumber { which: &'static str, entry: String },
+    #[error("{which}: bin {} holds {value}, but mass cannot be negative", .index + 1)]
     Negative { which: &'static str, index: usize, value: f64 },
+    #[error("{0} has no mass (all zeros): there is nothing to move")]
     NoMass(&'static str),
+    #[error("{0}: the values are too large to add up (use numbers below 10¹⁵⁰)")]
     TooLarge(&'static str),
+    #[error("{which} has {count} entries; at most {max} are allowed")]
     TooMany { which: &'static str, count: usize, max: usize },
 }
-
-impl fmt::Display for EmdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EmdError::Empty(w) => write!(f, "{w} is empty: give at least one value"),
-            EmdError::NotANumber { which, entry } => {
-                write!(f, "{which}: “{entry}” is not a number")
-            }
-            EmdError::Negative { which, index, value } => {
-                write!(f, "{which}: bin {} holds {value}, but mass cannot be negative", index + 1)
-            }
-            EmdError::NoMass(w) => {
-                write!(f, "{w} has no mass (all zeros): there is nothing to move")
-            }
-            EmdError::TooLarge(w) => {
-                write!(f, "{w}: the values are too large to add up (use numbers below 10¹⁵⁰)")
-            }
-            EmdError::TooMany { which, count, max } => {
-                write!(f, "{which} has {count} entries; at most {max} are allowed")
-            }
-        }
-    }
-}
-
-impl std::error::Error for EmdError {}
 
 /// The most histogram bins, and the most points per 2-D set.
 pub const MAX_BINS: usize = 1000;
@@ -58,25 +37,37 @@ pub const MAX_POINTS: usize = 60;
 
 /// Parses "3, 2, 1, 4" (commas, spaces or semicolons).
 pub fn parse_histogram(text: &str, which: &'static str) -> Result<Vec<f64>, EmdError> {
-    let values: Vec<f64> = text
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+    let values = parse_numbers(text, which, &[',', ';'])?;
+    check_masses(&values, which)?;
+    Ok(values)
+}
+
+/// The numbers in `text`, separated by whitespace or any of `separators`.
+fn parse_numbers(
+    text: &str,
+    which: &'static str,
+    separators: &[char],
+) -> Result<Vec<f64>, EmdError> {
+    text.split(|c: char| c.is_whitespace() || separators.contains(&c))
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<f64>()
                 .map_err(|_| EmdError::NotANumber { which, entry: s.chars().take(20).collect() })
         })
-        .collect::<Result<_, _>>()?;
-    check_masses(&values, which)?;
-    Ok(values)
+        .collect()
+}
+
+/// At least one entry and at most `max`.
+fn check_count(count: usize, max: usize, which: &'static str) -> Result<(), EmdError> {
+    match count {
+        0 => Err(EmdError::Empty(which)),
+        _ if count > max => Err(EmdError::TooMany { which, count, max }),
+        _ => Ok(()),
+    }
 }
 
 fn check_masses(values: &[f64], which: &'static str) -> Result<f64, EmdError> {
-    if values.is_empty() {
-        return Err(EmdError::Empty(which));
-    }
-    if values.len() > MAX_BINS {
-        return Err(EmdError::TooMany { which, count: values.len(), max: MAX_BINS });
-    }
+    check_count(values.len(), MAX_BINS, which)?;
     for (index, &value) in values.iter().enumerate() {
         if value.is_nan() {
             return Err(EmdError::NotANumber { which, entry: "NaN".into() });
@@ -126,8 +117,7 @@ pub fn cumulative(p: &[f64], q: &[f64]) -> Result<Cumulative, EmdError> {
             q.len()
         ));
     }
-    let mut p = p.to_vec();
-    let mut q = q.to_vec();
+    let (mut p, mut q) = (p.to_vec(), q.to_vec());
     p.resize(n, 0.0);
     q.resize(n, 0.0);
     if (mass_p - mass_q).abs() > 1e-12 * mass_p.max(mass_q) {
@@ -140,8 +130,7 @@ pub fn cumulative(p: &[f64], q: &[f64]) -> Result<Cumulative, EmdError> {
     }
     let mut deltas = vec![0.0];
     for i in 0..n {
-        let next = deltas[i] + p[i] - q[i];
-        deltas.push(next);
+        deltas.push(deltas[i] + p[i] - q[i]);
     }
     // Floating-point residue at the end is not work.
     if let Some(last) = deltas.last_mut()
@@ -197,8 +186,7 @@ pub fn w1_line(p: &[(f64, f64)], q: &[(f64, f64)]) -> f64 {
     let mut events: Vec<(f64, f64)> =
         p.iter().map(|&(x, m)| (x, m)).chain(q.iter().map(|&(x, m)| (x, -m))).collect();
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut diff = 0.0;
-    let mut total = 0.0;
+    let (mut diff, mut total) = (0.0, 0.0);
     for w in events.windows(2) {
         diff += w[0].1;
         total += diff.abs() * (w[1].0 - w[0].0);
@@ -249,14 +237,7 @@ pub struct Plan2d {
 
 /// Parses "x,y x,y …" or one point per line.
 pub fn parse_points(text: &str, which: &'static str) -> Result<Vec<[f64; 2]>, EmdError> {
-    let numbers: Vec<f64> = text
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace() || c == '(' || c == ')')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<f64>()
-                .map_err(|_| EmdError::NotANumber { which, entry: s.chars().take(20).collect() })
-        })
-        .collect::<Result<_, _>>()?;
+    let numbers = parse_numbers(text, which, &[',', ';', '(', ')'])?;
     if numbers.len() % 2 == 1 {
         return Err(EmdError::NotANumber { which, entry: "an odd count of coordinates".into() });
     }
@@ -266,12 +247,7 @@ pub fn parse_points(text: &str, which: &'static str) -> Result<Vec<[f64; 2]>, Em
 }
 
 fn check_points(points: &[[f64; 2]], which: &'static str) -> Result<(), EmdError> {
-    if points.is_empty() {
-        return Err(EmdError::Empty(which));
-    }
-    if points.len() > MAX_POINTS {
-        return Err(EmdError::TooMany { which, count: points.len(), max: MAX_POINTS });
-    }
+    check_count(points.len(), MAX_POINTS, which)?;
     if points.iter().flatten().any(|v| !v.is_finite() || v.abs() > 1e100) {
         return Err(EmdError::TooLarge(which));
     }
@@ -294,11 +270,7 @@ pub fn plan_2d(p: &[[f64; 2]], q: &[[f64; 2]]) -> Result<Plan2d, EmdError> {
     loop {
         let mut best = vec![f64::INFINITY; n + m];
         let mut prev = vec![usize::MAX; n + m];
-        for i in 0..n {
-            if supply[i] > 0 {
-                best[i] = 0.0;
-            }
-        }
+        (0..n).filter(|&i| supply[i] > 0).for_each(|i| best[i] = 0.0);
         // Bellman–Ford: forward arcs P→Q cost +d, residual arcs Q→P cost −d where flow > 0.
         for _ in 0..n + m {
             let mut changed = false;
@@ -316,14 +288,12 @@ pub fn plan_2d(p: &[[f64; 2]], q: &[[f64; 2]]) -> Result<Plan2d, EmdError> {
             }
             for j in 0..m {
                 if best[n + j].is_finite() {
-                    for i in 0..n {
-                        if flow[i * m + j] > 0 {
-                            let c = best[n + j] - dist(i, j);
-                            if c < best[i] - 1e-12 {
-                                best[i] = c;
-                                prev[i] = n + j;
-                                changed = true;
-                            }
+                    for i in (0..n).filter(|&i| flow[i * m + j] > 0) {
+                        let c = best[n + j] - dist(i, j);
+                        if c < best[i] - 1e-12 {
+                            best[i] = c;
+                            prev[i] = n + j;
+                            changed = true;
                         }
                     }
                 }
@@ -350,12 +320,11 @@ pub fn plan_2d(p: &[[f64; 2]], q: &[[f64; 2]]) -> Result<Plan2d, EmdError> {
             }
         }
         let source = node;
-        let mut amount = supply[source].min(demand[sink]);
-        for &(from, to) in &path {
-            if from >= n {
-                amount = amount.min(flow[to * m + (from - n)]);
-            }
-        }
+        let amount = path
+            .iter()
+            .filter(|&&(from, _)| from >= n)
+            .map(|&(from, to)| flow[to * m + (from - n)])
+            .fold(supply[source].min(demand[sink]), u64::min);
         for &(from, to) in &path {
             if from < n {
                 flow[from * m + (to - n)] += amount;
@@ -370,17 +339,10 @@ pub fn plan_2d(p: &[[f64; 2]], q: &[[f64; 2]]) -> Result<Plan2d, EmdError> {
         }
     }
     let scale = (n * m) as f64;
-    let mut flows = vec![];
-    let mut total = 0.0;
-    for i in 0..n {
-        for j in 0..m {
-            let f = flow[i * m + j];
-            if f > 0 {
-                let mass = f as f64 / scale;
-                total += mass * dist(i, j);
-                flows.push(Flow { from: i, to: j, mass });
-            }
-        }
-    }
+    let flows: Vec<Flow> = (0..n * m)
+        .filter(|&k| flow[k] > 0)
+        .map(|k| Flow { from: k / m, to: k % m, mass: flow[k] as f64 / scale })
+        .collect();
+    let total = flows.iter().fold(0.0, |total, f| total + f.mass * dist(f.from, f.to));
     Ok(Plan2d { flows, total })
 }

@@ -103,15 +103,7 @@ const STREAM_EVAL: u64 = 13;
 
 impl CriticFit {
     pub fn new(kind: Divergence, config: EstimatorConfig, dim: usize, device: &Device) -> Self {
-        let net = MlpConfig {
-            input: dim,
-            hidden: config.hidden,
-            depth: config.depth,
-            output: 1,
-            activation: Activation::Relu,
-            minibatch: None,
-            layer_norm: false,
-        };
+        let net = MlpConfig::new(dim, config.hidden, config.depth, 1, Activation::Relu);
         let critic =
             net.init(&mut Rng::stream(config.seed, STREAM_INIT, kind as u64), device).trainable();
         let opt = config.optimizer.init();
@@ -195,10 +187,7 @@ impl Estimate {
 
 /// Reads a small tensor, natively or in the browser.
 pub async fn read(t: Tensor<1>) -> Vec<f32> {
-    match t.into_data_async().await {
-        Ok(d) => d.try_to_vec::<f32>().unwrap_or_default(),
-        Err(_) => vec![],
-    }
+    t.into_data_async().await.ok().and_then(|d| d.try_to_vec::<f32>().ok()).unwrap_or_default()
 }
 
 /// Trains a network to the end and returns its estimate (natively, blocking).

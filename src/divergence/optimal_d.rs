@@ -14,14 +14,9 @@ pub fn d_star(real: &Gauss, fake: &Gauss, x: f64) -> f64 {
     (a - log_add_exp(a, b)).exp()
 }
 
-fn range(real: &Gauss, fake: &Gauss) -> (f64, f64) {
-    let (a, b) = (real.support(), fake.support());
-    (a.0.min(b.0), a.1.max(b.1))
-}
-
 /// `V(D*) = E_{p_r} log D* + E_{p_g} log(1 − D*)`, by quadrature.
 pub fn value(real: &Gauss, fake: &Gauss) -> f64 {
-    let (lo, hi) = range(real, fake);
+    let (lo, hi) = real.joint_support(fake);
     simpson(lo, hi, 40_000, |x| {
         let (a, b) = (real.log_pdf(x), fake.log_pdf(x));
         let m = log_add_exp(a, b);
@@ -31,7 +26,7 @@ pub fn value(real: &Gauss, fake: &Gauss) -> f64 {
 
 /// `JS(p_r, p_g) = ½ KL(p_r‖m) + ½ KL(p_g‖m)` with `m = ½(p_r + p_g)`, by quadrature.
 pub fn js(real: &Gauss, fake: &Gauss) -> f64 {
-    let (lo, hi) = range(real, fake);
+    let (lo, hi) = real.joint_support(fake);
     let half = 0.5f64.ln();
     let kl_to_mix = |p: &Gauss| {
         simpson(lo, hi, 40_000, |x| {

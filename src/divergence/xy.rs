@@ -35,9 +35,8 @@ pub fn trajectory(
     if steps > MAX_STEPS {
         return Err(format!("at most {MAX_STEPS} steps"));
     }
-    let mut out = Vec::with_capacity(steps + 1);
+    let mut out = vec![start];
     let (mut x, mut y) = start;
-    out.push((x, y));
     for _ in 0..steps {
         match update {
             Update::Simultaneous => (x, y) = (x - eta * y, y + eta * x),

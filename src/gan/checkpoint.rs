@@ -4,7 +4,8 @@
 //! (TOML) and the step counters. Loading it and training on is bit-for-bit the run that never
 //! stopped.
 
-use burn::tensor::{Device, TensorData};
+use burn::module::ParamId;
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::GanConfig;
 use super::mlp::Mlp;
@@ -24,16 +25,15 @@ const KIND: &str = "GAN checkpoint";
 
 /// `net.{i}` (our `Vec<Linear>` index) → `net.{2i}` (its place in PyTorch's Sequential).
 fn torch_name(path: &str) -> String {
-    let parts: Vec<String> = path.split('.').map(str::to_string).collect();
-    let mut out = parts.clone();
-    for k in 0..parts.len().saturating_sub(1) {
-        if parts[k] == "net"
-            && let Ok(i) = parts[k + 1].parse::<usize>()
+    let mut parts: Vec<String> = path.split('.').map(str::to_string).collect();
+    for k in 1..parts.len() {
+        if parts[k - 1] == "net"
+            && let Ok(i) = parts[k].parse::<usize>()
         {
-            out[k + 1] = (2 * i).to_string();
+            parts[k] = (2 * i).to_string();
         }
     }
-    out.join(".")
+    parts.join(".")
 }
 
 /// The whole state and config as safetensors bytes.
@@ -55,11 +55,6 @@ pub fn to_bytes(state: &GanState, config: &GanConfig) -> Result<Vec<u8>, RecordE
     w.into_bytes()
 }
 
-/// Whether the file is v1 (`Ok(true)`) or v2.
-fn check_format(r: &Reader<'_>) -> Result<bool, RecordError> {
-    Ok(r.format(KIND, &[FORMAT, FORMAT_V1])? == FORMAT_V1)
-}
-
 /// A v1 optimizer: slot `k` of the `p`-th parameter (in the module's visiting order, which is
 /// v1's order) was `optim.{who}.{p}.{k}`.
 fn v1_optimizer(
@@ -73,82 +68,65 @@ fn v1_optimizer(
     let mut record = StateRecord::default();
     for (p, (path, dims)) in nn::param_shapes(model).into_iter().enumerate() {
         let slots = (0..rule.v1_slots())
-            .map(|k| v1_tensor(r, &format!("optim.{who}.{p}.{k}"), &dims))
+            .map(|k| r.reshaped(&format!("optim.{who}.{p}.{k}"), &dims))
             .collect::<Result<_, _>>()?;
         rule.v1_state(&path, slots, t, &mut record);
     }
     rule.init().load(record, t, device).map_err(|e| RecordError::Other(e.to_string()))
 }
 
-fn v1_tensor(r: &Reader<'_>, name: &str, dims: &[usize]) -> Result<TensorData, RecordError> {
-    r.reshaped(name, dims)
-}
-
 /// A v1 running average: the `p`-th parameter was `average.{who}.{p}`.
 fn v1_average(r: &Reader<'_>, like: Mlp, who: &str) -> Result<Mlp, RecordError> {
     struct Fill(Vec<TensorData>);
     impl nn::FloatMap for Fill {
-        fn apply<const D: usize>(
-            &mut self,
-            _path: &str,
-            _id: burn::module::ParamId,
-            t: burn::tensor::Tensor<D>,
-        ) -> burn::tensor::Tensor<D> {
-            burn::tensor::Tensor::from_data(self.0.remove(0), &t.device())
+        fn apply<const D: usize>(&mut self, _: &str, _: ParamId, t: Tensor<D>) -> Tensor<D> {
+            Tensor::from_data(self.0.remove(0), &t.device())
         }
     }
     let values = nn::param_shapes(&like)
         .into_iter()
         .enumerate()
-        .map(|(p, (_, dims))| v1_tensor(r, &format!("average.{who}.{p}"), &dims))
+        .map(|(p, (_, dims))| r.reshaped(&format!("average.{who}.{p}"), &dims))
         .collect::<Result<_, _>>()?;
     Ok(nn::map_floats(like, &mut Fill(values)))
 }
 
-fn config(r: &Reader<'_>) -> Result<GanConfig, RecordError> {
+/// The reader, whether the file is v1 (else v2), and its validated config.
+fn open(bytes: &[u8]) -> Result<(Reader<'_>, bool, GanConfig), RecordError> {
+    let r = Reader::new(bytes)?;
+    let v1 = r.format(KIND, &[FORMAT, FORMAT_V1])? == FORMAT_V1;
     let config: GanConfig = r.config()?;
     config.validate().map_err(|e| RecordError::Config(e.to_string()))?;
-    Ok(config)
+    Ok((r, v1, config))
 }
 
 /// The config stored in a checkpoint, without loading any tensor.
 pub fn read_config(bytes: &[u8]) -> Result<GanConfig, RecordError> {
-    let r = Reader::new(bytes)?;
-    check_format(&r)?;
-    config(&r)
+    open(bytes).map(|(_, _, config)| config)
 }
 
 /// Loads a state and its config onto `device`.
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(GanState, GanConfig), RecordError> {
-    let r = Reader::new(bytes)?;
-    let v1 = check_format(&r)?;
-    let config = config(&r)?;
+    let (r, v1, config) = open(bytes)?;
     // A skeleton of the right shapes (its seeded values are all replaced).
     let fresh = GanState::new(&config, device);
     let generator = r.module(fresh.generator.frozen(), "generator", torch_name)?;
     let critic = r.module(fresh.critic.frozen(), "critic", torch_name)?;
-    let (generator_opt, critic_opt) = if v1 {
-        (
-            v1_optimizer(&r, &generator, &config.generator_optimizer, "generator", device)?,
-            v1_optimizer(&r, &critic, &config.critic_optimizer, "critic", device)?,
-        )
-    } else {
-        (
-            r.optimizer(config.generator_optimizer.init(), &generator, "generator", device)?,
-            r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?,
-        )
+    let optimizer = |model: &Mlp, rule: &OptimizerConfig, who| match v1 {
+        true => v1_optimizer(&r, model, rule, who, device),
+        false => r.optimizer(rule.init(), model, who, device),
     };
-    let (generator_avg, critic_avg) = match (config.tricks.historical_averaging, v1) {
-        (None, _) => (None, None),
-        (Some(_), false) => (
-            Some(r.module(generator.clone(), "average.generator", torch_name)?),
-            Some(r.module(critic.clone(), "average.critic", torch_name)?),
-        ),
-        (Some(_), true) => (
-            Some(v1_average(&r, generator.clone(), "generator")?),
-            Some(v1_average(&r, critic.clone(), "critic")?),
-        ),
+    let generator_opt = optimizer(&generator, &config.generator_optimizer, "generator")?;
+    let critic_opt = optimizer(&critic, &config.critic_optimizer, "critic")?;
+    let average = |model: &Mlp, who: &str| match (config.tricks.historical_averaging, v1) {
+        (None, _) => Ok(None),
+        (Some(_), false) => {
+            r.module(model.clone(), &format!("average.{who}"), torch_name).map(Some)
+        }
+        (Some(_), true) => v1_average(&r, model.clone(), who).map(Some),
     };
+    let generator_avg = average(&generator, "generator")?;
+    let critic_avg = average(&critic, "critic")?;
     let state = GanState {
         generator: generator.trainable(),
         critic: critic.trainable(),

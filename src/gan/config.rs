@@ -135,74 +135,41 @@ impl GanConfig {
     }
 
     pub fn generator_net(&self) -> MlpConfig {
-        MlpConfig {
-            input: self.noise_dim,
-            hidden: self.hidden,
-            depth: self.depth,
-            output: self.data_dim(),
-            activation: self.activation,
-            minibatch: None,
-            layer_norm: false,
-        }
+        MlpConfig::new(self.noise_dim, self.hidden, self.depth, self.data_dim(), self.activation)
     }
 
     pub fn critic_net(&self) -> MlpConfig {
         MlpConfig {
             input: self.data_dim(),
-            hidden: self.hidden,
-            depth: self.depth,
             output: 1,
-            activation: self.activation,
             minibatch: self.tricks.minibatch_discrimination,
             layer_norm: self.critic_layer_norm,
+            ..self.generator_net()
         }
     }
 
     /// Refuses settings that cannot train, with a message naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (name, v) in [
-            ("hidden", self.hidden),
-            ("depth", self.depth),
-            ("noise_dim", self.noise_dim),
-            ("batch_size", self.batch_size),
-            ("n_critic", self.n_critic),
-        ] {
-            if v == 0 {
-                return Err(ConfigError::Zero(name));
-            }
-        }
-        for (name, v, max) in [
+        let sizes = [
             ("hidden", self.hidden, 8192),
             ("depth", self.depth, 64),
             ("noise_dim", self.noise_dim, 4096),
             ("batch_size", self.batch_size, 65_536),
             ("n_critic", self.n_critic, 1000),
-        ] {
-            if v > max {
-                return Err(ConfigError::TooLarge(name, max));
-            }
+        ];
+        if let Some(&(name, ..)) = sizes.iter().find(|s| s.1 == 0) {
+            return Err(ConfigError::Zero(name));
         }
-        let positive = |name, value: f64| {
-            if value.is_finite() && value > 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::Bad { name, value, rule: "above 0" })
-            }
+        if let Some(&(name, _, max)) = sizes.iter().find(|s| s.1 > s.2) {
+            return Err(ConfigError::TooLarge(name, max));
+        }
+        let check = |name, value: f64, ok: bool, rule| match value.is_finite() && ok {
+            true => Ok(()),
+            false => Err(ConfigError::Bad { name, value, rule }),
         };
-        let non_negative = |name, value: f64| {
-            if value.is_finite() && value >= 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::Bad { name, value, rule: "of at least 0" })
-            }
-        };
-        let unit = |name, value: f64| {
-            if value.is_finite() && (0.0..1.0).contains(&value) {
-                Ok(())
-            } else {
-                Err(ConfigError::Bad { name, value, rule: "in [0, 1)" })
-            }
-        };
+        let positive = |name, value: f64| check(name, value, value > 0.0, "above 0");
+        let non_negative = |name, value: f64| check(name, value, value >= 0.0, "of at least 0");
+        let unit = |name, value: f64| check(name, value, (0.0..1.0).contains(&value), "in [0, 1)");
         for opt in [&self.critic_optimizer, &self.generator_optimizer] {
             positive("learning rate", opt.lr())?;
             match *opt {
@@ -233,14 +200,8 @@ impl GanConfig {
                 unit("dropout", dropout)?;
             }
         }
-        if let Some(t) = self.tricks.label_smoothing
-            && !(t.is_finite() && t > 0.5 && t <= 1.0)
-        {
-            return Err(ConfigError::Bad {
-                name: "label_smoothing",
-                value: t,
-                rule: "in (0.5, 1]",
-            });
+        if let Some(t) = self.tricks.label_smoothing {
+            check("label_smoothing", t, t > 0.5 && t <= 1.0, "in (0.5, 1]")?;
         }
         if let Some(w) = self.tricks.historical_averaging {
             non_negative("historical_averaging", w)?;

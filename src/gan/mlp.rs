@@ -11,14 +11,8 @@
 //! The network is a burn `Module`: `net` holds burn `Linear` layers (weights `[in, out]`, so a
 //! layer is `x·W + b`; biases 1-D), and names in a checkpoint are field paths.
 //!
-//! A critic may put layer normalisation (Ba et al. 2016) after each hidden affine layer, as seed
-//! 002's discriminator does (Linear → LayerNorm → activation). Its input gradient is no longer a
-//! mask: the normalised values and the inverse standard deviation depend on the weights, so
-//! [`Mlp::input_grad`] then records the forward pass for autodiff too (see there).
-//!
-//! A critic may end in a minibatch-discrimination layer (Salimans et al. 2016, §3.2), which
-//! makes each sample's output depend on the rest of its batch. Such a critic has no per-sample
-//! input gradient, so [`Mlp::input_grad`] (and with it the gradient penalty) refuses it.
+//! A critic may add layer normalisation (Ba et al. 2016), which [`Mlp::input_grad`] handles
+//! exactly, or minibatch discrimination (Salimans et al. 2016, §3.2), which it refuses.
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
@@ -99,6 +93,18 @@ pub struct MlpConfig {
 pub const LAYER_NORM_EPS: f64 = 1e-5;
 
 impl MlpConfig {
+    /// `depth` hidden layers of `hidden` units between `input` and `output`, with neither
+    /// minibatch discrimination nor layer normalisation.
+    pub fn new(
+        input: usize,
+        hidden: usize,
+        depth: usize,
+        output: usize,
+        activation: Activation,
+    ) -> Self {
+        MlpConfig { input, hidden, depth, output, activation, minibatch: None, layer_norm: false }
+    }
+
     /// (fan-in, fan-out) of every layer.
     pub fn shapes(&self) -> Vec<(usize, usize)> {
         let mut dims = vec![self.input];
@@ -125,35 +131,27 @@ impl MlpConfig {
 
     /// PyTorch's default `nn.Linear` initialisation: weights and biases U(−1/√fan_in, 1/√fan_in).
     pub fn init(&self, rng: &mut Rng, device: &Device) -> Mlp {
+        let mut draw = |n: usize, fan_in: usize| -> Vec<f32> {
+            let bound = 1.0 / (fan_in as f64).sqrt();
+            (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect()
+        };
         let net = self
             .shapes()
             .into_iter()
             .map(|(fan_in, fan_out)| {
-                let bound = 1.0 / (fan_in as f64).sqrt();
-                let mut draw = |n: usize| -> Vec<f32> {
-                    (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect()
-                };
-                let w = draw(fan_in * fan_out);
-                let b = draw(fan_out);
+                let w = draw(fan_in * fan_out, fan_in);
+                let b = draw(fan_out, fan_in);
                 linear(w, Some(b), [fan_in, fan_out], device)
             })
             .collect();
         // Drawn after the layers, so a critic without it initialises exactly as before.
         let minibatch = self.minibatch.zip(self.minibatch_shape()).map(|(shape, [a, bc])| {
-            let bound = 1.0 / (a as f64).sqrt();
-            let t: Vec<f32> =
-                (0..a * bc).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect();
-            Minibatch { weight: param(t, [a, bc], device), shape }
+            Minibatch { weight: param(draw(a * bc, a), [a, bc], device), shape }
         });
         // γ = 1, β = 0 (PyTorch's and burn's initialisation), so no draw changes.
-        let norms = match self.layer_norm {
-            true => (0..self.depth)
-                .map(|_| {
-                    LayerNormConfig::new(self.hidden).with_epsilon(LAYER_NORM_EPS).init(device)
-                })
-                .collect(),
-            false => Vec::new(),
-        };
+        let norms = (0..if self.layer_norm { self.depth } else { 0 })
+            .map(|_| LayerNormConfig::new(self.hidden).with_epsilon(LAYER_NORM_EPS).init(device))
+            .collect();
         Mlp { net, norms, activation: self.activation, minibatch }
     }
 }
@@ -221,13 +219,9 @@ impl Mlp {
         self.net[0].weight.device()
     }
 
-    fn affine(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-        layer.forward(x)
-    }
-
     /// The pre-activation of hidden layer `i`: the affine map, then the layer norm if any.
     fn pre_activation(&self, i: usize, h: Tensor<2>) -> Tensor<2> {
-        let z = Self::affine(&self.net[i], h);
+        let z = self.net[i].forward(h);
         match self.norms.get(i) {
             Some(norm) => norm.forward(z),
             None => z,
@@ -262,7 +256,7 @@ impl Mlp {
             Some(mb) => Tensor::cat(vec![h.clone(), mb.features(h, reference)], 1),
             None => h,
         };
-        Self::affine(last, input)
+        last.forward(input)
     }
 
     /// Outputs for `x` where each point's minibatch features compare it with `reference`
@@ -344,7 +338,7 @@ impl Mlp {
         let mut saved = Vec::with_capacity(hidden.len());
         let mut h = x;
         for (layer, norm) in hidden.iter().zip(&self.norms) {
-            let z = Self::affine(layer, h);
+            let z = layer.forward(h);
             let centred = z.clone() - z.mean_dim(1);
             let inv_std =
                 centred.clone().square().mean_dim(1).add_scalar(LAYER_NORM_EPS).sqrt().recip(); // [B, 1]
@@ -358,7 +352,7 @@ impl Mlp {
             saved.push((normalised, inv_std, gamma, slope));
             h = self.activation.apply(y);
         }
-        let out = Self::affine(last, h).inner();
+        let out = last.forward(h).inner();
         let mut g = last.weight.val().transpose(); // [1, hidden], broadcast over the batch
         for (layer, (normalised, inv_std, gamma, slope)) in hidden.iter().zip(saved).rev() {
             let u = g * slope * gamma; // ∂f/∂x̂

@@ -49,6 +49,13 @@ pub enum Objective {
     },
 }
 
+impl Default for Objective {
+    /// The non-saturating GAN, the first of [`Objective::paper_defaults`].
+    fn default() -> Self {
+        Objective::Gan { non_saturating: true }
+    }
+}
+
 impl Objective {
     pub const NAMES: [&'static str; 5] = ["gan", "gan-minimax", "wgan", "wgan-gp", "ct-gan"];
 
@@ -66,10 +73,11 @@ impl Objective {
 
     /// The objective of [`Objective::paper_defaults`] that `name` (or an alias) names.
     pub fn from_name(name: &str) -> Option<Self> {
-        let name = match name.trim().to_ascii_lowercase().as_str() {
-            "gan-ns" => "gan".to_string(),
-            "ctgan" => "ct-gan".to_string(),
-            other => other.to_string(),
+        let name = name.trim().to_ascii_lowercase();
+        let name = match name.as_str() {
+            "gan-ns" => "gan",
+            "ctgan" => "ct-gan",
+            other => other,
         };
         Self::paper_defaults().into_iter().find(|o| o.name() == name)
     }
@@ -101,6 +109,7 @@ pub fn softplus(x: Tensor<2>) -> Tensor<2> {
 }
 
 /// The critic's loss and what it says about the two distributions.
+#[derive(Clone, Debug)]
 pub struct CriticTerms {
     /// What the critic minimises.
     pub loss: Tensor<1>,

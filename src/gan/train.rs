@@ -5,12 +5,13 @@
 //! and fake batches, then one generator update. Every random draw comes from a stream keyed
 //! by the seed and the step counters, so a resumed run repeats the uninterrupted one exactly.
 
+use burn::module::ParamId;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::GanConfig;
 use super::critic::Critic;
 use super::mlp::Mlp;
-use super::objective::{self, Objective};
+use super::objective::{self, CriticTerms, Objective};
 use crate::nn::{self, Clamp, ReadError, flat_params, read_floats};
 use crate::optim::{Optimizer, gradients};
 use crate::rng::Rng;
@@ -52,20 +53,12 @@ pub struct GanState {
     pub device: Device,
 }
 
-/// Lazy scalars from one critic update.
-#[derive(Clone, Debug)]
-pub struct CriticReport {
-    pub loss: Tensor<1>,
-    pub estimate: Tensor<1>,
-    pub penalty: Tensor<1>,
-}
-
 /// Lazy scalars from one generator iteration (`n_critic` critic updates, the last of them
 /// reported, and one generator update); read them with [`StepReport::values`] (natively) or
 /// `values_async` (in the browser), which costs one transfer.
 #[derive(Clone, Debug)]
 pub struct StepReport {
-    pub critic: CriticReport,
+    pub critic: CriticTerms,
     pub generator_loss: Tensor<1>,
 }
 
@@ -101,7 +94,7 @@ impl StepValues {
     }
 }
 
-impl CriticReport {
+impl CriticTerms {
     fn stacked(&self) -> Tensor<1> {
         Tensor::cat(vec![self.loss.clone(), self.estimate.clone(), self.penalty.clone()], 0).inner()
     }
@@ -145,16 +138,14 @@ impl GanState {
         let mut rng = Rng::stream(config.seed, STREAM_INIT, 0);
         let generator = config.generator_net().init(&mut rng, device);
         let critic = config.critic_net().init(&mut rng, device);
-        let generator_opt = config.generator_optimizer.init();
-        let critic_opt = config.critic_optimizer.init();
         let avg = |m: &Mlp| config.tricks.historical_averaging.map(|_| m.clone());
         GanState {
             generator_avg: avg(&generator),
             critic_avg: avg(&critic),
             generator: generator.trainable(),
             critic: critic.trainable(),
-            generator_opt,
-            critic_opt,
+            generator_opt: config.generator_optimizer.init(),
+            critic_opt: config.critic_optimizer.init(),
             step: 0,
             critic_steps: 0,
             device: device.clone(),
@@ -202,12 +193,7 @@ fn history_penalty(model: &Mlp, avg: &Option<Mlp>, weight: Option<f64>) -> Optio
 fn update_average(avg: Option<Mlp>, model: &Mlp, k: u64) -> Option<Mlp> {
     struct Toward(std::collections::VecDeque<Tensor<1>>, f64);
     impl nn::FloatMap for Toward {
-        fn apply<const D: usize>(
-            &mut self,
-            _path: &str,
-            _id: burn::module::ParamId,
-            a: Tensor<D>,
-        ) -> Tensor<D> {
+        fn apply<const D: usize>(&mut self, _: &str, _: ParamId, a: Tensor<D>) -> Tensor<D> {
             let p = self.0.pop_front().expect("same architecture").inner().reshape(a.shape());
             a.clone() + (p - a).div_scalar(self.1)
         }
@@ -232,18 +218,15 @@ pub fn update_critic<C: Critic>(
     regulariser: impl FnOnce(&C) -> Option<Tensor<1>>,
     lr_scale: f64,
     rng: &mut Rng,
-) -> (C, objective::CriticTerms) {
+) -> (C, CriticTerms) {
     let terms = objective::critic_terms(objective, &critic, real, fake, label_smoothing, rng);
-    let loss = match regulariser(&critic) {
-        Some(h) => terms.loss.clone() + h,
-        None => terms.loss.clone(),
-    };
+    let loss = regulariser(&critic).map_or(terms.loss.clone(), |h| terms.loss.clone() + h);
     let grads = gradients(&loss, &critic);
     let mut new = opt.step(critic, grads, lr_scale);
     if let Objective::Wgan { clip } = *objective {
         new = nn::map_floats(new, &mut Clamp(clip));
     }
-    let terms = objective::CriticTerms {
+    let terms = CriticTerms {
         loss: terms.loss.inner(),
         estimate: terms.estimate.inner(),
         penalty: terms.penalty.inner(),
@@ -256,7 +239,7 @@ pub fn critic_step(
     mut state: GanState,
     config: &GanConfig,
     data: &dyn RealData,
-) -> (GanState, CriticReport) {
+) -> (GanState, CriticTerms) {
     let mut rng = Rng::stream(config.seed, STREAM_CRITIC, state.critic_steps);
     let b = config.batch_size;
     let real = tensor2(data.sample(b, &mut rng), b, data.dim(), &state.device);
@@ -276,7 +259,7 @@ pub fn critic_step(
     state.critic_steps += 1;
     state.critic_avg = update_average(state.critic_avg, &critic, state.critic_steps);
     state.critic = critic;
-    (state, CriticReport { loss: terms.loss, estimate: terms.estimate, penalty: terms.penalty })
+    (state, terms)
 }
 
 /// One generator update against the current critic. Returns the new state and the loss.
@@ -295,14 +278,9 @@ pub fn generator_step(
         critic.pass(real, None).features
     });
     let loss = objective::generator_loss(&config.objective, &critic, fake, real_features);
-    let total = match history_penalty(
-        &state.generator,
-        &state.generator_avg,
-        config.tricks.historical_averaging,
-    ) {
-        Some(h) => loss.clone() + h,
-        None => loss.clone(),
-    };
+    let history =
+        history_penalty(&state.generator, &state.generator_avg, config.tricks.historical_averaging);
+    let total = history.map_or(loss.clone(), |h| loss.clone() + h);
     let grads = gradients(&total, &state.generator);
     let new = state.generator_opt.step(state.generator, grads, config.schedule.scale(state.step));
     state.step += 1;

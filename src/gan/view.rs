@@ -32,14 +32,9 @@ pub struct Snapshot {
 
 /// Lattice points of the grid, row-major from the top-left corner.
 pub fn grid_points(size: usize) -> Vec<f32> {
-    let mut pts = Vec::with_capacity(2 * size * size);
-    for r in 0..size {
-        for c in 0..size {
-            pts.push((-EXTENT + 2.0 * EXTENT * (c as f64 + 0.5) / size as f64) as f32);
-            pts.push((EXTENT - 2.0 * EXTENT * (r as f64 + 0.5) / size as f64) as f32);
-        }
-    }
-    pts
+    let at = |k: usize| 2.0 * EXTENT * (k as f64 + 0.5) / size as f64;
+    let point = |k: usize| [(-EXTENT + at(k % size)) as f32, (EXTENT - at(k / size)) as f32];
+    (0..size * size).flat_map(point).collect()
 }
 
 /// Exact W1 and mode statistics of generated points against fresh real points.
@@ -48,12 +43,10 @@ pub fn score(config: &GanConfig, fake: &[[f64; 2]], real: &[[f64; 2]]) -> (f64, 
 }
 
 async fn read(t: Tensor<2>) -> Result<Vec<f32>, StepError> {
-    let read = |detail: String| StepError::Read { what: "lab's view", detail };
-    t.into_data_async()
-        .await
-        .map_err(|e| read(format!("{e:?}")))?
-        .try_to_vec::<f32>()
-        .map_err(|e| read(format!("{e:?}")))
+    fn failed(e: impl std::fmt::Debug) -> StepError {
+        StepError::Read { what: "lab's view", detail: format!("{e:?}") }
+    }
+    t.into_data_async().await.map_err(failed)?.try_to_vec::<f32>().map_err(failed)
 }
 
 /// Everything the lab draws, read back from the device asynchronously (one read per tensor).

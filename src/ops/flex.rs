@@ -17,7 +17,7 @@ use super::math::Real;
 use super::{TextOps, shapes};
 
 /// A contiguous typed view, copied or converted only when it has to be.
-fn view<T: Real>(t: &FlexTensor) -> Cow<'_, [T]> {
+fn view<T: Element + bytemuck::Pod>(t: &FlexTensor) -> Cow<'_, [T]> {
     if t.dtype() == T::dtype() {
         if let Some(s) = t.as_slice::<T>() {
             return Cow::Borrowed(s);
@@ -41,9 +41,8 @@ fn tensor<T: Real>(values: Vec<T>, shape: &[usize]) -> FlexTensor {
 /// Target ids as indices, checked against the vocabulary width.
 fn indices(t: &FlexTensor, width: usize) -> Vec<usize> {
     let ids: Vec<i64> = match t.dtype() {
-        DType::I64 => view_int::<i64>(t),
-        DType::I32 => view_int::<i32>(t).into_iter().map(i64::from).collect(),
-        _ => t.clone().into_data().convert::<i64>().try_to_vec::<i64>().expect("integer ids"),
+        DType::I32 => view::<i32>(t).iter().map(|&i| i64::from(i)).collect(),
+        _ => view::<i64>(t).into_owned(),
     };
     ids.into_iter()
         .map(|i| {
@@ -54,13 +53,6 @@ fn indices(t: &FlexTensor, width: usize) -> Vec<usize> {
             i as usize
         })
         .collect()
-}
-
-fn view_int<E: Element + bytemuck::Pod + Copy>(t: &FlexTensor) -> Vec<E> {
-    match t.as_slice::<E>() {
-        Some(s) => s.to_vec(),
-        None => t.to_contiguous().as_slice::<E>().expect("contiguous").to_vec(),
-    }
 }
 
 /// Runs `$body` with `$T` bound to the kernel type for `$dtype`.
@@ -98,8 +90,8 @@ pub struct LstmSaved {
 }
 
 pub fn lstm_dims(x: &FlexTensor, w_hh: &FlexTensor, reverse: bool) -> LstmDims {
-    let s = x.shape();
-    LstmDims { batch: s[0], len: s[1], input: s[2], hidden: w_hh.shape()[0], reverse }
+    let [batch, len, input] = x.shape().dims();
+    LstmDims { batch, len, input, hidden: w_hh.shape()[0], reverse }
 }
 
 pub fn lstm_seq_forward(
@@ -144,8 +136,7 @@ pub fn lstm_seq_backward(
 /// `([c; h], tape)`; the tape holds the activated gates and tanh(c), `[B, 5H]`.
 pub fn lstm_cell_forward(gates: &FlexTensor, c_prev: &FlexTensor) -> (FlexTensor, FlexTensor) {
     shapes::lstm_cell(&gates.shape(), &c_prev.shape());
-    let s = c_prev.shape();
-    let (b, h) = (s[0], s[1]);
+    let [b, h] = c_prev.shape().dims();
     let dtype = gates.dtype();
     by_dtype!(dtype, T => {
         let (out, tape) = kernels::lstm_cell_forward::<T>(&view(gates), &view(c_prev), b, h);
@@ -159,8 +150,7 @@ pub fn lstm_cell_backward(
     tape: &FlexTensor,
     c_prev: &FlexTensor,
 ) -> [FlexTensor; 2] {
-    let s = c_prev.shape();
-    let (b, h) = (s[0], s[1]);
+    let [b, h] = c_prev.shape().dims();
     let dtype = dout.dtype();
     by_dtype!(dtype, T => {
         let (dg, dc) = kernels::lstm_cell_backward::<T>(&view(dout), &view(tape), &view(c_prev), b, h);
@@ -169,8 +159,8 @@ pub fn lstm_cell_backward(
 }
 
 fn attn_dims(features: &FlexTensor) -> AttnDims {
-    let s = features.shape();
-    AttnDims { batch: s[0], len: s[1], width: s[2] }
+    let [batch, len, width] = features.shape().dims();
+    AttnDims { batch, len, width }
 }
 
 pub fn attention_forward(
@@ -206,8 +196,7 @@ pub fn attention_backward(
 /// `(p [N, 1], stats [N, 2])`.
 pub fn softmax_pick_forward(logits: &FlexTensor, target: &FlexTensor) -> (FlexTensor, FlexTensor) {
     shapes::softmax_pick(&logits.shape(), &target.shape());
-    let s = logits.shape();
-    let (n, vocab) = (s[0], s[1]);
+    let [n, vocab] = logits.shape().dims();
     let ids = indices(target, vocab);
     let dtype = logits.dtype();
     by_dtype!(dtype, T => {
@@ -223,11 +212,10 @@ pub fn softmax_pick_backward(
     logits: &FlexTensor,
     target: &FlexTensor,
 ) -> FlexTensor {
-    let s = logits.shape();
-    let vocab = s[1];
+    let [_, vocab] = logits.shape().dims();
     let ids = indices(target, vocab);
     let dtype = logits.dtype();
-    by_dtype!(dtype, T => restore(tensor(kernels::softmax_pick_backward::<T>(&view(dp), &view(p), &view(stats), &view(logits), &ids, vocab), &s), dtype))
+    by_dtype!(dtype, T => restore(tensor(kernels::softmax_pick_backward::<T>(&view(dp), &view(p), &view(stats), &view(logits), &ids, vocab), &logits.shape()), dtype))
 }
 
 /// Element-wise tanh or sigmoid.
@@ -252,61 +240,50 @@ pub fn unary_backward(grad: &FlexTensor, y: &FlexTensor, sigmoid: bool) -> FlexT
     })
 }
 
-/// `x · w`: [`kernels::project_rows`] for a few rows, Flex's gemm otherwise.
-pub fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
-    let (xs, ws) = (x.shape(), w.shape());
-    if xs.len() == 2 && ws.len() == 2 {
-        shapes::project(&xs, &ws);
-    }
-    if xs.len() != 2 || ws.len() != 2 || xs[0] > kernels::SMALL_ROWS || x.dtype() != w.dtype() {
-        return Flex::float_matmul(x, w);
-    }
-    let (m, k, n) = (xs[0], xs[1], ws[1]);
-    let dtype = x.dtype();
-    // A weight in the decoding layout ([`decoding_layout`]: `[k, n]` viewed over word-major
-    // storage) goes to the kernel that reads each word's row once.
-    let layout = w.layout();
-    if layout.strides() == [1, k as isize] {
-        let off = layout.start_offset();
-        return by_dtype!(dtype, T => {
-            let wt = if w.dtype() == T::dtype() { Cow::Borrowed(&w.storage::<T>()[off..off + n * k]) } else { Cow::Owned(view::<T>(&w.transpose(0, 1)).into_owned()) };
-            restore(tensor(kernels::project_rows_t::<T>(&view(&x), &wt, m, k, n), &[m, n]), dtype)
-        });
-    }
-    by_dtype!(dtype, T => restore(tensor(kernels::project_rows::<T>(&view(&x), &view(&w), m, k, n), &[m, n]), dtype))
-}
-
-/// `w` `[k, n]` as a view over word-major (`[n, k]`) storage, for [`project`] in decoding.
-pub fn decoding_layout(w: FlexTensor) -> FlexTensor {
-    if w.shape().len() != 2 || w.layout().strides() == [1, w.shape()[0] as isize] {
-        return w;
-    }
-    w.transpose(0, 1).to_contiguous().transpose(0, 1)
-}
-
-/// Softmax over the last dimension of a `[m, n]` tensor.
-pub fn softmax_rows(x: FlexTensor) -> FlexTensor {
-    let s = x.shape();
-    if s.len() != 2 {
-        return <Flex as burn::backend::ops::ActivationOps<Flex>>::softmax(x, s.len() - 1);
-    }
-    let dtype = x.dtype();
-    by_dtype!(dtype, T => {
-        let mut v = view::<T>(&x).into_owned();
-        kernels::softmax_rows(&mut v, s[0], s[1]);
-        restore(tensor(v, &[s[0], s[1]]), dtype)
-    })
-}
-
 impl TextOps for Flex {
+    /// `x · w`: [`kernels::project_rows`] for a few rows, Flex's gemm otherwise.
     fn project(x: FlexTensor, w: FlexTensor) -> FlexTensor {
-        project(x, w)
+        let (xs, ws) = (x.shape(), w.shape());
+        if xs.len() == 2 && ws.len() == 2 {
+            shapes::project(&xs, &ws);
+        }
+        if xs.len() != 2 || ws.len() != 2 || xs[0] > kernels::SMALL_ROWS || x.dtype() != w.dtype() {
+            return Flex::float_matmul(x, w);
+        }
+        let (m, k, n) = (xs[0], xs[1], ws[1]);
+        let dtype = x.dtype();
+        // A weight in the decoding layout ([`Self::decoding_layout`]: `[k, n]` viewed over
+        // word-major storage) goes to the kernel that reads each word's row once.
+        let layout = w.layout();
+        if layout.strides() == [1, k as isize] {
+            let off = layout.start_offset();
+            return by_dtype!(dtype, T => {
+                let wt = if w.dtype() == T::dtype() { Cow::Borrowed(&w.storage::<T>()[off..off + n * k]) } else { Cow::Owned(view::<T>(&w.transpose(0, 1)).into_owned()) };
+                restore(tensor(kernels::project_rows_t::<T>(&view(&x), &wt, m, k, n), &[m, n]), dtype)
+            });
+        }
+        by_dtype!(dtype, T => restore(tensor(kernels::project_rows::<T>(&view(&x), &view(&w), m, k, n), &[m, n]), dtype))
     }
+    /// `w` `[k, n]` as a view over word-major (`[n, k]`) storage, for [`TextOps::project`] in
+    /// decoding.
     fn decoding_layout(w: FlexTensor) -> FlexTensor {
-        decoding_layout(w)
+        if w.shape().len() != 2 || w.layout().strides() == [1, w.shape()[0] as isize] {
+            return w;
+        }
+        w.transpose(0, 1).to_contiguous().transpose(0, 1)
     }
+    /// Softmax over the last dimension of a `[m, n]` tensor.
     fn softmax_rows(x: FlexTensor) -> FlexTensor {
-        softmax_rows(x)
+        let s = x.shape();
+        if s.len() != 2 {
+            return <Flex as burn::backend::ops::ActivationOps<Flex>>::softmax(x, s.len() - 1);
+        }
+        let dtype = x.dtype();
+        by_dtype!(dtype, T => {
+            let mut v = view::<T>(&x).into_owned();
+            kernels::softmax_rows(&mut v, s[0], s[1]);
+            restore(tensor(v, &[s[0], s[1]]), dtype)
+        })
     }
     fn lstm_seq(
         x: FlexTensor,

@@ -11,7 +11,8 @@
 //! before any raw pointer is formed. The raw pointers that remain are confined to [`Mat`] (which
 //! checks its whole block when it is built) and [`gemm`] (which checks the operands' shapes
 //! against `m`, `n`, `k` and the destination's extent), and to the row-chunk writes of
-//! [`Shared`], whose ranges are sized from the buffers each kernel allocates itself.
+//! [`Shared`], whose ranges are sized from the buffers each kernel allocates itself (and checked
+//! against them in [`for_row_chunks_mut`]).
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -101,17 +102,8 @@ impl<'a, T> Mat<'a, T> {
     /// The transpose (`[cols, rows]`) of the row-major `[rows, cols]` block at the start of `s`.
     #[track_caller]
     pub fn t(name: &'static str, s: &'a [T], rows: usize, cols: usize) -> Self {
-        let extent = rows.checked_mul(cols);
-        let ptr = Self::base(name, s, 0, extent, format_args!("[{rows}, {cols}]"));
-        Mat {
-            name,
-            ptr,
-            rows: cols,
-            cols: rows,
-            rs: 1,
-            cs: Self::stride(cols),
-            _borrow: PhantomData,
-        }
+        let m = Self::rows(name, s, 0, rows, cols);
+        Mat { rows: cols, cols: rows, rs: m.cs, cs: m.rs, ..m }
     }
 
     /// `rows` rows of `cols` contiguous elements, `rs` apart, the first at element `offset`.
@@ -267,6 +259,25 @@ impl<T> Shared<T> {
     }
 }
 
+/// [`for_row_chunks`] over buffers of `n` rows: `f(first_row, rows, chunks)` gets the chunk's
+/// own rows of each `(buffer, width)`, a buffer of `n` rows of `width` values.
+fn for_row_chunks_mut<T: Send, const K: usize>(
+    n: usize,
+    bufs: [(&mut [T], usize); K],
+    f: impl Fn(usize, usize, [&mut [T]; K]) + Sync,
+) {
+    let bufs = bufs.map(|(b, width)| {
+        assert_eq!(Some(b.len()), n.checked_mul(width), "a buffer of {n} rows of {width}");
+        (Shared(b.as_mut_ptr()), width)
+    });
+    for_row_chunks(n, |r0, nr| {
+        // SAFETY: each buffer holds `n` rows of `width` values (asserted above) and stays
+        // mutably borrowed, so untouched elsewhere, until the chunks end; the chunks are
+        // disjoint and cover `[0, n)`, so each range is in bounds and owned by one chunk.
+        f(r0, nr, bufs.each_ref().map(|(p, w)| unsafe { p.slice(r0 * w, nr * w) }))
+    })
+}
+
 /// Sizes of one LSTM direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LstmDims {
@@ -340,17 +351,8 @@ pub fn lstm_seq_forward<T: Real>(
     check(OP, "bias", bias.len(), g4, format_args!("[4H={g4}]"));
     // The input part of every gate at once: one large product, then the bias.
     let mut acts = vec![T::ZERO; rows * g4];
-    gemm(
-        rows,
-        g4,
-        input,
-        &mut acts,
-        g4,
-        false,
-        Mat::rows("x", x, 0, rows, input),
-        Mat::rows("w_ih", w_ih, 0, input, g4),
-        true,
-    );
+    let (xm, wm) = (Mat::rows("x", x, 0, rows, input), Mat::rows("w_ih", w_ih, 0, input, g4));
+    gemm(rows, g4, input, &mut acts, g4, false, xm, wm, true);
     for row in acts.chunks_exact_mut(g4) {
         row.iter_mut().zip(bias).for_each(|(a, &b)| *a += b);
     }
@@ -361,43 +363,22 @@ pub fn lstm_seq_forward<T: Real>(
         c_prev: vec![T::ZERO; rows * h],
         tanh_c: vec![T::ZERO; rows * h],
     };
-    let p_acts = Shared(tape.acts.as_mut_ptr());
-    let p_hp = Shared(tape.h_prev.as_mut_ptr());
-    let p_cp = Shared(tape.c_prev.as_mut_ptr());
-    let p_tc = Shared(tape.tanh_c.as_mut_ptr());
-    let p_out = Shared(out.as_mut_ptr());
-    for_row_chunks(batch, |b0, nb| {
-        // SAFETY: the buffers were allocated above with `batch·len·4H`, `batch·len·H` and
-        // `batch·(len + 2)·H` values (sizes checked not to overflow) and are not touched
-        // elsewhere until the chunks end; chunk `[b0, b0 + nb)` of `[0, batch)` takes exactly
-        // its own batch rows of each, laid out batch-major, so the ranges are in bounds and the
-        // chunks' ranges disjoint.
-        let (acts, hp, cp, tc, out) = unsafe {
-            (
-                p_acts.slice(b0 * len * g4, nb * len * g4),
-                p_hp.slice(b0 * len * h, nb * len * h),
-                p_cp.slice(b0 * len * h, nb * len * h),
-                p_tc.slice(b0 * len * h, nb * len * h),
-                p_out.slice(b0 * (len + 2) * h, nb * (len + 2) * h),
-            )
-        };
+    let bufs = [
+        (&mut tape.acts[..], len * g4),
+        (&mut tape.h_prev, len * h),
+        (&mut tape.c_prev, len * h),
+        (&mut tape.tanh_c, len * h),
+        (&mut out, (len + 2) * h),
+    ];
+    for_row_chunks_mut(batch, bufs, |b0, nb, [acts, hp, cp, tc, out]| {
         let mut hs = vec![T::ZERO; nb * h];
         let mut cs = vec![T::ZERO; nb * h];
         for step in 0..len {
             let t = d.position(step);
             if step > 0 {
                 // gates[b] += h[b] · W_hh for this position's rows b·T + t (stride T·4H).
-                gemm(
-                    nb,
-                    g4,
-                    h,
-                    &mut acts[t * g4..],
-                    len * g4,
-                    true,
-                    Mat::rows("h", &hs, 0, nb, h),
-                    Mat::rows("w_hh", w_hh, 0, h, g4),
-                    false,
-                );
+                let (hm, wm) = (Mat::rows("h", &hs, 0, nb, h), Mat::rows("w_hh", w_hh, 0, h, g4));
+                gemm(nb, g4, h, &mut acts[t * g4..], len * g4, true, hm, wm, false);
             }
             for b in 0..nb {
                 let r = b * len + t;
@@ -461,11 +442,7 @@ pub fn lstm_seq_backward<T: Real>(
     }
     // Gradients of the pre-activation gates, `[B·T, 4H]`; zero at padding.
     let mut dg = vec![T::ZERO; rows * g4];
-    let p_dg = Shared(dg.as_mut_ptr());
-    for_row_chunks(batch, |b0, nb| {
-        // SAFETY: dg holds `batch·len·4H` values (allocated above, untouched elsewhere until the
-        // chunks end); chunk `[b0, b0 + nb)` takes its own batch rows, disjoint from the others'.
-        let dg = unsafe { p_dg.slice(b0 * len * g4, nb * len * g4) };
+    for_row_chunks_mut(batch, [(&mut dg, len * g4)], |b0, nb, [dg]| {
         let mut dh = vec![T::ZERO; nb * h];
         let mut dc = vec![T::ZERO; nb * h];
         for b in 0..nb {
@@ -504,17 +481,8 @@ pub fn lstm_seq_backward<T: Real>(
             }
             // dh_prev = dgates · W_hhᵀ over rows b·T + t of this chunk's dg; padded rows carry
             // dh through unchanged.
-            gemm(
-                nb,
-                h,
-                g4,
-                &mut dh_prev,
-                h,
-                false,
-                Mat::strided("dgates", dg, t * g4, nb, g4, len * g4),
-                Mat::t("w_hh", w_hh, h, g4),
-                false,
-            );
+            let dgm = Mat::strided("dgates", dg, t * g4, nb, g4, len * g4);
+            gemm(nb, h, g4, &mut dh_prev, h, false, dgm, Mat::t("w_hh", w_hh, h, g4), false);
             for b in 0..nb {
                 if mask[(b0 + b) * len + t] != T::ZERO {
                     dh[b * h..(b + 1) * h].copy_from_slice(&dh_prev[b * h..(b + 1) * h]);
@@ -525,39 +493,11 @@ pub fn lstm_seq_backward<T: Real>(
     let mut dw_hh = vec![T::ZERO; h * g4];
     let mut dw_ih = vec![T::ZERO; input * g4];
     let mut dx = vec![T::ZERO; rows * input];
-    gemm(
-        h,
-        g4,
-        rows,
-        &mut dw_hh,
-        g4,
-        false,
-        Mat::t("tape.h_prev", &tape.h_prev, rows, h),
-        Mat::rows("dgates", &dg, 0, rows, g4),
-        true,
-    );
-    gemm(
-        input,
-        g4,
-        rows,
-        &mut dw_ih,
-        g4,
-        false,
-        Mat::t("x", x, rows, input),
-        Mat::rows("dgates", &dg, 0, rows, g4),
-        true,
-    );
-    gemm(
-        rows,
-        input,
-        g4,
-        &mut dx,
-        input,
-        false,
-        Mat::rows("dgates", &dg, 0, rows, g4),
-        Mat::t("w_ih", w_ih, input, g4),
-        true,
-    );
+    let dgm = Mat::rows("dgates", &dg, 0, rows, g4);
+    let hpm = Mat::t("tape.h_prev", &tape.h_prev, rows, h);
+    gemm(h, g4, rows, &mut dw_hh, g4, false, hpm, dgm, true);
+    gemm(input, g4, rows, &mut dw_ih, g4, false, Mat::t("x", x, rows, input), dgm, true);
+    gemm(rows, input, g4, &mut dx, input, false, dgm, Mat::t("w_ih", w_ih, input, g4), true);
     let mut db = vec![T::ZERO; g4];
     for row in dg.chunks_exact(g4) {
         db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
@@ -678,11 +618,7 @@ pub fn attention_forward<T: Real>(
     d.check_inputs("attention_forward", features, query, cov, w_c, v);
     let AttnDims { batch, len, width: a } = d;
     let mut e = vec![T::ZERO; batch * len];
-    let p_e = Shared(e.as_mut_ptr());
-    for_row_chunks(batch, |b0, nb| {
-        // SAFETY: e holds `batch·len` values (allocated above, untouched elsewhere until the
-        // chunks end); chunk `[b0, b0 + nb)` takes its own batch rows, disjoint from the others'.
-        let e = unsafe { p_e.slice(b0 * len, nb * len) };
+    for_row_chunks_mut(batch, [(&mut e, len)], |b0, nb, [e]| {
         let mut buf = vec![T::ZERO; a];
         for b in 0..nb {
             let q = &query[(b0 + b) * a..][..a];
@@ -718,24 +654,8 @@ pub fn attention_backward<T: Real>(
     let mut dcov = vec![T::ZERO; batch * len];
     // Per-row partial sums of dw_c and dv, reduced after.
     let mut partial = vec![T::ZERO; batch * 2 * a];
-    let (p_df, p_dq, p_dcov, p_part) = (
-        Shared(df.as_mut_ptr()),
-        Shared(dq.as_mut_ptr()),
-        Shared(dcov.as_mut_ptr()),
-        Shared(partial.as_mut_ptr()),
-    );
-    for_row_chunks(batch, |b0, nb| {
-        // SAFETY: df, dq, dcov and partial hold `batch·len·A`, `batch·A`, `batch·len` and
-        // `batch·2A` values (allocated above, untouched elsewhere until the chunks end); chunk
-        // `[b0, b0 + nb)` takes its own batch rows of each, disjoint from the others'.
-        let (df, dq, dcov, part) = unsafe {
-            (
-                p_df.slice(b0 * len * a, nb * len * a),
-                p_dq.slice(b0 * a, nb * a),
-                p_dcov.slice(b0 * len, nb * len),
-                p_part.slice(b0 * 2 * a, nb * 2 * a),
-            )
-        };
+    let bufs = [(&mut df[..], len * a), (&mut dq, a), (&mut dcov, len), (&mut partial, 2 * a)];
+    for_row_chunks_mut(batch, bufs, |b0, nb, [df, dq, dcov, part]| {
         let mut th = vec![T::ZERO; a];
         for b in 0..nb {
             let q = &query[(b0 + b) * a..][..a];
@@ -746,18 +666,8 @@ pub fn attention_backward<T: Real>(
                 let f = &features[((b0 + b) * len + t) * a..][..a];
                 let c = cov[(b0 + b) * len + t];
                 attn_pre(f, q, c, w_c, &mut th);
-                let dc = attn_back_row(
-                    g,
-                    c,
-                    &th,
-                    v,
-                    w_c,
-                    &mut df[(b * len + t) * a..][..a],
-                    dqb,
-                    dwc,
-                    dv,
-                );
-                dcov[b * len + t] = dc;
+                let dfr = &mut df[(b * len + t) * a..][..a];
+                dcov[b * len + t] = attn_back_row(g, c, &th, v, w_c, dfr, dqb, dwc, dv);
             }
         }
     });
@@ -830,12 +740,7 @@ pub fn softmax_pick_forward<T: Real>(
     }
     let mut p = vec![T::ZERO; n];
     let mut stats = vec![T::ZERO; 2 * n];
-    let (p_p, p_s) = (Shared(p.as_mut_ptr()), Shared(stats.as_mut_ptr()));
-    for_row_chunks(n, |r0, nr| {
-        // SAFETY: p and stats hold `n` and `2n` values (allocated above, untouched elsewhere
-        // until the chunks end); chunk `[r0, r0 + nr)` takes its own rows, disjoint from the
-        // others'.
-        let (p, stats) = unsafe { (p_p.slice(r0, nr), p_s.slice(2 * r0, 2 * nr)) };
+    for_row_chunks_mut(n, [(&mut p[..], 1), (&mut stats, 2)], |r0, nr, [p, stats]| {
         let mut buf = vec![T::ZERO; vocab];
         for r in 0..nr {
             let row = &logits[(r0 + r) * vocab..][..vocab];
@@ -867,11 +772,7 @@ pub fn softmax_pick_backward<T: Real>(
     check(OP, "p", p.len(), n, format_args!("[N={n}]"));
     check(OP, "stats", stats.len(), 2 * n, format_args!("[N={n}, 2]"));
     let mut dl = vec![T::ZERO; n * vocab];
-    let p_dl = Shared(dl.as_mut_ptr());
-    for_row_chunks(n, |r0, nr| {
-        // SAFETY: dl holds `n·V` values (allocated above, untouched elsewhere until the chunks
-        // end); chunk `[r0, r0 + nr)` takes its own rows, disjoint from the others'.
-        let dl = unsafe { p_dl.slice(r0 * vocab, nr * vocab) };
+    for_row_chunks_mut(n, [(&mut dl, vocab)], |r0, nr, [dl]| {
         for r in 0..nr {
             let g = r0 + r;
             let row = &mut dl[r * vocab..(r + 1) * vocab];
@@ -1039,9 +940,10 @@ mod tests {
     use super::*;
 
     /// The panic message of `f`, which must panic.
-    fn panic_message(f: impl FnOnce()) -> String {
+    fn panic_message<R>(f: impl FnOnce() -> R) -> String {
         let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-            .expect_err("expected a panic");
+            .err()
+            .expect("expected a panic");
         err.downcast_ref::<String>()
             .cloned()
             .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -1059,21 +961,13 @@ mod tests {
         let _ = Mat::rows("empty", &s, 12, 0, 4);
         let _ = Mat::t("ok", &s, 3, 4);
         let _ = Mat::strided("ok", &s, 1, 3, 3, 4);
-        let msg = panic_message(|| {
-            let _ = Mat::rows("queries", &s, 8, 2, 4);
-        });
+        let msg = panic_message(|| Mat::rows("queries", &s, 8, 2, 4));
         assert!(msg.contains("queries") && msg.contains("[2, 4]"), "{msg}");
-        let msg = panic_message(|| {
-            let _ = Mat::t("keys", &s, 4, 4);
-        });
+        let msg = panic_message(|| Mat::t("keys", &s, 4, 4));
         assert!(msg.contains("keys"), "{msg}");
-        let msg = panic_message(|| {
-            let _ = Mat::strided("dgates", &s, 2, 3, 3, 4);
-        });
+        let msg = panic_message(|| Mat::strided("dgates", &s, 2, 3, 3, 4));
         assert!(msg.contains("dgates"), "{msg}");
-        let msg = panic_message(|| {
-            let _ = Mat::rows("huge", &s, 0, usize::MAX, 2);
-        });
+        let msg = panic_message(|| Mat::rows("huge", &s, 0, usize::MAX, 2));
         assert!(msg.contains("huge"), "{msg}");
     }
 
@@ -1098,30 +992,11 @@ mod tests {
         // An empty product zeroes (or keeps, accumulating) the destination.
         let mut e = [7f64; 5];
         let z: [f64; 0] = [];
-        gemm(
-            2,
-            2,
-            0,
-            &mut e,
-            3,
-            false,
-            Mat::rows("a", &z, 0, 2, 0),
-            Mat::rows("b", &z, 0, 0, 2),
-            false,
-        );
+        let (za, zb) = (Mat::rows("a", &z, 0, 2, 0), Mat::rows("b", &z, 0, 0, 2));
+        gemm(2, 2, 0, &mut e, 3, false, za, zb, false);
         assert_eq!(e, [0.0, 0.0, 7.0, 0.0, 0.0]);
         let mut e = [7f64; 4];
-        gemm(
-            2,
-            2,
-            0,
-            &mut e,
-            2,
-            true,
-            Mat::rows("a", &z, 0, 2, 0),
-            Mat::rows("b", &z, 0, 0, 2),
-            false,
-        );
+        gemm(2, 2, 0, &mut e, 2, true, za, zb, false);
         assert_eq!(e, [7.0; 4]);
     }
 
@@ -1132,49 +1007,35 @@ mod tests {
             (vec![0.1f32; 6], vec![0.1f32; 16], vec![0.1f32; 16], vec![0f32; 8], vec![1f32; 3]);
         let (out, tape) = lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, d);
         assert_eq!(out.len(), 5 * 2);
-        let msg = panic_message(|| {
-            lstm_seq_forward(&x, &w_ih[..12], &w_hh, &bias, &mask, d);
-        });
+        let msg = panic_message(|| lstm_seq_forward(&x, &w_ih[..12], &w_hh, &bias, &mask, d));
         assert_eq!(msg, "lstm_seq_forward: w_ih has 12 values, expected 16 ([E=2, 4H=8])");
         for (k, name) in ["x", "w_hh", "bias", "mask"].into_iter().enumerate() {
             let mut ops = [x.clone(), w_hh.clone(), bias.clone(), mask.clone()];
             ops[k].pop();
             let [x, w_hh, bias, mask] = ops;
-            let msg = panic_message(|| {
-                lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, d);
-            });
+            let msg = panic_message(|| lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, d));
             assert!(msg.starts_with(&format!("lstm_seq_forward: {name} has ")), "{msg}");
         }
         let dy = vec![1f32; 10];
         let _ = lstm_seq_backward(&dy, &tape, &x, &w_ih, &w_hh, &mask, d);
-        let msg = panic_message(|| {
-            lstm_seq_backward(&dy[..9], &tape, &x, &w_ih, &w_hh, &mask, d);
-        });
+        let msg = panic_message(|| lstm_seq_backward(&dy[..9], &tape, &x, &w_ih, &w_hh, &mask, d));
         assert!(msg.starts_with("lstm_seq_backward: dy has 9 values, expected 10"), "{msg}");
         let mut short = tape.clone();
         short.h_prev.pop();
-        let msg = panic_message(|| {
-            lstm_seq_backward(&dy, &short, &x, &w_ih, &w_hh, &mask, d);
-        });
+        let msg = panic_message(|| lstm_seq_backward(&dy, &short, &x, &w_ih, &w_hh, &mask, d));
         assert!(msg.starts_with("lstm_seq_backward: tape.h_prev has "), "{msg}");
-        let msg = panic_message(|| {
-            lstm_seq_backward(&dy, &tape, &x, &w_ih[..8], &w_hh, &mask, d);
-        });
+        let msg = panic_message(|| lstm_seq_backward(&dy, &tape, &x, &w_ih[..8], &w_hh, &mask, d));
         assert!(msg.starts_with("lstm_seq_backward: w_ih has 8 values"), "{msg}");
         let msg = panic_message(|| {
-            lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, dims(usize::MAX, 2, 2, 2));
+            lstm_seq_forward(&x, &w_ih, &w_hh, &bias, &mask, dims(usize::MAX, 2, 2, 2))
         });
         assert!(msg.contains("overflow"), "{msg}");
 
         let (out, tape) = lstm_cell_forward(&[0.5f64; 8], &[0.1; 2], 1, 2);
         assert_eq!((out.len(), tape.len()), (4, 10));
-        let msg = panic_message(|| {
-            lstm_cell_forward(&[0.5f64; 7], &[0.1; 2], 1, 2);
-        });
+        let msg = panic_message(|| lstm_cell_forward(&[0.5f64; 7], &[0.1; 2], 1, 2));
         assert_eq!(msg, "lstm_cell_forward: gates has 7 values, expected 8 ([B=1, 4H=8])");
-        let msg = panic_message(|| {
-            lstm_cell_backward(&[1f64; 4], &tape[..9], &[0.1; 2], 1, 2);
-        });
+        let msg = panic_message(|| lstm_cell_backward(&[1f64; 4], &tape[..9], &[0.1; 2], 1, 2));
         assert!(msg.starts_with("lstm_cell_backward: tape has 9 values"), "{msg}");
     }
 
@@ -1184,28 +1045,20 @@ mod tests {
         let (f, q, cov, w_c, v) =
             (vec![0.1f32; 24], vec![0.2f32; 8], vec![0f32; 6], [0.3f32; 4], [1f32; 4]);
         assert_eq!(attention_forward(&f, &q, &cov, &w_c, &v, d).len(), 6);
-        let msg = panic_message(|| {
-            attention_forward(&f, &q, &cov, &w_c, &v[..3], d);
-        });
+        let msg = panic_message(|| attention_forward(&f, &q, &cov, &w_c, &v[..3], d));
         assert_eq!(msg, "attention_forward: v has 3 values, expected 4 ([A=4])");
-        let msg = panic_message(|| {
-            attention_backward(&[1f32; 5], &f, &q, &cov, &w_c, &v, d);
-        });
+        let msg = panic_message(|| attention_backward(&[1f32; 5], &f, &q, &cov, &w_c, &v, d));
         assert!(msg.starts_with("attention_backward: de has 5 values, expected 6"), "{msg}");
 
         let logits = [0.5f32, 1.0, -1.0, 2.0, 0.0, 0.0];
         let (p, stats) = softmax_pick_forward(&logits, &[2, 0], 3);
-        let msg = panic_message(|| {
-            softmax_pick_forward(&logits, &[2, 0, 1], 3);
-        });
+        let msg = panic_message(|| softmax_pick_forward(&logits, &[2, 0, 1], 3));
         assert!(msg.starts_with("softmax_pick_forward: logits has 6 values, expected 9"), "{msg}");
         let msg = panic_message(|| {
-            softmax_pick_backward(&[1f32; 2], &p, &stats[..3], &logits, &[2, 0], 3);
+            softmax_pick_backward(&[1f32; 2], &p, &stats[..3], &logits, &[2, 0], 3)
         });
         assert!(msg.starts_with("softmax_pick_backward: stats has 3 values"), "{msg}");
-        let msg = panic_message(|| {
-            softmax_pick_forward::<f32>(&[], &[0], 0);
-        });
+        let msg = panic_message(|| softmax_pick_forward::<f32>(&[], &[0], 0));
         assert!(msg.starts_with("softmax_pick_forward: no logits"), "{msg}");
 
         let (x, w) = ([1f32, 2.0], [1f32, 2.0, 3.0, 4.0, 5.0, 6.0]); // [1, 2] · [2, 3]
@@ -1213,13 +1066,9 @@ mod tests {
         let wt = [1f32, 4.0, 2.0, 5.0, 3.0, 6.0]; // the same weight, word-major [3, 2]
         assert_eq!(project_rows_t(&x, &wt, 1, 2, 3), [9.0, 12.0, 15.0]);
         assert_eq!(project_rows_t::<f32>(&[], &[], 2, 0, 3), [0.0; 6]);
-        let msg = panic_message(|| {
-            project_rows(&x, &w[..5], 1, 2, 3);
-        });
+        let msg = panic_message(|| project_rows(&x, &w[..5], 1, 2, 3));
         assert_eq!(msg, "project_rows: w has 5 values, expected 6 ([K=2, N=3])");
-        let msg = panic_message(|| {
-            project_rows_t(&x, &wt, 1, 3, 3);
-        });
+        let msg = panic_message(|| project_rows_t(&x, &wt, 1, 3, 3));
         assert!(msg.starts_with("project_rows_t: x has 2 values, expected 3"), "{msg}");
 
         let mut s = [0f32, 0.0, 1.0, 1.0];

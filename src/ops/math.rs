@@ -30,8 +30,6 @@ pub trait Real:
 {
     const ZERO: Self;
     const ONE: Self;
-    fn from_f64(x: f64) -> Self;
-    fn to_f64(self) -> f64;
     fn max(self, other: Self) -> Self;
     /// `x ← tanh(x)` for every element.
     fn tanh_slice(x: &mut [Self]);
@@ -83,45 +81,26 @@ pub fn sigmoid_f32(x: f32) -> f32 {
 
 /// Compiles a function twice, for AVX2 and for the baseline, and picks one at run time.
 macro_rules! multiversion {
-    ($(#[$m:meta])* $vis:vis fn $name:ident<$g:ident: $bound:path>($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident$(<$g:ident: $bound:path>)?($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
         $(#[$m])*
         #[allow(clippy::too_many_arguments)]
-        $vis fn $name<$g: $bound>($($arg: $ty),*) -> $ret {
+        $vis fn $name$(<$g: $bound>)?($($arg: $ty),*) -> $ret {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn generic<$g: $bound>($($arg: $ty),*) -> $ret $body
+            fn generic$(<$g: $bound>)?($($arg: $ty),*) -> $ret $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2<$g: $bound>($($arg: $ty),*) -> $ret {
-                    generic::<$g>($($arg),*)
+                unsafe fn avx2$(<$g: $bound>)?($($arg: $ty),*) -> $ret {
+                    generic$(::<$g>)?($($arg),*)
                 }
                 if std::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU has AVX2, checked just above.
-                    return unsafe { avx2::<$g>($($arg),*) };
+                    return unsafe { avx2$(::<$g>)?($($arg),*) };
                 }
             }
-            generic::<$g>($($arg),*)
-        }
-    };
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
-        $(#[$m])*
-        pub fn $name($($arg: $ty),*) -> $ret {
-            #[inline(always)]
-            fn generic($($arg: $ty),*) -> $ret $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2")]
-                unsafe fn avx2($($arg: $ty),*) -> $ret {
-                    generic($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2, checked just above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            generic($($arg),*)
+            generic$(::<$g>)?($($arg),*)
         }
     };
 }
@@ -130,7 +109,7 @@ pub(crate) use multiversion;
 
 multiversion! {
     /// `x ← tanh(x)`, vectorised.
-    fn tanh_f32_slice(x: &mut [f32]) -> () {
+    pub fn tanh_f32_slice(x: &mut [f32]) -> () {
         for v in x.iter_mut() {
             *v = tanh_f32(*v);
         }
@@ -139,7 +118,7 @@ multiversion! {
 
 multiversion! {
     /// `x ← σ(x)`, vectorised.
-    fn sigmoid_f32_slice(x: &mut [f32]) -> () {
+    pub fn sigmoid_f32_slice(x: &mut [f32]) -> () {
         for v in x.iter_mut() {
             *v = sigmoid_f32(*v);
         }
@@ -149,7 +128,7 @@ multiversion! {
 multiversion! {
     /// `x ← e^(x − shift)`, vectorised; returns the sum (in eight interleaved partial sums, so
     /// the loop still vectorises).
-    fn exp_shift_sum_f32(x: &mut [f32], shift: f32) -> f32 {
+    pub fn exp_shift_sum_f32(x: &mut [f32], shift: f32) -> f32 {
         let mut acc = [0f32; 8];
         let mut chunks = x.chunks_exact_mut(8);
         for c in &mut chunks {
@@ -170,12 +149,6 @@ multiversion! {
 impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
     fn max(self, other: Self) -> Self {
         f32::max(self, other)
     }
@@ -193,12 +166,6 @@ impl Real for f32 {
 impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
     fn max(self, other: Self) -> Self {
         f64::max(self, other)
     }

@@ -184,18 +184,19 @@ pub fn lstm_seq(
     reverse: bool,
 ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
     shapes::lstm_seq(&x.dims(), &w_ih.dims(), &w_hh.dims(), &bias.dims(), &mask.dims());
-    let packed = Tensor::<3>::from_dispatch(<Dispatch as TextOps>::lstm_seq(
+    unpack_lstm(<Dispatch as TextOps>::lstm_seq(
         x.into_dispatch(),
         w_ih.into_dispatch(),
         w_hh.into_dispatch(),
         bias.into_dispatch(),
         mask.into_dispatch(),
         reverse,
-    ));
-    unpack_lstm(packed)
+    ))
 }
 
-fn unpack_lstm(packed: Tensor<3>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+/// The outputs `[B, T, H]` and final `h` and `c` `[B, H]` from [`TextOps::lstm_seq`]'s result.
+fn unpack_lstm(packed: FloatTensor<Dispatch>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    let packed = Tensor::<3>::from_dispatch(packed);
     let [b, t2, h] = packed.dims();
     let t = t2 - 2;
     let out = packed.clone().narrow(1, 0, t);
@@ -288,14 +289,14 @@ pub mod unfused {
         mask: Tensor<2>,
         reverse: bool,
     ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-        unpack_lstm(Tensor::from_dispatch(reference::lstm_seq::<Dispatch>(
+        unpack_lstm(reference::lstm_seq::<Dispatch>(
             x.into_dispatch(),
             w_ih.into_dispatch(),
             w_hh.into_dispatch(),
             bias.into_dispatch(),
             mask.into_dispatch(),
             reverse,
-        )))
+        ))
     }
     pub fn lstm_cell(gates: Tensor<2>, c_prev: Tensor<2>) -> Tensor<2> {
         Tensor::from_dispatch(reference::lstm_cell::<Dispatch>(
@@ -365,8 +366,7 @@ mod reference {
         reverse: bool,
     ) -> FloatTensor<B> {
         shapes::lstm_seq(&x.shape(), &w_ih.shape(), &w_hh.shape(), &bias.shape(), &mask.shape());
-        let s = x.shape();
-        let (batch, len, e) = (s[0], s[1], s[2]);
+        let [batch, len, e] = x.shape().dims();
         let h = w_hh.shape()[0];
         let zeros = B::float_zeros(Shape::new([batch, h]), &x.device(), x.dtype().into());
         let (mut hs, mut cs) = (zeros.clone(), zeros);
@@ -398,11 +398,8 @@ mod reference {
             cs = B::float_add(B::float_mul(c_new, m.clone()), B::float_mul(cs, keep));
             outs[t] = Some(B::float_reshape(B::float_mul(h_new, m), Shape::new([batch, 1, h])));
         }
-        let mut parts: Vec<FloatTensor<B>> =
-            outs.into_iter().map(|o| o.expect("every step ran")).collect();
-        parts.push(B::float_reshape(hs, Shape::new([batch, 1, h])));
-        parts.push(B::float_reshape(cs, Shape::new([batch, 1, h])));
-        B::float_cat(parts, 1)
+        let last = [hs, cs].map(|s| B::float_reshape(s, Shape::new([batch, 1, h])));
+        B::float_cat(outs.into_iter().map(|o| o.expect("every step ran")).chain(last).collect(), 1)
     }
 
     pub fn lstm_cell<B: Backend>(g: FloatTensor<B>, c_prev: FloatTensor<B>) -> FloatTensor<B> {
@@ -428,8 +425,7 @@ mod reference {
             &w_c.shape(),
             &v.shape(),
         );
-        let s = features.shape();
-        let (b, t, a) = (s[0], s[1], s[2]);
+        let [b, t, a] = features.shape().dims();
         let q = B::float_reshape(query, Shape::new([b, 1, a]));
         let cov = B::float_mul(
             B::float_reshape(coverage, Shape::new([b, t, 1])),

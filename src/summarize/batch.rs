@@ -35,29 +35,17 @@ impl Example {
         let truncated = article.len() > max_enc;
         let article = &article[..article.len().min(max_enc)];
         let mut oovs: Vec<String> = vec![];
-        let mut enc = Vec::with_capacity(article.len());
-        let mut enc_ext = Vec::with_capacity(article.len());
-        for w in article {
-            let id = vocab.id(w);
-            enc.push(id);
-            if id == UNK_ID && !vocab.contains(w) {
-                let k = oovs.iter().position(|o| o == w).unwrap_or_else(|| {
-                    oovs.push(w.to_string());
-                    oovs.len() - 1
-                });
-                enc_ext.push(vocab.len() + k);
-            } else {
-                enc_ext.push(id);
+        for &w in article {
+            if !vocab.contains(w) && !oovs.iter().any(|o| o == w) {
+                oovs.push(w.to_string());
             }
         }
-        let ext_id = |w: &str| {
-            let id = vocab.id(w);
-            if id != UNK_ID || vocab.contains(w) {
-                id
-            } else {
-                oovs.iter().position(|o| o == w).map(|k| vocab.len() + k).unwrap_or(UNK_ID)
-            }
+        let ext_id = |w: &str| match oovs.iter().position(|o| o == w) {
+            Some(k) => vocab.len() + k,
+            None => vocab.id(w),
         };
+        let enc = article.iter().map(|w| vocab.id(w)).collect();
+        let enc_ext = article.iter().map(|w| ext_id(w)).collect();
         let mut dec_in = vec![START_ID];
         dec_in.extend(summary.iter().map(|w| vocab.id(w)));
         let mut target: Vec<usize> = summary.iter().map(|w| ext_id(w)).collect();
@@ -71,11 +59,8 @@ impl Example {
 
     /// The word for an extended-vocabulary id.
     pub fn word<'a>(&'a self, id: usize, vocab: &'a Vocab) -> &'a str {
-        if id < vocab.len() {
-            vocab.word(id).unwrap_or(super::vocab::UNK)
-        } else {
-            self.oovs.get(id - vocab.len()).map(String::as_str).unwrap_or(super::vocab::UNK)
-        }
+        let oov = || self.oovs.get(id - vocab.len()).map(String::as_str);
+        vocab.word(id).or_else(oov).unwrap_or(super::vocab::UNK)
     }
 }
 
@@ -125,7 +110,7 @@ impl Batch {
             max_oovs: examples.iter().map(|e| e.oovs.len()).max().unwrap_or(0),
         };
         for (n, e) in examples.iter().enumerate() {
-            for (i, (&id, _)) in e.enc.iter().zip(&e.enc_ext).enumerate() {
+            for (i, &id) in e.enc.iter().enumerate() {
                 out.enc[n * t + i] = id as i64;
                 out.enc_mask[n * t + i] = 1.0;
             }

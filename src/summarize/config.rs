@@ -196,49 +196,35 @@ pub struct SummarizerConfig {
 impl SummarizerConfig {
     /// Checks sizes; the message names the bad field.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        let m = &self.model;
-        let t = &self.train;
-        let d = &self.decode;
+        let (m, t, d) = (&self.model, &self.train, &self.decode);
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        let within = |x: usize, lo: usize, hi: usize| (lo..=hi).contains(&x);
         let checks: [(bool, &str); 15] = [
             (
-                m.init_uniform.is_finite()
-                    && m.init_uniform >= 0.0
-                    && m.init_std.is_finite()
-                    && m.init_std >= 0.0,
+                non_negative(m.init_uniform) && non_negative(m.init_std),
                 "model.init_uniform and model.init_std must be 0 or more",
             ),
             (
-                m.vocab_size > 4 && m.vocab_size <= 2_000_000,
+                within(m.vocab_size, 5, 2_000_000),
                 "model.vocab_size must be between 5 and 2,000,000",
             ),
-            (m.emb > 0 && m.emb <= 4096, "model.emb must be between 1 and 4096"),
-            (m.hidden > 0 && m.hidden <= 4096, "model.hidden must be between 1 and 4096"),
-            (t.lr.is_finite() && t.lr > 0.0, "train.lr must be a positive number"),
+            (within(m.emb, 1, 4096), "model.emb must be between 1 and 4096"),
+            (within(m.hidden, 1, 4096), "model.hidden must be between 1 and 4096"),
+            (positive(t.lr), "train.lr must be a positive number"),
+            (positive(t.initial_accumulator), "train.initial_accumulator must be positive"),
+            (positive(t.max_grad_norm), "train.max_grad_norm must be positive"),
+            (within(t.batch_size, 1, 4096), "train.batch_size must be between 1 and 4096"),
+            (within(t.max_enc, 1, 100_000), "train.max_enc must be between 1 and 100,000"),
+            (within(t.max_dec, 2, 10_000), "train.max_dec must be between 2 and 10,000"),
+            (non_negative(t.cov_loss_weight), "train.cov_loss_weight must be 0 or more"),
+            (within(d.beam, 1, 64), "decode.beam must be between 1 and 64"),
             (
-                t.initial_accumulator.is_finite() && t.initial_accumulator > 0.0,
-                "train.initial_accumulator must be positive",
-            ),
-            (
-                t.max_grad_norm.is_finite() && t.max_grad_norm > 0.0,
-                "train.max_grad_norm must be positive",
-            ),
-            (
-                t.batch_size > 0 && t.batch_size <= 4096,
-                "train.batch_size must be between 1 and 4096",
-            ),
-            (t.max_enc > 0 && t.max_enc <= 100_000, "train.max_enc must be between 1 and 100,000"),
-            (t.max_dec > 1 && t.max_dec <= 10_000, "train.max_dec must be between 2 and 10,000"),
-            (
-                t.cov_loss_weight.is_finite() && t.cov_loss_weight >= 0.0,
-                "train.cov_loss_weight must be 0 or more",
-            ),
-            (d.beam > 0 && d.beam <= 64, "decode.beam must be between 1 and 64"),
-            (
-                d.max_len > 0 && d.max_len <= 10_000 && d.min_len <= d.max_len,
+                within(d.max_len, 1, 10_000) && d.min_len <= d.max_len,
                 "decode.max_len must be between 1 and 10,000 and at least decode.min_len",
             ),
             (
-                d.target_len.is_none_or(|n| (1..=10_000).contains(&n)),
+                d.target_len.is_none_or(|n| within(n, 1, 10_000)),
                 "decode.target_len must be between 1 and 10,000",
             ),
             (

@@ -1,14 +1,14 @@
 //! Greedy decoding and beam search (See et al.'s: beam 4, hypotheses that stop before the
 //! minimum length are dropped, results ranked by mean log-probability), with optional
-//! no-repeated-trigram (or no-repeated-word) blocking. The device computes p_vocab, the attention and p_gen; the
-//! final distribution over the extended vocabulary is assembled here on the host, the same
-//! way natively and in the browser; each step reads the device once.
+//! no-repeated-trigram (or no-repeated-word) blocking. The device computes p_vocab, the
+//! attention and p_gen; the final distribution over the extended vocabulary is assembled here
+//! on the host, the same way natively and in the browser; each step reads the device once.
 
 use burn::tensor::Transaction;
 
 use super::batch::Example;
 use super::config::DecodeConfig;
-use super::model::{DecodeOut, DecoderState, PointerGenerator, select_rows};
+use super::model::{DecodeOut, PointerGenerator, select_rows};
 use super::vocab::{START_ID, STOP_ID, UNK_ID, Vocab};
 use crate::nn::StepError;
 
@@ -43,11 +43,7 @@ impl Hyp {
     }
 
     fn repeats_trigram(&self, next: usize) -> bool {
-        let n = self.tokens.len();
-        if n < 2 {
-            return false;
-        }
-        let (a, b) = (self.tokens[n - 2], self.tokens[n - 1]);
+        let [.., a, b] = self.tokens[..] else { return false };
         self.tokens.windows(3).any(|w| w == [a, b, next])
     }
 
@@ -56,11 +52,16 @@ impl Hyp {
     }
 }
 
+/// What the decoding errors call a step's outputs.
+const WHAT: &str = "decoder step's outputs";
+
 /// Reads a decoder step's outputs (`P_vocab`, attention, `p_gen`) with one device
 /// synchronisation, natively or in the browser: on WebGPU each separate read is a round trip.
-async fn read_step(out: DecodeOut) -> Result<[Vec<f32>; 3], StepError> {
-    const WHAT: &str = "decoder step's outputs";
-    let read = |e| StepError::Read { what: WHAT, detail: format!("{e:?}") };
+/// Checks their lengths against `lens` and that `P_vocab` is finite.
+async fn read_step(out: DecodeOut, lens: [usize; 3]) -> Result<[Vec<f32>; 3], StepError> {
+    fn read(e: impl std::fmt::Debug) -> StepError {
+        StepError::Read { what: WHAT, detail: format!("{e:?}") }
+    }
     let data = Transaction::default()
         .register(out.p_vocab)
         .register(out.attn)
@@ -69,26 +70,29 @@ async fn read_step(out: DecodeOut) -> Result<[Vec<f32>; 3], StepError> {
         .await
         .map_err(read)?;
     let found = data.len();
-    let mut host = data.into_iter().map(|d| {
-        d.convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| StepError::Read { what: WHAT, detail: format!("{e:?}") })
-    });
+    let mut host = data.into_iter().map(|d| d.convert::<f32>().try_into_vec::<f32>().map_err(read));
     let mut next = || host.next().ok_or(StepError::Count { what: WHAT, found, expected: 3 })?;
-    Ok([next()?, next()?, next()?])
+    let out = [next()?, next()?, next()?];
+    if out.iter().map(Vec::len).ne(lens) {
+        let found = out.iter().map(Vec::len).sum();
+        return Err(StepError::Count { what: WHAT, found, expected: lens.iter().sum() });
+    }
+    if out[0].iter().any(|p| !p.is_finite()) {
+        return Err(StepError::NotFinite { what: WHAT });
+    }
+    Ok(out)
 }
 
-/// `P(w)` over the extended vocabulary for one row.
-fn final_dist(
-    p_vocab: &[f32],
-    attn: &[f32],
-    p_gen: f32,
-    enc_ext: &[usize],
-    n_oov: usize,
-) -> Vec<f32> {
+/// Row `r` of a flat `[rows, n]` buffer.
+fn row(x: &[f32], n: usize, r: usize) -> &[f32] {
+    &x[r * n..(r + 1) * n]
+}
+
+/// `P(w)` over `ex`'s extended vocabulary for one row.
+fn final_dist(p_vocab: &[f32], attn: &[f32], p_gen: f32, ex: &Example) -> Vec<f32> {
     let mut out: Vec<f32> = p_vocab.iter().map(|p| p * p_gen).collect();
-    out.resize(p_vocab.len() + n_oov, 0.0);
-    for (a, &id) in attn.iter().zip(enc_ext) {
+    out.resize(p_vocab.len() + ex.oovs.len(), 0.0);
+    for (a, &id) in attn.iter().zip(&ex.enc_ext) {
         if let Some(slot) = out.get_mut(id) {
             *slot += (1.0 - p_gen) * a;
         }
@@ -143,9 +147,8 @@ pub async fn summarize_with(
     }
     let v = vocab.len();
     let k = if cfg.greedy { 1 } else { cfg.beam.max(1) };
-    let enc1 = model.encode_one(&ex.enc);
-    let enc = PointerGenerator::repeat(&enc1, k);
-    let mut state: DecoderState = model.initial_state(&enc);
+    let enc = PointerGenerator::repeat(&model.encode_one(&ex.enc), k);
+    let mut state = model.initial_state(&enc);
     let mut hyps = vec![Hyp { tokens: vec![], log_prob: 0.0, p_gen: vec![], attention: vec![] }];
     let mut results: Vec<Hyp> = vec![];
     let t = ex.enc.len();
@@ -158,28 +161,12 @@ pub async fn summarize_with(
             .map(|id| if id >= v { UNK_ID } else { id })
             .collect();
         let (new_state, out) = model.decode_step(&enc, state, &prev);
-        let [p_vocab, attn, p_gen] = read_step(out).await?;
-        if p_vocab.len() != k * v || attn.len() != k * t || p_gen.len() != k {
-            return Err(StepError::Count {
-                what: "decoder step's outputs",
-                found: p_vocab.len() + attn.len() + p_gen.len(),
-                expected: k * (v + t + 1),
-            });
-        }
-        if p_vocab.iter().any(|p| !p.is_finite()) {
-            return Err(StepError::NotFinite { what: "decoder step's outputs" });
-        }
+        let [p_vocab, attn, p_gen] = read_step(out, [k * v, k * t, k]).await?;
         let allow_stop = step + 1 >= min_len;
         let stop_factor = cfg.stop_factor(step);
         let mut candidates: Vec<(usize, usize, f64)> = vec![]; // (parent row, token, log prob)
         for (r, hyp) in hyps.iter().enumerate() {
-            let mut dist = final_dist(
-                &p_vocab[r * v..(r + 1) * v],
-                &attn[r * t..(r + 1) * t],
-                p_gen[r],
-                &ex.enc_ext,
-                ex.oovs.len(),
-            );
+            let mut dist = final_dist(row(&p_vocab, v, r), row(&attn, t, r), p_gen[r], &ex);
             dist[STOP_ID] *= stop_factor;
             let top = best_tokens(&dist, 2 * k, |w| {
                 w != UNK_ID
@@ -193,26 +180,17 @@ pub async fn summarize_with(
         }
         let avg = |c: &(usize, usize, f64)| c.2 / (hyps[c.0].tokens.len() + 1) as f64;
         candidates.sort_by(|a, b| avg(b).total_cmp(&avg(a)));
-        let mut next: Vec<Hyp> = vec![];
-        let mut rows = vec![];
+        let (mut next, mut rows): (Vec<Hyp>, Vec<usize>) = (vec![], vec![]);
         for (r, w, lp) in candidates {
-            let parent = &hyps[r];
-            let mut h = Hyp {
-                tokens: parent.tokens.clone(),
-                log_prob: lp,
-                p_gen: parent.p_gen.clone(),
-                attention: parent.attention.clone(),
-            };
+            let mut h = Hyp { log_prob: lp, ..hyps[r].clone() };
             h.tokens.push(w);
             h.p_gen.push(p_gen[r]);
-            h.attention.push(attn[r * t..(r + 1) * t].to_vec());
-            if w == STOP_ID {
-                if allow_stop {
-                    results.push(h);
-                }
-            } else {
+            h.attention.push(row(&attn, t, r).to_vec());
+            if w != STOP_ID {
                 next.push(h);
                 rows.push(r);
+            } else if allow_stop {
+                results.push(h);
             }
             if next.len() == k || results.len() == k {
                 break;
@@ -221,9 +199,7 @@ pub async fn summarize_with(
         if results.len() >= k || next.is_empty() || (cfg.greedy && !results.is_empty()) {
             break;
         }
-        while rows.len() < k {
-            rows.push(rows[0]);
-        }
+        rows.resize(k, rows[0]);
         state = select_rows(new_state, &rows);
         hyps = next;
     }
@@ -231,19 +207,13 @@ pub async fn summarize_with(
         results = hyps;
     }
     results.sort_by(|a, b| b.avg().total_cmp(&a.avg()));
-    let best =
+    let mut best =
         results.into_iter().next().ok_or(StepError::Input("decoding produced no summary"))?;
     let score = best.avg();
-    let mut tokens = vec![];
-    let (mut p_gens, mut attention) = (vec![], vec![]);
-    for ((id, pg), at) in best.tokens.iter().zip(best.p_gen).zip(best.attention) {
-        if *id == STOP_ID {
-            break;
-        }
-        tokens.push(ex.word(*id, vocab).to_string());
-        p_gens.push(pg);
-        attention.push(at);
-    }
-    let source = article[..t].to_vec();
-    Ok(Summary { tokens, p_gen: p_gens, attention, source, truncated: ex.truncated, score })
+    let n = best.tokens.iter().position(|&id| id == STOP_ID).unwrap_or(best.tokens.len());
+    let tokens = best.tokens[..n].iter().map(|&id| ex.word(id, vocab).to_string()).collect();
+    best.p_gen.truncate(n);
+    best.attention.truncate(n);
+    let (p_gen, attention, source) = (best.p_gen, best.attention, article[..t].to_vec());
+    Ok(Summary { tokens, p_gen, attention, source, truncated: ex.truncated, score })
 }

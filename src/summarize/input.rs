@@ -38,10 +38,8 @@ pub fn read_article(
     max_enc: usize,
 ) -> Result<Article, InputError> {
     if bytes.len() > limit_bytes {
-        return Err(InputError::TooLarge {
-            size_mb: bytes.len() as f64 / (1 << 20) as f64,
-            limit_mb: limit_bytes >> 20,
-        });
+        let size_mb = bytes.len() as f64 / (1 << 20) as f64;
+        return Err(InputError::TooLarge { size_mb, limit_mb: limit_bytes >> 20 });
     }
     if bytes.contains(&0) {
         return Err(InputError::Binary);
@@ -56,12 +54,9 @@ pub fn read_article(
         return Err(InputError::NoWords);
     }
     let mut notes = vec![];
-    let read = max_enc.min(tokens.len());
-    if tokens.len() > max_enc {
-        notes.push(format!(
-            "the article has {} tokens; the model read the first {max_enc}",
-            tokens.len()
-        ));
+    let (n, read) = (tokens.len(), max_enc.min(tokens.len()));
+    if n > max_enc {
+        notes.push(format!("the article has {n} tokens; the model read the first {max_enc}"));
     }
     if !tokens.iter().take(read).any(|t| vocab.contains(t) && t.chars().any(char::is_alphanumeric))
     {

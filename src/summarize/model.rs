@@ -20,16 +20,16 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear};
-use burn::tensor::{Device, Int, Tensor, TensorData, activation};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData, activation};
 
 use super::batch::Batch;
 use super::config::ModelConfig;
 use crate::nn::{Lstm, StepError, linear, param};
+use crate::ops;
+use crate::rng::Rng;
 
 /// What a free run's errors call the distributions it reads back.
 const DISTRIBUTIONS: &str = "generator's word distributions";
-use crate::ops;
-use crate::rng::Rng;
 
 /// The bidirectional encoder: one LSTM per direction.
 #[derive(Module, Debug)]
@@ -213,30 +213,30 @@ struct Draw {
 }
 
 impl Draw {
-    fn uniform(&mut self, n: usize) -> Vec<f32> {
-        let mag = self.mag;
+    /// `n` values of `value`, or zeros without a seed.
+    fn draw(&mut self, n: usize, mut value: impl FnMut(&mut Rng) -> f64) -> Vec<f32> {
         match &mut self.rng {
-            Some(rng) => (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * mag) as f32).collect(),
+            Some(rng) => (0..n).map(|_| value(rng) as f32).collect(),
             None => vec![0.0; n],
         }
     }
 
+    fn uniform(&mut self, n: usize) -> Vec<f32> {
+        let mag = self.mag;
+        self.draw(n, |rng| (2.0 * rng.uniform() - 1.0) * mag)
+    }
+
+    /// Truncated at 2σ, like TensorFlow's truncated_normal_initializer.
     fn normal(&mut self, n: usize) -> Vec<f32> {
         let std = self.std;
-        match &mut self.rng {
-            // Truncated at 2σ, like TensorFlow's truncated_normal_initializer.
-            Some(rng) => (0..n)
-                .map(|_| {
-                    loop {
-                        let z = rng.normal();
-                        if z.abs() <= 2.0 {
-                            break (z * std) as f32;
-                        }
-                    }
-                })
-                .collect(),
-            None => vec![0.0; n],
-        }
+        self.draw(n, |rng| {
+            loop {
+                let z = rng.normal();
+                if z.abs() <= 2.0 {
+                    break z * std;
+                }
+            }
+        })
     }
 
     fn lstm(&mut self, input: usize, hidden: usize, device: &Device) -> Lstm {
@@ -269,30 +269,24 @@ impl PointerGenerator {
         };
         let mut d = Draw { rng, std: config.init_std, mag: config.init_uniform };
         let (v, e, h, a) = (config.vocab_size, config.emb, config.hidden, config.attn());
-        // The draw order is the old flat list's, so a seed gives the same model as before.
-        let embedding = Embedding { weight: param(d.normal(v * e), [v, e], device) };
-        let encoder = BiLstm { forward: d.lstm(e, h, device), backward: d.lstm(e, h, device) };
-        let reduce_h = d.linear(2 * h, h, device);
-        let reduce_c = d.linear(2 * h, h, device);
-        let decoder_input = d.linear(e + 2 * h, e, device);
-        let decoder = d.lstm(e, h, device);
-        let w_h = param(d.normal(2 * h * a), [2 * h, a], device);
-        let w_s = d.linear(2 * h, a, device);
-        let w_c = param(d.normal(a), [1, a], device);
-        let attn_v = param(d.normal(a), [a, 1], device);
-        let output = Output { v1: d.linear(3 * h, h, device), v2: d.linear(h, v, device) };
-        let p_gen = d.linear(4 * h + e, 1, device);
+        // A struct literal's fields are evaluated in the order written: the draw order is the
+        // old flat list's, so a seed gives the same model as before.
         PointerGenerator {
             config: config.clone(),
-            embedding,
-            encoder,
-            reduce_h,
-            reduce_c,
-            decoder_input,
-            decoder,
-            attention: Attention { w_h, w_s, w_c, v: attn_v },
-            output,
-            p_gen,
+            embedding: Embedding { weight: param(d.normal(v * e), [v, e], device) },
+            encoder: BiLstm { forward: d.lstm(e, h, device), backward: d.lstm(e, h, device) },
+            reduce_h: d.linear(2 * h, h, device),
+            reduce_c: d.linear(2 * h, h, device),
+            decoder_input: d.linear(e + 2 * h, e, device),
+            decoder: d.lstm(e, h, device),
+            attention: Attention {
+                w_h: param(d.normal(2 * h * a), [2 * h, a], device),
+                w_s: d.linear(2 * h, a, device),
+                w_c: param(d.normal(a), [1, a], device),
+                v: param(d.normal(a), [a, 1], device),
+            },
+            output: Output { v1: d.linear(3 * h, h, device), v2: d.linear(h, v, device) },
+            p_gen: d.linear(4 * h + e, 1, device),
         }
     }
 
@@ -328,14 +322,10 @@ impl PointerGenerator {
 
     /// The decoder's state before the first step.
     pub fn initial_state(&self, enc: &Encoded) -> DecoderState {
-        let [b, t, _] = enc.out.dims();
-        DecoderState {
-            h: enc.h0.clone(),
-            c: enc.c0.clone(),
-            context: self
-                .constant(vec![0.0; b * 2 * self.config.hidden], [b, 2 * self.config.hidden]),
-            coverage: self.constant(vec![0.0; b * t], [b, t]),
-        }
+        let [b, t, h2] = enc.out.dims();
+        let (h, c) = (enc.h0.clone(), enc.c0.clone());
+        let context = self.constant(vec![0.0; b * h2], [b, h2]);
+        DecoderState { h, c, context, coverage: self.constant(vec![0.0; b * t], [b, t]) }
     }
 
     /// One decoder step from input embeddings `emb` `[B, E]`.
@@ -350,28 +340,26 @@ impl PointerGenerator {
         let (attn, context) = self.attention.forward(enc, s.clone(), coverage_in);
         let cov_loss = attn.clone().min_pair(state.coverage.clone()).sum_dim(1);
         let coverage = state.coverage + attn.clone();
-        StepOut {
-            state: DecoderState { h, c, context: context.clone(), coverage },
-            attn,
-            context,
-            s,
-            x,
-            cov_loss,
-        }
+        let state = DecoderState { h, c, context: context.clone(), coverage };
+        StepOut { state, attn, context, s, x, cov_loss }
     }
 
     /// `p_vocab` for rows `[h; context]` `[N, 3H]`.
     fn vocab_dist(&self, enc: &Encoded, h_ctx: Tensor<2>) -> Tensor<2> {
         // Decoding's few rows: a kernel that reads the [H, V] output matrix once per step.
         let v2 = &self.output.v2;
-        let bias = v2.bias.as_ref().map(|b| b.val().unsqueeze::<2>());
         let w = enc.output.clone().unwrap_or_else(|| v2.weight.val());
-        let logits = ops::project(self.output.v1.forward(h_ctx), w);
-        let logits = match bias {
-            Some(b) => logits + b,
-            None => logits,
-        };
+        let mut logits = ops::project(self.output.v1.forward(h_ctx), w);
+        if let Some(b) = &v2.bias {
+            logits = logits + b.val().unsqueeze::<2>();
+        }
         ops::softmax_rows(logits)
+    }
+
+    /// The output layer's logits for rows `[h; context]` `[N, 3H]` (training and free runs;
+    /// decoding uses [`Self::vocab_dist`]).
+    fn logits(&self, h_ctx: Tensor<2>) -> Tensor<2> {
+        self.output.v2.forward(self.output.v1.forward(h_ctx))
     }
 
     /// `p_gen` for rows `[context; s; x]` `[N, 4H + E]`.
@@ -387,36 +375,25 @@ impl PointerGenerator {
         let enc = self.encode(batch.enc.clone(), batch.enc_mask.clone(), b, t);
         let dec_emb = self.embedding.forward(self.ids(batch.dec_in.clone(), [b, j])); // [B, J, E]
         let mut state = self.initial_state(&enc);
-        let (mut hs, mut ctxs, mut ss, mut xs, mut attns, mut covs) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let mut outs = vec![];
         for k in 0..j {
             let out = self.step(&enc, state, dec_emb.clone().narrow(1, k, 1).reshape([b, e]));
-            hs.push(out.state.h.clone());
-            ctxs.push(out.context);
-            ss.push(out.s);
-            xs.push(out.x);
-            attns.push(out.attn);
-            covs.push(out.cov_loss);
-            state = out.state;
+            state = out.state.clone();
+            outs.push(out);
         }
+        let each = |f: fn(&StepOut) -> &Tensor<2>| outs.iter().map(|o| f(o).clone()).collect();
         // Rows ordered (b, j): stack on dim 1, then flatten.
-        let rows =
-            |v: Vec<Tensor<2>>, width: usize| Tensor::stack::<3>(v, 1).reshape([b * j, width]);
-        let (h_all, ctx_all) = (rows(hs, hd), rows(ctxs, 2 * hd));
-        let logits = self
-            .output
-            .v2
-            .forward(self.output.v1.forward(Tensor::cat(vec![h_all, ctx_all.clone()], 1))); // [BJ, V]
-        let target = Tensor::<2, Int>::from_data(
-            TensorData::new(batch.target_vocab.clone(), [b * j, 1]),
-            &self.device(),
-        );
+        let rows = |f, width: usize| Tensor::stack::<3>(each(f), 1).reshape([b * j, width]);
+        let (h_all, ctx_all) = (rows(|o| &o.state.h, hd), rows(|o| &o.context, 2 * hd));
+        let logits = self.logits(Tensor::cat(vec![h_all, ctx_all.clone()], 1)); // [BJ, V]
+        let target = self.ids(batch.target_vocab.clone(), [b * j, 1]);
         let in_vocab = self.constant(batch.target_in_vocab.clone(), [b * j, 1]);
         // p_vocab at the target only: the fused op never materialises the [BJ, V] softmax.
         let p_vocab_target = ops::softmax_pick(logits, target) * in_vocab; // [BJ, 1]
         let prob = if self.config.pointer {
-            let p_gen = self.p_gen(Tensor::cat(vec![ctx_all, rows(ss, 2 * hd), rows(xs, e)], 1)); // [BJ, 1]
-            let attn_all = Tensor::stack::<3>(attns, 1); // [B, J, T]
+            let ctx_s_x = vec![ctx_all, rows(|o| &o.s, 2 * hd), rows(|o| &o.x, e)];
+            let p_gen = self.p_gen(Tensor::cat(ctx_s_x, 1)); // [BJ, 1]
+            let attn_all = Tensor::stack::<3>(each(|o| &o.attn), 1); // [B, J, T]
             let copy_mask = self.constant(batch.copy_mask.clone(), [b, j, t]);
             let p_copy = (attn_all * copy_mask).sum_dim(2).reshape([b * j, 1]);
             p_gen.clone() * p_vocab_target + p_gen.neg().add_scalar(1.0) * p_copy
@@ -424,7 +401,7 @@ impl PointerGenerator {
             p_vocab_target
         };
         let nll = prob.add_scalar(1e-10).log().neg().reshape([b, j]);
-        let cov = Tensor::cat(covs, 1); // [B, J]
+        let cov = Tensor::cat(each(|o| &o.cov_loss), 1); // [B, J]
         let mask = self.constant(batch.dec_mask.clone(), [b, j]);
         let lens = self.constant(batch.dec_lens.iter().map(|&n| n.max(1) as f32).collect(), [b, 1]);
         // Per example: the mean over its own steps; then the mean over the batch.
@@ -462,36 +439,22 @@ impl PointerGenerator {
         use super::vocab::{PAD_ID, START_ID, STOP_ID};
         let [b, t, _] = enc.out.dims();
         let (v, e) = (self.config.vocab_size, self.config.emb);
-        let device = self.device();
         let ids = self.ids(enc_ids.to_vec(), [b, t]);
-        let pad_row = {
-            let mut row = vec![0.0; v];
-            row[PAD_ID] = 1.0;
-            self.constant(row, [1, v])
-        };
+        let pad_row = self.constant((0..v).map(|i| f32::from(i == PAD_ID)).collect(), [1, v]);
         let mut state = self.initial_state(enc);
-        let mut prev = vec![START_ID; b];
+        let mut prev_ids = self.ids(vec![START_ID as i64; b], [b, 1]);
         let mut alive = vec![true; b];
         let mut words = vec![vec![]; b];
         let (mut dists, mut log_probs) = (vec![], vec![]);
         for _ in 0..steps {
-            let prev_ids = self.ids(prev.iter().map(|&i| i as i64).collect(), [b, 1]);
             let emb = self.embedding.forward(prev_ids).reshape([b, e]);
             let out = self.step(enc, state, emb);
-            let logits = self.output.v2.forward(
-                self.output
-                    .v1
-                    .forward(Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1)),
-            );
-            let p_vocab = activation::softmax(logits, 1);
+            let h_ctx = Tensor::cat(vec![out.state.h.clone(), out.context.clone()], 1);
+            let p_vocab = activation::softmax(self.logits(h_ctx), 1);
             let dist = if self.config.pointer {
                 let p_gen = self.p_gen(Tensor::cat(vec![out.context, out.s, out.x], 1));
-                let copy = Tensor::<2>::zeros([b, v], &device).cast(p_vocab.dtype()).scatter(
-                    1,
-                    ids.clone(),
-                    out.attn.clone(),
-                    burn::tensor::IndexingUpdateOp::Add,
-                );
+                let copy =
+                    p_vocab.zeros_like().scatter(1, ids.clone(), out.attn, IndexingUpdateOp::Add);
                 p_gen.clone() * p_vocab + p_gen.neg().add_scalar(1.0) * copy
             } else {
                 p_vocab
@@ -508,19 +471,16 @@ impl PointerGenerator {
             if host.iter().any(|p| !p.is_finite()) {
                 return Err(StepError::NotFinite { what: DISTRIBUTIONS });
             }
-            let chosen: Vec<usize> = (0..b)
-                .map(|r| {
-                    let row = &host[r * v..(r + 1) * v];
-                    match pick {
-                        Pick::Greedy => argmax(row),
-                        Pick::Sample => rng.categorical(row).unwrap_or_else(|| argmax(row)),
-                    }
+            let chosen: Vec<usize> = host
+                .chunks(v)
+                .map(|row| match pick {
+                    Pick::Greedy => argmax(row),
+                    Pick::Sample => rng.categorical(row).unwrap_or_else(|| argmax(row)),
                 })
                 .collect();
-            let live: Vec<f32> = alive.iter().map(|&a| if a { 1.0 } else { 0.0 }).collect();
-            let live = self.constant(live, [b, 1]);
+            let live = self.constant(alive.iter().map(|&a| f32::from(a)).collect(), [b, 1]);
             let picked = self.ids(chosen.iter().map(|&i| i as i64).collect(), [b, 1]);
-            let lp = dist.clone().gather(1, picked).add_scalar(1e-10).log() * live.clone();
+            let lp = dist.clone().gather(1, picked.clone()).add_scalar(1e-10).log() * live.clone();
             dists.push(dist * live.clone() + pad_row.clone() * live.neg().add_scalar(1.0));
             log_probs.push(lp);
             for r in 0..b {
@@ -529,7 +489,7 @@ impl PointerGenerator {
                     alive[r] = chosen[r] != STOP_ID;
                 }
             }
-            prev = chosen;
+            prev_ids = picked;
         }
         Ok(FreeRun { dists: Tensor::stack(dists, 1), log_probs: Tensor::cat(log_probs, 1), words })
     }
@@ -584,11 +544,9 @@ impl PointerGenerator {
 
 /// Picks rows of a decoder state (beam reordering).
 pub fn select_rows(state: DecoderState, rows: &[usize]) -> DecoderState {
-    let device = state.h.device();
-    let idx = Tensor::<1, Int>::from_data(
-        TensorData::new(rows.iter().map(|&r| r as i64).collect::<Vec<_>>(), [rows.len()]),
-        &device,
-    );
+    let rows: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+    let shape = [rows.len()];
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(rows, shape), &state.h.device());
     DecoderState {
         h: state.h.select(0, idx.clone()),
         c: state.c.select(0, idx.clone()),
@@ -599,11 +557,6 @@ pub fn select_rows(state: DecoderState, rows: &[usize]) -> DecoderState {
 
 /// The index of the largest value (the first on ties; 0 for an empty or all-NaN row).
 fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &p) in row.iter().enumerate() {
-        if p > row[best] || row[best].is_nan() {
-            best = i;
-        }
-    }
-    best
+    (0..row.len())
+        .fold(0, |best, i| if row[i] > row[best] || row[best].is_nan() { i } else { best })
 }

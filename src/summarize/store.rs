@@ -60,19 +60,9 @@ pub fn checkpoint_bytes(
     w.into_bytes()
 }
 
-/// A compact export for the web page.
+/// A compact export for the web page, with `extra` metadata (provenance, such as the steps an
+/// averaged generator spans), which [`load`] returns in [`Loaded::extra`].
 pub fn export_bytes(
-    model: &PointerGenerator,
-    config: &SummarizerConfig,
-    vocab: &Vocab,
-    precision: Precision,
-) -> Result<Vec<u8>, RecordError> {
-    export_bytes_with(model, config, vocab, precision, &[])
-}
-
-/// [`export_bytes`] with `extra` metadata (provenance, such as the steps an averaged generator
-/// spans), which [`load`] returns in [`Loaded::extra`].
-pub fn export_bytes_with(
     model: &PointerGenerator,
     config: &SummarizerConfig,
     vocab: &Vocab,
@@ -147,24 +137,20 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> {
     config.validate()?;
     let vocab =
         Vocab::from_text(r.meta("vocab")?).map_err(|e| RecordError::Vocab(e.to_string()))?;
-    if vocab.len() != config.model.vocab_size {
-        return Err(RecordError::VocabSize {
-            found: vocab.len(),
-            expected: config.model.vocab_size,
-        });
+    let (found, expected) = (vocab.len(), config.model.vocab_size);
+    if found != expected {
+        return Err(RecordError::VocabSize { found, expected });
     }
     let skeleton = PointerGenerator::new(&config.model, Init::Zeros, device);
     let model = r.module(skeleton, "", |n| n.to_string())?;
-    let (opt, step) = match kind {
-        Kind::Checkpoint => (
-            Some(r.optimizer(super::train::optimizer(&config).init(), &model, "model", device)?),
-            r.meta_u64("step")?,
-        ),
-        Kind::OldCheckpoint => {
-            (Some(v1_optimizer(&r, &model, &config, device)?), r.meta_u64("step")?)
+    let opt = match kind {
+        Kind::Checkpoint => {
+            Some(r.optimizer(super::train::optimizer(&config).init(), &model, "model", device)?)
         }
-        Kind::Export => (None, 0),
+        Kind::OldCheckpoint => Some(v1_optimizer(&r, &model, &config, device)?),
+        Kind::Export => None,
     };
+    let step = if kind == Kind::Export { 0 } else { r.meta_u64("step")? };
     let extra = r.extras(&[]);
     Ok(Loaded { model, config, vocab, opt, step, extra, kind })
 }

@@ -42,17 +42,8 @@ impl StepReport {
     /// The step's figures as floats (one transfer). A failed read is an error, not NaN, so it
     /// is never mistaken for divergence.
     pub async fn values_async(&self) -> Result<SummarizeValues, ReadError> {
-        let t = Tensor::cat(
-            vec![
-                self.loss.clone(),
-                self.nll.clone(),
-                self.coverage.clone(),
-                self.grad_norm.clone(),
-            ],
-            0,
-        )
-        .inner();
-        let v = read_floats(t, 4).await?;
+        let parts = [&self.loss, &self.nll, &self.coverage, &self.grad_norm].map(Tensor::clone);
+        let v = read_floats(Tensor::cat(parts.to_vec(), 0).inner(), 4).await?;
         Ok(SummarizeValues { loss: v[0], nll: v[1], coverage: v[2], grad_norm: v[3] })
     }
 
@@ -63,18 +54,16 @@ impl StepReport {
 }
 
 pub fn optimizer(config: &SummarizerConfig) -> OptimizerConfig {
-    match config.train.optimizer {
-        OptimizerKind::Adam => OptimizerConfig::adam(config.train.lr, 0.9, 0.999),
-        OptimizerKind::Adagrad => {
-            OptimizerConfig::adagrad(config.train.lr, config.train.initial_accumulator)
-        }
+    let t = &config.train;
+    match t.optimizer {
+        OptimizerKind::Adam => OptimizerConfig::adam(t.lr, 0.9, 0.999),
+        OptimizerKind::Adagrad => OptimizerConfig::adagrad(t.lr, t.initial_accumulator),
     }
 }
 
 impl TrainState {
     pub fn new(config: &SummarizerConfig, device: &Device) -> Self {
-        let model = PointerGenerator::init(&config.model, config.train.seed, device);
-        Self::from_model(model, config)
+        Self::from_model(PointerGenerator::init(&config.model, config.train.seed, device), config)
     }
 
     /// Starts training from given weights (e.g. a coverage phase from a trained model).
@@ -118,12 +107,5 @@ pub fn train_step(
 #[cfg(not(target_arch = "wasm32"))]
 pub fn eval_loss(model: &PointerGenerator, batch: &Batch, config: &SummarizerConfig) -> f64 {
     let loss = frozen(model).loss(batch, config.train.cov_loss_weight);
-    loss.nll
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .map(f64::from)
-        .unwrap_or(f64::NAN)
+    super::block_on(read_floats(loss.nll, 1)).map_or(f64::NAN, |v| v[0])
 }

@@ -45,20 +45,14 @@ impl Vocab {
             return Err(VocabError::TooSmall(size));
         }
         let mut counts: HashMap<&str, u64> = HashMap::new();
-        for t in tokens {
-            if !SPECIALS.contains(&t) {
-                *counts.entry(t).or_default() += 1;
-            }
+        for t in tokens.into_iter().filter(|t| !SPECIALS.contains(t)) {
+            *counts.entry(t).or_default() += 1;
         }
         let mut ranked: Vec<(&str, u64)> = counts.into_iter().collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         ranked.truncate(size - SPECIALS.len());
-        let words = SPECIALS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(ranked.iter().map(|r| r.0.to_string()))
-            .collect();
-        let counts = [0; 4].into_iter().chain(ranked.iter().map(|r| r.1)).collect();
+        let specials = SPECIALS.iter().map(|&s| (s, 0));
+        let (words, counts) = specials.chain(ranked).map(|(w, c)| (w.to_string(), c)).unzip();
         Ok(Self::from_parts(words, counts))
     }
 
@@ -93,24 +87,17 @@ impl Vocab {
     }
 
     pub fn from_text(text: &str) -> Result<Self, VocabError> {
-        let mut words = vec![];
-        let mut counts = vec![];
+        let (mut words, mut counts) = (vec![], vec![]);
         let mut seen = std::collections::HashSet::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
-            let (w, c) = line.rsplit_once('\t').ok_or_else(|| VocabError::BadLine {
-                line: i + 1,
-                found: line.chars().take(40).collect(),
-            })?;
-            let c: u64 = c.trim().parse().map_err(|_| VocabError::BadLine {
-                line: i + 1,
-                found: line.chars().take(40).collect(),
-            })?;
-            if w.is_empty() || w.contains(char::is_whitespace) {
-                return Err(VocabError::BadLine {
-                    line: i + 1,
-                    found: line.chars().take(40).collect(),
-                });
-            }
+            let parsed =
+                line.rsplit_once('\t').and_then(|(w, c)| Some((w, c.trim().parse::<u64>().ok()?)));
+            let Some((w, c)) =
+                parsed.filter(|(w, _)| !w.is_empty() && !w.contains(char::is_whitespace))
+            else {
+                let found = line.chars().take(40).collect();
+                return Err(VocabError::BadLine { line: i + 1, found });
+            };
             if !seen.insert(w.to_string()) {
                 return Err(VocabError::Duplicate { line: i + 1, word: w.to_string() });
             }

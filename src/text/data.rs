@@ -1,22 +1,15 @@
-//! Readers for summarization data, each yielding [`Pair`]s plus a
-//! [`ReadReport`] of skipped records.
+//! Readers for summarization data, each yielding [`Pair`]s plus a [`ReadReport`] of skipped
+//! records: [`read_parallel`] (line-parallel `X.source` / `X.target` files, already tokenized),
+//! [`read_tsv`], [`read_jsonl`] (the Hugging Face `cnn_dailymail` release) and [`read_stories`]
+//! (CNN/DailyMail `.story` files). All but `.story` files may be gzip-compressed.
 //!
-//! * [`read_parallel`]: line-parallel `X.source` / `X.target` files, plain or
-//!   gzip-compressed, already tokenized (kept as is; targets keep ` <q> `).
-//! * [`read_jsonl`]: JSON lines with string fields `article` and
-//!   `highlights` (highlight sentences separated by newlines, as in the
-//!   Hugging Face `cnn_dailymail` release); plain or `.gz`.
-//! * [`read_stories`]: CNN/DailyMail `.story` files (a file or a directory):
-//!   article paragraphs, then `@highlight` lines each followed by one
-//!   highlight sentence.
+//! Raw text (all but the parallel files) is tokenized with [`super::tokenize::tokenize`] (which
+//! lower-cases) and summary sentences are joined with ` <q> `, so every reader produces the
+//! same shape as the parallel files.
 //!
-//! Raw text (JSONL, `.story`) is tokenized with [`super::tokenize::tokenize`]
-//! (which lower-cases) and summary sentences are joined with ` <q> `, so all
-//! three readers produce the same shape as the parallel files.
-//!
-//! Bad records never abort reading: they are skipped, counted by kind, and
-//! the first [`MAX_MESSAGES`] are kept as `file:line: problem` messages.
-//! Only a file that cannot be found, opened or read is an error.
+//! Bad records never abort reading: they are skipped, counted by kind, and the first
+//! [`MAX_MESSAGES`] are kept as `file:line: problem` messages. Only a file that cannot be
+//! found, opened or read is an error.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -53,7 +46,8 @@ pub enum BadKind {
     InvalidUtf8,
     InvalidJson,
     MissingField,
-    /// The source and target files have different numbers of lines.
+    /// The source and target files have different numbers of lines: one record per line
+    /// present in only one of them.
     LineCountMismatch,
 }
 
@@ -61,45 +55,31 @@ pub enum BadKind {
 /// messages (`path:line: problem`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadReport {
-    /// Good pairs returned.
-    pub ok: usize,
-    pub empty_article: usize,
-    pub empty_summary: usize,
-    pub empty_line: usize,
-    pub invalid_utf8: usize,
-    pub invalid_json: usize,
-    pub missing_field: usize,
-    /// Lines present in only one of source/target.
-    pub line_count_mismatch: usize,
+    /// Bad records, indexed by [`BadKind`].
+    by_kind: [usize; BadKind::LineCountMismatch as usize + 1],
     pub messages: Vec<String>,
 }
 
 impl ReadReport {
     /// Total number of bad records.
     pub fn bad(&self) -> usize {
-        self.empty_article
-            + self.empty_summary
-            + self.empty_line
-            + self.invalid_utf8
-            + self.invalid_json
-            + self.missing_field
-            + self.line_count_mismatch
+        self.by_kind.iter().sum()
+    }
+
+    /// Bad records of one kind.
+    pub fn count(&self, kind: BadKind) -> usize {
+        self.by_kind[kind as usize]
     }
 
     fn note(&mut self, kind: BadKind, path: &Path, line: usize, detail: &str) {
-        let counter = match kind {
-            BadKind::EmptyArticle => &mut self.empty_article,
-            BadKind::EmptySummary => &mut self.empty_summary,
-            BadKind::EmptyLine => &mut self.empty_line,
-            BadKind::InvalidUtf8 => &mut self.invalid_utf8,
-            BadKind::InvalidJson => &mut self.invalid_json,
-            BadKind::MissingField => &mut self.missing_field,
-            BadKind::LineCountMismatch => &mut self.line_count_mismatch,
-        };
-        *counter += 1;
+        self.by_kind[kind as usize] += 1;
         if self.messages.len() < MAX_MESSAGES {
             self.messages.push(format!("{}:{line}: {kind:?}: {detail}", path.display()));
         }
+    }
+
+    fn note_utf8(&mut self, path: &Path, line: usize, at: usize) {
+        self.note(BadKind::InvalidUtf8, path, line, &format!("invalid UTF-8 at byte {at}"));
     }
 }
 
@@ -116,17 +96,6 @@ pub enum DataError {
     NoStories { path: PathBuf },
 }
 
-fn open(path: &Path) -> Result<Box<dyn BufRead>, DataError> {
-    let file =
-        File::open(path).map_err(|source| DataError::Open { path: path.to_path_buf(), source })?;
-    let is_gz = path.extension().is_some_and(|e| e == "gz");
-    Ok(if is_gz {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
-    } else {
-        Box::new(BufReader::new(file))
-    })
-}
-
 /// Line reader yielding raw bytes without the line ending, so that invalid
 /// UTF-8 can be reported per line.
 struct Lines {
@@ -136,8 +105,16 @@ struct Lines {
 }
 
 impl Lines {
+    /// Opens `path`, decompressing it when its name ends in `.gz`.
     fn open(path: &Path) -> Result<Self, DataError> {
-        Ok(Lines { reader: open(path)?, path: path.to_path_buf(), line: 0 })
+        let file = File::open(path)
+            .map_err(|source| DataError::Open { path: path.to_path_buf(), source })?;
+        let reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
+            Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+        } else {
+            Box::new(BufReader::new(file))
+        };
+        Ok(Lines { reader, path: path.to_path_buf(), line: 0 })
     }
 
     fn next_line(&mut self) -> Result<Option<Vec<u8>>, DataError> {
@@ -167,10 +144,8 @@ fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
 fn find_parallel(prefix: &Path, kind: &'static str) -> Result<PathBuf, DataError> {
     let plain = with_suffix(prefix, &format!(".{kind}"));
     let gz = with_suffix(prefix, &format!(".{kind}.gz"));
-    for p in [&plain, &gz] {
-        if p.is_file() {
-            return Ok(p.clone());
-        }
+    if let Some(p) = [&plain, &gz].into_iter().find(|p| p.is_file()) {
+        return Ok(p.clone());
     }
     let tried = format!("{}, {}", plain.display(), gz.display());
     Err(DataError::MissingParallel { kind, prefix: prefix.to_path_buf(), tried })
@@ -195,18 +170,11 @@ pub fn read_parallel(prefix: &Path, limit: Option<usize>) -> Result<Dataset, Dat
             (Some(a), Some(s)) => {
                 let (a, s) = (utf8(&mut data.report, &src, a), utf8(&mut data.report, &tgt, s));
                 if let (Some(a), Some(s)) = (a, s) {
-                    push_pair(
-                        &mut data,
-                        &src.path,
-                        src.line,
-                        a.trim().to_string(),
-                        s.trim().to_string(),
-                    );
+                    push_pair(&mut data, &src.path, src.line, a.trim().into(), s.trim().into());
                 }
             }
         }
     }
-    data.report.ok = data.pairs.len();
     Ok(data)
 }
 
@@ -223,24 +191,14 @@ fn note_extra(
     let detail =
         format!("{extra} line(s) from here on have no counterpart in {}", shorter_path.display());
     report.note(BadKind::LineCountMismatch, &longer.path, first, &detail);
-    report.line_count_mismatch += extra - 1;
+    report.by_kind[BadKind::LineCountMismatch as usize] += extra - 1;
     Ok(())
 }
 
 fn utf8(report: &mut ReadReport, lines: &Lines, bytes: Vec<u8>) -> Option<String> {
-    match String::from_utf8(bytes) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            report.note(
-                BadKind::InvalidUtf8,
-                &lines.path,
-                lines.line,
-                &format!("invalid UTF-8 at byte {at}"),
-            );
-            None
-        }
-    }
+    String::from_utf8(bytes)
+        .map_err(|e| report.note_utf8(&lines.path, lines.line, e.utf8_error().valid_up_to()))
+        .ok()
 }
 
 /// Adds the pair unless article or summary is empty (then reports it).
@@ -288,7 +246,6 @@ fn read_records(
             push_pair(&mut data, path, lines.line, article, summary);
         }
     }
-    data.report.ok = data.pairs.len();
     Ok(data)
 }
 
@@ -310,52 +267,32 @@ pub fn read_tsv(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError>
 /// highlights' sentences separated by newlines). Plain or `.gz`.
 pub fn read_jsonl(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
     read_records(path, limit, |report, line, text| {
-        let (article, highlights) = parse_json_record(report, path, line, text)?;
-        Some((tokenize_text(&article), tokenize_summary(highlights.lines())))
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| report.note(BadKind::InvalidJson, path, line, &e.to_string()))
+            .ok()?;
+        let field = |name: &str| value.get(name).and_then(|v| v.as_str());
+        match (field("article"), field("highlights")) {
+            (Some(a), Some(h)) => Some((tokenize_text(a), tokenize_summary(h.lines()))),
+            (a, _) => {
+                let missing = if a.is_none() { "article" } else { "highlights" };
+                let detail = format!("missing string field `{missing}`");
+                report.note(BadKind::MissingField, path, line, &detail);
+                None
+            }
+        }
     })
-}
-
-fn parse_json_record(
-    report: &mut ReadReport,
-    path: &Path,
-    line: usize,
-    text: &str,
-) -> Option<(String, String)> {
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            report.note(BadKind::InvalidJson, path, line, &e.to_string());
-            return None;
-        }
-    };
-    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
-    match (field("article"), field("highlights")) {
-        (Some(a), Some(h)) => Some((a, h)),
-        (a, _) => {
-            let missing = if a.is_none() { "article" } else { "highlights" };
-            report.note(
-                BadKind::MissingField,
-                path,
-                line,
-                &format!("missing string field `{missing}`"),
-            );
-            None
-        }
-    }
 }
 
 /// Reads one `.story` file, or every `*.story` file in a directory (sorted
 /// by name, not recursive).
 pub fn read_stories(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
-    let files = story_files(path)?;
     let mut data = Dataset::default();
-    for file in files {
+    for file in story_files(path)? {
         if reached(limit, data.pairs.len()) {
             break;
         }
         read_story(&mut data, &file)?;
     }
-    data.report.ok = data.pairs.len();
     Ok(data)
 }
 
@@ -369,8 +306,8 @@ fn story_files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
         .map_err(|source| DataError::Open { path: path.to_path_buf(), source })?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| DataError::Read { path: path.to_path_buf(), source })?;
-        let p = entry.path();
+        let p =
+            entry.map_err(|source| DataError::Read { path: path.to_path_buf(), source })?.path();
         if p.extension().is_some_and(|e| e == "story") && p.is_file() {
             files.push(p);
         }
@@ -393,12 +330,7 @@ fn read_story(data: &mut Dataset, path: &Path) -> Result<(), DataError> {
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-            data.report.note(
-                BadKind::InvalidUtf8,
-                path,
-                line,
-                &format!("invalid UTF-8 at byte {at}"),
-            );
+            data.report.note_utf8(path, line, at);
             return Ok(());
         }
     };
@@ -431,6 +363,7 @@ fn parse_story(text: &str) -> (String, Vec<&str>) {
 
 #[cfg(test)]
 mod tests {
+    use super::BadKind::*;
     use super::*;
     use std::io::Write;
 
@@ -446,6 +379,15 @@ mod tests {
 
     fn write(path: &Path, bytes: &[u8]) {
         File::create(path).and_then(|mut f| f.write_all(bytes)).expect("write temp file");
+    }
+
+    fn pair(article: &str, summary: &str) -> Pair {
+        Pair { article: article.into(), summary: summary.into() }
+    }
+
+    /// Whether one of the report's messages contains `text`.
+    fn said(r: &ReadReport, text: &str) -> bool {
+        r.messages.iter().any(|m| m.contains(text))
     }
 
     #[test]
@@ -478,27 +420,13 @@ mod tests {
         write(&dir.join("x.target"), b"s1 . <q> s2 .\nt2\nt3\n\ns5\n");
         let data = read_parallel(&dir.join("x"), None).expect("read");
         let r = &data.report;
+        assert_eq!(data.pairs, [pair("a b .", "s1 . <q> s2 ."), pair("g h .", "s5")]);
         assert_eq!(
-            data.pairs,
-            vec![
-                Pair { article: "a b .".into(), summary: "s1 . <q> s2 .".into() },
-                Pair { article: "g h .".into(), summary: "s5".into() }
-            ]
+            [EmptyArticle, InvalidUtf8, EmptySummary, LineCountMismatch].map(|k| r.count(k)),
+            [1, 1, 1, 2]
         );
-        assert_eq!(
-            (r.empty_article, r.invalid_utf8, r.empty_summary, r.line_count_mismatch),
-            (1, 1, 1, 2)
-        );
-        assert!(
-            r.messages.iter().any(|m| m.contains("x.source:3: InvalidUtf8")),
-            "{:?}",
-            r.messages
-        );
-        assert!(
-            r.messages.iter().any(|m| m.contains("x.source:6: LineCountMismatch")),
-            "{:?}",
-            r.messages
-        );
+        assert!(said(r, "x.source:3: InvalidUtf8"), "{:?}", r.messages);
+        assert!(said(r, "x.source:6: LineCountMismatch"), "{:?}", r.messages);
         let limited = read_parallel(&dir.join("x"), Some(1)).expect("read");
         assert_eq!(limited.pairs.len(), 1);
     }
@@ -512,7 +440,7 @@ mod tests {
             enc.write_all(text.as_bytes()).and_then(|_| enc.finish().map(|_| ())).expect("gz");
         }
         let data = read_parallel(&dir.join("y"), None).expect("read");
-        assert_eq!(data.pairs, vec![Pair { article: "a b .".into(), summary: "c .".into() }]);
+        assert_eq!(data.pairs, [pair("a b .", "c .")]);
     }
 
     #[test]
@@ -529,15 +457,12 @@ mod tests {
         let data = read_jsonl(&path, None).expect("read");
         assert_eq!(
             data.pairs,
-            vec![Pair {
-                article: "the u.s. did n't win ( again ) .".into(),
-                summary: "they lost . <q> it 's over".into()
-            }]
+            [pair("the u.s. did n't win ( again ) .", "they lost . <q> it 's over")]
         );
         let r = &data.report;
         assert_eq!(
-            (r.empty_line, r.missing_field, r.invalid_json, r.empty_article, r.invalid_utf8),
-            (1, 1, 1, 1, 1)
+            [EmptyLine, MissingField, InvalidJson, EmptyArticle, InvalidUtf8].map(|k| r.count(k)),
+            [1, 1, 1, 1, 1]
         );
         assert!(r.messages[1].contains("d.jsonl:3: MissingField"), "{:?}", r.messages);
         assert_eq!(r.bad(), 5);
@@ -552,12 +477,12 @@ mod tests {
         bytes.extend_from_slice(b"x\t\xc3\x28\n");
         write(&path, &bytes);
         let data = read_tsv(&path, None).expect("read");
-        assert_eq!(
-            data.pairs,
-            vec![Pair { article: "a tool ( for tests ) .".into(), summary: "test tool".into() }]
-        );
+        assert_eq!(data.pairs, [pair("a tool ( for tests ) .", "test tool")]);
         let r = &data.report;
-        assert_eq!((r.empty_line, r.missing_field, r.empty_article, r.invalid_utf8), (1, 2, 1, 1));
+        assert_eq!(
+            [EmptyLine, MissingField, EmptyArticle, InvalidUtf8].map(|k| r.count(k)),
+            [1, 2, 1, 1]
+        );
         assert!(r.messages[1].contains("d.tsv:3: MissingField"), "{:?}", r.messages);
     }
 
@@ -569,17 +494,12 @@ mod tests {
         write(&dir.join("b.story"), b"Only article, no highlights.\n");
         write(&dir.join("c.story"), b"Bad \xff bytes\n@highlight\nh\n");
         let one = read_stories(&dir.join("a.story"), None).expect("read");
-        assert_eq!(
-            one.pairs,
-            vec![Pair {
-                article: "london ( cnn ) -- it 's a test . second paragraph here .".into(),
-                summary: "first highlight <q> second one 's here".into()
-            }]
-        );
+        let article = "london ( cnn ) -- it 's a test . second paragraph here .";
+        assert_eq!(one.pairs, [pair(article, "first highlight <q> second one 's here")]);
         let all = read_stories(&dir, None).expect("read dir");
         assert_eq!(all.pairs.len(), 1);
-        assert_eq!((all.report.empty_summary, all.report.invalid_utf8), (1, 1));
-        assert!(all.report.messages.iter().any(|m| m.contains("c.story:1: InvalidUtf8")));
+        assert_eq!([EmptySummary, InvalidUtf8].map(|k| all.report.count(k)), [1, 1]);
+        assert!(said(&all.report, "c.story:1: InvalidUtf8"), "{:?}", all.report.messages);
         let empty = temp_dir("empty");
         assert!(matches!(read_stories(&empty, None), Err(DataError::NoStories { .. })));
     }

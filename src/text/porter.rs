@@ -32,16 +32,9 @@ pub fn stem(word: &str) -> String {
     if word.chars().count() <= 2 {
         return lower;
     }
-    let mut w: Vec<char> = lower.chars().collect();
-    w = step1a(w);
-    w = step1b(w);
-    w = step1c(w);
-    w = step2(w);
-    w = step3(w);
-    w = step4(w);
-    w = step5a(w);
-    w = step5b(w);
-    w.into_iter().collect()
+    let steps: [fn(Vec<char>) -> Vec<char>; 8] =
+        [step1a, step1b, step1c, step2, step3, step4, step5a, step5b];
+    steps.iter().fold(lower.chars().collect(), |w, step| step(w)).into_iter().collect()
 }
 
 /// NLTK's `pool` of irregular forms (only used in `NLTK_EXTENSIONS` mode).
@@ -71,13 +64,10 @@ fn is_vowel_letter(c: char) -> bool {
 /// after a vowel, a vowel after a consonant.
 fn consonant_flags(w: &[char]) -> Vec<bool> {
     let mut flags: Vec<bool> = Vec::with_capacity(w.len());
-    for (i, &c) in w.iter().enumerate() {
-        let cons = if is_vowel_letter(c) {
-            false
-        } else if c == 'y' {
-            i == 0 || !flags[i - 1]
-        } else {
-            true
+    for &c in w {
+        let cons = match c {
+            'y' => flags.last().is_none_or(|&prev| !prev),
+            c => !is_vowel_letter(c),
         };
         flags.push(cons);
     }
@@ -127,8 +117,6 @@ fn with(mut stem: Vec<char>, replacement: &str) -> Vec<char> {
     stem
 }
 
-type Cond = fn(&[char]) -> bool;
-
 fn m_gt0(s: &[char]) -> bool {
     measure(s) > 0
 }
@@ -137,27 +125,22 @@ fn m_gt1(s: &[char]) -> bool {
     measure(s) > 1
 }
 
-/// Applies the first rule whose suffix matches; if its condition fails the
-/// word is returned unchanged (later rules are not tried).
-fn apply_rules(w: Vec<char>, rules: &[(&str, &str, Cond)]) -> Vec<char> {
-    for &(suffix, replacement, cond) in rules {
-        if ends_with(&w, suffix) {
-            let stem = strip(&w, suffix);
-            return if cond(&stem) { with(stem, replacement) } else { w };
-        }
-    }
-    w
+/// Applies the first rule whose suffix matches; if `cond` fails on the stem
+/// the word is returned unchanged (later rules are not tried).
+fn apply_rules(w: Vec<char>, rules: &[(&str, &str)], cond: fn(&[char]) -> bool) -> Vec<char> {
+    let Some(&(suffix, replacement)) = rules.iter().find(|(suffix, _)| ends_with(&w, suffix))
+    else {
+        return w;
+    };
+    let stem = strip(&w, suffix);
+    if cond(&stem) { with(stem, replacement) } else { w }
 }
 
 fn step1a(w: Vec<char>) -> Vec<char> {
     if ends_with(&w, "ies") && w.len() == 4 {
         return with(strip(&w, "ies"), "ie");
     }
-    let always: Cond = |_| true;
-    apply_rules(
-        w,
-        &[("sses", "ss", always), ("ies", "i", always), ("ss", "ss", always), ("s", "", always)],
-    )
+    apply_rules(w, &[("sses", "ss"), ("ies", "i"), ("ss", "ss"), ("s", "")], |_| true)
 }
 
 fn step1b(w: Vec<char>) -> Vec<char> {
@@ -169,37 +152,25 @@ fn step1b(w: Vec<char>) -> Vec<char> {
         let stem = strip(&w, "eed");
         return if measure(&stem) > 0 { with(stem, "ee") } else { w };
     }
-    let mut stem = None;
-    for suffix in ["ed", "ing"] {
-        if ends_with(&w, suffix) {
-            let s = strip(&w, suffix);
-            if contains_vowel(&s) {
-                stem = Some(s);
-                break;
-            }
-        }
-    }
+    let stem = ["ed", "ing"].into_iter().find(|s| ends_with(&w, s)).map(|s| strip(&w, s));
     match stem {
-        Some(s) => step1b_tidy(s),
-        None => w,
+        Some(s) if contains_vowel(&s) => step1b_tidy(s),
+        _ => w,
     }
 }
 
 /// The clean-up after removing `ed` / `ing` in step 1b.
-fn step1b_tidy(s: Vec<char>) -> Vec<char> {
+fn step1b_tidy(mut s: Vec<char>) -> Vec<char> {
     for (suffix, rep) in [("at", "ate"), ("bl", "ble"), ("iz", "ize")] {
         if ends_with(&s, suffix) {
             return with(strip(&s, suffix), rep);
         }
     }
     if ends_double_consonant(&s) {
-        let last = s[s.len() - 1];
-        if matches!(last, 'l' | 's' | 'z') {
-            return s;
+        if !matches!(s.last(), Some('l' | 's' | 'z')) {
+            s.pop();
         }
-        let mut out = s;
-        out.pop();
-        return out;
+        return s;
     }
     if measure(&s) == 1 && ends_cvc(&s) {
         return with(s, "e");
@@ -245,60 +216,41 @@ fn step2(w: Vec<char>) -> Vec<char> {
     if ends_with(&w, "alli") && m_gt0(&strip(&w, "alli")) {
         return step2(with(strip(&w, "alli"), "al"));
     }
-    for &(suffix, rep) in STEP2_RULES {
-        if ends_with(&w, suffix) {
-            let stem = strip(&w, suffix);
-            return if m_gt0(&stem) { with(stem, rep) } else { w };
-        }
-    }
-    // NLTK's `logi` rule tests the measure of the word minus "ogi".
+    // NLTK's `logi` rule tests the measure of the word minus "ogi". (No other rule's suffix
+    // ends a word ending in `logi`, so testing it first changes nothing.)
     if ends_with(&w, "logi") {
         return if m_gt0(&w[..w.len() - 3]) { with(strip(&w, "logi"), "log") } else { w };
     }
-    w
+    apply_rules(w, STEP2_RULES, m_gt0)
 }
+
+const STEP3_RULES: &[(&str, &str)] = &[
+    ("icate", "ic"),
+    ("ative", ""),
+    ("alize", "al"),
+    ("iciti", "ic"),
+    ("ical", "ic"),
+    ("ful", ""),
+    ("ness", ""),
+];
 
 fn step3(w: Vec<char>) -> Vec<char> {
-    apply_rules(
-        w,
-        &[
-            ("icate", "ic", m_gt0),
-            ("ative", "", m_gt0),
-            ("alize", "al", m_gt0),
-            ("iciti", "ic", m_gt0),
-            ("ical", "ic", m_gt0),
-            ("ful", "", m_gt0),
-            ("ness", "", m_gt0),
-        ],
-    )
+    apply_rules(w, STEP3_RULES, m_gt0)
 }
 
+/// Step 4's suffixes, all removed when m > 1 (`ion` only after `s` or `t`).
+const STEP4_SUFFIXES: &[&str] = &[
+    "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ion", "ou",
+    "ism", "ate", "iti", "ous", "ive", "ize",
+];
+
 fn step4(w: Vec<char>) -> Vec<char> {
-    let ion: Cond = |s| m_gt1(s) && matches!(s.last(), Some('s' | 't'));
-    apply_rules(
-        w,
-        &[
-            ("al", "", m_gt1),
-            ("ance", "", m_gt1),
-            ("ence", "", m_gt1),
-            ("er", "", m_gt1),
-            ("ic", "", m_gt1),
-            ("able", "", m_gt1),
-            ("ible", "", m_gt1),
-            ("ant", "", m_gt1),
-            ("ement", "", m_gt1),
-            ("ment", "", m_gt1),
-            ("ent", "", m_gt1),
-            ("ion", "", ion),
-            ("ou", "", m_gt1),
-            ("ism", "", m_gt1),
-            ("ate", "", m_gt1),
-            ("iti", "", m_gt1),
-            ("ous", "", m_gt1),
-            ("ive", "", m_gt1),
-            ("ize", "", m_gt1),
-        ],
-    )
+    let Some(suffix) = STEP4_SUFFIXES.iter().find(|s| ends_with(&w, s)) else {
+        return w;
+    };
+    let stem = strip(&w, suffix);
+    let ion_ok = *suffix != "ion" || matches!(stem.last(), Some('s' | 't'));
+    if m_gt1(&stem) && ion_ok { stem } else { w }
 }
 
 fn step5a(w: Vec<char>) -> Vec<char> {
@@ -312,12 +264,10 @@ fn step5a(w: Vec<char>) -> Vec<char> {
     w
 }
 
-fn step5b(w: Vec<char>) -> Vec<char> {
+fn step5b(mut w: Vec<char>) -> Vec<char> {
     // Condition is on the word minus one `l`, as in NLTK.
     if ends_with(&w, "ll") && m_gt1(&w[..w.len() - 1]) {
-        let mut out = w;
-        out.pop();
-        return out;
+        w.pop();
     }
     w
 }

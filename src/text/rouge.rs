@@ -88,23 +88,15 @@ pub fn score(candidate: &str, reference: &str, stem: bool) -> Scores {
 /// Mean per-pair F1 × 100 over aligned lists; pairs beyond the shorter list
 /// are ignored. An empty corpus gives all zeros.
 pub fn corpus(cands: &[String], refs: &[String], stem: bool) -> RougeScores {
-    let n = cands.len().min(refs.len());
-    if n == 0 {
+    let scores: Vec<Scores> = cands.iter().zip(refs).map(|(c, r)| score(c, r, stem)).collect();
+    if scores.is_empty() {
         return RougeScores::default();
     }
-    let mut sum = RougeScores::default();
-    for (c, r) in cands.iter().zip(refs) {
-        let s = score(c, r, stem);
-        sum.rouge1 += s.rouge1.f1;
-        sum.rouge2 += s.rouge2.f1;
-        sum.rouge_l += s.rouge_l.f1;
-    }
-    let scale = 100.0 / n as f64;
-    RougeScores {
-        rouge1: sum.rouge1 * scale,
-        rouge2: sum.rouge2 * scale,
-        rouge_l: sum.rouge_l * scale,
-    }
+    let scale = 100.0 / scores.len() as f64;
+    // One variant's mean F1 × 100.
+    let f1 =
+        |variant: fn(&Scores) -> Score| scores.iter().map(|s| variant(s).f1).sum::<f64>() * scale;
+    RougeScores { rouge1: f1(|s| s.rouge1), rouge2: f1(|s| s.rouge2), rouge_l: f1(|s| s.rouge_l) }
 }
 
 /// Interns both token lists into small integer ids (cheaper n-gram keys and
@@ -121,12 +113,11 @@ fn intern_one<'a>(vocab: &mut HashMap<&'a str, u32>, token: &'a str) -> u32 {
     *vocab.entry(token).or_insert(next)
 }
 
+/// Counts of each n-gram (`n` ≥ 1).
 fn ngram_counts(tokens: &[u32], n: usize) -> HashMap<&[u32], usize> {
     let mut counts = HashMap::new();
-    if n > 0 && tokens.len() >= n {
-        for g in tokens.windows(n) {
-            *counts.entry(g).or_insert(0) += 1;
-        }
+    for g in tokens.windows(n) {
+        *counts.entry(g).or_insert(0) += 1;
     }
     counts
 }

@@ -75,87 +75,11 @@ const FINAL_ABBREVS: &[&str] = &[
 
 /// Capitalised words that commonly open a sentence; used to decide whether
 /// an abbreviation ends one (`... Corp. The` vs `U.S. Army`).
-const STARTERS: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "but",
-    "and",
-    "he",
-    "she",
-    "it",
-    "they",
-    "we",
-    "i",
-    "in",
-    "on",
-    "at",
-    "this",
-    "that",
-    "there",
-    "his",
-    "her",
-    "their",
-    "its",
-    "as",
-    "after",
-    "when",
-    "if",
-    "for",
-    "so",
-    "some",
-    "many",
-    "while",
-    "however",
-    "meanwhile",
-    "now",
-    "then",
-    "yet",
-    "also",
-    "what",
-    "who",
-    "how",
-    "why",
-    "where",
-    "you",
-    "my",
-    "our",
-    "both",
-    "all",
-    "by",
-    "with",
-    "from",
-    "to",
-    "of",
-    "was",
-    "is",
-    "according",
-    "during",
-    "since",
-    "although",
-    "despite",
-    "before",
-    "these",
-    "those",
-    "no",
-    "not",
-    "other",
-    "such",
-    "each",
-    "another",
-    "even",
-    "just",
-    "only",
-    "still",
-    "until",
-    "he's",
-    "it's",
-    "one",
-    "two",
-    "three",
-    "police",
-    "officials",
-];
+const STARTERS: &str = "the a an but and he she it they we i in on at this that there his her \
+    their its as after when if for so some many while however meanwhile now then yet also what \
+    who how why where you my our both all by with from to of was is according during since \
+    although despite before these those no not other such each another even just only still until \
+    he's it's one two three police officials";
 
 /// First segments kept attached to a hyphen (CoreNLP's hyphen exceptions,
 /// checked against the data).
@@ -176,19 +100,14 @@ const HYPHEN_SUFFIXES: &[&str] = &[
 const CLITICS: &[&str] =
     &["n't", "n’t", "'s", "’s", "'m", "’m", "'d", "’d", "'ll", "’ll", "'re", "’re", "'ve", "’ve"];
 
-/// Words that CoreNLP splits in two (PTB conventions).
-fn split_special(lower: &str) -> Option<(usize, &'static str)> {
-    Some(match lower {
-        "cannot" => (3, "not"),
-        "gonna" => (3, "na"),
-        "gotta" => (3, "ta"),
-        "wanna" => (3, "na"),
-        "gimme" => (3, "me"),
-        "lemme" => (3, "me"),
-        "'tis" | "’tis" => (2, "is"),
-        "'twas" | "’twas" => (2, "was"),
-        _ => return None,
-    })
+/// Words that CoreNLP splits in two (PTB conventions), and the character the second part
+/// starts at.
+fn split_special(lower: &str) -> Option<usize> {
+    match lower {
+        "cannot" | "gonna" | "gotta" | "wanna" | "gimme" | "lemme" => Some(3),
+        "y'all" | "y’all" | "'tis" | "’tis" | "'twas" | "’twas" => Some(2),
+        _ => None,
+    }
 }
 
 /// Scanner over one whitespace-delimited chunk.
@@ -214,34 +133,29 @@ impl Chunk<'_> {
         }
     }
 
+    /// The characters `start..end` as a string.
+    fn text(&self, start: usize, end: usize) -> String {
+        self.c[start..end].iter().collect()
+    }
+
     /// Emits the token starting at `i`, returns the position after it.
     fn step(&mut self, i: usize) -> usize {
         let ch = self.c[i];
-        if let Some(end) = self.url_end(i) {
-            return self.emit_url(i, end);
-        }
-        if self.starts_word(i) {
-            return self.word(i);
-        }
-        if is_apostrophe(ch) {
-            return self.apostrophe(i);
-        }
-        let run_end = |pred: fn(char) -> bool| {
-            let mut j = i;
-            while j < self.c.len() && pred(self.c[j]) {
-                j += 1;
+        let end = match self.url_end(i) {
+            Some(end) => end,
+            None if self.starts_word(i) => return self.word(i),
+            None if is_apostrophe(ch) => return self.apostrophe(i),
+            // A run of `.`, `-`, `*` or `` ` ``, or of `!` and `?` mixed, is one token.
+            None => {
+                let continues = |c: char| match ch {
+                    '.' | '-' | '*' | '`' => c == ch,
+                    '!' | '?' => matches!(c, '!' | '?'),
+                    _ => false,
+                };
+                i + 1 + self.c[i + 1..].iter().take_while(|&&c| continues(c)).count()
             }
-            j
         };
-        let end = match ch {
-            '.' => run_end(|c| c == '.'),
-            '-' => run_end(|c| c == '-'),
-            '*' => run_end(|c| c == '*'),
-            '!' | '?' => run_end(|c| c == '!' || c == '?'),
-            '`' => run_end(|c| c == '`'),
-            _ => i + 1,
-        };
-        self.push(&self.c[i..end].iter().collect::<String>());
+        self.push(&self.text(i, end));
         end
     }
 
@@ -255,17 +169,12 @@ impl Chunk<'_> {
     /// or decimal point before a digit at the start of the chunk or after an
     /// opening bracket/quote/currency (`-30`, `(+54`, `-2-3-1`, `$.006`).
     fn starts_word(&self, i: usize) -> bool {
-        let ch = self.c[i];
-        if is_word_char(ch) {
-            return true;
-        }
-        let next_alnum = self.is_word_at(i + 1);
-        let next_digit = self.at(i + 1).is_some_and(|c| c.is_ascii_digit());
         let after_opener =
             i == 0 || matches!(self.c[i - 1], '(' | '[' | '{' | '$' | '£' | '€' | '"' | '“');
-        match ch {
-            '#' | '@' => next_alnum && i == 0,
-            '-' | '+' | '.' => after_opener && next_digit,
+        match self.c[i] {
+            c if is_word_char(c) => true,
+            '#' | '@' => i == 0 && self.is_word_at(i + 1),
+            '-' | '+' | '.' => after_opener && self.at(i + 1).is_some_and(|c| c.is_ascii_digit()),
             _ => false,
         }
     }
@@ -278,21 +187,10 @@ impl Chunk<'_> {
         if !prefixes.iter().any(|p| rest.starts_with(p)) {
             return None;
         }
-        let mut end = self.c.len();
-        while end > i + 4
-            && matches!(
-                self.c[end - 1],
-                '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '"' | '\'' | '’' | '”'
-            )
-        {
-            end -= 1;
-        }
-        Some(end)
-    }
-
-    fn emit_url(&mut self, i: usize, end: usize) -> usize {
-        self.push(&self.c[i..end].iter().collect::<String>());
-        end
+        let punctuation = |c: &&char| {
+            matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '"' | '\'' | '’' | '”')
+        };
+        Some(self.c.len() - self.c[i + 4..].iter().rev().take_while(punctuation).count())
     }
 
     /// Whether the punctuation at `j` continues the word that started at `start`.
@@ -318,7 +216,7 @@ impl Chunk<'_> {
         while j < self.c.len() && (is_word_char(self.c[j]) || self.joins(start, j)) {
             j += 1;
         }
-        let mut word: String = self.c[start..j].iter().collect();
+        let mut word = self.text(start, j);
         // `y'` (as in `y' all`) and `ol'` keep a trailing apostrophe.
         if matches!(word.to_lowercase().as_str(), "y" | "ol")
             && self.at(j).is_some_and(is_apostrophe)
@@ -343,21 +241,14 @@ impl Chunk<'_> {
     /// Whether `word` followed by `.` is an abbreviation keeping its period.
     fn keeps_period(&self, word: &str, after: usize) -> bool {
         let lower = word.to_lowercase();
-        if is_acronym(&lower) || FINAL_ABBREVS.contains(&lower.as_str()) {
-            return true;
-        }
-        if TITLES.contains(&lower.as_str()) {
+        if is_acronym(&lower) || [FINAL_ABBREVS, TITLES].iter().any(|l| l.contains(&lower.as_str()))
+        {
             return true;
         }
         if lower == "no" {
             // "No. 1" but not "said no."
-            let next_digit = match self.at(after) {
-                Some(c) => c.is_ascii_digit(),
-                None => {
-                    self.next.and_then(|n| n.chars().next()).is_some_and(|c| c.is_ascii_digit())
-                }
-            };
-            return next_digit;
+            let next = self.at(after).or_else(|| self.next.and_then(|n| n.chars().next()));
+            return next.is_some_and(|c| c.is_ascii_digit());
         }
         if lower.chars().count() == 1 && lower.chars().all(char::is_alphabetic) {
             // An initial ("John B. Smith"), unless a sentence obviously ends.
@@ -374,14 +265,12 @@ impl Chunk<'_> {
             return false;
         }
         let Some(next) = self.next else { return true };
-        let capital = next.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_uppercase);
-        capital && (lower == "etc" || self.next_starts_sentence())
+        if lower == "etc" { opens_capitalised(next) } else { self.next_starts_sentence() }
     }
 
     fn next_starts_sentence(&self) -> bool {
         let Some(next) = self.next else { return true };
-        let first_alpha = next.chars().find(|c| c.is_alphanumeric());
-        if !first_alpha.is_some_and(char::is_uppercase) {
+        if !opens_capitalised(next) {
             return false;
         }
         let word: String = next
@@ -390,7 +279,7 @@ impl Chunk<'_> {
             .take_while(|c| c.is_alphanumeric() || is_apostrophe(*c))
             .collect::<String>()
             .to_lowercase();
-        STARTERS.contains(&word.as_str())
+        STARTERS.split(' ').any(|s| s == word)
     }
 
     /// A straight or curly apostrophe not inside a word: a leading clitic
@@ -400,20 +289,14 @@ impl Chunk<'_> {
             self.push("''");
             return i + 2;
         }
-        let mut j = i + 1;
-        while j < self.c.len() && is_word_char(self.c[j]) {
-            j += 1;
-        }
-        let cand: String = self.c[i..j].iter().collect::<String>().to_lowercase();
-        let body = &self.c[i + 1..j];
-        let known = CLITICS.contains(&cand.as_str())
-            || matches!(
-                &cand[cand.char_indices().nth(1).map_or(0, |(k, _)| k)..],
-                "em" | "cause" | "til" | "n" | "tis" | "twas"
-            )
-            || (!body.is_empty() && body[0].is_ascii_digit());
+        let j = i + 1 + self.c[i + 1..].iter().take_while(|&&c| is_word_char(c)).count();
+        let cand = self.text(i, j);
+        let body = self.text(i + 1, j).to_lowercase();
+        let known = CLITICS.contains(&cand.to_lowercase().as_str())
+            || matches!(body.as_str(), "em" | "cause" | "til" | "n" | "tis" | "twas")
+            || body.starts_with(|c: char| c.is_ascii_digit());
         if j > i + 1 && known && !self.joins(i + 1, j) {
-            self.emit_word(&self.c[i..j].iter().collect::<String>());
+            self.emit_word(&cand);
             return j;
         }
         self.push(&self.c[i].to_string());
@@ -423,24 +306,15 @@ impl Chunk<'_> {
     /// Splits clitics, PTB special words and hyphens off a scanned word.
     fn emit_word(&mut self, word: &str) {
         let lower = word.to_lowercase();
-        if lower == "y'all" || lower == "y’all" {
-            let (a, b) = split_at_char(word, 2);
-            self.push(&a);
-            self.push(&b);
-            return;
-        }
-        if let Some((k, _)) = split_special(&lower) {
-            let (a, b) = split_at_char(word, k);
-            self.push(&a);
-            self.push(&b);
-            return;
-        }
-        if let Some(clitic) = CLITICS.iter().find(|c| lower.ends_with(*c) && lower.len() > c.len())
-        {
-            let keep = word.chars().count() - clitic.chars().count();
-            let (a, b) = split_at_char(word, keep);
-            self.emit_word(&a);
-            self.push(&b);
+        let clitic = || {
+            let clitic = CLITICS.iter().find(|c| lower.ends_with(*c) && lower.len() > c.len())?;
+            Some(word.chars().count() - clitic.chars().count())
+        };
+        // (A special word's first part, `gon` or `'t`, splits no further.)
+        if let Some(k) = split_special(&lower).or_else(clitic) {
+            let at = word.char_indices().nth(k).map_or(word.len(), |(at, _)| at);
+            self.emit_word(&word[..at]);
+            self.push(&word[at..]);
             return;
         }
         for part in split_hyphens(word) {
@@ -449,10 +323,9 @@ impl Chunk<'_> {
     }
 }
 
-fn split_at_char(s: &str, k: usize) -> (String, String) {
-    let a: String = s.chars().take(k).collect();
-    let b: String = s.chars().skip(k).collect();
-    (a, b)
+/// Whether the first letter or digit of `s` is a capital.
+fn opens_capitalised(s: &str) -> bool {
+    s.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_uppercase)
 }
 
 /// `u.s`, `p.m`, `l.l`, `d.c`: letter groups of at most two, dot-separated.
@@ -471,7 +344,6 @@ fn is_numeric_segment(s: &str) -> bool {
 fn split_hyphens(word: &str) -> Vec<String> {
     let segs: Vec<&str> = word.split('-').collect();
     if segs.len() < 2
-        || segs[0].is_empty()
         || segs.iter().any(|s| s.is_empty())
         || segs.iter().any(|s| s.contains('.') && !is_numeric_segment(s))
     {
@@ -551,9 +423,7 @@ pub fn detokenize(tokens: &[String]) -> String {
         } else {
             out.push_str(tok);
         }
-        if tok.chars().all(|c| matches!(c, '.' | '!' | '?')) && tok != "..." {
-            cap_next = true;
-        }
+        cap_next |= is_terminal(tok);
     }
     out
 }
@@ -594,7 +464,8 @@ fn attaches_left(tok: &str, prev: &str, next: &str) -> bool {
         && (ptb_second
             || possessive
             || matches!(tok, "," | ";" | ":" | "%" | ")" | "]" | "}" | "”")
-            || (!tok.is_empty() && tok.chars().all(|c| matches!(c, '.' | '!' | '?'))))
+            || is_terminal(tok)
+            || tok == "...")
 }
 
 /// Tokens written without a space after them.
@@ -602,16 +473,13 @@ fn opens_right(tok: &str) -> bool {
     matches!(tok, "(" | "[" | "{" | "$" | "£" | "€" | "“")
 }
 
+/// Pushes `tok` with its first letter upper-cased.
 fn push_capitalised(out: &mut String, tok: &str) {
-    let mut done = false;
-    for c in tok.chars() {
-        if !done && c.is_alphabetic() {
-            out.extend(c.to_uppercase());
-            done = true;
-        } else {
-            out.push(c);
-        }
-    }
+    let k = tok.find(char::is_alphabetic).unwrap_or(tok.len());
+    let mut rest = tok[k..].chars();
+    out.push_str(&tok[..k]);
+    out.extend(rest.next().into_iter().flat_map(char::to_uppercase));
+    out.push_str(rest.as_str());
 }
 
 // ---------------------------------------------------------------------------
@@ -631,31 +499,19 @@ pub fn split_summary_sentences(target: &str) -> Vec<String> {
 /// `"` when a double quote is currently open (quotes are tracked by parity,
 /// because this data writes opening and closing quotes the same way).
 pub fn split_sentences(tokenized: &str) -> Vec<String> {
-    let toks: Vec<&str> = tokenized.split_whitespace().collect();
     let mut sents = Vec::new();
     let mut cur: Vec<&str> = Vec::new();
-    let mut quote_open = false;
-    let mut i = 0;
-    while i < toks.len() {
-        let tok = toks[i];
-        if tok == "\"" {
-            quote_open = !quote_open;
-        }
-        cur.push(tok);
-        i += 1;
-        if is_terminal(tok) {
-            while i < toks.len()
-                && (matches!(toks[i], "''" | "”" | "’") || (toks[i] == "\"" && quote_open))
-            {
-                if toks[i] == "\"" {
-                    quote_open = false;
-                }
-                cur.push(toks[i]);
-                i += 1;
-            }
+    let (mut quote_open, mut ended) = (false, false);
+    for tok in tokenized.split_whitespace() {
+        let closes = matches!(tok, "''" | "”" | "’") || (tok == "\"" && quote_open);
+        if ended && !closes {
             sents.push(cur.join(" "));
             cur.clear();
         }
+        // Still ended: the closing quotes after a terminal belong to its sentence.
+        ended = is_terminal(tok) || (ended && closes);
+        quote_open ^= tok == "\"";
+        cur.push(tok);
     }
     if !cur.is_empty() {
         sents.push(cur.join(" "));
@@ -670,6 +526,7 @@ fn is_terminal(tok: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader};
 
     fn toks(s: &str) -> String {
         tokenize(s).join(" ")
@@ -791,12 +648,6 @@ mod tests {
         let s = split_sentences("he said . \" there were many . \" doungal said : \" yes ! \" ok");
         assert_eq!(s, ["he said .", "\" there were many . \"", "doungal said : \" yes ! \"", "ok"]);
     }
-}
-
-#[cfg(test)]
-mod roundtrip {
-    use super::*;
-    use std::io::{BufRead, BufReader};
 
     const VAL_SOURCE: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cnndm/val.source.gz");
@@ -814,7 +665,7 @@ mod roundtrip {
             let line = line.expect("read val.source.gz");
             let orig: Vec<String> = line.split_whitespace().map(String::from).collect();
             let again = tokenize(&detokenize(&orig));
-            matched += 2 * crate_lcs(&orig, &again);
+            matched += 2 * crate::text::rouge::lcs_len(&orig, &again);
             total += orig.len() + again.len();
             exact_lines += usize::from(orig == again);
             lines += 1;
@@ -825,9 +676,5 @@ mod roundtrip {
             100.0 * agreement
         );
         assert!(agreement >= 0.97, "agreement {agreement}");
-    }
-
-    fn crate_lcs(a: &[String], b: &[String]) -> usize {
-        super::super::rouge::lcs_len(a, b)
     }
 }

@@ -43,27 +43,18 @@ impl Toy {
         Toy::Line,
     ];
 
-    /// The name used on the command line, in configs and in the page.
+    /// The names used on the command line, in configs and in the page, in [`Toy::ALL`]'s order.
+    const NAMES: [&'static str; 6] =
+        ["8gaussians", "25gaussians", "swissroll", "ring", "blobs", "line"];
+    const LABELS: [&'static str; 6] =
+        ["8 Gaussians", "25 Gaussians", "Swiss roll", "Ring", "Two blobs", "Line"];
+
     pub fn name(self) -> &'static str {
-        match self {
-            Toy::EightGaussians => "8gaussians",
-            Toy::TwentyFiveGaussians => "25gaussians",
-            Toy::SwissRoll => "swissroll",
-            Toy::Ring => "ring",
-            Toy::TwoBlobs => "blobs",
-            Toy::Line => "line",
-        }
+        Self::NAMES[self as usize]
     }
 
     pub fn label(self) -> &'static str {
-        match self {
-            Toy::EightGaussians => "8 Gaussians",
-            Toy::TwentyFiveGaussians => "25 Gaussians",
-            Toy::SwissRoll => "Swiss roll",
-            Toy::Ring => "Ring",
-            Toy::TwoBlobs => "Two blobs",
-            Toy::Line => "Line",
-        }
+        Self::LABELS[self as usize]
     }
 
     /// The mixture's modes (centres and σ, in the final scaled coordinates), if it is a mixture.
@@ -71,32 +62,19 @@ impl Toy {
         match self {
             Toy::EightGaussians => {
                 let s = std::f64::consts::FRAC_1_SQRT_2;
-                let unit = [
-                    (1.0, 0.0),
-                    (-1.0, 0.0),
-                    (0.0, 1.0),
-                    (0.0, -1.0),
-                    (s, s),
-                    (s, -s),
-                    (-s, s),
-                    (-s, -s),
-                ];
+                let axes = [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)];
+                let diagonals = [(s, s), (s, -s), (-s, s), (-s, -s)];
+                let centres = axes.iter().chain(&diagonals);
                 Some(Modes {
-                    centres: unit
-                        .iter()
-                        .map(|&(x, y)| [2.0 * x / 1.414, 2.0 * y / 1.414])
-                        .collect(),
+                    centres: centres.map(|&(x, y)| [2.0 * x / 1.414, 2.0 * y / 1.414]).collect(),
                     sigma: 0.02 / 1.414,
                 })
             }
             Toy::TwentyFiveGaussians => {
-                let mut centres = Vec::with_capacity(25);
-                for i in -2..=2 {
-                    for j in -2..=2 {
-                        centres.push([2.0 * i as f64 / 2.828, 2.0 * j as f64 / 2.828]);
-                    }
-                }
-                Some(Modes { centres, sigma: 0.05 / 2.828 })
+                let grid = |i: i32| {
+                    (-2..=2).map(move |j| [2.0 * i as f64 / 2.828, 2.0 * j as f64 / 2.828])
+                };
+                Some(Modes { centres: (-2..=2).flat_map(grid).collect(), sigma: 0.05 / 2.828 })
             }
             Toy::TwoBlobs => Some(Modes { centres: vec![[-1.0, 0.0], [1.0, 0.0]], sigma: 0.1 }),
             Toy::SwissRoll | Toy::Ring | Toy::Line => None,
@@ -107,8 +85,7 @@ impl Toy {
     fn draw(self, rng: &mut Rng) -> [f64; 2] {
         match self {
             Toy::EightGaussians | Toy::TwentyFiveGaussians | Toy::TwoBlobs => {
-                // `modes()` is Some for every mixture.
-                let m = self.modes().unwrap_or(Modes { centres: vec![[0.0, 0.0]], sigma: 1.0 });
+                let m = self.modes().expect("modes() is Some for every mixture");
                 let c = m.centres[rng.below(m.centres.len())];
                 [c[0] + m.sigma * rng.normal(), c[1] + m.sigma * rng.normal()]
             }
@@ -206,7 +183,7 @@ impl Source {
     pub fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f32> {
         let mut out = Vec::with_capacity(2 * n);
         for _ in 0..n {
-            let p = match self {
+            let [x, y] = match self {
                 Source::Toy(t) => t.draw(rng),
                 Source::Drawn(pts) if pts.is_empty() => [0.0, 0.0],
                 Source::Drawn(pts) => {
@@ -217,8 +194,7 @@ impl Source {
                     ]
                 }
             };
-            out.push(p[0] as f32);
-            out.push(p[1] as f32);
+            out.extend([x as f32, y as f32]);
         }
         out
     }
@@ -229,8 +205,7 @@ mod tests {
     use super::*;
 
     fn points(src: &Source, n: usize) -> Vec<[f64; 2]> {
-        let flat = src.sample(n, &mut Rng::new(3));
-        flat.chunks(2).map(|c| [c[0] as f64, c[1] as f64]).collect()
+        crate::transport::pairs(&src.sample(n, &mut Rng::new(3)))
     }
 
     /// Every mixture sample is near one of the paper's centres, each centre gets its share,
@@ -286,12 +261,8 @@ mod tests {
 
     #[test]
     fn twenty_five_gaussians_match_the_paper() {
-        let mut c = vec![];
-        for i in [-4.0, -2.0, 0.0, 2.0, 4.0] {
-            for j in [-4.0, -2.0, 0.0, 2.0, 4.0] {
-                c.push([i, j]);
-            }
-        }
+        let axis = [-4.0, -2.0, 0.0, 2.0, 4.0];
+        let c: Vec<[f64; 2]> = axis.iter().flat_map(|&i| axis.map(|j| [i, j])).collect();
         check_mixture(Toy::TwentyFiveGaussians, &c, 0.05, 2.828);
     }
 

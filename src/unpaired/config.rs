@@ -11,11 +11,12 @@ use crate::optim::OptimizerConfig;
 use crate::summarize::{DecodeConfig, ModelConfig, OptimizerKind, SummarizerConfig, TrainConfig};
 
 /// How the critic's judgement reaches the generator (Wang & Lee §3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Method 1: the critic reads the generator's per-step distributions and its gradient
     /// flows back through them; human summaries enter as one-hot rows.
+    #[default]
     Distributions,
     /// Method 2, adversarial REINFORCE: the critic reads sampled words as one-hot rows, like
     /// the human summaries, and its score of a sampled summary is the generator's reward, with
@@ -35,19 +36,17 @@ impl Method {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Method::Distributions => "distributions",
-            Method::Reinforce => "reinforce",
-        }
+        Self::NAMES[self as usize]
     }
 }
 
 /// What the generator learns to write in pretraining, where no pairs exist.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum PretrainTarget {
     /// A random subsequence of the document in its order, 1 word to a summary's length
     /// (Wang & Lee §4's description).
+    #[default]
     Subsequence,
     /// `min..=max` consecutive words starting `0..=max_start` words into the document (Wang &
     /// Lee's released code: 6–11 words from 0–10 words in), so the generator starts lead-like.
@@ -56,18 +55,12 @@ pub enum PretrainTarget {
 
 /// Pretraining settings. Files saved before they existed read as the subsequence target
 /// without dropout, which is what those runs did.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PretrainConfig {
     pub target: PretrainTarget,
     /// Each document word the generator reads is dropped with this probability (Wang & Lee's
     /// code: about 1/16), so it learns to write the target, not only to copy it.
     pub source_dropout: f64,
-}
-
-impl Default for PretrainConfig {
-    fn default() -> Self {
-        PretrainConfig { target: PretrainTarget::Subsequence, source_dropout: 0.0 }
-    }
 }
 
 impl PretrainConfig {
@@ -194,15 +187,7 @@ impl UnpairedConfig {
         };
         // Wang & Lee decode with beam 5 and discourage [STOP] in the first steps: here [STOP]
         // may not come before the third step (min_len counts it), so at least 2 words.
-        let decode = |max_len| DecodeConfig {
-            beam: 5,
-            min_len: 3,
-            max_len,
-            no_repeat_trigram: false,
-            no_repeat_word: false,
-            greedy: false,
-            ..Default::default()
-        };
+        let decode = |max_len| DecodeConfig { beam: 5, min_len: 3, max_len, ..Default::default() };
         UnpairedConfig {
             generator: SummarizerConfig {
                 model: model.clone(),
@@ -286,8 +271,8 @@ impl UnpairedConfig {
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         self.generator.validate().map_err(|e| e.of("generator"))?;
         self.reconstructor.validate().map_err(|e| e.of("reconstructor"))?;
-        let c = &self.critic;
-        let checks = [
+        let (c, lm) = (&self.critic, &self.lm_prior);
+        InvalidSetting::first(&[
             (c.vocab == self.generator.model.vocab_size, "critic.vocab must equal the generator's"),
             (
                 c.steps >= 2 && c.steps == self.generator.train.max_dec,
@@ -302,24 +287,12 @@ impl UnpairedConfig {
                 self.reconstructor.model.vocab_size == self.generator.model.vocab_size,
                 "reconstructor.model.vocab_size must equal the generator's",
             ),
-            (
-                self.discount.is_finite() && (0.0..=1.0).contains(&self.discount),
-                "discount must be between 0 and 1",
-            ),
+            ((0.0..=1.0).contains(&self.discount), "discount must be between 0 and 1"),
             (self.critic_warmup <= 1_000_000, "critic_warmup must be at most 1,000,000"),
+            ((0.0..=100.0).contains(&lm.weight), "lm_prior.weight must be between 0 and 100"),
+            (lm.discount > 0.0 && lm.discount < 1.0, "lm_prior.discount must be in (0, 1)"),
             (
-                self.lm_prior.weight.is_finite() && (0.0..=100.0).contains(&self.lm_prior.weight),
-                "lm_prior.weight must be between 0 and 100",
-            ),
-            (
-                self.lm_prior.discount.is_finite()
-                    && self.lm_prior.discount > 0.0
-                    && self.lm_prior.discount < 1.0,
-                "lm_prior.discount must be in (0, 1)",
-            ),
-            (
-                self.pretrain.source_dropout.is_finite()
-                    && (0.0..1.0).contains(&self.pretrain.source_dropout),
+                (0.0..1.0).contains(&self.pretrain.source_dropout),
                 "pretrain.source_dropout must be in [0, 1)",
             ),
             (
@@ -341,7 +314,6 @@ impl UnpairedConfig {
                     && self.reconstruction_weight.1.is_finite(),
                 "the loss weights must be numbers",
             ),
-        ];
-        InvalidSetting::first(&checks)
+        ])
     }
 }

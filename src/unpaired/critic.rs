@@ -40,15 +40,7 @@ pub struct SeqCriticConfig {
 
 impl SeqCriticConfig {
     pub fn mlp(&self) -> MlpConfig {
-        MlpConfig {
-            input: self.steps * self.emb,
-            hidden: self.hidden,
-            depth: self.depth,
-            output: 1,
-            activation: self.activation,
-            minibatch: None,
-            layer_norm: false,
-        }
+        MlpConfig::new(self.steps * self.emb, self.hidden, self.depth, 1, self.activation)
     }
 
     /// Embedding N(0, 1/e) so an embedded step has unit scale; the MLP as PyTorch's default.
@@ -70,10 +62,6 @@ pub struct SeqCritic {
 }
 
 impl SeqCritic {
-    fn vocab(&self) -> usize {
-        self.embed.dims()[0]
-    }
-
     /// `[B, S·V]` → `[B, S·e]`.
     pub fn embed(&self, x: Tensor<2>) -> Tensor<2> {
         let [b, _] = x.dims();
@@ -106,11 +94,10 @@ impl Critic for SeqCritic {
     }
 
     fn input_grad(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let [b, _] = x.dims();
-        let e = self.embed.dims()[1];
+        let ([b, _], [v, e]) = (x.dims(), self.embed.dims());
         let (out, g) = self.mlp.input_grad(self.embed(x));
         let g = g.reshape([b * self.steps, e]).matmul(self.embed.val().transpose());
-        (out, g.reshape([b, self.steps * self.vocab()]))
+        (out, g.reshape([b, self.steps * v]))
     }
 
     fn hidden_widths(&self) -> Vec<usize> {

@@ -7,6 +7,7 @@
 //! each). The document half contributes only descriptions and the summary half only synopses,
 //! so no training document meets its own summary.
 
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 use crate::text::data::{DataError, Pair, ReadReport, read_parallel, read_tsv};
@@ -40,16 +41,18 @@ pub enum Side {
 
 /// FNV-1a of the pair's text: the same split on every machine and for every order of lines.
 pub fn side(pair: &Pair) -> Side {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in pair.article.bytes().chain([b'\t']).chain(pair.summary.bytes()) {
-        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-    }
+    let h = fnv(pair.article.bytes().chain([b'\t']).chain(pair.summary.bytes()));
     match h % 100 {
         0..=2 => Side::Test,
         3..=5 => Side::Val,
         _ if (h / 100).is_multiple_of(2) => Side::Document,
         _ => Side::Summary,
     }
+}
+
+/// FNV-1a of some bytes.
+fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf29ce484222325, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -79,11 +82,6 @@ pub fn debian(path: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), Dat
     Ok((split(data.pairs, max_doc), data.report))
 }
 
-/// FNV-1a of a string.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
-}
-
 /// The highlight sentence of `highlights` (`<q>`-separated) that overlaps `lead` most (ROUGE-1
 /// F1; the first on a tie), or `None` when there is none.
 pub fn best_highlight(lead: &str, highlights: &str) -> Option<String> {
@@ -91,10 +89,7 @@ pub fn best_highlight(lead: &str, highlights: &str) -> Option<String> {
         .into_iter()
         .filter(|h| !h.trim().is_empty())
         .map(|h| (crate::text::rouge::score(&h, lead, false).rouge1.f1, h))
-        .fold(None, |best: Option<(f64, String)>, (f, h)| match best {
-            Some((bf, _)) if bf >= f => best,
-            _ => Some((f, h)),
-        })
+        .reduce(|best, next| if best.0 >= next.0 { best } else { next })
         .map(|(_, h)| h)
 }
 
@@ -135,22 +130,19 @@ pub fn cnndm_news(dir: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), 
             _ => {
                 let sentences = split_sentences(&pair.article);
                 let Some(first) = sentences.first().filter(|f| fits(f)) else { continue };
-                let next: std::collections::HashSet<&str> = sentences[1..]
+                let next: HashSet<&str> = sentences[1..]
                     .iter()
                     .take(REPEAT_SENTENCES)
                     .flat_map(|s| s.split_whitespace())
                     .collect();
                 let document = words(first);
-                let mut again = document.clone();
-                again.retain(|w| next.contains(w.as_str()));
-                again.sort_unstable();
-                again.dedup();
+                let again = document.iter().filter(|w| next.contains(w.as_str())).cloned();
+                out.repeated.push(again.collect::<BTreeSet<_>>().into_iter().collect());
                 out.documents.push(document);
-                out.repeated.push(again);
             }
         }
     }
-    let seen: std::collections::HashSet<String> =
+    let seen: HashSet<String> =
         out.documents.iter().chain(&out.summaries).map(|w| w.join(" ")).collect();
     for p in &val.pairs {
         let article = lead(&p.article);
@@ -161,7 +153,7 @@ pub fn cnndm_news(dir: &Path, max_doc: usize) -> Result<(Unpaired, ReadReport), 
         if summary.is_empty() || seen.contains(&summary) {
             continue;
         }
-        let tuning = fnv(&article).is_multiple_of(2);
+        let tuning = fnv(article.bytes()).is_multiple_of(2);
         let pair = Pair { article, summary };
         if tuning { out.val.push(pair) } else { out.test.push(pair) }
     }
@@ -246,8 +238,7 @@ mod tests {
             data.documents.iter().chain(&data.summaries).map(|w| w.join(" ")).collect();
         assert!(data.val.iter().chain(&data.test).all(|p| !seen.contains(&p.article)));
         assert!(data.val.iter().chain(&data.test).all(|p| !seen.contains(&p.summary)));
-        let tuning: std::collections::HashSet<&str> =
-            data.val.iter().map(|p| p.article.as_str()).collect();
+        let tuning: HashSet<&str> = data.val.iter().map(|p| p.article.as_str()).collect();
         assert!(data.test.iter().all(|p| !tuning.contains(p.article.as_str())));
         // Each reference is one highlight sentence of its own article, the most overlapping.
         let val = read_parallel(&dir.join("val"), None).unwrap();

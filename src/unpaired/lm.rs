@@ -64,16 +64,10 @@ impl SummaryLm {
         vocab_size: usize,
         discount: f64,
     ) -> Result<Self, LmError> {
-        let counts = summaries.iter().flat_map(|s| bigrams(s, vocab_size)).map(|(v, w)| (v, w, 1));
-        let mut lm = Self::from_counts(counts, vocab_size, discount)?;
-        let (mut sum, mut n) = (0.0, 0u64);
-        for s in summaries {
-            for (prev, w) in bigrams(s, vocab_size) {
-                sum += lm.log_prob(prev, w);
-                n += 1;
-            }
-        }
-        lm.mean_log_prob = sum / n as f64;
+        let all = || summaries.iter().flat_map(|s| bigrams(s, vocab_size));
+        let mut lm = Self::from_counts(all().map(|(v, w)| (v, w, 1)), vocab_size, discount)?;
+        let sum: f64 = all().map(|(prev, w)| lm.log_prob(prev, w)).sum();
+        lm.mean_log_prob = sum / all().count() as f64;
         Ok(lm)
     }
 
@@ -102,11 +96,7 @@ impl SummaryLm {
         }
         // N₁₊(• w): the number of distinct contexts each word followed.
         let mut preceded = vec![0u64; v];
-        for f in &followers {
-            for &w in f.counts.keys() {
-                preceded[w] += 1;
-            }
-        }
+        followers.iter().flat_map(|f| f.counts.keys()).for_each(|&w| preceded[w] += 1);
         let types: u64 = preceded.iter().sum();
         let continuation =
             preceded.iter().map(|&n| (n + 1) as f64 / (types as f64 + v as f64)).collect();
@@ -186,9 +176,7 @@ impl SummaryLm {
         }
         out
     }
-}
 
-impl SummaryLm {
     /// Mean `ln P` per word (`[STOP]` included) of generated rows, over the rows: how
     /// summary-like their language is (the human summaries score [`SummaryLm::mean_log_prob`]).
     pub fn mean_word_log_prob(&self, rows: &[Vec<usize>], steps: usize) -> f64 {

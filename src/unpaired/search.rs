@@ -107,17 +107,8 @@ impl SearchConfig {
         if !(1..=100).contains(&self.max_start) || self.max_skip > 100 {
             return bad("max_start must be 1 to 100 and max_skip at most 100");
         }
-        let w = [
-            self.lm,
-            self.first,
-            self.idf,
-            self.style,
-            self.start,
-            self.gap,
-            self.skip,
-            self.salience,
-        ];
-        if w.iter().any(|x| !x.is_finite()) {
+        let &SearchConfig { lm, first, idf, style, start, gap, skip, salience, .. } = self;
+        if [lm, first, idf, style, start, gap, skip, salience].iter().any(|x| !x.is_finite()) {
             return bad("weights must be finite");
         }
         Ok(())
@@ -177,11 +168,8 @@ impl Searcher {
         let ids = |s: &[&str]| s.iter().map(|w| vocab.id(w)).collect::<Vec<_>>();
         let lm = SummaryLm::fit_ids(&sums.iter().map(|s| ids(s)).collect::<Vec<_>>(), v, discount)?;
         let (mut df, mut in_docs, mut in_sums) = (vec![0f64; v], vec![0f64; v], vec![0f64; v]);
-        for d in &docs {
-            let d = ids(d);
-            for &w in &d {
-                in_docs[w] += 1.0;
-            }
+        for d in docs.iter().map(|d| ids(d)) {
+            d.iter().for_each(|&w| in_docs[w] += 1.0);
             distinct(d).into_iter().for_each(|w| df[w] += 1.0);
         }
         sums.iter().flat_map(|s| ids(s)).for_each(|w| in_sums[w] += 1.0);
@@ -212,19 +200,13 @@ impl Searcher {
         w.metadata.insert("discount".into(), self.lm.discount().to_string());
         w.extras(extra);
         let counts = self.lm.counts();
+        let bigrams = counts.iter().flat_map(|&(a, b, c)| [a as f32, b as f32, c as f32]).collect();
         let v = self.vocab.len();
         w.floats(vec![
             Stored { name: "idf".into(), shape: vec![v], values: self.idf.clone() },
             Stored { name: "style".into(), shape: vec![v], values: self.style.clone() },
             Stored { name: "salience".into(), shape: vec![v], values: self.salience.clone() },
-            Stored {
-                name: "bigrams".into(),
-                shape: vec![counts.len(), 3],
-                values: counts
-                    .iter()
-                    .flat_map(|&(a, b, c)| [a as f32, b as f32, c as f32])
-                    .collect(),
-            },
+            Stored { name: "bigrams".into(), shape: vec![counts.len(), 3], values: bigrams },
         ])?;
         w.into_bytes()
     }
@@ -245,11 +227,8 @@ impl Searcher {
         let per_word = |name: &str| -> Result<Vec<f32>, RecordError> {
             let s = r.floats(name)?;
             if s.shape != [v] {
-                return Err(RecordError::Shape {
-                    name: name.into(),
-                    found: s.shape,
-                    expected: vec![v],
-                });
+                let (name, expected) = (name.into(), vec![v]);
+                return Err(RecordError::Shape { name, found: s.shape, expected });
             }
             Ok(s.values)
         };
@@ -259,25 +238,19 @@ impl Searcher {
             if r.st.tensor("salience").is_ok() { per_word("salience")? } else { vec![0.0; v] };
         let b = r.floats("bigrams")?;
         if b.shape.len() != 2 || b.shape[1] != 3 {
-            return Err(RecordError::Shape {
-                name: "bigrams".into(),
-                found: b.shape,
-                expected: vec![b.values.len() / 3, 3],
-            });
+            let (name, expected) = ("bigrams".into(), vec![b.values.len() / 3, 3]);
+            return Err(RecordError::Shape { name, found: b.shape, expected });
         }
         let whole = |x: f32, below: f32| x >= 0.0 && x < below && x.fract() == 0.0;
         let mut counts = Vec::with_capacity(b.shape[0]);
         for row in b.values.chunks_exact(3) {
-            if !(whole(row[0], v as f32)
-                && whole(row[1], v as f32)
-                && whole(row[2], 1e9)
-                && row[2] >= 1.0)
-            {
+            let [a, w, c] = [row[0], row[1], row[2]];
+            if !(whole(a, v as f32) && whole(w, v as f32) && whole(c, 1e9) && c >= 1.0) {
                 return Err(RecordError::Invalid(format!(
                     "bigram entry {row:?} is not (word id, word id, count)"
                 )));
             }
-            counts.push((row[0] as usize, row[1] as usize, row[2] as u64));
+            counts.push((a as usize, w as usize, c as u64));
         }
         let lm = SummaryLm::from_counts(counts, v, discount)
             .map_err(|e| RecordError::Invalid(e.to_string()))?;
@@ -288,8 +261,7 @@ impl Searcher {
     /// gap of `skip` words (0: one run).
     fn score(&self, ids: &[usize], start: usize, skip: usize) -> f64 {
         let c = &self.config;
-        let mut prev = START_ID;
-        let mut lm = 0.0;
+        let (mut prev, mut lm) = (START_ID, 0.0);
         for &w in ids {
             lm += self.lm.log_prob(prev, w);
             prev = w;
@@ -358,23 +330,25 @@ mod tests {
         s.split_whitespace().map(str::to_string).collect()
     }
 
+    fn corpus(lines: &[&str]) -> Vec<Vec<String>> {
+        lines.iter().map(|s| toks(s)).collect()
+    }
+
     /// Documents full of "said" and weekdays, summaries without them: the search drops the
     /// attribution and keeps what the summaries' language starts with.
     #[test]
     fn skips_what_summaries_do_not_say() {
-        let documents: Vec<Vec<String>> = [
+        let documents = corpus(&[
             "police said on monday the man was arrested",
             "officials said on monday the fire was put out",
             "the mayor said on monday the road was closed",
-        ]
-        .iter()
-        .map(|s| toks(s))
-        .collect();
-        let summaries: Vec<Vec<String>> =
-            ["man arrested after fire", "fire put out", "road closed after crash", "man held"]
-                .iter()
-                .map(|s| toks(s))
-                .collect();
+        ]);
+        let summaries = corpus(&[
+            "man arrested after fire",
+            "fire put out",
+            "road closed after crash",
+            "man held",
+        ]);
         let config = SearchConfig { words: 3, ..SearchConfig::default() };
         let s = Searcher::fit(&documents, &[], &summaries, 0.75, config).unwrap();
         for doc in [
@@ -408,10 +382,8 @@ mod tests {
     /// The search returns the candidate a brute force over every allowed shape scores best.
     #[test]
     fn finds_the_best_candidate() {
-        let documents: Vec<Vec<String>> =
-            ["a b c d e f g h i j", "c d e a b", "j i h g f"].iter().map(|s| toks(s)).collect();
-        let summaries: Vec<Vec<String>> =
-            ["a c e", "b d f", "g h", "c e g i"].iter().map(|s| toks(s)).collect();
+        let documents = corpus(&["a b c d e f g h i j", "c d e a b", "j i h g f"]);
+        let summaries = corpus(&["a c e", "b d f", "g h", "c e g i"]);
         let config =
             SearchConfig { words: 4, max_start: 3, max_skip: 4, ..SearchConfig::default() };
         let s = Searcher::fit(&documents, &[], &summaries, 0.5, config).unwrap();
@@ -443,8 +415,7 @@ mod tests {
     /// articles repeat.
     #[test]
     fn salience_is_the_log_odds_of_a_repeat() {
-        let documents: Vec<Vec<String>> =
-            ["a b c", "a b d", "a e f ,"].iter().map(|s| toks(s)).collect();
+        let documents = corpus(&["a b c", "a b d", "a e f ,"]);
         let repeated = vec![toks("a"), toks("a b"), vec![]];
         let summaries = vec![toks("z c"), toks("d e f")];
         let s = Searcher::fit(&documents, &repeated, &summaries, 0.75, SearchConfig::default())

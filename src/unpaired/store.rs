@@ -4,13 +4,17 @@
 //! ([`crate::summarize::store::export_bytes`]), which the Summarize page loads like the
 //! default model.
 
+use std::collections::HashMap;
+
 use burn::module::Module;
 use burn::tensor::Device;
 
 use super::config::UnpairedConfig;
 use super::train::UnpairedState;
 use crate::gan::critic::Critic;
+use crate::optim::OptimizerConfig;
 use crate::record::{Precision, Reader, RecordError, Writer};
+use crate::summarize::SummarizerConfig;
 use crate::summarize::model::{Init, PointerGenerator};
 use crate::summarize::train::{TrainState, trainable};
 use crate::summarize::vocab::Vocab;
@@ -60,19 +64,16 @@ pub fn to_bytes(
     extra: &[(&str, String)],
 ) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
-    let same = |p: &str| p.to_string();
+    w.module(phase.generator(), "generator", str::to_string)?;
+    w.module(phase.reconstructor(), "reconstructor", str::to_string)?;
     match phase {
         Phase::Pretrain { generator, reconstructor } => {
-            w.module(&generator.model, "generator", same)?;
-            w.module(&reconstructor.model, "reconstructor", same)?;
             w.optimizer(&generator.opt, "generator")?;
             w.optimizer(&reconstructor.opt, "reconstructor")?;
             w.counter("step", generator.step);
         }
         Phase::Gan(s) => {
-            w.module(&s.generator, "generator", same)?;
-            w.module(&s.reconstructor, "reconstructor", same)?;
-            w.module(&s.critic, "critic", same)?;
+            w.module(&s.critic, "critic", str::to_string)?;
             w.optimizer(&s.generator_opt, "generator")?;
             w.optimizer(&s.reconstructor_opt, "reconstructor")?;
             w.optimizer(&s.critic_opt, "critic")?;
@@ -92,7 +93,7 @@ pub struct Loaded {
     pub phase: Phase,
     pub config: UnpairedConfig,
     pub vocab: Vocab,
-    pub metadata: std::collections::HashMap<String, String>,
+    pub metadata: HashMap<String, String>,
 }
 
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> {
@@ -102,25 +103,22 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> 
     config.validate()?;
     let vocab =
         Vocab::from_text(r.meta("vocab")?).map_err(|e| RecordError::Vocab(e.to_string()))?;
-    if vocab.len() != config.generator.model.vocab_size {
-        return Err(RecordError::VocabSize {
-            found: vocab.len(),
-            expected: config.generator.model.vocab_size,
-        });
+    let (found, expected) = (vocab.len(), config.generator.model.vocab_size);
+    if found != expected {
+        return Err(RecordError::VocabSize { found, expected });
     }
-    let skeleton = |c: &crate::summarize::SummarizerConfig| {
-        PointerGenerator::new(&c.model, Init::Zeros, device)
+    let load = |c: &SummarizerConfig, name| {
+        r.module(PointerGenerator::new(&c.model, Init::Zeros, device), name, str::to_string)
     };
-    let same = |p: &str| p.to_string();
-    let generator = r.module(skeleton(&config.generator), "generator", same)?;
-    let reconstructor = r.module(skeleton(&config.reconstructor), "reconstructor", same)?;
+    let generator = load(&config.generator, "generator")?;
+    let reconstructor = load(&config.reconstructor, "reconstructor")?;
     let step = r.meta_u64("step")?;
     let phase = match r.meta("phase")? {
         "pretrain" => {
             // A page bundle ([`bundle_bytes`]) has no optimizer states: fresh ones, which is
             // all the GAN phase needs (it starts its own).
             let bundle = is_bundle(&r.metadata);
-            let opt = |c: &crate::summarize::SummarizerConfig, m: &PointerGenerator, name| {
+            let opt = |c: &SummarizerConfig, m: &PointerGenerator, name| {
                 let fresh = crate::summarize::train::optimizer(c).init();
                 if bundle { Ok(fresh) } else { r.optimizer(fresh, m, name, device) }
             };
@@ -133,15 +131,12 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> 
         }
         "gan" => {
             let fresh = config.critic.init(&mut crate::rng::Rng::new(0), device);
-            let critic = r.module(fresh.valid(), "critic", same)?;
-            let g_opt =
-                r.optimizer(config.generator_optimizer.init(), &generator, "generator", device)?;
-            let r_opt = r.optimizer(
-                config.reconstructor_optimizer.init(),
-                &reconstructor,
-                "reconstructor",
-                device,
-            )?;
+            let critic = r.module(fresh.valid(), "critic", str::to_string)?;
+            let opt = |c: &OptimizerConfig, m: &PointerGenerator, name| {
+                r.optimizer(c.init(), m, name, device)
+            };
+            let g_opt = opt(&config.generator_optimizer, &generator, "generator")?;
+            let r_opt = opt(&config.reconstructor_optimizer, &reconstructor, "reconstructor")?;
             let c_opt = r.optimizer(config.critic_optimizer.init(), &critic, "critic", device)?;
             Phase::Gan(UnpairedState {
                 generator: trainable(generator),
@@ -168,7 +163,7 @@ const NO_OPTIMIZER: &str = "optimizer_state";
 
 /// True for a file written by [`bundle_bytes`]: it can start a GAN phase but not resume
 /// pretraining exactly.
-pub fn is_bundle(metadata: &std::collections::HashMap<String, String>) -> bool {
+pub fn is_bundle(metadata: &HashMap<String, String>) -> bool {
     metadata.get(NO_OPTIMIZER).is_some_and(|v| v == "none")
 }
 
@@ -185,9 +180,8 @@ pub fn bundle_bytes(
     summaries: &[Vec<String>],
 ) -> Result<Vec<u8>, RecordError> {
     let mut w = Writer::default();
-    let same = |p: &str| p.to_string();
-    w.module_at(generator, "generator", same, Precision::F16)?;
-    w.module_at(reconstructor, "reconstructor", same, Precision::F16)?;
+    w.module_at(generator, "generator", str::to_string, Precision::F16)?;
+    w.module_at(reconstructor, "reconstructor", str::to_string, Precision::F16)?;
     let lines =
         |rows: &[Vec<String>]| rows.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
     w.header(FORMAT, config)?;
@@ -204,7 +198,7 @@ pub type Sentences = Vec<Vec<String>>;
 
 /// The corpus sample a bundle carries: (documents, summaries) as words.
 pub fn bundle_corpus(
-    metadata: &std::collections::HashMap<String, String>,
+    metadata: &HashMap<String, String>,
 ) -> Result<(Sentences, Sentences), RecordError> {
     let rows = |key: &str| -> Result<Sentences, RecordError> {
         let text = metadata.get(key).ok_or_else(|| {

@@ -31,13 +31,14 @@ use super::lm::SummaryLm;
 use crate::gan::critic::Critic;
 use crate::gan::objective;
 use crate::gan::train::update_critic;
-use crate::nn::StepError;
+use crate::nn::{ReadError, StepError, read_floats};
 use crate::optim::{Optimizer, clip_global_norm, gradients};
 use crate::rng::Rng;
+use crate::summarize;
 use crate::summarize::batch::{Batch, Example};
 use crate::summarize::model::{FreeRun, Pick, PointerGenerator};
 use crate::summarize::train::{TrainState, frozen, trainable};
-use crate::summarize::vocab::{PAD_ID, STOP_ID, Vocab};
+use crate::summarize::vocab::{PAD_ID, STOP_ID, UNK, Vocab};
 
 const STREAM_PRETRAIN: u64 = 31;
 const STREAM_CRITIC: u64 = 32;
@@ -124,8 +125,7 @@ pub fn pretrain_batches(config: &UnpairedConfig, corpus: &Corpus, step: u64) -> 
     let mut rng = Rng::stream(config.seed, STREAM_PRETRAIN, step);
     let (g, r) = (&config.generator.train, &config.reconstructor.train);
     let v = corpus.vocab;
-    let mut for_gen = vec![];
-    let mut rec = vec![];
+    let (mut for_gen, mut rec) = (vec![], vec![]);
     for _ in 0..config.batch_size {
         let doc = corpus.document(&mut rng);
         let target = match config.pretrain.target {
@@ -221,28 +221,16 @@ impl UnpairedValues {
 impl UnpairedReport {
     /// The step's scalars in one read. A failed read is an error, not NaN, so it is never
     /// mistaken for divergence.
-    pub async fn values_async(&self) -> Result<UnpairedValues, crate::nn::ReadError> {
-        let t = Tensor::cat(
-            vec![
-                self.estimate.clone(),
-                self.penalty.clone(),
-                self.adversarial.clone(),
-                self.reconstruction.clone(),
-            ],
-            0,
-        );
-        let v = crate::nn::read_floats(t, 4).await?;
-        Ok(UnpairedValues {
-            estimate: v[0],
-            penalty: v[1],
-            adversarial: v[2],
-            reconstruction: v[3],
-        })
+    pub async fn values_async(&self) -> Result<UnpairedValues, ReadError> {
+        let parts = [&self.estimate, &self.penalty, &self.adversarial, &self.reconstruction];
+        let v = read_floats(Tensor::cat(parts.map(Tensor::clone).to_vec(), 0), 4).await?;
+        let [estimate, penalty, adversarial, reconstruction] = [v[0], v[1], v[2], v[3]];
+        Ok(UnpairedValues { estimate, penalty, adversarial, reconstruction })
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn values(&self) -> Result<UnpairedValues, crate::nn::ReadError> {
-        crate::summarize::block_on(self.values_async())
+    pub fn values(&self) -> Result<UnpairedValues, ReadError> {
+        summarize::block_on(self.values_async())
     }
 }
 
@@ -276,22 +264,6 @@ pub fn one_hot(rows: &[Vec<usize>], vocab_size: usize, steps: usize, device: &De
         .reshape([b, steps * v])
 }
 
-/// Encodes a batch of documents for the generator; returns the fixed-vocabulary ids it read.
-fn encode_documents(
-    generator: &PointerGenerator,
-    docs: &[Vec<&str>],
-    config: &UnpairedConfig,
-    vocab: &Vocab,
-) -> (crate::summarize::model::Encoded, Vec<i64>) {
-    let max_enc = config.generator.train.max_enc;
-    let examples: Vec<Example> =
-        docs.iter().map(|d| Example::new(d, &[], vocab, max_enc, 2)).collect();
-    let batch = Batch::new(&examples, vocab.len());
-    let enc =
-        generator.encode(batch.enc.clone(), batch.enc_mask.clone(), batch.size, batch.enc_len);
-    (enc, batch.enc)
-}
-
 /// The generator's free-running summaries of `docs`.
 pub fn summarize_batch(
     generator: &PointerGenerator,
@@ -301,16 +273,18 @@ pub fn summarize_batch(
     pick: Pick,
     rng: &mut Rng,
 ) -> Result<FreeRun, StepError> {
-    let (enc, ids) = encode_documents(generator, docs, config, vocab);
-    generator.free_run(&enc, &ids, config.summary_len(), pick, rng)
+    let max_enc = config.generator.train.max_enc;
+    let examples: Vec<Example> =
+        docs.iter().map(|d| Example::new(d, &[], vocab, max_enc, 2)).collect();
+    let batch = Batch::new(&examples, vocab.len());
+    let enc =
+        generator.encode(batch.enc.clone(), batch.enc_mask.clone(), batch.size, batch.enc_len);
+    generator.free_run(&enc, &batch.enc, config.summary_len(), pick, rng)
 }
 
 /// Words of a generated summary, without `[STOP]`.
 pub fn summary_words<'a>(ids: &[usize], vocab: &'a Vocab) -> Vec<&'a str> {
-    ids.iter()
-        .take_while(|&&i| i != STOP_ID)
-        .map(|&i| vocab.word(i).unwrap_or(crate::summarize::vocab::UNK))
-        .collect()
+    ids.iter().take_while(|&&i| i != STOP_ID).map(|&i| vocab.word(i).unwrap_or(UNK)).collect()
 }
 
 /// The reconstructor's batch: each summary as input, its document as target.
@@ -332,12 +306,8 @@ fn reconstruction_batch(
 /// A `[B, 1]` column of per-row values (rewards, critic scores) on the host.
 fn floats(t: Tensor<2>, what: &'static str) -> Result<Vec<f64>, StepError> {
     let [b, _] = t.dims();
-    let v = t
-        .inner()
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| StepError::Read { what, detail: format!("{e:?}") })?;
+    let v = t.inner().into_data().convert::<f32>().try_into_vec::<f32>();
+    let v = v.map_err(|e| StepError::Read { what, detail: format!("{e:?}") })?;
     if v.len() != b {
         return Err(StepError::Count { what, found: v.len(), expected: b });
     }
@@ -375,8 +345,7 @@ pub fn per_step_advantage(sampled: &[Vec<f64>], greedy: &[Vec<f64>], gamma: f64)
     let steps = sampled.len().saturating_sub(1);
     let rows = sampled.first().map_or(0, Vec::len);
     let returns = |p: &[Vec<f64>], b: usize| {
-        let mut g = vec![0.0; steps];
-        let mut acc = 0.0;
+        let (mut g, mut acc) = (vec![0.0; steps], 0.0);
         for j in (0..steps).rev() {
             acc = (p[j + 1][b] - p[j][b]) + gamma * acc;
             g[j] = acc;
@@ -401,6 +370,9 @@ pub fn train_step(
     let (b, steps, v) = (config.batch_size, config.summary_len(), corpus.vocab.len());
     let device = state.critic.device();
     let mut terms = None;
+    let summarize = |g: &PointerGenerator, docs: &[Vec<&str>], pick, rng: &mut Rng| {
+        summarize_batch(g, docs, config, corpus.vocab, pick, rng)
+    };
     // The first generator update waits for the critic's warm-up.
     let warmup =
         if state.step == 0 { config.critic_warmup.saturating_sub(state.critic_steps) } else { 0 };
@@ -414,14 +386,7 @@ pub fn train_step(
             })
             .collect();
         let real = one_hot(&real, v, steps, &device);
-        let run = summarize_batch(
-            &frozen(&state.generator),
-            &docs,
-            config,
-            corpus.vocab,
-            Pick::Sample,
-            &mut rng,
-        )?;
+        let run = summarize(&frozen(&state.generator), &docs, Pick::Sample, &mut rng)?;
         let fake = match config.method {
             Method::Distributions => run.dists.reshape([b, steps * v]),
             Method::Reinforce => one_hot(&run.words, v, steps, &device),
@@ -444,25 +409,13 @@ pub fn train_step(
 
     let mut rng = Rng::stream(config.seed, STREAM_GENERATOR, state.step);
     let docs: Vec<Vec<&str>> = (0..b).map(|_| corpus.document(&mut rng)).collect();
-    let sampled =
-        summarize_batch(&state.generator, &docs, config, corpus.vocab, Pick::Sample, &mut rng)?;
-    let greedy = summarize_batch(
-        &frozen(&state.generator),
-        &docs,
-        config,
-        corpus.vocab,
-        Pick::Greedy,
-        &mut rng,
-    )?;
+    let sampled = summarize(&state.generator, &docs, Pick::Sample, &mut rng)?;
+    let greedy = summarize(&frozen(&state.generator), &docs, Pick::Greedy, &mut rng)?;
     let rec_frozen = frozen(&state.reconstructor);
-    let rec_sampled = reconstruction_batch(&sampled.words, &docs, config, corpus.vocab);
-    let r_sampled = floats(rec_frozen.loss(&rec_sampled, 0.0).nll_rows, "reconstruction losses")?;
-    let r_greedy = floats(
-        rec_frozen
-            .loss(&reconstruction_batch(&greedy.words, &docs, config, corpus.vocab), 0.0)
-            .nll_rows,
-        "reconstruction losses",
-    )?;
+    let rec_batch = |words: &[Vec<usize>]| reconstruction_batch(words, &docs, config, corpus.vocab);
+    let rec_nll = |b: &Batch| floats(rec_frozen.loss(b, 0.0).nll_rows, "reconstruction losses");
+    let rec_sampled = rec_batch(&sampled.words);
+    let (r_sampled, r_greedy) = (rec_nll(&rec_sampled)?, rec_nll(&rec_batch(&greedy.words))?);
     // Self-critical advantages per row, as constants: how much better the sampled summary is
     // than the greedy one, for the reconstructor (lower NLL) and, with REINFORCE, the critic.
     let w_rec = config.reconstruction_weight_at(state.step);
@@ -571,15 +524,16 @@ pub fn pretrain_step(
     corpus: &Corpus,
 ) -> (TrainState, TrainState, [Tensor<1>; 2]) {
     let (g_batch, r_batch) = pretrain_batches(config, corpus, generator.step);
-    let (g, g_report) = crate::summarize::train::train_step(generator, &g_batch, &config.generator);
+    let (g, g_report) = summarize::train::train_step(generator, &g_batch, &config.generator);
     let (r, r_report) =
-        crate::summarize::train::train_step(reconstructor, &r_batch, &config.reconstructor);
+        summarize::train::train_step(reconstructor, &r_batch, &config.reconstructor);
     (g, r, [g_report.nll, r_report.nll])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gan::train::tensor2;
 
     /// Each step's row is one-hot at its word; past a row's end, and for an id outside the
     /// vocabulary, at `[PAD]`.
@@ -630,12 +584,9 @@ mod tests {
     /// beat the greedy one, lowers that of one that lost, and leaves a tie alone.
     #[test]
     fn self_critical_reward_has_the_right_sign() {
-        let lp = Tensor::<2>::from_data(
-            TensorData::new(vec![-1.0f32, -2.0, -0.5, -0.5, -3.0, -1.0], [3, 2]),
-            &Device::flex(),
-        )
-        .autodiff()
-        .require_grad();
+        let lp = tensor2(vec![-1.0, -2.0, -0.5, -0.5, -3.0, -1.0], 3, 2, &Device::flex())
+            .autodiff()
+            .require_grad();
         let loss = self_critical_loss(lp.clone(), &[0.7, -0.4, 0.0]);
         let grads = loss.backward();
         let g: Vec<f32> = lp.grad(&grads).unwrap().into_data().try_into_vec::<f32>().unwrap();
@@ -663,9 +614,7 @@ mod tests {
         let d = per_step_advantage(&sampled, &greedy, 0.5);
         assert_eq!(d, vec![0.25, 2.5, 1.0, 4.0, 0.0, 0.0]);
         // The loss's gradient is −advantage / B on each step's log-probability.
-        let lp = Tensor::<2>::from_data(TensorData::new(vec![-1.0f32; 6], [2, 3]), &Device::flex())
-            .autodiff()
-            .require_grad();
+        let lp = tensor2(vec![-1.0; 6], 2, 3, &Device::flex()).autodiff().require_grad();
         let gain: Vec<f32> = a.iter().map(|&x| x as f32).collect();
         let grads = per_step_loss(lp.clone(), &gain).backward();
         let g: Vec<f32> = lp.grad(&grads).unwrap().into_data().try_into_vec::<f32>().unwrap();

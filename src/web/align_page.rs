@@ -10,11 +10,11 @@ use burn::module::Module;
 use burn::tensor::Device;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use web_sys::HtmlCanvasElement;
 
+use super::canvas;
 use super::chart::{LineChart, Series};
-use super::driver::{Lost, Trainer, push_thinned};
+use super::driver::{Trainer, push_thinned};
 use super::{Check, Choice, NumberField, now_ms, yield_to_browser};
 use crate::align::adversarial::{
     AdversarialConfig, AdversarialState, LinearMap, Spaces, align_step,
@@ -55,15 +55,16 @@ struct Run {
 }
 
 /// What the tab aligns.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 enum AlignData {
     /// 120 2-D points and a hidden rotation.
+    #[default]
     Toy,
     /// The Spanish and English word vectors.
     EsEn,
 }
 
-impl super::Named for AlignData {
+impl AlignData {
     fn name(&self) -> &'static str {
         match self {
             AlignData::Toy => "toy",
@@ -72,7 +73,7 @@ impl super::Named for AlignData {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Ctx {
     data: RwSignal<AlignData>,
     objective: RwSignal<Objective>,
@@ -109,30 +110,29 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn loaded(self) -> Option<Rc<Loaded>> {
-        if self.data.get_untracked() == AlignData::Toy {
-            self.toy.get_value()
-        } else {
-            self.real.get_value()
-        }
+    fn is_toy(self) -> bool {
+        self.data.get_untracked() == AlignData::Toy
     }
 
-    /// The objective's settings for the toy (2-D) or for word vectors.
-    fn defaults(name: &str, dim: usize) -> Option<AdversarialConfig> {
-        if dim == 2 { AdversarialConfig::toy(name) } else { AdversarialConfig::page(name) }
+    fn loaded(self) -> Option<Rc<Loaded>> {
+        if self.is_toy() { self.toy.get_value() } else { self.real.get_value() }
+    }
+
+    /// The objective's settings for the chosen data: the toy's (2-D) or word vectors'.
+    fn defaults(self) -> Option<AdversarialConfig> {
+        let name = self.objective.get_untracked().name();
+        if self.is_toy() { AdversarialConfig::toy(name) } else { AdversarialConfig::page(name) }
     }
 
     /// The objective's own layer-norm setting for the chosen data (on for WGAN-GP on word
     /// vectors), which the toggle starts from whenever the objective or the data changes.
     fn default_layer_norm(self) -> bool {
-        let dim = if self.data.get_untracked() == AlignData::Toy { 2 } else { 0 };
-        Self::defaults(self.objective.get_untracked().name(), dim).is_some_and(|c| c.layer_norm)
+        self.defaults().is_some_and(|c| c.layer_norm)
     }
 
-    fn config(self, dim: usize) -> Result<AdversarialConfig, String> {
+    fn config(self) -> Result<AdversarialConfig, String> {
         let name = self.objective.get_untracked().name();
-        let c = Self::defaults(name, dim);
-        let mut c = c.ok_or_else(|| format!("unknown objective '{name}'"))?;
+        let mut c = self.defaults().ok_or_else(|| format!("unknown objective '{name}'"))?;
         c.seed = self.seed.get_untracked();
         c.layer_norm = self.layer_norm.get_untracked();
         c.validate().map_err(|e| e.to_string())?;
@@ -156,7 +156,7 @@ impl Ctx {
             return self.load_real();
         };
         let dim = l.problem.src.dim;
-        match self.config(dim) {
+        match self.config() {
             Ok(config) => {
                 let w = Square::identity(dim);
                 let state = AdversarialState::new(&config, &w, &device);
@@ -178,13 +178,10 @@ impl Ctx {
         }
         self.loading.set_value(true);
         spawn_local(async move {
-            let got =
-                super::download_shown(DATA_URL, "the Spanish and English vectors", self.status)
-                    .await
-                    .and_then(|bytes| {
-                        crate::align::bundle::from_bytes(&bytes)
-                            .map_err(|e| format!("{DATA_URL}: {e}"))
-                    });
+            let what = "the Spanish and English vectors";
+            let got = super::download_shown(DATA_URL, what, self.status).await.and_then(|bytes| {
+                crate::align::bundle::from_bytes(&bytes).map_err(|e| format!("{DATA_URL}: {e}"))
+            });
             self.loading.set_value(false);
             match got {
                 Ok(b) => {
@@ -257,7 +254,6 @@ impl Ctx {
 
     fn redraw(self) {
         let Some(c) = self.canvas.get_untracked() else { return };
-        let c: HtmlCanvasElement = c;
         let Some(l) = self.loaded() else { return };
         let word = self.word.get_untracked().trim().to_lowercase();
         let translations = self.translations.get_untracked();
@@ -278,6 +274,7 @@ impl Ctx {
         self.p1_csls.set(None);
         let mut last_view = now_ms();
         self.trainer.start(
+            self.error,
             async move || {
                 self.train_step().await?;
                 if now_ms() - last_view > VIEW_INTERVAL_MS {
@@ -286,11 +283,8 @@ impl Ctx {
                 }
                 Ok(self.step.get_untracked() < self.budget.get_untracked())
             },
-            async move |outcome: Result<(), String>| {
+            async move || {
                 self.busy.set(false);
-                if let Err(e) = outcome {
-                    self.error.set(Some(e));
-                }
                 self.read_back(true).await;
             },
         );
@@ -308,11 +302,7 @@ impl Ctx {
                 (Some(run), (step, values))
             })
             .await;
-        let (step, values) = match lent {
-            Ok(v) => v,
-            Err(Lost::Reset) => return Ok(()),
-            Err(e @ Lost::NotReady) => return Err(e.to_string()),
-        };
+        let Some((step, values)) = lent? else { return Ok(()) };
         let v = values.map_err(|e| format!("{e}. Press Reset to start again."))?;
         if !(v.critic_loss.is_finite() && v.map_loss.is_finite()) {
             return Err(format!(
@@ -331,9 +321,9 @@ impl Ctx {
             (Some(run), w)
         });
         match w.await {
-            Ok(Ok(w)) => self.show(w, csls),
-            Ok(Err(e)) => self.error.set(Some(format!("could not read the map back: {e}"))),
-            Err(_) => {}
+            Ok(Some(Ok(w))) => self.show(w, csls),
+            Ok(Some(Err(e))) => self.error.set(Some(format!("could not read the map back: {e}"))),
+            _ => {}
         }
     }
 
@@ -388,21 +378,14 @@ impl Ctx {
 
     fn start_from_identical(self) {
         let Some(l) = self.loaded() else { return };
-        let pairs = identical_pairs(&l.problem.src, &l.problem.tgt);
+        let (src, tgt) = (&l.problem.src, &l.problem.tgt);
+        let pairs = identical_pairs(src, tgt);
         if pairs.is_empty() {
             self.error.set(Some("the two vocabularies share no word".into()));
             return;
         }
-        self.refine_from(Some(crate::align::procrustes_from(
-            &l.problem.src,
-            &l.problem.tgt,
-            &pairs,
-        )));
+        self.refine_from(Some(crate::align::procrustes_from(src, tgt, &pairs)));
     }
-}
-
-fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
 }
 
 /// Draws the target words (black) and the mapped source words (orange) in the plane; the
@@ -410,10 +393,8 @@ fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
 /// when every orange point covers its black one. The typed word and its translations are
 /// labelled.
 fn draw(c: &HtmlCanvasElement, l: &Loaded, w: &Square, word: &str, translations: &[String]) {
-    let Some(ctx) = context(c) else { return };
+    let Some(ctx) = canvas::cleared(c, "#fafafa") else { return };
     let (cw, ch) = (c.width() as f64, c.height() as f64);
-    ctx.set_fill_style_str("#fafafa");
-    ctx.fill_rect(0.0, 0.0, cw, ch);
     let p = &l.problem;
     let d = p.src.dim;
     let toy = d == 2;
@@ -427,36 +408,24 @@ fn draw(c: &HtmlCanvasElement, l: &Loaded, w: &Square, word: &str, translations:
         let s = if toy { 0.55 + 0.4 * ((i as f64 * 0.618_034) % 1.0) } else { 1.0 };
         (x * s, y * s)
     };
-    let tgt: Vec<(f64, f64)> =
-        (0..n_tgt).map(|i| project(&p.tgt.vectors[i * d..(i + 1) * d], i)).collect();
-    let src: Vec<(f64, f64)> =
-        (0..n_src).map(|i| project(&mapped[i * d..(i + 1) * d], i)).collect();
+    let tgt: Vec<(f64, f64)> = (0..n_tgt).map(|i| project(p.tgt.row(i), i)).collect();
     let extent =
         if toy { 1.0 } else { tgt.iter().map(|(x, y)| x.abs().max(y.abs())).fold(1e-9, f64::max) };
     let px =
         |(x, y): (f64, f64)| (cw / 2.0 + x / extent * cw * 0.46, ch / 2.0 - y / extent * ch * 0.46);
-    ctx.set_fill_style_str("rgba(0,0,0,0.7)");
-    for &q in &tgt {
-        let (x, y) = px(q);
-        ctx.fill_rect(x - 1.5, y - 1.5, 3.0, 3.0);
-    }
-    ctx.set_fill_style_str("rgba(255,140,0,0.8)");
-    for &q in &src {
-        let (x, y) = px(q);
-        ctx.begin_path();
-        let _ = ctx.arc(x, y, 2.2, 0.0, std::f64::consts::TAU);
-        ctx.fill();
-    }
+    canvas::squares(&ctx, "rgba(0,0,0,0.7)", 3.0, tgt.into_iter().map(px));
+    let src = (0..n_src).map(|i| px(project(&mapped[i * d..(i + 1) * d], i)));
+    canvas::dots(&ctx, "rgba(255,140,0,0.8)", src);
     ctx.set_font("13px sans-serif");
     if let Some(id) = p.src.id(word) {
-        let m = map_rows(&p.src.vectors[id * d..(id + 1) * d], w);
+        let m = map_rows(p.src.row(id), w);
         let (x, y) = px(project(&m, id));
         ctx.set_fill_style_str("rgb(200,80,0)");
         let _ = ctx.fill_text(word, x + 4.0, y - 4.0);
         ctx.set_fill_style_str("rgb(0,0,0)");
         for t in translations.iter().take(3) {
             if let Some(j) = p.tgt.id(t) {
-                let (x, y) = px(project(&p.tgt.vectors[j * d..(j + 1) * d], j));
+                let (x, y) = px(project(p.tgt.row(j), j));
                 let _ = ctx.fill_text(t, x + 4.0, y + 12.0);
             }
         }
@@ -465,32 +434,12 @@ fn draw(c: &HtmlCanvasElement, l: &Loaded, w: &Square, word: &str, translations:
 
 #[component]
 pub fn AlignPage() -> impl IntoView {
+    // The toy and the non-saturating GAN (the default objective) to start with.
     let ctx = Ctx {
-        data: RwSignal::new(AlignData::Toy),
-        objective: RwSignal::new(Objective::Gan { non_saturating: true }),
         layer_norm: RwSignal::new(AdversarialConfig::toy("gan").is_some_and(|c| c.layer_norm)),
-        seed: RwSignal::new(0),
         budget: RwSignal::new(1000),
-        trainer: Trainer::default(),
-        busy: RwSignal::new(false),
-        step: RwSignal::new(0),
-        p1_nn: RwSignal::new(None),
-        p1_csls: RwSignal::new(None),
-        crit: RwSignal::new(None),
-        truth: RwSignal::new(None),
-        status: RwSignal::new(String::new()),
-        error: RwSignal::new(None),
-        backend: RwSignal::new(None),
-        word: RwSignal::new(String::new()),
-        p1_history: RwSignal::new(vec![]),
-        estimate_history: RwSignal::new(vec![]),
-        translations: RwSignal::new(vec![]),
-        device: StoredValue::new_local(None),
-        toy: StoredValue::new_local(None),
-        real: StoredValue::new_local(None),
         w: StoredValue::new_local(Square::identity(2)),
-        canvas: NodeRef::new(),
-        loading: StoredValue::new(false),
+        ..Default::default()
     };
     let problem = Problem::toy(TOY_SEED);
     let plane = [vec![1.0, 0.0], vec![0.0, 1.0]];
@@ -521,10 +470,10 @@ fn Controls(ctx: Ctx) -> impl IntoView {
     view! {
         <div class="controls">
             <p class="hint">"A linear map W (the generator) moves the source words (orange) onto the target words (black) while a critic tries to tell them apart (MUSE, Conneau et al. 2018, with seed 002's four objectives). Refinement then solves Procrustes on the words that are each other's nearest neighbours."</p>
-            <Choice label="Data" testid="align-data" value=ctx.data
+            <Choice label="Data" testid="align-data" name=AlignData::name value=ctx.data
                 choices=vec![(AlignData::Toy, "2-D toy: 120 points and a hidden rotation"), (AlignData::EsEn, "Spanish → English word vectors (2.4 MB)")]
                 on_pick=move |v| { ctx.data.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.word.set(String::new()); ctx.translations.set(vec![]); ctx.reset() }/>
-            <Choice label="Objective" testid="align-objective" value=ctx.objective
+            <Choice label="Objective" testid="align-objective" name=Objective::name value=ctx.objective
                 choices=vec![(gan, "GAN (MUSE)"), (wgan, "WGAN (weight clipping)"), (wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN")]
                 on_pick=move |v| { ctx.objective.set(v); ctx.layer_norm.set(ctx.default_layer_norm()); ctx.reset() }/>
             <Check label="layer-normalised critic (seed 002)" testid="align-layer-norm" value=ctx.layer_norm on_set=move |v| { ctx.layer_norm.set(v); ctx.reset() }/>

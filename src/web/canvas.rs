@@ -1,18 +1,43 @@
-//! Drawing a lab snapshot on a 2-D canvas: the critic's values as a heatmap, real points,
-//! generated points and the gradient arrows.
+//! Drawing on a 2-D canvas: the pages' helpers, and a lab snapshot (the critic's values as a
+//! heatmap, real points, generated points and the gradient arrows).
 
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use web_sys::{CanvasRenderingContext2d as Context, HtmlCanvasElement};
 
 use crate::gan::view::{EXTENT, Snapshot};
 
-fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
+/// The canvas's 2-D drawing context, the whole canvas filled with `background`.
+pub fn cleared(canvas: &HtmlCanvasElement, background: &str) -> Option<Context> {
+    let ctx = canvas.get_context("2d").ok().flatten()?.dyn_into::<Context>().ok()?;
+    ctx.set_fill_style_str(background);
+    ctx.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+    Some(ctx)
 }
 
-/// Data coordinates of a pixel.
-pub fn to_data(canvas: &HtmlCanvasElement, px: f64, py: f64) -> [f32; 2] {
+/// `size`-pixel squares in `color` centred on `points` (pixels).
+pub fn squares(ctx: &Context, color: &str, size: f64, points: impl Iterator<Item = (f64, f64)>) {
+    ctx.set_fill_style_str(color);
+    for (x, y) in points {
+        ctx.fill_rect(x - size / 2.0, y - size / 2.0, size, size);
+    }
+}
+
+/// Dots 2.2 pixels in radius, in `color`, centred on `points` (pixels).
+pub fn dots(ctx: &Context, color: &str, points: impl Iterator<Item = (f64, f64)>) {
+    ctx.set_fill_style_str(color);
+    for (x, y) in points {
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, 2.2, 0.0, std::f64::consts::TAU);
+        ctx.fill();
+    }
+}
+
+/// Data coordinates of a point the page gives (a click's `client_x` and `client_y`).
+pub fn to_data(canvas: &HtmlCanvasElement, client_x: f64, client_y: f64) -> [f32; 2] {
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    let rect = canvas.get_bounding_client_rect();
+    let px = (client_x - rect.left()) * (w / rect.width().max(1.0));
+    let py = (client_y - rect.top()) * (h / rect.height().max(1.0));
     [(-EXTENT + 2.0 * EXTENT * px / w) as f32, (EXTENT - 2.0 * EXTENT * py / h) as f32]
 }
 
@@ -41,10 +66,8 @@ pub fn draw(
     drawn: &[[f32; 2]],
     show_arrows: bool,
 ) {
-    let Some(ctx) = context(canvas) else { return };
+    let Some(ctx) = cleared(canvas, "#fafafa") else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
-    ctx.set_fill_style_str("#fafafa");
-    ctx.fill_rect(0.0, 0.0, w, h);
     if let Some(s) = snap {
         let n = s.grid_size;
         if n > 0 && s.grid.len() == n * n {
@@ -59,11 +82,7 @@ pub fn draw(
                 ctx.fill_rect((k % n) as f64 * cw, (k / n) as f64 * ch, cw + 0.5, ch + 0.5);
             }
         }
-        ctx.set_fill_style_str("rgba(0,0,0,0.75)");
-        for p in &s.real {
-            let (x, y) = to_px(canvas, *p);
-            ctx.fill_rect(x - 1.5, y - 1.5, 3.0, 3.0);
-        }
+        squares(&ctx, "rgba(0,0,0,0.75)", 3.0, s.real.iter().map(|&p| to_px(canvas, p)));
         if show_arrows {
             let max = s.arrows.iter().map(|a| a[0].hypot(a[1])).fold(1e-12, f64::max);
             ctx.set_stroke_style_str("rgba(20,120,40,0.8)");
@@ -76,17 +95,8 @@ pub fn draw(
             }
             ctx.stroke();
         }
-        ctx.set_fill_style_str("rgb(255,140,0)");
-        for p in &s.fake {
-            let (x, y) = to_px(canvas, *p);
-            ctx.begin_path();
-            let _ = ctx.arc(x, y, 2.2, 0.0, std::f64::consts::TAU);
-            ctx.fill();
-        }
+        dots(&ctx, "rgb(255,140,0)", s.fake.iter().map(|&p| to_px(canvas, p)));
     }
-    ctx.set_fill_style_str("rgba(120,0,160,0.9)");
-    for p in drawn {
-        let (x, y) = to_px(canvas, [p[0] as f64, p[1] as f64]);
-        ctx.fill_rect(x - 2.0, y - 2.0, 4.0, 4.0);
-    }
+    let drawn = drawn.iter().map(|p| to_px(canvas, [p[0] as f64, p[1] as f64]));
+    squares(&ctx, "rgba(120,0,160,0.9)", 4.0, drawn);
 }

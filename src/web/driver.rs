@@ -7,7 +7,8 @@
 //! - the loop ([`Trainer::start`]): a step, then yielding to the browser, while the page runs
 //!   and until the step says it is done; Pause stops it after the step in flight, and a
 //!   restart between two steps leaves one loop running, not two;
-//! - the end: the loop's outcome goes to the page, except after a Reset;
+//! - the end: the loop's error goes to the page's error line, then the page's `done` runs,
+//!   except after a Reset;
 //! - the charts' histories, thinned as they grow ([`push_thinned`]).
 //!
 //! The step itself is the library's pure function (`gan::train::train_step`,
@@ -17,24 +18,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::yield_to_browser;
-
-/// Why lent models did not come back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lost {
-    /// There were none to lend: not built yet, or lent to other work.
-    NotReady,
-    /// A Reset came while they were lent: the work's models are stale and were dropped.
-    Reset,
-}
-
-impl std::fmt::Display for Lost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Lost::NotReady => "the models are not ready yet",
-            Lost::Reset => "the models were reset",
-        })
-    }
-}
 
 /// A page's models and its training loop (see the module docs).
 pub struct Trainer<M: 'static> {
@@ -91,26 +74,33 @@ impl<M: 'static> Trainer<M> {
 
     /// Lends the models to `work`, which hands them back with its result (None when it used
     /// them up: a step that failed half-way, after which the page must Reset). They are taken
-    /// back unless a Reset came meanwhile.
-    pub async fn lend<R>(self, work: impl AsyncFnOnce(M) -> (Option<M>, R)) -> Result<R, Lost> {
+    /// back unless a Reset came meanwhile: then the result is None, the work's models being
+    /// stale. An error when there were none to lend (not built yet, or lent to other work).
+    pub async fn lend<R>(
+        self,
+        work: impl AsyncFnOnce(M) -> (Option<M>, R),
+    ) -> Result<Option<R>, String> {
         let generation = self.generation();
-        let models = self.models.try_update_value(|m| m.take()).flatten().ok_or(Lost::NotReady)?;
+        let Some(models) = self.models.try_update_value(|m| m.take()).flatten() else {
+            return Err("the models are not ready yet".into());
+        };
         let (models, result) = work(models).await;
         if !self.is_current(generation) {
-            return Err(Lost::Reset);
+            return Ok(None);
         }
         self.models.set_value(models);
-        Ok(result)
+        Ok(Some(result))
     }
 
     /// Runs `step` again and again, yielding to the browser after each, while the page runs
-    /// and until `step` returns `Ok(false)` (its budget is spent) or an error. Then `done`
-    /// gets the outcome, unless a Reset or a newer loop took over meanwhile. Returns false,
-    /// starting nothing, when a loop already runs.
+    /// and until `step` returns `Ok(false)` (its budget is spent) or an error. Then the error,
+    /// if any, is shown in `error` and `done` runs, unless a Reset or a newer loop took over
+    /// meanwhile. Returns false, starting nothing, when a loop already runs.
     pub fn start(
         self,
+        error: RwSignal<Option<String>>,
         mut step: impl AsyncFnMut() -> Result<bool, String> + 'static,
-        done: impl AsyncFnOnce(Result<(), String>) + 'static,
+        done: impl AsyncFnOnce() + 'static,
     ) -> bool {
         if self.running.get_untracked() {
             return false;
@@ -121,20 +111,23 @@ impl<M: 'static> Trainer<M> {
         let me = self.loop_id.get_value();
         let latest = move || self.is_current(generation) && self.loop_id.get_value() == me;
         spawn_local(async move {
-            let mut outcome = Ok(());
+            let mut failed = None;
             while self.running.get_untracked() && latest() {
                 match step().await {
                     Ok(true) => yield_to_browser().await,
                     Ok(false) => break,
                     Err(e) => {
-                        outcome = Err(e);
+                        failed = Some(e);
                         break;
                     }
                 }
             }
             if latest() {
                 self.running.set(false);
-                done(outcome).await;
+                if let Some(e) = failed {
+                    error.set(Some(e));
+                }
+                done().await;
             }
         });
         true

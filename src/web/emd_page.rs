@@ -113,15 +113,9 @@ fn HistogramEditor() -> impl IntoView {
 #[component]
 fn Boxes() -> impl IntoView {
     let plans = TWO_BOXES.plans();
-    let describe = |p: [usize; 2]| {
-        format!(
-            "box at {} → {}, box at {} → {}",
-            TWO_BOXES.boxes[0],
-            TWO_BOXES.targets[p[0]],
-            TWO_BOXES.boxes[1],
-            TWO_BOXES.targets[p[1]]
-        )
-    };
+    let (b, t) = (TWO_BOXES.boxes, TWO_BOXES.targets);
+    let describe =
+        |p: [usize; 2]| format!("box at {} → {}, box at {} → {}", b[0], t[p[0]], b[1], t[p[1]]);
     let x = |v: f64| 20.0 + v * 40.0;
     let arcs = plans
         .iter()

@@ -10,7 +10,7 @@ use super::{bounded, yield_to_browser};
 use crate::bounds::Field;
 use crate::divergence::density::{Gauss, Mixture};
 use crate::divergence::estimate::{
-    self, CriticFit, Divergence, Estimate, EstimatorConfig, SaturationView,
+    self, CriticFit, Divergence, Estimate, EstimatorConfig, SaturationRow, SaturationView,
 };
 use crate::divergence::lines::{self, Line, Normal1d};
 use crate::divergence::xy::{self, Update};
@@ -203,6 +203,11 @@ pub fn GaussiansPage() -> impl IntoView {
             busy.set(false);
         });
     };
+    // A trained curve as a chart's series; none before training.
+    let trained = move |name, color, y: fn(&SaturationRow) -> f64| {
+        let line = |v: &SaturationView| v.rows.iter().map(|r| (r.x, y(r))).collect();
+        curves.with(|v| v.as_ref().map(|v| Series::new(name, color, line(v))))
+    };
     let densities = Signal::derive(move || {
         let (a, b) = (real_mu.get(), fake_mu.get());
         let (lo, hi) = (a.min(b) - 2.0, a.max(b) + 2.0);
@@ -211,52 +216,22 @@ pub fn GaussiansPage() -> impl IntoView {
             Series::new("real density", "#2e7d32", curve(lo, hi, 200, |x| r.pdf(x))),
             Series::new("fake density", "#c0392b", curve(lo, hi, 200, |x| g.pdf(x))),
         ];
-        if let Some(v) = curves.get() {
-            s.push(Series::new("D(x)", "#8e44ad", v.rows.iter().map(|r| (r.x, r.d)).collect()));
-        }
+        s.extend(trained("D(x)", "#8e44ad", |r| r.d));
         s
     });
     let critic = Signal::derive(move || {
-        curves
-            .get()
-            .map(|v| {
-                vec![Series::new(
-                    "critic f(x), rescaled to [0, 1]",
-                    "#3167b0",
-                    v.rows.iter().map(|r| (r.x, r.critic)).collect(),
-                )]
-            })
-            .unwrap_or_default()
+        trained("critic f(x), rescaled to [0, 1]", "#3167b0", |r| r.critic).into_iter().collect()
     });
     let gradients = Signal::derive(move || {
-        curves
-            .get()
-            .map(|v| {
-                vec![
-                    Series::new(
-                        "|∂/∂x log(1 − D)|",
-                        "#8e44ad",
-                        v.rows.iter().map(|r| (r.x, r.d_grad)).collect(),
-                    ),
-                    Series::new(
-                        "|f′(x)|",
-                        "#3167b0",
-                        v.rows.iter().map(|r| (r.x, r.f_grad)).collect(),
-                    ),
-                ]
-            })
-            .unwrap_or_default()
+        let d = trained("|∂/∂x log(1 − D)|", "#8e44ad", |r| r.d_grad);
+        d.into_iter().chain(trained("|f′(x)|", "#3167b0", |r| r.f_grad)).collect()
     });
-    let s = move |f: fn(&SaturationView) -> f64| {
-        move || curves.with(|v| v.as_ref().map(|v| fmt(f(v)))).unwrap_or_else(|| "—".into())
+    // A trained number as the table shows it; "—" before training.
+    let number = move |f: fn(&SaturationView) -> f64, show: fn(f64) -> String| {
+        move || curves.with(|v| v.as_ref().map(|v| show(f(v)))).unwrap_or_else(|| "—".into())
     };
-    let sci = move |f: fn(&SaturationView) -> f64| {
-        move || {
-            curves
-                .with(|v| v.as_ref().map(|v| format!("{:.2e}", f(v))))
-                .unwrap_or_else(|| "—".into())
-        }
-    };
+    let s = move |f| number(f, fmt);
+    let sci = move |f| number(f, |x| format!("{x:.2e}"));
     view! {
         <section class="panel">
             <h2>"Two Gaussians: a saturating discriminator and a linear critic"</h2>
@@ -295,31 +270,19 @@ pub fn KlPage() -> impl IntoView {
     let sigma = RwSignal::new(0.5);
     let weight = RwSignal::new(0.5);
     let mixture = Memo::new(move |_| {
-        let d = separation.get() / 2.0;
-        Mixture {
-            components: [Gauss::new(-d, sigma.get()), Gauss::new(d, sigma.get())],
-            weight: weight.get(),
-        }
+        let (d, s) = (separation.get() / 2.0, sigma.get());
+        Mixture { components: [Gauss::new(-d, s), Gauss::new(d, s)], weight: weight.get() }
     });
     let fits = Memo::new(move |_| kl_fit::fit_both(&mixture.get()));
     let series = Signal::derive(move || {
         let p = mixture.get();
-        let (lo, hi) = (
-            -separation.get() / 2.0 - 4.0 * sigma.get() - 1.0,
-            separation.get() / 2.0 + 4.0 * sigma.get() + 1.0,
-        );
+        let hi = separation.get() / 2.0 + 4.0 * sigma.get() + 1.0;
+        let lo = -hi;
         let mut s = vec![Series::new("target p", "#222", curve(lo, hi, 300, |x| p.pdf(x)))];
         if let Ok(f) = fits.get() {
-            s.push(Series::new(
-                "argmin KL(p‖q)",
-                "#3167b0",
-                curve(lo, hi, 300, |x| f.forward.pdf(x)),
-            ));
-            s.push(Series::new(
-                "argmin KL(q‖p)",
-                "#c0392b",
-                curve(lo, hi, 300, |x| f.reverse.pdf(x)),
-            ));
+            let fit = |q: Gauss| curve(lo, hi, 300, move |x| q.pdf(x));
+            s.push(Series::new("argmin KL(p‖q)", "#3167b0", fit(f.forward)));
+            s.push(Series::new("argmin KL(q‖p)", "#c0392b", fit(f.reverse)));
         }
         s
     });
@@ -422,20 +385,17 @@ pub fn XyPage() -> impl IntoView {
         xy::trajectory((1.0, 1.0), e, n, Update::Simultaneous)
             .and_then(|s| Ok((s, xy::trajectory((1.0, 1.0), e, n, Update::Alternating)?)))
     });
-    let radius_series = Signal::derive(move || match runs.get() {
-        Ok((s, a)) => vec![
-            Series::new(
-                "simultaneous",
-                "#c0392b",
-                s.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
-            ),
-            Series::new(
-                "alternating",
-                "#3167b0",
-                a.iter().enumerate().map(|(i, &p)| (i as f64, xy::radius(p))).collect(),
-            ),
-        ],
-        Err(_) => vec![],
+    let radius_series = Signal::derive(move || {
+        let radii = |t: Vec<(f64, f64)>| {
+            t.into_iter().enumerate().map(|(i, p)| (i as f64, xy::radius(p))).collect()
+        };
+        match runs.get() {
+            Ok((s, a)) => vec![
+                Series::new("simultaneous", "#c0392b", radii(s)),
+                Series::new("alternating", "#3167b0", radii(a)),
+            ],
+            Err(_) => vec![],
+        }
     });
     let scene = move || {
         let Ok((s, a)) = runs.get() else {

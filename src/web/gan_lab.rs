@@ -4,11 +4,10 @@
 use burn::tensor::Device;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_sys::HtmlCanvasElement;
 
 use super::canvas;
 use super::chart::{LineChart, Series};
-use super::driver::{Lost, Trainer, push_thinned};
+use super::driver::{Trainer, push_thinned};
 use super::{Check, Choice, NumberField, now_ms};
 use crate::bounds::{self, gan};
 use crate::device::Backend;
@@ -46,7 +45,7 @@ enum LabData {
     Drawn,
 }
 
-impl super::Named for LabData {
+impl LabData {
     fn name(&self) -> &'static str {
         match self {
             LabData::Toy(t) => t.name(),
@@ -78,6 +77,13 @@ struct Settings {
     feature_matching: bool,
     historical_averaging: bool,
     minibatch_discrimination: bool,
+}
+
+impl Default for Settings {
+    /// The page's start: WGAN-GP on eight Gaussians.
+    fn default() -> Self {
+        Settings::paper(Objective::WganGp { lambda: 0.1 }, LabData::Toy(Toy::EightGaussians))
+    }
 }
 
 impl Settings {
@@ -156,17 +162,14 @@ impl Settings {
         };
         c.validate().map_err(|e| e.to_string())?;
         let mbd = c.tricks.minibatch_discrimination.map(|m| (m.kernels, m.dims));
-        bounds::check_gan_step(
-            bounds::gan_step_cost(c.batch_size, c.hidden, c.depth, c.n_critic, mbd),
-            on_gpu,
-        )
-        .map_err(|e| e.to_string())?;
+        let cost = bounds::gan_step_cost(c.batch_size, c.hidden, c.depth, c.n_critic, mbd);
+        bounds::check_gan_step(cost, on_gpu).map_err(|e| e.to_string())?;
         Ok(c)
     }
 }
 
 /// What the stats line shows.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Stats {
     step: RwSignal<u64>,
     w1: RwSignal<Option<f64>>,
@@ -177,7 +180,7 @@ struct Stats {
 }
 
 /// Handles the page's callbacks share; all are `Copy`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Ctx {
     settings: RwSignal<Settings>,
     drawn: RwSignal<Vec<[f32; 2]>>,
@@ -198,7 +201,6 @@ struct Ctx {
 impl Ctx {
     fn redraw(self) {
         if let Some(c) = self.canvas.get_untracked() {
-            let c: HtmlCanvasElement = c;
             let drawn = self.drawn.get_untracked();
             let arrows = self.arrows.get_untracked();
             self.last_snapshot.with_value(|s| canvas::draw(&c, s.as_ref(), &drawn, arrows));
@@ -241,7 +243,7 @@ impl Ctx {
                 (Some(lab), snap)
             })
             .await;
-        if let Ok(snap) = snap {
+        if let Ok(Some(snap)) = snap {
             self.show(snap);
         }
     }
@@ -251,8 +253,7 @@ impl Ctx {
             Ok(s) => {
                 self.stats.w1.set(Some(s.w1));
                 self.stats.modes.set(s.modes.as_ref().map(|m| (m.covered, m.total, m.hq)));
-                let (w1, modes) = (s.w1, s.modes.as_ref().map(|m| m.covered));
-                let step = s.step;
+                let (w1, modes, step) = (s.w1, s.modes.as_ref().map(|m| m.covered), s.step);
                 self.history.update(|h| {
                     if let Some(p) = h.iter_mut().rev().find(|p| p.step == step) {
                         p.w1 = Some(w1);
@@ -268,14 +269,6 @@ impl Ctx {
         }
     }
 
-    fn record(self, step: u64, values: StepValues) {
-        self.stats.step.set(step);
-        // The thinned chart keeps the points that carry a W₁ measurement.
-        self.history.update(|h| {
-            push_thinned(h, Point { step, values, w1: None, modes: None }, |p| p.w1.is_some())
-        });
-    }
-
     /// Runs one of the step functions on the current models.
     async fn one(self, which: StepKind) -> Result<(), String> {
         self.busy.set(true);
@@ -287,34 +280,28 @@ impl Ctx {
     async fn one_inner(self, which: StepKind) -> Result<(), String> {
         let lent = self
             .trainer
-            .lend(async |mut lab: Lab| {
-                let data = lab.config.data.clone();
-                let values = match which {
+            .lend(async |Lab { state, config }: Lab| {
+                let data = &config.data;
+                let (state, values) = match which {
                     StepKind::Both => {
-                        let (s, report) = train_step(lab.state, &lab.config, &data);
-                        lab.state = s;
-                        report.values_async().await
+                        let (state, report) = train_step(state, &config, data);
+                        (state, report.values_async().await)
                     }
                     StepKind::Critic => {
-                        let (s, report) = critic_step(lab.state, &lab.config, &data);
-                        lab.state = s;
-                        report.values_async().await
+                        let (state, report) = critic_step(state, &config, data);
+                        (state, report.values_async().await)
                     }
                     StepKind::Generator => {
-                        let (s, loss) = generator_step(lab.state, &lab.config, &data);
-                        lab.state = s;
-                        generator_values_async(&loss).await
+                        let (state, loss) = generator_step(state, &config, data);
+                        (state, generator_values_async(&loss).await)
                     }
                 };
-                let step = lab.state.step;
-                (Some(lab), (step, values))
+                let step = state.step;
+                (Some(Lab { state, config }), (step, values))
             })
             .await;
-        let (step, values) = match lent {
-            Ok(v) => v,
-            Err(Lost::Reset) => return Ok(()), // reset meanwhile: the stale models are dropped
-            Err(e @ Lost::NotReady) => return Err(e.to_string()),
-        };
+        // None: a Reset came meanwhile, and the stale models were dropped.
+        let Some((step, values)) = lent? else { return Ok(()) };
         let values = values.map_err(|e| format!("{e}. Press Reset to start again."))?;
         let diverged = match which {
             StepKind::Both => !values.all_finite(),
@@ -326,7 +313,11 @@ impl Ctx {
                 "training diverged at step {step}: a loss became NaN or infinite. Lower the learning rate and press Reset."
             ));
         }
-        self.record(step, values);
+        self.stats.step.set(step);
+        // The thinned chart keeps the points that carry a W₁ measurement.
+        self.history.update(|h| {
+            push_thinned(h, Point { step, values, w1: None, modes: None }, |p| p.w1.is_some())
+        });
         Ok(())
     }
 
@@ -339,6 +330,7 @@ impl Ctx {
         let mut last_view = now_ms();
         let mut window: Vec<f64> = vec![];
         self.trainer.start(
+            self.error,
             async move || {
                 let t0 = now_ms();
                 self.one(StepKind::Both).await?;
@@ -355,11 +347,7 @@ impl Ctx {
                 }
                 Ok(true)
             },
-            async move |outcome: Result<(), String>| {
-                if let Err(e) = outcome {
-                    self.error.set(Some(e));
-                }
-            },
+            async || {},
         );
     }
 }
@@ -373,29 +361,7 @@ enum StepKind {
 
 #[component]
 pub fn GanLab() -> impl IntoView {
-    let ctx = Ctx {
-        settings: RwSignal::new(Settings::paper(
-            Objective::WganGp { lambda: 0.1 },
-            LabData::Toy(Toy::EightGaussians),
-        )),
-        drawn: RwSignal::new(vec![]),
-        trainer: Trainer::default(),
-        busy: RwSignal::new(false),
-        stats: Stats {
-            step: RwSignal::new(0),
-            w1: RwSignal::new(None),
-            modes: RwSignal::new(None),
-            backend: RwSignal::new(None),
-            backend_note: RwSignal::new(None),
-            steps_per_sec: RwSignal::new(0.0),
-        },
-        history: RwSignal::new(vec![]),
-        error: RwSignal::new(None),
-        arrows: RwSignal::new(true),
-        device: StoredValue::new_local(None),
-        last_snapshot: StoredValue::new_local(None),
-        canvas: NodeRef::new(),
-    };
+    let ctx = Ctx { arrows: RwSignal::new(true), ..Default::default() };
     spawn_local(async move {
         let (device, backend, why) = super::shared_device().await;
         ctx.device.set_value(Some(device));
@@ -440,13 +406,13 @@ fn Controls(ctx: Ctx) -> impl IntoView {
     let working = move || ctx.trainer.running.get() || ctx.busy.get();
     view! {
         <div class="controls">
-            <Choice label="Data" testid="data-select" value=Signal::derive(move || s().data)
+            <Choice label="Data" testid="data-select" name=LabData::name value=Signal::derive(move || s().data)
                 choices=Toy::ALL.iter().map(|&t| (LabData::Toy(t), t.label())).chain([(LabData::Drawn, "Draw your own (click the canvas)")]).collect()
                 on_pick=move |v| set(&|s| s.data = v)/>
-            <Choice label="Objective" testid="loss-select" value=Signal::derive(move || s().objective)
+            <Choice label="Objective" testid="loss-select" name=Objective::name value=Signal::derive(move || s().objective)
                 choices=Objective::paper_defaults().into_iter().zip(["GAN (non-saturating)", "GAN (minimax)", "WGAN (weight clipping)", "WGAN-GP", "CT-GAN"]).collect()
                 on_pick=move |v| { let data = s().data; set(&|st| *st = Settings { seed: st.seed, ..Settings::paper(v.clone(), data) }) }/>
-            <Choice label="Optimizer" testid="optimizer-select" value=Signal::derive(move || s().optimizer)
+            <Choice label="Optimizer" testid="optimizer-select" name=OptimizerConfig::name value=Signal::derive(move || s().optimizer)
                 choices=vec![(OptimizerConfig::adam(1e-4, 0.5, 0.9), "adam"), (OptimizerConfig::rmsprop(5e-5), "rmsprop"), (OptimizerConfig::sgd(1e-3), "sgd")]
                 on_pick=move |v| set(&|s| s.optimizer = v.clone())/>
             <NumberField label="Learning rate" testid="lr" field=gan::LR step="any" value=Signal::derive(move || s().lr) error=ctx.error on_set=move |v| { set(&|s| s.lr = v) }/>
@@ -486,15 +452,7 @@ fn Stage(ctx: Ctx) -> impl IntoView {
             return;
         }
         if let Some(c) = ctx.canvas.get_untracked() {
-            let c: HtmlCanvasElement = c;
-            let rect = c.get_bounding_client_rect();
-            let sx = c.width() as f64 / rect.width().max(1.0);
-            let sy = c.height() as f64 / rect.height().max(1.0);
-            let p = canvas::to_data(
-                &c,
-                (ev.client_x() as f64 - rect.left()) * sx,
-                (ev.client_y() as f64 - rect.top()) * sy,
-            );
+            let p = canvas::to_data(&c, ev.client_x() as f64, ev.client_y() as f64);
             ctx.drawn.update(|d| d.push(p));
             ctx.reset();
         }
@@ -526,11 +484,8 @@ fn LabStats(stats: Stats) -> impl IntoView {
 fn Charts(ctx: Ctx) -> impl IntoView {
     let h = ctx.history;
     let line = move |name, color, y: fn(&Point) -> Option<f64>| {
-        Series::new(
-            name,
-            color,
-            h.with(|h| h.iter().filter_map(|p| Some((p.step as f64, y(p)?))).collect()),
-        )
+        let points = h.with(|h| h.iter().filter_map(|p| Some((p.step as f64, y(p)?))).collect());
+        Series::new(name, color, points)
     };
     let losses = Signal::derive(move || {
         vec![
@@ -539,11 +494,8 @@ fn Charts(ctx: Ctx) -> impl IntoView {
         ]
     });
     let estimate = Signal::derive(move || {
-        let name = if ctx.settings.with(|s| s.objective.is_wasserstein()) {
-            "critic's W estimate"
-        } else {
-            "critic's JS estimate"
-        };
+        let w = ctx.settings.with(|s| s.objective.is_wasserstein());
+        let name = if w { "critic's W estimate" } else { "critic's JS estimate" };
         vec![
             line(name, "#8a3ab9", |p| Some(p.values.estimate)),
             line("exact W1", "#1b7f3b", |p| p.w1),

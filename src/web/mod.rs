@@ -64,12 +64,9 @@ fn show_fatal(message: &str) {
     }
 }
 
-/// The hidden test hook: with `?test-panic` in the address, the page shows a button that
-/// panics, so the browser test can check what a person sees after one.
-fn test_panic_hook() -> bool {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .is_some_and(|q| q.contains("test-panic"))
+/// Whether the page's address has `word` in its query.
+fn query_has(word: &str) -> bool {
+    web_sys::window().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains(word))
 }
 
 /// The app's pages: (hash, title). The first is the default.
@@ -106,6 +103,8 @@ fn App() -> impl IntoView {
     // Every page stays mounted (a GAN keeps training while you read another page); only
     // the current one is shown.
     let shown = move |id: &'static str| move || page.get() != id;
+    // The hidden test hook: with `?test-panic` in the address, the page shows a button that
+    // panics, so the browser test can check what a person sees after one.
     view! {
         <header>
             <h1>"earthmover"</h1>
@@ -113,7 +112,7 @@ fn App() -> impl IntoView {
         </header>
         <nav>{links}</nav>
         <div id="panic" role="alertdialog" data-testid="panic"></div>
-        {test_panic_hook().then(|| view! {
+        {query_has("test-panic").then(|| view! {
             <button class="test-hook" data-testid="test-panic" on:click=|_| panic!("a test panic, requested by ?test-panic")>"panic (test)"</button>
         })}
         <main id="gan-lab" class:hidden=shown("gan-lab")><gan_lab::GanLab/></main>
@@ -157,10 +156,7 @@ pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, O
         match start {
             Some(Some(ready)) => return ready,
             Some(None) => {
-                let always = web_sys::window()
-                    .and_then(|w| w.location().search().ok())
-                    .is_some_and(|q| q.contains("webgpu=always"));
-                let (dev, b, why) = crate::device::browser(always).await;
+                let (dev, b, why) = crate::device::browser(query_has("webgpu=always")).await;
                 DEVICE.with(|d| *d.borrow_mut() = SharedDevice::Ready(dev.clone(), b, why.clone()));
                 return (dev, b, why);
             }
@@ -269,55 +265,33 @@ pub fn Check(
     }
 }
 
-/// A value a select offers: its name is the option's value, the library's name for it.
-pub trait Named {
-    fn name(&self) -> &'static str;
-}
-
-impl Named for crate::gan::Objective {
-    fn name(&self) -> &'static str {
-        crate::gan::Objective::name(self)
-    }
-}
-
-impl Named for crate::optim::OptimizerConfig {
-    fn name(&self) -> &'static str {
-        crate::optim::OptimizerConfig::name(self)
-    }
-}
-
-impl Named for crate::unpaired::config::Method {
-    fn name(&self) -> &'static str {
-        crate::unpaired::config::Method::name(*self)
-    }
-}
-
-/// A labelled select over library values, `(value, label)` pairs: it shows the choice whose
-/// name `value` has and hands the picked value itself to `on_pick`, so a pick is always one of
-/// `choices` and nothing parses a name.
+/// A labelled select over library values, `(value, label)` pairs, whose options' values are
+/// `name`'s (the library's names): it shows the choice named as `value` and hands the picked
+/// value itself to `on_pick`, so a pick is always one of `choices` and nothing parses a name.
 #[component]
 pub fn Choice<T>(
     label: &'static str,
     testid: &'static str,
     choices: Vec<(T, &'static str)>,
+    name: fn(&T) -> &'static str,
     #[prop(into)] value: Signal<T>,
     on_pick: impl Fn(T) + 'static,
     #[prop(into, optional)] disabled: Signal<bool>,
 ) -> impl IntoView
 where
-    T: Named + Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
 {
     let options = choices.clone();
     let pick = move |ev| {
-        let name = event_target_value(&ev);
-        if let Some((v, _)) = choices.iter().find(|(v, _)| v.name() == name) {
+        let picked = event_target_value(&ev);
+        if let Some((v, _)) = choices.iter().find(|(v, _)| name(v) == picked) {
             on_pick(v.clone())
         }
     };
     view! {
         <label>{label} " "
             <select data-testid=testid disabled=move || disabled.get() on:change=pick>
-                {options.into_iter().map(|(v, l)| { let n = v.name(); view! { <option value=n selected=move || value.with(|v| v.name() == n)>{l}</option> } }).collect_view()}
+                {options.into_iter().map(|(v, l)| { let n = name(&v); view! { <option value=n selected=move || value.with(|v| name(v) == n)>{l}</option> } }).collect_view()}
             </select>
         </label>
     }
@@ -331,13 +305,18 @@ pub async fn download_shown(
 ) -> Result<Vec<u8>, String> {
     status.set(format!("Downloading {what}…"));
     summarize_page::download(url, |n, total| {
-        let mb = |b: usize| b as f64 / 1e6;
-        status.set(match total {
-            Some(t) => format!("Downloading {what}: {:.1} of {:.1} MB", mb(n), mb(t)),
-            None => format!("Downloading {what}: {:.1} MB", mb(n)),
-        })
+        status.set(format!("Downloading {what}: {}", megabytes(n, total)))
     })
     .await
+}
+
+/// `n` bytes of `total` as "1.5 of 2.0 MB", or "1.5 MB" when the total is unknown.
+fn megabytes(n: usize, total: Option<usize>) -> String {
+    let mb = |b: usize| b as f64 / 1e6;
+    match total {
+        Some(t) => format!("{:.1} of {:.1} MB", mb(n), mb(t)),
+        None => format!("{:.1} MB", mb(n)),
+    }
 }
 
 pub fn now_ms() -> f64 {

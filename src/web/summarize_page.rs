@@ -9,19 +9,17 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use burn::tensor::Device;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::HtmlCanvasElement;
 
 use super::{Check, Choice, NumberField, now_ms, yield_to_browser};
 use crate::bounds;
 use crate::device::Backend;
 use crate::record::Reader;
 use crate::summarize::decode::{Summary, summarize_with};
-use crate::summarize::input::read_article;
+use crate::summarize::input::{Article, read_article};
 use crate::summarize::store;
 use crate::summarize::train::frozen;
 use crate::summarize::vocab::Vocab;
@@ -66,21 +64,6 @@ pub static MODELS: [ModelEntry; 4] = [
         about: "No network: the 9 words of the first sentence that score best under a language model of human highlight sentences, how rare each word is in news first sentences, how much more often highlights use it than first sentences do (Schumann et al. 2020), and how often an article repeats it in the sentences after the first. Every count comes from CNN/DailyMail articles and highlights of other articles, without a single article/headline pair. Each summary word is copied; hover it to see where.",
     },
 ];
-impl super::Named for &'static ModelEntry {
-    fn name(&self) -> &'static str {
-        self.id
-    }
-}
-
-/// Beam search or greedy decoding.
-#[derive(Clone, Copy, PartialEq)]
-struct Greedy(bool);
-
-impl super::Named for Greedy {
-    fn name(&self) -> &'static str {
-        if self.0 { "greedy" } else { "beam" }
-    }
-}
 
 /// The most text the page accepts.
 const MAX_TEXT: usize = 5 << 20;
@@ -95,68 +78,42 @@ enum Model {
     Search(Searcher),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 enum LoadState {
+    #[default]
     Idle,
-    Loading { received: usize, total: Option<usize> },
-    Ready { ms: f64, bytes: usize },
+    Loading {
+        received: usize,
+        total: Option<usize>,
+    },
+    Ready {
+        ms: f64,
+        bytes: usize,
+    },
     Failed(String),
 }
 
-/// The decoding controls, as plain values.
-#[derive(Clone, Debug, PartialEq)]
-struct Controls {
-    greedy: bool,
-    beam: usize,
-    min_len: usize,
-    max_len: usize,
-    no_repeat_trigram: bool,
-    no_repeat_word: bool,
-    /// 0: none.
-    target_len: usize,
+/// `base` decoding as the controls say: every setting but the file's [STOP] schedule, which
+/// has no control and is kept as saved.
+fn with_controls(
+    base: &SummarizerConfig,
+    controls: DecodeConfig,
+) -> Result<SummarizerConfig, String> {
+    let mut c = base.clone();
+    c.decode = DecodeConfig { stop_schedule: base.decode.stop_schedule.clone(), ..controls };
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(c)
 }
 
-impl From<&DecodeConfig> for Controls {
-    fn from(d: &DecodeConfig) -> Self {
-        Controls {
-            greedy: d.greedy,
-            beam: d.beam,
-            min_len: d.min_len,
-            max_len: d.max_len,
-            no_repeat_trigram: d.no_repeat_trigram,
-            no_repeat_word: d.no_repeat_word,
-            target_len: d.target_len.unwrap_or(0),
-        }
-    }
-}
-
-impl Controls {
-    fn apply(&self, base: &SummarizerConfig) -> Result<SummarizerConfig, String> {
-        let mut c = base.clone();
-        c.decode = DecodeConfig {
-            greedy: self.greedy,
-            beam: self.beam,
-            min_len: self.min_len,
-            max_len: self.max_len,
-            no_repeat_trigram: self.no_repeat_trigram,
-            no_repeat_word: self.no_repeat_word,
-            target_len: (self.target_len > 0).then_some(self.target_len),
-            // The file's [STOP] schedule has no control: kept as saved.
-            ..base.decode.clone()
-        };
-        c.validate().map_err(|e| e.to_string())?;
-        Ok(c)
-    }
-}
-
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Ctx {
     load: RwSignal<LoadState>,
     backend: RwSignal<Option<Backend>>,
     backend_note: RwSignal<Option<String>>,
     text: RwSignal<String>,
     file_note: RwSignal<Option<String>>,
-    controls: RwSignal<Controls>,
+    /// The decoding controls (the schedule of [`with_controls`] aside).
+    controls: RwSignal<DecodeConfig>,
     running: RwSignal<bool>,
     progress: RwSignal<usize>,
     summary: RwSignal<Option<Arc<Summary>>>,
@@ -167,7 +124,6 @@ struct Ctx {
     heatmap: RwSignal<bool>,
     /// The last Copy: None before any (or while it runs), then whether the clipboard took it.
     copied: RwSignal<Option<bool>>,
-    device: StoredValue<Option<Device>, LocalStorage>,
     model: StoredValue<Option<Rc<Model>>, LocalStorage>,
     /// Index into [`MODELS`].
     choice: RwSignal<usize>,
@@ -233,38 +189,32 @@ impl Ctx {
         let current = move || self.choice.get_untracked() == chosen;
         spawn_local(async move {
             let start = now_ms();
-            if self.device.with_value(|d| d.is_none()) {
-                let (device, backend, why) = super::shared_device().await;
-                self.device.set_value(Some(device));
-                self.backend.set(Some(backend));
-                self.backend_note.set(why);
-            }
-            let bytes = match download(url, |received, total| {
+            let (device, backend, why) = super::shared_device().await;
+            self.backend.set(Some(backend));
+            self.backend_note.set(why);
+            let got = download(url, |received, total| {
                 if current() {
                     self.load.set(LoadState::Loading { received, total })
                 }
             })
-            .await
-            {
-                Ok(b) => b,
-                Err(_) if !current() => return,
-                Err(e) => {
-                    return self
-                        .load
-                        .set(LoadState::Failed(format!("Could not load the model {url}: {e}.")));
-                }
-            };
+            .await;
             if !current() {
                 return;
             }
-            let device = self.device.get_value().expect("set above");
+            let bytes = match got {
+                Ok(b) => b,
+                Err(e) => {
+                    let why = format!("Could not load the model {url}: {e}.");
+                    return self.load.set(LoadState::Failed(why));
+                }
+            };
             let search = Reader::new(&bytes)
                 .is_ok_and(|r| r.metadata.get("format").is_some_and(|f| f == search::FORMAT));
             let model = if search {
                 Searcher::from_bytes(&bytes).map(Model::Search)
             } else {
                 store::load(&bytes, &device).map(|l| {
-                    self.controls.set(Controls::from(&l.config.decode));
+                    self.controls.set(l.config.decode.clone());
                     Model::Net { net: Box::new(frozen(&l.model)), vocab: l.vocab, config: l.config }
                 })
             };
@@ -309,23 +259,11 @@ impl Ctx {
             Model::Net { vocab, config, .. } => (vocab, config),
             Model::Search(searcher) => return self.search(searcher),
         };
-        let config = match self.controls.get_untracked().apply(config) {
+        let config = match with_controls(config, self.controls.get_untracked()) {
             Ok(c) => c,
             Err(e) => return self.error.set(Some(format!("Check the decoding settings: {e}."))),
         };
-        let article = match read_article(
-            self.text.get_untracked().as_bytes(),
-            MAX_TEXT,
-            vocab,
-            config.train.max_enc,
-        ) {
-            Ok(a) => a,
-            Err(e) => {
-                self.summary.set(None);
-                return self.error.set(Some(capitalise(&e.to_string())));
-            }
-        };
-        self.notes.set(article.notes.iter().map(|n| capitalise(n)).collect());
+        let Some(article) = self.article(vocab, config.train.max_enc) else { return };
         self.running.set(true);
         self.progress.set(0);
         spawn_local(async move {
@@ -345,34 +283,41 @@ impl Ctx {
             .await;
             self.running.set(false);
             match result {
-                Ok(s) => {
-                    self.summarize_ms.set(Some(now_ms() - start));
-                    self.focus.set(None);
-                    self.summary.set(Some(Arc::new(s)));
-                    self.draw_heatmap();
-                }
+                Ok(s) => self.show(s, start),
                 Err(e) => self.error.set(Some(format!("Summarising failed: {e}."))),
             }
         });
+    }
+
+    /// The text box's article as `vocab` reads it, its notes shown; None, with the reason
+    /// shown, when the text is refused.
+    fn article(self, vocab: &Vocab, max_enc: usize) -> Option<Article> {
+        match read_article(self.text.get_untracked().as_bytes(), MAX_TEXT, vocab, max_enc) {
+            Ok(a) => {
+                self.notes.set(a.notes.iter().map(|n| capitalise(n)).collect());
+                Some(a)
+            }
+            Err(e) => {
+                self.summary.set(None);
+                self.error.set(Some(capitalise(&e.to_string())));
+                None
+            }
+        }
+    }
+
+    /// Shows `summary`, made in the time since `start`.
+    fn show(self, summary: Summary, start: f64) {
+        self.summarize_ms.set(Some(now_ms() - start));
+        self.focus.set(None);
+        self.summary.set(Some(Arc::new(summary)));
+        self.draw_heatmap();
     }
 
     /// A search file's summary: its words, each copied (p_gen 0) from the one source word its
     /// "attention" marks. The same checks of the text as the network's.
     fn search(self, searcher: &Searcher) {
         let start = now_ms();
-        let article = match read_article(
-            self.text.get_untracked().as_bytes(),
-            MAX_TEXT,
-            searcher.vocab(),
-            usize::MAX,
-        ) {
-            Ok(a) => a,
-            Err(e) => {
-                self.summary.set(None);
-                return self.error.set(Some(capitalise(&e.to_string())));
-            }
-        };
-        self.notes.set(article.notes.iter().map(|n| capitalise(n)).collect());
+        let Some(article) = self.article(searcher.vocab(), usize::MAX) else { return };
         let picked = searcher.extract(&article.tokens);
         let n = article.tokens.len();
         let summary = Summary {
@@ -386,10 +331,7 @@ impl Ctx {
             truncated: false,
             score: 0.0,
         };
-        self.summarize_ms.set(Some(now_ms() - start));
-        self.focus.set(None);
-        self.summary.set(Some(Arc::new(summary)));
-        self.draw_heatmap();
+        self.show(summary, start);
     }
 
     /// Reads a dropped or chosen file into the text box, refusing what is not text.
@@ -436,22 +378,12 @@ impl Ctx {
         else {
             return;
         };
-        let canvas: HtmlCanvasElement = canvas;
         let (rows, cols) = (s.attention.len().max(1), s.source.len().max(1));
         let (cw, ch) =
             ((800.0 / cols as f64).clamp(1.0, 12.0), (480.0 / rows as f64).clamp(2.0, 14.0));
         canvas.set_width((cw * cols as f64).ceil() as u32);
         canvas.set_height((ch * rows as f64).ceil() as u32);
-        let Some(ctx) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-        else {
-            return;
-        };
-        ctx.set_fill_style_str("#fff");
-        ctx.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+        let Some(ctx) = super::canvas::cleared(&canvas, "#fff") else { return };
         for (r, row) in s.attention.iter().enumerate() {
             let max = row.iter().cloned().fold(1e-12f32, f32::max);
             for (c, &a) in row.iter().enumerate() {
@@ -478,26 +410,9 @@ fn pgen_color(p: f32) -> String {
     format!("rgba({r:.0},{g:.0},{b:.0},0.5)")
 }
 
-/// Whether a token attaches to the one before it when read (no space).
-fn attaches(tok: &str) -> bool {
-    matches!(
-        tok,
-        "." | ","
-            | ":"
-            | ";"
-            | "!"
-            | "?"
-            | ")"
-            | "%"
-            | "'s"
-            | "n't"
-            | "'re"
-            | "'ve"
-            | "'ll"
-            | "'d"
-            | "'m"
-    )
-}
+/// Tokens that attach to the one before them when read (no space).
+const ATTACHED: [&str; 15] =
+    [".", ",", ":", ";", "!", "?", ")", "%", "'s", "n't", "'re", "'ve", "'ll", "'d", "'m"];
 
 fn save(name: &str, mime: &str, content: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&JsValue::from_str(content));
@@ -520,28 +435,7 @@ fn explain_json(s: &Summary) -> String {
 
 #[component]
 pub fn SummarizePage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
-    let ctx = Ctx {
-        load: RwSignal::new(LoadState::Idle),
-        backend: RwSignal::new(None),
-        backend_note: RwSignal::new(None),
-        text: RwSignal::new(String::new()),
-        file_note: RwSignal::new(None),
-        controls: RwSignal::new(Controls::from(&DecodeConfig::default())),
-        running: RwSignal::new(false),
-        progress: RwSignal::new(0),
-        summary: RwSignal::new(None),
-        notes: RwSignal::new(vec![]),
-        error: RwSignal::new(None),
-        summarize_ms: RwSignal::new(None),
-        focus: RwSignal::new(None),
-        heatmap: RwSignal::new(false),
-        copied: RwSignal::new(None),
-        device: StoredValue::new_local(None),
-        model: StoredValue::new_local(None),
-        choice: RwSignal::new(0),
-        searching: RwSignal::new(false),
-        canvas: NodeRef::new(),
-    };
+    let ctx = Ctx::default();
     // The model downloads the first time the page is shown, and stays while the page is open.
     Effect::new(move |_| {
         if visible.get() {
@@ -595,25 +489,25 @@ fn Input(ctx: Ctx) -> impl IntoView {
 #[component]
 fn Settings(ctx: Ctx) -> impl IntoView {
     let c = move || ctx.controls.get();
-    let set = move |f: &dyn Fn(&mut Controls)| ctx.controls.update(|c| f(c));
+    let set = move |f: &dyn Fn(&mut DecodeConfig)| ctx.controls.update(|c| f(c));
     let ready = move || matches!(ctx.load.get(), LoadState::Ready { .. });
 
     view! {
         <div class="controls inline">
-            <Choice label="Model" testid="model-choice" disabled=ctx.running
+            <Choice label="Model" testid="model-choice" name=|m: &&ModelEntry| m.id disabled=ctx.running
                 value=Signal::derive(move || &MODELS[ctx.choice.get()])
                 choices=MODELS.iter().map(|m| (m, m.label)).collect()
                 on_pick=move |m: &'static ModelEntry| { if let Some(i) = MODELS.iter().position(|n| n.id == m.id) { ctx.choose(i) } }/>
             <span class="note" data-testid="model-about">{move || MODELS[ctx.choice.get()].about}</span>
         </div>
         <div class="controls inline" data-testid="decoding" style:display=move || if ctx.searching.get() { "none" } else { "" }>
-            <Choice label="Decoding" testid="decode-mode" value=Signal::derive(move || Greedy(c().greedy))
-                choices=vec![(Greedy(false), "beam search"), (Greedy(true), "greedy")]
-                on_pick=move |g: Greedy| set(&|c| c.greedy = g.0)/>
+            <Choice label="Decoding" testid="decode-mode" name=|&greedy: &bool| if greedy { "greedy" } else { "beam" }
+                value=Signal::derive(move || c().greedy) choices=vec![(false, "beam search"), (true, "greedy")]
+                on_pick=move |g| set(&|c| c.greedy = g)/>
             <NumberField label="beam" testid="beam" field=bounds::summarize::BEAM value=Signal::derive(move || c().beam) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.beam = v) }/>
             <NumberField label="min length" testid="min-len" field=bounds::summarize::MIN_LEN value=Signal::derive(move || c().min_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.min_len = v) }/>
             <NumberField label="max length" testid="max-len" field=bounds::summarize::MAX_LEN value=Signal::derive(move || c().max_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.max_len = v) }/>
-            <NumberField label="target length" testid="target-len" field=bounds::summarize::TARGET_LEN title="exactly this many words; 0: min and max length apply" value=Signal::derive(move || c().target_len) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.target_len = v) }/>
+            <NumberField label="target length" testid="target-len" field=bounds::summarize::TARGET_LEN title="exactly this many words; 0: min and max length apply" value=Signal::derive(move || c().target_len.unwrap_or(0)) error=ctx.error on_set=move |v| { ctx.error.set(None); set(&|c| c.target_len = (v > 0).then_some(v)) }/>
             <Check label="no repeated trigram" testid="no-repeat-trigram" value=Signal::derive(move || c().no_repeat_trigram) on_set=move |v| set(&|c| c.no_repeat_trigram = v)/>
             <Check label="no repeated word" testid="no-repeat-word" value=Signal::derive(move || c().no_repeat_word) on_set=move |v| set(&|c| c.no_repeat_word = v)/>
         </div>
@@ -629,13 +523,8 @@ fn Status(ctx: Ctx) -> impl IntoView {
     let c = move || ctx.controls.get();
     let load_text = move || match ctx.load.get() {
         LoadState::Idle => "not loaded".to_string(),
-        LoadState::Loading { received, total: Some(t) } => format!(
-            "downloading the model: {:.1} of {:.1} MB",
-            received as f64 / 1e6,
-            t as f64 / 1e6
-        ),
-        LoadState::Loading { received, total: None } => {
-            format!("downloading the model: {:.1} MB", received as f64 / 1e6)
+        LoadState::Loading { received, total } => {
+            format!("downloading the model: {}", super::megabytes(received, total))
         }
         LoadState::Ready { ms, bytes } => {
             format!("model ready ({:.1} MB, loaded in {:.2} s)", bytes as f64 / 1e6, ms / 1e3)
@@ -647,7 +536,7 @@ fn Status(ctx: Ctx) -> impl IntoView {
             <span>"Backend: " <b data-testid="backend">{move || ctx.backend.get().map(|b| b.to_string()).unwrap_or_else(|| "starting…".into())}</b></span>
             <span data-testid="model-status">{load_text}</span>
             <span>"Summary time: " <b data-testid="summarize-ms">{move || ctx.summarize_ms.get().map(|t| format!("{:.0} ms", t)).unwrap_or_else(|| "–".into())}</b></span>
-            <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, if c().target_len > 0 { c().target_len } else { c().max_len }))}</span>
+            <span data-testid="decode-progress">{move || ctx.running.get().then(|| format!("decoding: step {} of at most {}", ctx.progress.get() + 1, c().target_len.unwrap_or(c().max_len)))}</span>
         </div>
         <p class="note" data-testid="backend-note">{move || ctx.backend_note.get()}</p>
         <p class="error" role="alert" data-testid="error">{move || ctx.error.get()}</p>
@@ -665,7 +554,7 @@ fn Output(ctx: Ctx) -> impl IntoView {
                 .zip(&s.p_gen)
                 .enumerate()
                 .map(|(i, (tok, &p))| {
-                    let space = if i == 0 || attaches(tok) { "" } else { " " };
+                    let space = if i == 0 || ATTACHED.contains(&tok.as_str()) { "" } else { " " };
                     view! {
                         {space}
                         <span class="word" tabindex="0" data-pgen=format!("{p:.4}") data-token=tok.clone() style=format!("background:{}", pgen_color(p))
@@ -679,14 +568,13 @@ fn Output(ctx: Ctx) -> impl IntoView {
     };
     let source_words = move || {
         ctx.summary.get().map(|s| {
-            let s2 = s.clone();
             s.source
                 .iter()
                 .enumerate()
                 .map(|(j, tok)| {
-                    let s3 = s2.clone();
+                    let s = s.clone();
                     let weight = move || {
-                        ctx.focus.get().and_then(|i| s3.attention.get(i)).map(|row| {
+                        ctx.focus.get().and_then(|i| s.attention.get(i)).map(|row| {
                             let max = row.iter().cloned().fold(1e-12f32, f32::max);
                             row.get(j).map(|a| a / max).unwrap_or(0.0)
                         })
@@ -715,16 +603,15 @@ fn Output(ctx: Ctx) -> impl IntoView {
             }
         });
     };
-    let download_txt = move |_| {
-        if let Err(e) = save("summary.txt", "text/plain", &reading()) {
+    let saved = move |r: Result<(), String>| {
+        if let Err(e) = r {
             ctx.error.set(Some(format!("Could not save: {e}.")));
         }
     };
+    let download_txt = move |_| saved(save("summary.txt", "text/plain", &reading()));
     let download_json = move |_| {
-        if let Some(s) = ctx.summary.get_untracked()
-            && let Err(e) = save("summary.json", "application/json", &explain_json(&s))
-        {
-            ctx.error.set(Some(format!("Could not save: {e}.")));
+        if let Some(s) = ctx.summary.get_untracked() {
+            saved(save("summary.json", "application/json", &explain_json(&s)))
         }
     };
 

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::chart::{LineChart, Series};
-use super::driver::{Lost, Trainer, push_thinned};
+use super::driver::{Trainer, push_thinned};
 use super::{Choice, NumberField};
 use crate::bounds;
 use crate::gan::Objective;
@@ -40,12 +40,6 @@ struct Setting {
 }
 
 /// The bundles, the default first.
-impl super::Named for &'static Setting {
-    fn name(&self) -> &'static str {
-        self.id
-    }
-}
-
 static SETTINGS: [Setting; 2] = [
     Setting {
         id: "debian",
@@ -117,7 +111,7 @@ struct Shown {
     now: String,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Ctx {
     /// Index into [`SETTINGS`].
     setting: RwSignal<usize>,
@@ -162,12 +156,8 @@ impl Ctx {
         let Some(lab) = self.current() else { return self.load() };
         let (method, objective) = (self.method.get_untracked(), self.objective.get_untracked());
         let config = UnpairedConfig { method, objective, ..lab.config.clone() };
-        let state = UnpairedState::new(
-            lab.generator.clone(),
-            lab.reconstructor.clone(),
-            &config,
-            &Device::flex(),
-        );
+        let (generator, reconstructor) = (lab.generator.clone(), lab.reconstructor.clone());
+        let state = UnpairedState::new(generator, reconstructor, &config, &Device::flex());
         match lab.hidden(&state, &config) {
             Ok(hidden) => self.shown.set(
                 lab.documents
@@ -207,34 +197,30 @@ impl Ctx {
         let chosen = self.setting.get_untracked();
         let data_url = SETTINGS[chosen].url;
         spawn_local(async move {
-            let got = super::download_shown(data_url, "the pretrained models", self.status)
-                .await
-                .and_then(|bytes| {
-                    let l = store::from_bytes(&bytes, &Device::flex())
-                        .map_err(|e| format!("{data_url}: {e}"))?;
-                    let (documents, summaries) = store::bundle_corpus(&l.metadata)
-                        .map_err(|e| format!("{data_url}: {e}"))?;
-                    let Phase::Pretrain { generator, reconstructor } = l.phase else {
-                        return Err(format!("{data_url} is not a pretrained run"));
-                    };
-                    Ok(Lab {
-                        generator: generator.model,
-                        reconstructor: reconstructor.model,
-                        config: l.config,
-                        vocab: l.vocab,
-                        documents,
-                        summaries,
-                    })
-                });
+            let what = "the pretrained models";
+            let got = super::download_shown(data_url, what, self.status).await.and_then(|bytes| {
+                let l = store::from_bytes(&bytes, &Device::flex())
+                    .map_err(|e| format!("{data_url}: {e}"))?;
+                let (documents, summaries) =
+                    store::bundle_corpus(&l.metadata).map_err(|e| format!("{data_url}: {e}"))?;
+                let Phase::Pretrain { generator, reconstructor } = l.phase else {
+                    return Err(format!("{data_url} is not a pretrained run"));
+                };
+                Ok(Lab {
+                    generator: generator.model,
+                    reconstructor: reconstructor.model,
+                    config: l.config,
+                    vocab: l.vocab,
+                    documents,
+                    summaries,
+                })
+            });
             self.loading.set_value(false);
             match got {
                 Ok(lab) => {
                     self.lab.set_value(Some((chosen, Rc::new(lab))));
                     // An earlier attempt's failure no longer holds; a field's message does.
-                    if self
-                        .error
-                        .with_untracked(|e| e.as_ref().is_some_and(|e| e.starts_with(LOAD_FAILED)))
-                    {
+                    if self.error.get_untracked().is_some_and(|e| e.starts_with(LOAD_FAILED)) {
                         self.error.set(None);
                     }
                     self.rebuild();
@@ -259,14 +245,12 @@ impl Ctx {
         self.error.set(None);
         let end = lab.clone();
         self.trainer.start(
+            self.error,
             async move || {
                 self.train_step(&lab).await?;
                 Ok(self.step.get_untracked() < self.budget.get_untracked())
             },
-            async move |outcome: Result<(), String>| {
-                if let Err(e) = outcome {
-                    self.error.set(Some(e));
-                }
+            async move || {
                 self.view(&end);
             },
         );
@@ -291,11 +275,8 @@ impl Ctx {
                 }
             })
             .await;
-        let (step, v, samples) = match lent {
-            Ok(r) => r?,
-            Err(Lost::Reset) => return Ok(()),
-            Err(e @ Lost::NotReady) => return Err(e.to_string()),
-        };
+        let Some(lent) = lent? else { return Ok(()) };
+        let (step, v, samples) = lent?;
         let (estimate, reconstruction) = (v.estimate, v.reconstruction);
         if !v.all_finite() {
             return Err(format!(
@@ -340,23 +321,11 @@ impl Ctx {
 
 #[component]
 pub fn UnpairedPage(#[prop(into)] visible: Signal<bool>) -> impl IntoView {
+    // The first corpus, method 1 (the default) and WGAN-GP at the paper's λ.
     let ctx = Ctx {
-        setting: RwSignal::new(0),
-        method: RwSignal::new(Method::Distributions),
         objective: RwSignal::new(Objective::WganGp { lambda: 10.0 }),
         budget: RwSignal::new(300),
-        trainer: Trainer::default(),
-        step: RwSignal::new(0),
-        estimate: RwSignal::new(None),
-        reconstruction: RwSignal::new(None),
-        estimates: RwSignal::new(vec![]),
-        reconstructions: RwSignal::new(vec![]),
-        shown: RwSignal::new(vec![]),
-        log: RwSignal::new(vec![]),
-        status: RwSignal::new(String::new()),
-        error: RwSignal::new(None),
-        lab: StoredValue::new_local(None),
-        loading: StoredValue::new(false),
+        ..Default::default()
     };
     // The bundle downloads when the tab is first opened.
     Effect::new(move |_| {
@@ -381,14 +350,14 @@ fn Controls(ctx: Ctx) -> impl IntoView {
     view! {
         <div class="controls">
             <p class="hint">{move || { let s = &SETTINGS[ctx.setting.get()]; format!("Unpaired summarization (Wang & Lee 2018). A generator writes a short hidden summary of {}; a reconstructor must rebuild the document from it; a critic, shown {}, pushes the hidden summaries to read like them. No document is ever paired with its own summary.", s.documents, s.summaries) }}</p>
-            <Choice label="Corpus" testid="unpaired-corpus" disabled=ctx.trainer.running
+            <Choice label="Corpus" testid="unpaired-corpus" name=|s: &&Setting| s.id disabled=ctx.trainer.running
                 value=Signal::derive(move || &SETTINGS[ctx.setting.get()])
                 choices=SETTINGS.iter().map(|s| (s, s.label)).collect()
                 on_pick=move |s: &'static Setting| { if let Some(i) = SETTINGS.iter().position(|t| t.id == s.id) { ctx.choose(i) } }/>
-            <Choice label="Method" testid="unpaired-method" value=ctx.method
+            <Choice label="Method" testid="unpaired-method" name=|m: &Method| m.name() value=ctx.method
                 choices=vec![(Method::Distributions, "1: the critic reads the word distributions"), (Method::Reinforce, "2: adversarial REINFORCE (sampled words)")]
                 on_pick=move |v| { ctx.method.set(v); ctx.reset() }/>
-            <Choice label="Critic objective" testid="unpaired-objective" value=ctx.objective
+            <Choice label="Critic objective" testid="unpaired-objective" name=Objective::name value=ctx.objective
                 choices=vec![(wgan_gp, "WGAN-GP"), (ct_gan, "CT-GAN"), (wgan, "WGAN (weight clipping)"), (gan, "GAN (Jensen–Shannon)")]
                 on_pick=move |v| { ctx.objective.set(v); ctx.reset() }/>
             <NumberField label="Generator updates" testid="unpaired-steps" field=bounds::unpaired::STEPS value=ctx.budget error=ctx.error on_set=move |v| { ctx.budget.set(v) }/>
