@@ -203,8 +203,13 @@ impl RunFolder {
         let path = self.out.join("metrics.jsonl");
         match resume_at {
             Some(step) => {
-                // A resumed run keeps the lines up to its checkpoint's step.
-                let kept: String = (std::fs::read_to_string(&path).unwrap_or_default().lines())
+                // A resumed run keeps the lines up to its checkpoint's step (none if the file
+                // is missing; one it cannot read is an error, never overwritten).
+                let text = match std::fs::read_to_string(&path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    r => r.with_context(|| format!("cannot read {}", path.display()))?,
+                };
+                let kept: String = (text.lines())
                     .filter(|l| {
                         serde_json::from_str::<serde_json::Value>(l)
                             .ok()
