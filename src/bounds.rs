@@ -64,10 +64,8 @@ pub struct InvalidSetting {
 impl InvalidSetting {
     /// The first of `checks` (a condition and the rule it states) that does not hold.
     pub fn first(checks: &[(bool, &'static str)]) -> Result<(), Self> {
-        match checks.iter().find(|c| !c.0) {
-            Some(&(_, rule)) => Err(InvalidSetting { rule, part: None }),
-            None => Ok(()),
-        }
+        let Some(&(_, rule)) = checks.iter().find(|c| !c.0) else { return Ok(()) };
+        Err(InvalidSetting { rule, part: None })
     }
 
     /// The same rule, said of `part` of a larger config.
@@ -153,11 +151,8 @@ pub fn step_budget(on_gpu: bool) -> f64 {
 /// Refuses a GAN lab network too big to train in the page on this backend.
 pub fn check_gan_step(cost: f64, on_gpu: bool) -> Result<(), TooBigForPage> {
     let budget = step_budget(on_gpu);
-    if cost > budget {
-        let backend = if on_gpu { "WebGPU" } else { "the CPU" };
-        return Err(TooBigForPage { cost, budget, backend });
-    }
-    Ok(())
+    let backend = if on_gpu { "WebGPU" } else { "the CPU" };
+    if cost > budget { Err(TooBigForPage { cost, budget, backend }) } else { Ok(()) }
 }
 
 #[cfg(test)]

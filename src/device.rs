@@ -152,17 +152,11 @@ fn cuda() -> Result<Started, DeviceError> {
         let _ = burn::tensor::Tensor::<1>::ones([1], &d).into_data();
         d
     });
-    probe
-        .map(|device| Started {
-            device,
-            backend: Backend::Cuda,
-            adapter: "CUDA device 0".into(),
-            note: None,
-        })
-        .map_err(|_| DeviceError::Unavailable {
-            what: "CUDA",
-            why: "no CUDA driver or GPU was found".into(),
-        })
+    let device = probe.map_err(|_| DeviceError::Unavailable {
+        what: "CUDA",
+        why: "no CUDA driver or GPU was found".into(),
+    })?;
+    Ok(Started { device, backend: Backend::Cuda, adapter: "CUDA device 0".into(), note: None })
 }
 
 #[cfg(all(not(target_arch = "wasm32"), not(feature = "cuda")))]

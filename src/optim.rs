@@ -59,22 +59,19 @@ impl OptimizerConfig {
     }
 
     pub fn lr(&self) -> f64 {
-        match *self {
-            OptimizerConfig::Sgd { lr, .. }
-            | OptimizerConfig::Rmsprop { lr, .. }
-            | OptimizerConfig::Adam { lr, .. }
-            | OptimizerConfig::Adagrad { lr, .. } => lr,
-        }
+        *self.clone().lr_mut()
     }
 
-    pub fn with_lr(mut self, new: f64) -> Self {
-        match &mut self {
-            OptimizerConfig::Sgd { lr, .. }
-            | OptimizerConfig::Rmsprop { lr, .. }
-            | OptimizerConfig::Adam { lr, .. }
-            | OptimizerConfig::Adagrad { lr, .. } => *lr = new,
-        }
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        *self.lr_mut() = lr;
         self
+    }
+
+    fn lr_mut(&mut self) -> &mut f64 {
+        match self {
+            Self::Sgd { lr, .. } | Self::Rmsprop { lr, .. } => lr,
+            Self::Adam { lr, .. } | Self::Adagrad { lr, .. } => lr,
+        }
     }
 
     /// The update rule: burn's SGD, RMSProp and Adam configured as PyTorch's, or

@@ -19,10 +19,8 @@ impl Rng {
 
     /// An independent stream for one purpose (`stream`) at one moment (`counter`).
     pub fn stream(seed: u64, stream: u64, counter: u64) -> Self {
-        let mut r = Rng::new(seed);
-        let a = r.next_u64() ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let mut r = Rng::new(a);
-        let b = r.next_u64() ^ counter.wrapping_mul(0xABC9_8388_FB8F_AC03);
+        let a = Rng::new(seed).next_u64() ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let b = Rng::new(a).next_u64() ^ counter.wrapping_mul(0xABC9_8388_FB8F_AC03);
         Rng::new(b)
     }
 

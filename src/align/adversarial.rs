@@ -114,8 +114,7 @@ impl AdversarialConfig {
         let clip = matches!(objective, Objective::Wgan { .. } | Objective::CtGan { .. });
         let map_grad_clip = clip.then_some(1.0);
         // The Wasserstein critics have no labels to smooth.
-        let label_smoothing = None;
-        Some(Self { objective, critic_optimizer, map_grad_clip, label_smoothing, ..base })
+        Some(Self { objective, critic_optimizer, map_grad_clip, label_smoothing: None, ..base })
     }
 
     /// The settings that align real vectors most often here, the CLI's and the Align tab's

@@ -53,19 +53,16 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, RecordError> {
             return Err(RecordError::Invalid(format!("'{name}' is not a matrix: {:?}", s.shape)));
         };
         if n != words.len() {
-            let count = words.len();
-            return Err(RecordError::Invalid(format!(
-                "'{name}' has {n} vectors but {count} words"
-            )));
+            let e = format!("'{name}' has {n} vectors but {} words", words.len());
+            return Err(RecordError::Invalid(e));
         }
         Embeddings::new(words, dim, s.values).map_err(|e| RecordError::Invalid(e.to_string()))
     };
     let (src, tgt) = (space("src")?, space("tgt")?);
     if src.dim != tgt.dim {
-        return Err(RecordError::Invalid(format!(
-            "the source vectors have {} dimensions and the target vectors {}",
-            src.dim, tgt.dim
-        )));
+        let (s, t) = (src.dim, tgt.dim);
+        let e = format!("the source vectors have {s} dimensions and the target vectors {t}");
+        return Err(RecordError::Invalid(e));
     }
     let lexicon = Lexicon::parse(r.meta("lexicon")?, &src, &tgt)
         .map_err(|e| RecordError::Invalid(e.to_string()))?;

@@ -103,11 +103,8 @@ impl<'a> Refinement<'a> {
             return None;
         }
         self.w = procrustes_from(src, tgt, &pairs);
-        let r = Round {
-            round: self.rounds.len() + 1,
-            pairs: pairs.len(),
-            criterion: criterion(src, tgt, &self.w),
-        };
+        let round = self.rounds.len() + 1;
+        let r = Round { round, pairs: pairs.len(), criterion: criterion(src, tgt, &self.w) };
         if r.criterion > self.best.0 {
             self.best = (r.criterion, self.w.clone());
         }

@@ -49,19 +49,11 @@ fn block(what: &str, q: &[f32], rows: Range<usize>, keys: &[f32], dim: usize) ->
 
 /// The mean of the `k` largest values of `row`.
 fn mean_top(row: &[f32], k: usize) -> f32 {
-    let k = k.min(row.len());
-    if k == 0 {
+    let top = top_indices(row, k);
+    if top.is_empty() {
         return 0.0;
     }
-    let mut top = vec![f32::NEG_INFINITY; k];
-    for &v in row {
-        if v > top[k - 1] {
-            let pos = top.partition_point(|&t| t >= v);
-            top.insert(pos, v);
-            top.pop();
-        }
-    }
-    top.iter().sum::<f32>() / k as f32
+    top.iter().map(|&i| row[i]).sum::<f32>() / top.len() as f32
 }
 
 /// The indices of the `k` largest values of `row`, best first (ties: lower index first).
@@ -69,7 +61,7 @@ fn top_indices(row: &[f32], k: usize) -> Vec<usize> {
     let k = k.min(row.len());
     let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
     for (i, &v) in row.iter().enumerate() {
-        if top.len() < k || v > top[k - 1].0 {
+        if top.len() < k || top.last().is_some_and(|&(t, _)| v > t) {
             let pos = top.partition_point(|&(t, _)| t >= v);
             top.insert(pos, (v, i));
             top.truncate(k);

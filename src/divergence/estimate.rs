@@ -164,9 +164,8 @@ impl CriticFit {
     /// `log(1 − D(x))` (minimax) or of `−f(x)`.
     pub fn curve_tensor(&self, xs: &[f32]) -> Tensor<1> {
         let critic = self.critic.frozen();
-        let device = critic.device();
         let n = xs.len();
-        let (out, grad) = critic.input_grad(tensor2(xs.to_vec(), n, 1, &device));
+        let (out, grad) = critic.input_grad(tensor2(xs.to_vec(), n, 1, &critic.device()));
         let (value, magnitude) = match self.kind {
             Divergence::Js => {
                 let d = activation::sigmoid(out);

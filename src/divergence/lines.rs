@@ -2,6 +2,8 @@
 //! `P_θ = (θ, U[0,1])`. For θ ≠ 0 the supports are disjoint, so both KLs are +∞ and JS is
 //! stuck at log 2: a generator moving θ gets no gradient from them. W = |θ| gives it sign(θ).
 
+use std::f64::consts::LN_2;
+
 use crate::gan::train::RealData;
 use crate::rng::Rng;
 
@@ -21,12 +23,7 @@ pub fn closed_form(theta: f64) -> Divergences {
     if theta == 0.0 {
         return Divergences { kl: 0.0, kl_reverse: 0.0, js: 0.0, w: 0.0 };
     }
-    Divergences {
-        kl: f64::INFINITY,
-        kl_reverse: f64::INFINITY,
-        js: std::f64::consts::LN_2,
-        w: theta.abs(),
-    }
+    Divergences { kl: f64::INFINITY, kl_reverse: f64::INFINITY, js: LN_2, w: theta.abs() }
 }
 
 /// `d/dθ` of JS and of W away from θ = 0: 0 and sign(θ). At θ = 0 neither is

@@ -150,19 +150,22 @@ impl GanConfig {
 
     /// Refuses settings that cannot train, with a message naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let sizes = [
+        let sizes = |sizes: &[(&'static str, usize, usize)]| {
+            if let Some(&(name, ..)) = sizes.iter().find(|s| s.1 == 0) {
+                return Err(ConfigError::Zero(name));
+            }
+            match sizes.iter().find(|s| s.1 > s.2) {
+                Some(&(name, _, max)) => Err(ConfigError::TooLarge(name, max)),
+                None => Ok(()),
+            }
+        };
+        sizes(&[
             ("hidden", self.hidden, 8192),
             ("depth", self.depth, 64),
             ("noise_dim", self.noise_dim, 4096),
             ("batch_size", self.batch_size, 65_536),
             ("n_critic", self.n_critic, 1000),
-        ];
-        if let Some(&(name, ..)) = sizes.iter().find(|s| s.1 == 0) {
-            return Err(ConfigError::Zero(name));
-        }
-        if let Some(&(name, _, max)) = sizes.iter().find(|s| s.1 > s.2) {
-            return Err(ConfigError::TooLarge(name, max));
-        }
+        ])?;
         let check = |name, value: f64, ok: bool, rule| match value.is_finite() && ok {
             true => Ok(()),
             false => Err(ConfigError::Bad { name, value, rule }),
@@ -207,16 +210,8 @@ impl GanConfig {
             non_negative("historical_averaging", w)?;
         }
         if let Some(mb) = self.tricks.minibatch_discrimination {
-            for (name, v, max) in
-                [("minibatch kernels", mb.kernels, 1024), ("minibatch kernel dims", mb.dims, 256)]
-            {
-                if v == 0 {
-                    return Err(ConfigError::Zero(name));
-                }
-                if v > max {
-                    return Err(ConfigError::TooLarge(name, max));
-                }
-            }
+            sizes(&[("minibatch kernels", mb.kernels, 1024)])?;
+            sizes(&[("minibatch kernel dims", mb.dims, 256)])?;
             if matches!(self.objective, Objective::WganGp { .. } | Objective::CtGan { .. }) {
                 return Err(ConfigError::Incompatible(format!(
                     "minibatch discrimination cannot be used with {}: its gradient penalty needs the critic's gradient at each sample on its own, \

@@ -222,10 +222,7 @@ impl Mlp {
     /// The pre-activation of hidden layer `i`: the affine map, then the layer norm if any.
     fn pre_activation(&self, i: usize, h: Tensor<2>) -> Tensor<2> {
         let z = self.net[i].forward(h);
-        match self.norms.get(i) {
-            Some(norm) => norm.forward(z),
-            None => z,
-        }
+        if let Some(norm) = self.norms.get(i) { norm.forward(z) } else { z }
     }
 
     /// The last hidden layer. `dropout`, if given, holds one (already rescaled) mask per

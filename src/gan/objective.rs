@@ -11,10 +11,11 @@
 //! - CT-GAN (Wei et al. 2018): adds `λ₂ E max(0, d(D(x′), D(x″)) + 0.1 d(D₋(x′), D₋(x″)) − M′)`,
 //!   where `x′` and `x″` are two dropout-perturbed passes over the same real batch.
 
-use burn::tensor::{Tensor, TensorData, activation};
+use burn::tensor::{Tensor, activation};
 use serde::{Deserialize, Serialize};
 
 use super::critic::Critic;
+use super::train::tensor2;
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,7 +130,6 @@ pub fn dropout_masks(
     rng: &mut Rng,
 ) -> Vec<Tensor<2>> {
     let keep = 1.0 - rate;
-    let device = critic.device();
     critic
         .hidden_widths()
         .into_iter()
@@ -137,7 +137,7 @@ pub fn dropout_masks(
             let m: Vec<f32> = (0..batch * width)
                 .map(|_| if rng.uniform() < keep { (1.0 / keep) as f32 } else { 0.0 })
                 .collect();
-            Tensor::from_data(TensorData::new(m, [batch, width]), &device).inner()
+            tensor2(m, batch, width, &critic.device()).inner()
         })
         .collect()
 }
@@ -150,13 +150,16 @@ pub fn gradient_penalty(
     rng: &mut Rng,
 ) -> Tensor<1> {
     let batch = real.dims()[0];
-    let device = real.device();
-    let eps = Tensor::<2>::from_data(TensorData::new(rng.uniforms_f32(batch), [batch, 1]), &device);
+    let eps = tensor2(rng.uniforms_f32(batch), batch, 1, &real.device());
     let one_minus = eps.clone().neg().add_scalar(1.0);
     let x_hat = real * eps + fake * one_minus;
     let (_, grad) = critic.input_grad(x_hat);
-    let norm = grad.square().sum_dim(1).add_scalar(1e-12).sqrt();
-    norm.sub_scalar(1.0).square().mean()
+    row_norm(grad).sub_scalar(1.0).square().mean()
+}
+
+/// The Euclidean norm of each row `[B, 1]`, kept differentiable at zero.
+fn row_norm(x: Tensor<2>) -> Tensor<2> {
+    x.square().sum_dim(1).add_scalar(1e-12).sqrt()
 }
 
 /// The critic's outputs on a real and a fake batch. One pass over both when samples are
@@ -199,8 +202,7 @@ pub fn critic_terms(
                 }
                 None => real_term + fake_term,
             };
-            let zero = loss.clone().mul_scalar(0.0).detach();
-            CriticTerms { loss, estimate, penalty: zero }
+            CriticTerms { penalty: loss.clone().mul_scalar(0.0).detach(), loss, estimate }
         }
         Objective::Wgan { .. } | Objective::WganGp { .. } => {
             let (d_real, d_fake) = outputs(critic, real.clone(), fake.clone());
@@ -226,12 +228,7 @@ pub fn critic_terms(
             let w = d_real.mean() - d_fake.mean();
             let gp = gradient_penalty(critic, real, fake, rng).mul_scalar(lambda_gp);
             let d_out = (p1.out - p2.out).abs().squeeze_dim::<1>(1);
-            let d_feat = (p1.features - p2.features)
-                .square()
-                .sum_dim(1)
-                .add_scalar(1e-12)
-                .sqrt()
-                .squeeze_dim::<1>(1);
+            let d_feat = row_norm(p1.features - p2.features).squeeze_dim::<1>(1);
             let ct = activation::relu((d_out + d_feat.mul_scalar(0.1)).sub_scalar(m_prime))
                 .mean()
                 .mul_scalar(lambda_ct);

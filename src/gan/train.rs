@@ -219,19 +219,16 @@ pub fn update_critic<C: Critic>(
     lr_scale: f64,
     rng: &mut Rng,
 ) -> (C, CriticTerms) {
-    let terms = objective::critic_terms(objective, &critic, real, fake, label_smoothing, rng);
-    let loss = regulariser(&critic).map_or(terms.loss.clone(), |h| terms.loss.clone() + h);
-    let grads = gradients(&loss, &critic);
+    let CriticTerms { loss, estimate, penalty } =
+        objective::critic_terms(objective, &critic, real, fake, label_smoothing, rng);
+    let total = regulariser(&critic).map_or(loss.clone(), |h| loss.clone() + h);
+    let grads = gradients(&total, &critic);
     let mut new = opt.step(critic, grads, lr_scale);
     if let Objective::Wgan { clip } = *objective {
         new = nn::map_floats(new, &mut Clamp(clip));
     }
-    let terms = CriticTerms {
-        loss: terms.loss.inner(),
-        estimate: terms.estimate.inner(),
-        penalty: terms.penalty.inner(),
-    };
-    (new.trainable(), terms)
+    let [loss, estimate, penalty] = [loss, estimate, penalty].map(Tensor::inner);
+    (new.trainable(), CriticTerms { loss, estimate, penalty })
 }
 
 /// One critic update. Returns the new state and its report.

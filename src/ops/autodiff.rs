@@ -65,6 +65,8 @@ fn unary<C: CheckpointStrategy>(x: FloatTensor<Ad<C>>, sigmoid: bool) -> FloatTe
     })
 }
 
+/// `project`, `softmax_rows` and `decoding_layout` keep the default bodies: training takes
+/// gradients through them as ordinary autodiff ops.
 impl<C: CheckpointStrategy> TextOps for Ad<C> {
     fn lstm_seq(
         x: FloatTensor<Self>,
@@ -119,15 +121,6 @@ impl<C: CheckpointStrategy> TextOps for Ad<C> {
 
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
         unary::<C>(x, false)
-    }
-
-    // Training takes gradients through these: the ordinary autodiff ops.
-    fn project(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
-        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_matmul(x, w)
-    }
-
-    fn softmax_rows(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        <Self as burn::backend::ops::ActivationOps<Self>>::softmax(x, 1)
     }
 
     fn fused_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {

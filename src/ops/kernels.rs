@@ -390,19 +390,7 @@ pub fn lstm_seq_forward<T: Real>(
                     o_row.fill(T::ZERO);
                     continue;
                 }
-                let g = &mut acts[r * g4..(r + 1) * g4];
-                T::sigmoid_slice(&mut g[..2 * h]);
-                T::tanh_slice(&mut g[2 * h..3 * h]);
-                T::sigmoid_slice(&mut g[3 * h..]);
-                let tcr = &mut tc[r * h..(r + 1) * h];
-                for j in 0..h {
-                    cb[j] = g[h + j] * cb[j] + g[j] * g[2 * h + j];
-                    tcr[j] = cb[j];
-                }
-                T::tanh_slice(tcr);
-                for j in 0..h {
-                    hb[j] = g[3 * h + j] * tcr[j];
-                }
+                cell_forward(&mut acts[r * g4..(r + 1) * g4], cb, &mut tc[r * h..(r + 1) * h], hb);
                 o_row.copy_from_slice(hb);
             }
         }
@@ -464,17 +452,9 @@ pub fn lstm_seq_backward<T: Real>(
                 let cp = &tape.c_prev[r * h..(r + 1) * h];
                 let dyr = &dy[((b0 + b) * (len + 2) + t) * h..][..h];
                 let (dhb, dcb) = (&mut dh[b * h..(b + 1) * h], &mut dc[b * h..(b + 1) * h]);
-                let gr = &mut dg[lr * g4..(lr + 1) * g4];
-                for j in 0..h {
-                    let (i, f, g, o) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
-                    let dhj = dhb[j] + dyr[j];
-                    let dct = dcb[j] + dhj * o * (T::ONE - tc[j] * tc[j]);
-                    gr[j] = dct * g * i * (T::ONE - i);
-                    gr[h + j] = dct * cp[j] * f * (T::ONE - f);
-                    gr[2 * h + j] = dct * i * (T::ONE - g * g);
-                    gr[3 * h + j] = dhj * tc[j] * o * (T::ONE - o);
-                    dcb[j] = dct * f;
-                }
+                // dh is overwritten below (by dh_prev) once this row's gradients are taken.
+                dhb.iter_mut().zip(dyr).for_each(|(d, &y)| *d += y);
+                cell_backward(a, tc, cp, dhb, dcb, &mut dg[lr * g4..(lr + 1) * g4]);
             }
             if step == 0 {
                 break; // the initial state is a constant
@@ -522,20 +502,11 @@ pub fn lstm_cell_forward<T: Real>(
     let mut out = vec![T::ZERO; batch * 2 * h];
     let mut tape = vec![T::ZERO; batch * 5 * h];
     for b in 0..batch {
-        let a = &mut tape[b * 5 * h..(b + 1) * 5 * h];
-        a[..4 * h].copy_from_slice(&gates[b * 4 * h..(b + 1) * 4 * h]);
-        T::sigmoid_slice(&mut a[..2 * h]);
-        T::tanh_slice(&mut a[2 * h..3 * h]);
-        T::sigmoid_slice(&mut a[3 * h..4 * h]);
-        let o = &mut out[b * 2 * h..(b + 1) * 2 * h];
-        for j in 0..h {
-            o[j] = a[h + j] * c_prev[b * h + j] + a[j] * a[2 * h + j];
-            a[4 * h + j] = o[j];
-        }
-        T::tanh_slice(&mut a[4 * h..]);
-        for j in 0..h {
-            o[h + j] = a[3 * h + j] * a[4 * h + j];
-        }
+        let (a, tc) = tape[b * 5 * h..(b + 1) * 5 * h].split_at_mut(4 * h);
+        a.copy_from_slice(&gates[b * 4 * h..(b + 1) * 4 * h]);
+        let (c, hn) = out[b * 2 * h..(b + 1) * 2 * h].split_at_mut(h);
+        c.copy_from_slice(&c_prev[b * h..(b + 1) * h]);
+        cell_forward(a, c, tc, hn);
     }
     (out, tape)
 }
@@ -557,20 +528,47 @@ pub fn lstm_cell_backward<T: Real>(
     let mut dg = vec![T::ZERO; batch * 4 * h];
     let mut dcp = vec![T::ZERO; batch * h];
     for b in 0..batch {
-        let a = &tape[b * 5 * h..(b + 1) * 5 * h];
-        for j in 0..h {
-            let (i, f, g, o, tc) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j], a[4 * h + j]);
-            let dh = dout[b * 2 * h + h + j];
-            let dc = dout[b * 2 * h + j] + dh * o * (T::ONE - tc * tc);
-            let r = &mut dg[b * 4 * h..(b + 1) * 4 * h];
-            r[j] = dc * g * i * (T::ONE - i);
-            r[h + j] = dc * c_prev[b * h + j] * f * (T::ONE - f);
-            r[2 * h + j] = dc * i * (T::ONE - g * g);
-            r[3 * h + j] = dh * tc * o * (T::ONE - o);
-            dcp[b * h + j] = dc * f;
-        }
+        let (a, tc) = tape[b * 5 * h..(b + 1) * 5 * h].split_at(4 * h);
+        let (dc, dh) = dout[b * 2 * h..(b + 1) * 2 * h].split_at(h);
+        let dcp = &mut dcp[b * h..(b + 1) * h];
+        dcp.copy_from_slice(dc);
+        cell_backward(a, tc, &c_prev[b * h..(b + 1) * h], dh, dcp, &mut dg[b * 4 * h..][..4 * h]);
     }
     (dg, dcp)
+}
+
+/// One LSTM cell, in place: activates the pre-activation gates `g` `[4H]` (i, f, g, o), takes
+/// the cell state `c` `[H]` to its new value, and writes tanh(c) to `tc` and the new `h` to
+/// `h_out`.
+fn cell_forward<T: Real>(g: &mut [T], c: &mut [T], tc: &mut [T], h_out: &mut [T]) {
+    let n = c.len();
+    T::sigmoid_slice(&mut g[..2 * n]);
+    T::tanh_slice(&mut g[2 * n..3 * n]);
+    T::sigmoid_slice(&mut g[3 * n..]);
+    for j in 0..n {
+        c[j] = g[n + j] * c[j] + g[j] * g[2 * n + j];
+        tc[j] = c[j];
+    }
+    T::tanh_slice(tc);
+    for j in 0..n {
+        h_out[j] = g[3 * n + j] * tc[j];
+    }
+}
+
+/// The backward pass of [`cell_forward`]: the gradients of the pre-activation gates (into `dg`
+/// `[4H]`) from the activated gates `a`, `tc` = tanh(c), the previous cell state `c_prev` and
+/// the gradients `dh` and `dc` reaching the new `h` and `c`; `dc` becomes that of `c_prev`.
+fn cell_backward<T: Real>(a: &[T], tc: &[T], c_prev: &[T], dh: &[T], dc: &mut [T], dg: &mut [T]) {
+    let h = tc.len();
+    for j in 0..h {
+        let (i, f, g, o) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
+        let dct = dc[j] + dh[j] * o * (T::ONE - tc[j] * tc[j]);
+        dg[j] = dct * g * i * (T::ONE - i);
+        dg[h + j] = dct * c_prev[j] * f * (T::ONE - f);
+        dg[2 * h + j] = dct * i * (T::ONE - g * g);
+        dg[3 * h + j] = dh[j] * tc[j] * o * (T::ONE - o);
+        dc[j] = dct * f;
+    }
 }
 
 /// Sizes of the additive attention.

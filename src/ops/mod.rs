@@ -173,6 +173,22 @@ pub(crate) mod shapes {
     }
 }
 
+/// `$op` (a [`TextOps`] method or a reference body) on the tensors in dispatch form, then any
+/// flag; the result back as a tensor.
+macro_rules! dispatch {
+    ($op:expr; $($t:ident),+ $(; $flag:ident)?) => {
+        Tensor::from_dispatch($op($($t.into_dispatch()),+ $(, $flag)?))
+    };
+}
+
+/// [`TextOps`]'s `$op` through `Dispatch`, once `shapes::$op` has checked the operands.
+macro_rules! fused {
+    ($op:ident; $($t:ident),+ $(; $flag:ident)?) => {{
+        shapes::$op($(&$t.dims()),+);
+        dispatch!(<Dispatch as TextOps>::$op; $($t),+ $(; $flag)?)
+    }};
+}
+
 /// One LSTM direction over `[B, T, E]` inputs; see [`TextOps::lstm_seq`]. Returns the outputs
 /// `[B, T, H]` (zero at padding) and the final `h` and `c` `[B, H]`.
 pub fn lstm_seq(
@@ -183,20 +199,11 @@ pub fn lstm_seq(
     mask: Tensor<2>,
     reverse: bool,
 ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-    shapes::lstm_seq(&x.dims(), &w_ih.dims(), &w_hh.dims(), &bias.dims(), &mask.dims());
-    unpack_lstm(<Dispatch as TextOps>::lstm_seq(
-        x.into_dispatch(),
-        w_ih.into_dispatch(),
-        w_hh.into_dispatch(),
-        bias.into_dispatch(),
-        mask.into_dispatch(),
-        reverse,
-    ))
+    unpack_lstm(fused!(lstm_seq; x, w_ih, w_hh, bias, mask; reverse))
 }
 
 /// The outputs `[B, T, H]` and final `h` and `c` `[B, H]` from [`TextOps::lstm_seq`]'s result.
-fn unpack_lstm(packed: FloatTensor<Dispatch>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-    let packed = Tensor::<3>::from_dispatch(packed);
+fn unpack_lstm(packed: Tensor<3>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
     let [b, t2, h] = packed.dims();
     let t = t2 - 2;
     let out = packed.clone().narrow(1, 0, t);
@@ -207,11 +214,7 @@ fn unpack_lstm(packed: FloatTensor<Dispatch>) -> (Tensor<3>, Tensor<2>, Tensor<2
 
 /// One LSTM cell; see [`TextOps::lstm_cell`]. Returns `[c; h]` `[B, 2H]`.
 pub fn lstm_cell(gates: Tensor<2>, c_prev: Tensor<2>) -> Tensor<2> {
-    shapes::lstm_cell(&gates.dims(), &c_prev.dims());
-    Tensor::from_dispatch(<Dispatch as TextOps>::lstm_cell(
-        gates.into_dispatch(),
-        c_prev.into_dispatch(),
-    ))
+    fused!(lstm_cell; gates, c_prev)
 }
 
 /// Additive attention scores; see [`TextOps::attention_scores`].
@@ -222,58 +225,40 @@ pub fn attention_scores(
     w_c: Tensor<2>,
     v: Tensor<2>,
 ) -> Tensor<2> {
-    shapes::attention_scores(
-        &features.dims(),
-        &query.dims(),
-        &coverage.dims(),
-        &w_c.dims(),
-        &v.dims(),
-    );
-    Tensor::from_dispatch(<Dispatch as TextOps>::attention_scores(
-        features.into_dispatch(),
-        query.into_dispatch(),
-        coverage.into_dispatch(),
-        w_c.into_dispatch(),
-        v.into_dispatch(),
-    ))
+    fused!(attention_scores; features, query, coverage, w_c, v)
 }
 
 /// The softmax probability of each row's target; see [`TextOps::softmax_pick`].
 pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
-    shapes::softmax_pick(&logits.dims(), &target.dims());
-    Tensor::from_dispatch(<Dispatch as TextOps>::softmax_pick(
-        logits.into_dispatch(),
-        target.into_dispatch(),
-    ))
+    fused!(softmax_pick; logits, target)
 }
 
 /// `x · w`, for decoding's few rows against a large output matrix; see [`TextOps::project`].
 /// Differentiable everywhere (under autodiff it is the ordinary matmul).
 pub fn project(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
-    shapes::project(&x.dims(), &w.dims());
-    Tensor::from_dispatch(<Dispatch as TextOps>::project(x.into_dispatch(), w.into_dispatch()))
+    fused!(project; x, w)
 }
 
 /// `w` laid out for [`project`] in decoding; see [`TextOps::decoding_layout`]. Not for weights
 /// being trained (under autodiff it returns `w` unchanged).
 pub fn decoding_layout(w: Tensor<2>) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::decoding_layout(w.into_dispatch()))
+    dispatch!(<Dispatch as TextOps>::decoding_layout; w)
 }
 
 /// Softmax over the last dimension of `[M, N]`; see [`TextOps::softmax_rows`]. Differentiable
 /// everywhere (under autodiff it is the ordinary softmax).
 pub fn softmax_rows(x: Tensor<2>) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::softmax_rows(x.into_dispatch()))
+    dispatch!(<Dispatch as TextOps>::softmax_rows; x)
 }
 
 /// Vectorised tanh (exact gradient `1 − tanh²`).
 pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::fused_tanh(x.into_dispatch()))
+    dispatch!(<Dispatch as TextOps>::fused_tanh; x)
 }
 
 /// Vectorised logistic sigmoid (exact gradient `σ(1 − σ)`).
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    Tensor::from_dispatch(<Dispatch as TextOps>::fused_sigmoid(x.into_dispatch()))
+    dispatch!(<Dispatch as TextOps>::fused_sigmoid; x)
 }
 
 /// The same operations made of ordinary burn ops (the cubecl bodies), on any device: the
@@ -289,20 +274,10 @@ pub mod unfused {
         mask: Tensor<2>,
         reverse: bool,
     ) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-        unpack_lstm(reference::lstm_seq::<Dispatch>(
-            x.into_dispatch(),
-            w_ih.into_dispatch(),
-            w_hh.into_dispatch(),
-            bias.into_dispatch(),
-            mask.into_dispatch(),
-            reverse,
-        ))
+        unpack_lstm(dispatch!(reference::lstm_seq::<Dispatch>; x, w_ih, w_hh, bias, mask; reverse))
     }
     pub fn lstm_cell(gates: Tensor<2>, c_prev: Tensor<2>) -> Tensor<2> {
-        Tensor::from_dispatch(reference::lstm_cell::<Dispatch>(
-            gates.into_dispatch(),
-            c_prev.into_dispatch(),
-        ))
+        dispatch!(reference::lstm_cell::<Dispatch>; gates, c_prev)
     }
     pub fn attention_scores(
         features: Tensor<3>,
@@ -311,13 +286,7 @@ pub mod unfused {
         w_c: Tensor<2>,
         v: Tensor<2>,
     ) -> Tensor<2> {
-        Tensor::from_dispatch(reference::attention_scores::<Dispatch>(
-            features.into_dispatch(),
-            query.into_dispatch(),
-            coverage.into_dispatch(),
-            w_c.into_dispatch(),
-            v.into_dispatch(),
-        ))
+        dispatch!(reference::attention_scores::<Dispatch>; features, query, coverage, w_c, v)
     }
     pub fn softmax_pick(logits: Tensor<2>, target: Tensor<2, Int>) -> Tensor<2> {
         shapes::softmax_pick(&logits.dims(), &target.dims());
@@ -391,11 +360,11 @@ mod reference {
             let h_new = B::float_mul(o, B::float_tanh(c_new.clone()));
             let m = cols::<B>(mask.clone(), t, 1); // [B, 1]
             let keep = B::float_add_scalar(B::float_neg(m.clone()), 1f32.into());
-            hs = B::float_add(
-                B::float_mul(h_new.clone(), m.clone()),
-                B::float_mul(hs, keep.clone()),
-            );
-            cs = B::float_add(B::float_mul(c_new, m.clone()), B::float_mul(cs, keep));
+            let blend = |new, old| {
+                B::float_add(B::float_mul(new, m.clone()), B::float_mul(old, keep.clone()))
+            };
+            hs = blend(h_new.clone(), hs);
+            cs = blend(c_new, cs);
             outs[t] = Some(B::float_reshape(B::float_mul(h_new, m), Shape::new([batch, 1, h])));
         }
         let last = [hs, cs].map(|s| B::float_reshape(s, Shape::new([batch, 1, h])));

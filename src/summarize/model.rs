@@ -496,15 +496,13 @@ impl PointerGenerator {
 
     /// Encodes one article for decoding (`ids` in the fixed vocabulary).
     pub fn encode_one(&self, ids: &[usize]) -> Encoded {
-        let len = ids.len().max(1);
-        let mut v: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-        let mut mask = vec![1.0; ids.len()];
-        if ids.is_empty() {
-            v.push(super::vocab::PAD_ID as i64);
-            mask.push(0.0);
-        }
-        let output = ops::decoding_layout(self.output.v2.weight.val());
-        Encoded { output: Some(output), ..self.encode(v, mask, 1, len) }
+        // An empty article is read as one padding token.
+        let (v, mask) = match ids {
+            [] => (vec![super::vocab::PAD_ID as i64], vec![0.0]),
+            _ => (ids.iter().map(|&i| i as i64).collect(), vec![1.0; ids.len()]),
+        };
+        let output = Some(ops::decoding_layout(self.output.v2.weight.val()));
+        Encoded { output, ..self.encode(v, mask, 1, ids.len().max(1)) }
     }
 
     /// Repeats a one-article encoding for `k` beam rows.
@@ -544,9 +542,8 @@ impl PointerGenerator {
 
 /// Picks rows of a decoder state (beam reordering).
 pub fn select_rows(state: DecoderState, rows: &[usize]) -> DecoderState {
-    let rows: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-    let shape = [rows.len()];
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(rows, shape), &state.h.device());
+    let rows = TensorData::new(rows.iter().map(|&r| r as i64).collect(), [rows.len()]);
+    let idx = Tensor::<1, Int>::from_data(rows, &state.h.device());
     DecoderState {
         h: state.h.select(0, idx.clone()),
         c: state.c.select(0, idx.clone()),

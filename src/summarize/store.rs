@@ -31,16 +31,12 @@ pub const EXPORT_FORMAT: &str = "earthmover-pointer-generator-export-v1";
 /// What the format errors call these files.
 const KIND: &str = "pointer-generator file";
 
-/// The header with the vocabulary, which travels in every pointer-generator file.
-fn base_metadata(
-    w: &mut Writer,
-    format: &str,
-    config: &SummarizerConfig,
-    vocab: &Vocab,
-) -> Result<(), RecordError> {
+/// A writer with the header and the vocabulary, which travel in every pointer-generator file.
+fn writer(format: &str, config: &SummarizerConfig, vocab: &Vocab) -> Result<Writer, RecordError> {
+    let mut w = Writer::default();
     w.header(format, config)?;
     w.metadata.insert("vocab".into(), vocab.to_text());
-    Ok(())
+    Ok(w)
 }
 
 /// A checkpoint: float32 weights, the optimizer's state (Adagrad accumulators or Adam
@@ -51,10 +47,9 @@ pub fn checkpoint_bytes(
     vocab: &Vocab,
     extra: &[(&str, String)],
 ) -> Result<Vec<u8>, RecordError> {
-    let mut w = Writer::default();
+    let mut w = writer(CHECKPOINT_FORMAT, config, vocab)?;
     w.module(&state.model, "", |n| n.to_string())?;
     w.optimizer(&state.opt, "model")?;
-    base_metadata(&mut w, CHECKPOINT_FORMAT, config, vocab)?;
     w.counter("step", state.step);
     w.extras(extra);
     w.into_bytes()
@@ -69,10 +64,9 @@ pub fn export_bytes(
     precision: Precision,
     extra: &[(&str, String)],
 ) -> Result<Vec<u8>, RecordError> {
-    let mut w = Writer::default();
+    let mut w = writer(EXPORT_FORMAT, config, vocab)?;
     w.extras(extra);
     w.module_at(model, "", |n| n.to_string(), precision)?;
-    base_metadata(&mut w, EXPORT_FORMAT, config, vocab)?;
     w.into_bytes()
 }
 

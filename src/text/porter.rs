@@ -117,14 +117,6 @@ fn with(mut stem: Vec<char>, replacement: &str) -> Vec<char> {
     stem
 }
 
-fn m_gt0(s: &[char]) -> bool {
-    measure(s) > 0
-}
-
-fn m_gt1(s: &[char]) -> bool {
-    measure(s) > 1
-}
-
 /// Applies the first rule whose suffix matches; if `cond` fails on the stem
 /// the word is returned unchanged (later rules are not tried).
 fn apply_rules(w: Vec<char>, rules: &[(&str, &str)], cond: fn(&[char]) -> bool) -> Vec<char> {
@@ -149,8 +141,7 @@ fn step1b(w: Vec<char>) -> Vec<char> {
         return with(strip(&w, "ied"), rep);
     }
     if ends_with(&w, "eed") {
-        let stem = strip(&w, "eed");
-        return if measure(&stem) > 0 { with(stem, "ee") } else { w };
+        return apply_rules(w, &[("eed", "ee")], |s| measure(s) > 0);
     }
     let stem = ["ed", "ing"].into_iter().find(|s| ends_with(&w, s)).map(|s| strip(&w, s));
     match stem {
@@ -179,13 +170,7 @@ fn step1b_tidy(mut s: Vec<char>) -> Vec<char> {
 }
 
 fn step1c(w: Vec<char>) -> Vec<char> {
-    if ends_with(&w, "y") {
-        let stem = strip(&w, "y");
-        if stem.len() > 1 && is_consonant(&stem, stem.len() - 1) {
-            return with(stem, "i");
-        }
-    }
-    w
+    apply_rules(w, &[("y", "i")], |s| s.len() > 1 && is_consonant(s, s.len() - 1))
 }
 
 const STEP2_RULES: &[(&str, &str)] = &[
@@ -213,15 +198,15 @@ const STEP2_RULES: &[(&str, &str)] = &[
 ];
 
 fn step2(w: Vec<char>) -> Vec<char> {
-    if ends_with(&w, "alli") && m_gt0(&strip(&w, "alli")) {
+    if ends_with(&w, "alli") && measure(&strip(&w, "alli")) > 0 {
         return step2(with(strip(&w, "alli"), "al"));
     }
     // NLTK's `logi` rule tests the measure of the word minus "ogi". (No other rule's suffix
     // ends a word ending in `logi`, so testing it first changes nothing.)
     if ends_with(&w, "logi") {
-        return if m_gt0(&w[..w.len() - 3]) { with(strip(&w, "logi"), "log") } else { w };
+        return if measure(&w[..w.len() - 3]) > 0 { with(strip(&w, "logi"), "log") } else { w };
     }
-    apply_rules(w, STEP2_RULES, m_gt0)
+    apply_rules(w, STEP2_RULES, |s| measure(s) > 0)
 }
 
 const STEP3_RULES: &[(&str, &str)] = &[
@@ -235,7 +220,7 @@ const STEP3_RULES: &[(&str, &str)] = &[
 ];
 
 fn step3(w: Vec<char>) -> Vec<char> {
-    apply_rules(w, STEP3_RULES, m_gt0)
+    apply_rules(w, STEP3_RULES, |s| measure(s) > 0)
 }
 
 /// Step 4's suffixes, all removed when m > 1 (`ion` only after `s` or `t`).
@@ -250,23 +235,16 @@ fn step4(w: Vec<char>) -> Vec<char> {
     };
     let stem = strip(&w, suffix);
     let ion_ok = *suffix != "ion" || matches!(stem.last(), Some('s' | 't'));
-    if m_gt1(&stem) && ion_ok { stem } else { w }
+    if measure(&stem) > 1 && ion_ok { stem } else { w }
 }
 
 fn step5a(w: Vec<char>) -> Vec<char> {
-    if ends_with(&w, "e") {
-        let stem = strip(&w, "e");
-        let m = measure(&stem);
-        if m > 1 || (m == 1 && !ends_cvc(&stem)) {
-            return stem;
-        }
-    }
-    w
+    apply_rules(w, &[("e", "")], |s| measure(s) > 1 || (measure(s) == 1 && !ends_cvc(s)))
 }
 
 fn step5b(mut w: Vec<char>) -> Vec<char> {
     // Condition is on the word minus one `l`, as in NLTK.
-    if ends_with(&w, "ll") && m_gt1(&w[..w.len() - 1]) {
+    if ends_with(&w, "ll") && measure(&w[..w.len() - 1]) > 1 {
         w.pop();
     }
     w

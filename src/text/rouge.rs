@@ -101,16 +101,13 @@ pub fn corpus(cands: &[String], refs: &[String], stem: bool) -> RougeScores {
 
 /// Interns both token lists into small integer ids (cheaper n-gram keys and
 /// LCS comparisons).
-fn to_ids(cand: &[String], refr: &[String]) -> (Vec<u32>, Vec<u32>) {
+fn to_ids<'a>(cand: &'a [String], refr: &'a [String]) -> (Vec<u32>, Vec<u32>) {
     let mut vocab: HashMap<&str, u32> = HashMap::new();
-    let c = cand.iter().map(|t| intern_one(&mut vocab, t)).collect();
-    let r = refr.iter().map(|t| intern_one(&mut vocab, t)).collect();
-    (c, r)
-}
-
-fn intern_one<'a>(vocab: &mut HashMap<&'a str, u32>, token: &'a str) -> u32 {
-    let next = vocab.len() as u32;
-    *vocab.entry(token).or_insert(next)
+    let mut id = |token: &'a String| {
+        let next = vocab.len() as u32;
+        *vocab.entry(token.as_str()).or_insert(next)
+    };
+    (cand.iter().map(&mut id).collect(), refr.iter().map(id).collect())
 }
 
 /// Counts of each n-gram (`n` ≥ 1).

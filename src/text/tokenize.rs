@@ -391,9 +391,7 @@ pub fn detokenize(tokens: &[String]) -> String {
     let toks: Vec<&str> =
         tokens.iter().map(|t| unescape(t.as_str())).filter(|t| !t.is_empty()).collect();
     let mut out = String::new();
-    let mut quote_open = false;
-    let mut cap_next = true;
-    let mut glue_next = false;
+    let (mut quote_open, mut cap_next, mut glue_next) = (false, true, false);
     for (i, &tok) in toks.iter().enumerate() {
         let prev = if i > 0 { toks[i - 1] } else { "" };
         let next = toks.get(i + 1).copied().unwrap_or("");

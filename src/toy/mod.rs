@@ -181,22 +181,15 @@ impl Source {
 
     /// `n` points as a flat row-major `[n, 2]` buffer. An empty drawing yields the origin.
     pub fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f32> {
-        let mut out = Vec::with_capacity(2 * n);
-        for _ in 0..n {
-            let [x, y] = match self {
-                Source::Toy(t) => t.draw(rng),
-                Source::Drawn(pts) if pts.is_empty() => [0.0, 0.0],
-                Source::Drawn(pts) => {
-                    let q = pts[rng.below(pts.len())];
-                    [
-                        q[0] as f64 + Self::DRAWN_JITTER * rng.normal(),
-                        q[1] as f64 + Self::DRAWN_JITTER * rng.normal(),
-                    ]
-                }
-            };
-            out.extend([x as f32, y as f32]);
-        }
-        out
+        let mut draw = || match self {
+            Source::Toy(t) => t.draw(rng),
+            Source::Drawn(pts) if pts.is_empty() => [0.0, 0.0],
+            Source::Drawn(pts) => {
+                let q = pts[rng.below(pts.len())];
+                q.map(|v| v as f64 + Self::DRAWN_JITTER * rng.normal())
+            }
+        };
+        (0..n).flat_map(|_| draw().map(|v| v as f32)).collect()
     }
 }
 

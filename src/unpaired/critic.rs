@@ -39,16 +39,14 @@ pub struct SeqCriticConfig {
 }
 
 impl SeqCriticConfig {
-    pub fn mlp(&self) -> MlpConfig {
-        MlpConfig::new(self.steps * self.emb, self.hidden, self.depth, 1, self.activation)
-    }
-
     /// Embedding N(0, 1/e) so an embedded step has unit scale; the MLP as PyTorch's default.
     pub fn init(&self, rng: &mut Rng, device: &Device) -> SeqCritic {
         let std = 1.0 / (self.emb as f64).sqrt();
         let e: Vec<f32> = (0..self.vocab * self.emb).map(|_| (rng.normal() * std) as f32).collect();
         let embed = param(e, [self.vocab, self.emb], device);
-        SeqCritic { embed, mlp: self.mlp().init(rng, device), steps: self.steps }
+        let mlp =
+            MlpConfig::new(self.steps * self.emb, self.hidden, self.depth, 1, self.activation);
+        SeqCritic { embed, mlp: mlp.init(rng, device), steps: self.steps }
     }
 }
 
@@ -75,10 +73,9 @@ impl SeqCritic {
     /// `E` exactly, so the two agree to the MLP's rounding, and the lookup skips a `[B·S, V]`
     /// product (method 2 scores every prefix of every summary this way).
     pub fn score_ids(&self, ids: Vec<i64>) -> Tensor<2> {
-        let device = self.device();
         let (n, rows) = (ids.len(), ids.len() / self.steps.max(1));
         let e = self.embed.dims()[1];
-        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &device);
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &self.device());
         let embedded = self.embed.val().select(0, ids).reshape([rows, self.steps * e]);
         self.mlp.forward(embedded)
     }

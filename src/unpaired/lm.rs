@@ -16,15 +16,15 @@
 //! device time in training, and is a deterministic function of the corpus, so checkpoints need
 //! not carry it and `--resume` stays exact.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::summarize::vocab::{START_ID, STOP_ID, UNK_ID, Vocab};
 
-/// Counts of the words that followed one context word.
+/// Counts of the words that followed one context word, in id order.
 #[derive(Clone, Debug, Default)]
 struct Followers {
     total: u64,
-    counts: HashMap<usize, u64>,
+    counts: BTreeMap<usize, u64>,
 }
 
 /// Why the LM prior could not be fitted.
@@ -111,14 +111,11 @@ impl SummaryLm {
 
     /// Every bigram seen, as `(previous, word, count)`, in id order.
     pub fn counts(&self) -> Vec<(usize, usize, u64)> {
-        let mut out: Vec<(usize, usize, u64)> = self
-            .followers
+        self.followers
             .iter()
             .enumerate()
             .flat_map(|(v, f)| f.counts.iter().map(move |(&w, &c)| (v, w, c)))
-            .collect();
-        out.sort_unstable();
-        out
+            .collect()
     }
 
     /// The Kneser–Ney discount.

@@ -246,9 +246,8 @@ impl Searcher {
         for row in b.values.chunks_exact(3) {
             let [a, w, c] = [row[0], row[1], row[2]];
             if !(whole(a, v as f32) && whole(w, v as f32) && whole(c, 1e9) && c >= 1.0) {
-                return Err(RecordError::Invalid(format!(
-                    "bigram entry {row:?} is not (word id, word id, count)"
-                )));
+                let e = format!("bigram entry {row:?} is not (word id, word id, count)");
+                return Err(RecordError::Invalid(e));
             }
             counts.push((a as usize, w as usize, c as u64));
         }
@@ -325,10 +324,7 @@ impl Searcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn toks(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::unpaired::data::words as toks;
 
     fn corpus(lines: &[&str]) -> Vec<Vec<String>> {
         lines.iter().map(|s| toks(s)).collect()

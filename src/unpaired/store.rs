@@ -10,6 +10,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::config::UnpairedConfig;
+use super::data::words;
 use super::train::UnpairedState;
 use crate::gan::critic::Critic;
 use crate::optim::OptimizerConfig;
@@ -150,9 +151,8 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Loaded, RecordError> 
             })
         }
         other => {
-            return Err(RecordError::Config(format!(
-                "unknown phase '{other}' (expected pretrain or gan)"
-            )));
+            let e = format!("unknown phase '{other}' (expected pretrain or gan)");
+            return Err(RecordError::Config(e));
         }
     };
     Ok(Loaded { phase, config, vocab, metadata: r.metadata.clone() })
@@ -204,11 +204,7 @@ pub fn bundle_corpus(
         let text = metadata.get(key).ok_or_else(|| {
             RecordError::Config(format!("the file has no {key}: it is not a page bundle"))
         })?;
-        let rows: Vec<Vec<String>> = text
-            .lines()
-            .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-            .filter(|r| !r.is_empty())
-            .collect();
+        let rows: Sentences = text.lines().map(words).filter(|r| !r.is_empty()).collect();
         if rows.is_empty() {
             return Err(RecordError::Config(format!("the bundle's {key} are empty")));
         }

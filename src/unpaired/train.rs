@@ -277,8 +277,7 @@ pub fn summarize_batch(
     let examples: Vec<Example> =
         docs.iter().map(|d| Example::new(d, &[], vocab, max_enc, 2)).collect();
     let batch = Batch::new(&examples, vocab.len());
-    let enc =
-        generator.encode(batch.enc.clone(), batch.enc_mask.clone(), batch.size, batch.enc_len);
+    let enc = generator.encode(batch.enc.clone(), batch.enc_mask, batch.size, batch.enc_len);
     generator.free_run(&enc, &batch.enc, config.summary_len(), pick, rng)
 }
 

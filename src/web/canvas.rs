@@ -48,24 +48,17 @@ fn to_px(canvas: &HtmlCanvasElement, p: [f64; 2]) -> (f64, f64) {
 
 fn heat(t: f64) -> String {
     // Blue (low) → white → red (high), as in the CLI's PNG.
+    const BLUE: [f64; 3] = [49.0, 104.0, 176.0];
+    const WHITE: [f64; 3] = [247.0; 3];
+    const RED: [f64; 3] = [203.0, 62.0, 44.0];
     let t = t.clamp(0.0, 1.0);
-    let lerp = |a: f64, b: f64, s: f64| (a + (b - a) * s).round() as u8;
-    let (r, g, b) = if t < 0.5 {
-        let s = t / 0.5;
-        (lerp(49.0, 247.0, s), lerp(104.0, 247.0, s), lerp(176.0, 247.0, s))
-    } else {
-        let s = (t - 0.5) / 0.5;
-        (lerp(247.0, 203.0, s), lerp(247.0, 62.0, s), lerp(247.0, 44.0, s))
-    };
+    let (from, to, s) =
+        if t < 0.5 { (BLUE, WHITE, t / 0.5) } else { (WHITE, RED, (t - 0.5) / 0.5) };
+    let [r, g, b] = [0, 1, 2].map(|i| (from[i] + (to[i] - from[i]) * s).round() as u8);
     format!("rgb({r},{g},{b})")
 }
 
-pub fn draw(
-    canvas: &HtmlCanvasElement,
-    snap: Option<&Snapshot>,
-    drawn: &[[f32; 2]],
-    show_arrows: bool,
-) {
+pub fn draw(canvas: &HtmlCanvasElement, snap: Option<&Snapshot>, drawn: &[[f32; 2]], arrows: bool) {
     let Some(ctx) = cleared(canvas, "#fafafa") else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
     if let Some(s) = snap {
@@ -83,7 +76,7 @@ pub fn draw(
             }
         }
         squares(&ctx, "rgba(0,0,0,0.75)", 3.0, s.real.iter().map(|&p| to_px(canvas, p)));
-        if show_arrows {
+        if arrows {
             let max = s.arrows.iter().map(|a| a[0].hypot(a[1])).fold(1e-12, f64::max);
             ctx.set_stroke_style_str("rgba(20,120,40,0.8)");
             ctx.begin_path();

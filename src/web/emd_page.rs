@@ -72,12 +72,9 @@ fn HistogramEditor() -> impl IntoView {
         if i < 0.0 || i >= n as f64 {
             return;
         }
-        let (target, text) = if (ev.offset_y() as f64) < (P_BASE + Q_BASE) / 2.0 {
-            (emd::parse_histogram(&p_text.get_untracked(), "P"), p_text)
-        } else {
-            (emd::parse_histogram(&q_text.get_untracked(), "Q"), q_text)
-        };
-        if let Ok(mut values) = target {
+        let upper = (ev.offset_y() as f64) < (P_BASE + Q_BASE) / 2.0;
+        let (text, name) = if upper { (p_text, "P") } else { (q_text, "Q") };
+        if let Ok(mut values) = emd::parse_histogram(&text.get_untracked(), name) {
             values.resize(n, 0.0);
             values[i as usize] += 1.0;
             text.set(join(&values));

@@ -59,20 +59,16 @@ fn Slider(
     }
 }
 
-/// Trains one estimating network per divergence on Flex, yielding to the browser between
-/// steps; returns the fitted networks and their estimates.
+/// Trains a discriminator (JS) and a critic (W) on Flex, yielding to the browser between
+/// steps; returns the fitted networks and their estimates, in that order.
 async fn fit_in_page(
     real: &dyn RealData,
     fake: &dyn RealData,
     critic: EstimatorConfig,
     progress: RwSignal<String>,
-) -> Vec<(CriticFit, Estimate)> {
+) -> [(CriticFit, Estimate); 2] {
     let device = Device::flex();
-    let mut out = vec![];
-    for kind in [Divergence::Js, Divergence::W] {
-        let name = if kind == Divergence::Js { "discriminator" } else { "critic" };
-        let config =
-            if kind == Divergence::Js { EstimatorConfig::default() } else { critic.clone() };
+    let fit = async |kind, config, name: &str| {
         let mut fit = CriticFit::new(kind, config, real.dim(), &device);
         while !fit.done() {
             fit = fit.step(real, fake);
@@ -83,10 +79,12 @@ async fn fit_in_page(
             }
         }
         let values = estimate::read(fit.estimate_tensor(real, fake)).await;
-        out.push((fit, Estimate::from_values(&values)));
-    }
+        (fit, Estimate::from_values(&values))
+    };
+    let js = fit(Divergence::Js, EstimatorConfig::default(), "discriminator").await;
+    let w = fit(Divergence::W, critic, "critic").await;
     progress.set(String::new());
-    out
+    [js, w]
 }
 
 /// Where the lines chart draws an infinite KL.
@@ -109,24 +107,20 @@ pub fn LinesPage() -> impl IntoView {
         let t = theta.get_untracked();
         spawn_local(async move {
             let (p0, pt) = (Line { x: 0.0 }, Line { x: t });
-            let mut fits = fit_in_page(&p0, &pt, EstimatorConfig::default(), progress).await;
-            let (w, js) = (fits.pop(), fits.pop());
-            if let (Some((_, js)), Some((_, w))) = (js, w) {
-                estimates.set(Some((t, js, w)));
-            }
+            let [(_, js), (_, w)] =
+                fit_in_page(&p0, &pt, EstimatorConfig::default(), progress).await;
+            estimates.set(Some((t, js, w)));
             busy.set(false);
         });
     };
-    let series = Signal::derive(move || {
-        // KL is +∞ off θ = 0: drawn along the top edge of the plot, and 0 at θ = 0.
-        let top = |v: f64| if v.is_infinite() { KL_TOP } else { v };
-        let kl = curve(-1.0, 1.0, 200, |t| top(lines::closed_form(t).kl));
-        vec![
-            Series::new("KL, both ways (∞ at the top edge)", "#e67e22", kl),
-            Series::new("JS", "#c0392b", curve(-1.0, 1.0, 200, |t| lines::closed_form(t).js)),
-            Series::new("W", "#3167b0", curve(-1.0, 1.0, 200, |t| lines::closed_form(t).w)),
-        ]
-    });
+    // KL is +∞ off θ = 0: drawn along the top edge of the plot, and 0 at θ = 0.
+    let top = |v: f64| if v.is_infinite() { KL_TOP } else { v };
+    let kl = curve(-1.0, 1.0, 200, |t| top(lines::closed_form(t).kl));
+    let series = vec![
+        Series::new("KL, both ways (∞ at the top edge)", "#e67e22", kl),
+        Series::new("JS", "#c0392b", curve(-1.0, 1.0, 200, |t| lines::closed_form(t).js)),
+        Series::new("W", "#3167b0", curve(-1.0, 1.0, 200, |t| lines::closed_form(t).w)),
+    ];
     let scene = move || {
         let x = 150.0 + 100.0 * theta.get();
         view! {
@@ -320,13 +314,9 @@ pub fn OptimalDPage() -> impl IntoView {
     let (rm, rs, gm, gs) =
         (RwSignal::new(0.0), RwSignal::new(1.0), RwSignal::new(2.0), RwSignal::new(1.0));
     let pair = Memo::new(move |_| (Gauss::new(rm.get(), rs.get()), Gauss::new(gm.get(), gs.get())));
-    let checked = Memo::new(move |_| {
-        let (r, g) = pair.get();
-        r.check("real").and(g.check("generated"))
-    });
     let numbers = Memo::new(move |_| {
         let (r, g) = pair.get();
-        checked.get().map(|_| {
+        r.check("real").and(g.check("generated")).map(|_| {
             (optimal_d::value(&r, &g), optimal_d::js(&r, &g), optimal_d::d_star(&r, &g, r.mu))
         })
     });
@@ -355,7 +345,7 @@ pub fn OptimalDPage() -> impl IntoView {
                     <Slider label="real σ" testid="optd-real-sigma" value=rs min=0.1 max=3.0 step=0.05/>
                     <Slider label="generated mean" testid="optd-fake-mean" value=gm min=-5.0 max=5.0 step=0.1/>
                     <Slider label="generated σ" testid="optd-fake-sigma" value=gs min=0.1 max=3.0 step=0.05/>
-                    <p class="error" data-testid="optd-error">{move || checked.get().err().map(|e| e.to_string())}</p>
+                    <p class="error" data-testid="optd-error">{move || numbers.get().err().map(|e| e.to_string())}</p>
                     <table class="numbers">
                         <tr><td>"V(D*)"</td><td data-testid="optd-value">{n(|v| v.0)}</td></tr>
                         <tr><td>"JS(p_r, p_g)"</td><td data-testid="optd-js">{n(|v| v.1)}</td></tr>

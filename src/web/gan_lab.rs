@@ -136,12 +136,10 @@ impl Settings {
             Objective::Wgan { clip } => *clip = self.clip,
             Objective::Gan { .. } => {}
         }
-        let opt = match self.optimizer.clone().with_lr(self.lr) {
-            OptimizerConfig::Adam { lr, eps, .. } => {
-                OptimizerConfig::Adam { lr, eps, beta1: self.beta1, beta2: self.beta2 }
-            }
-            other => other,
-        };
+        let mut opt = self.optimizer.clone().with_lr(self.lr);
+        if let OptimizerConfig::Adam { beta1, beta2, .. } = &mut opt {
+            (*beta1, *beta2) = (self.beta1, self.beta2);
+        }
         let mut c = GanConfig::paper(objective, data);
         c.critic_optimizer = opt.clone();
         c.generator_optimizer = opt;
@@ -253,11 +251,10 @@ impl Ctx {
             Ok(s) => {
                 self.stats.w1.set(Some(s.w1));
                 self.stats.modes.set(s.modes.as_ref().map(|m| (m.covered, m.total, m.hq)));
-                let (w1, modes, step) = (s.w1, s.modes.as_ref().map(|m| m.covered), s.step);
                 self.history.update(|h| {
-                    if let Some(p) = h.iter_mut().rev().find(|p| p.step == step) {
-                        p.w1 = Some(w1);
-                        p.modes = modes;
+                    if let Some(p) = h.iter_mut().rev().find(|p| p.step == s.step) {
+                        p.w1 = Some(s.w1);
+                        p.modes = s.modes.as_ref().map(|m| m.covered);
                     }
                 });
                 self.last_snapshot.set_value(Some(s));

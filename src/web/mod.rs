@@ -128,40 +128,25 @@ fn App() -> impl IntoView {
     }
 }
 
-enum SharedDevice {
-    Empty,
-    Pending,
-    Ready(burn::tensor::Device, crate::device::Backend, Option<String>),
-}
+/// A device, its backend and the note on why (see [`shared_device`]).
+type Found = (burn::tensor::Device, crate::device::Backend, Option<String>);
 
 thread_local! {
-    static DEVICE: std::cell::RefCell<SharedDevice> = const { std::cell::RefCell::new(SharedDevice::Empty) };
+    static DEVICE_STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static DEVICE: std::cell::RefCell<Option<Found>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The page's one device, shared by every page: WebGPU on a hardware adapter, else Flex
 /// (`?webgpu=always` takes a software one too), with a note saying why. The first caller initialises it; later callers wait.
-pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, Option<String>) {
+pub async fn shared_device() -> Found {
+    if !DEVICE_STARTED.replace(true) {
+        DEVICE.set(Some(crate::device::browser(query_has("webgpu=always")).await));
+    }
     loop {
-        let start = DEVICE.with(|d| {
-            let mut d = d.borrow_mut();
-            match &*d {
-                SharedDevice::Ready(dev, b, why) => Some(Some((dev.clone(), *b, why.clone()))),
-                SharedDevice::Pending => None,
-                SharedDevice::Empty => {
-                    *d = SharedDevice::Pending;
-                    Some(None)
-                }
-            }
-        });
-        match start {
-            Some(Some(ready)) => return ready,
-            Some(None) => {
-                let (dev, b, why) = crate::device::browser(query_has("webgpu=always")).await;
-                DEVICE.with(|d| *d.borrow_mut() = SharedDevice::Ready(dev.clone(), b, why.clone()));
-                return (dev, b, why);
-            }
-            None => yield_to_browser().await,
+        if let Some(found) = DEVICE.with_borrow(Option::clone) {
+            return found;
         }
+        yield_to_browser().await;
     }
 }
 
@@ -174,19 +159,16 @@ pub async fn shared_device() -> (burn::tensor::Device, crate::device::Backend, O
 pub async fn yield_to_browser() {
     use js_sys::Reflect;
     use wasm_bindgen::{JsCast, JsValue};
+    let function = |on: &JsValue, name: &str| {
+        Reflect::get(on, &name.into()).ok()?.dyn_into::<js_sys::Function>().ok()
+    };
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        let channel = Reflect::get(&global, &"MessageChannel".into())
-            .ok()
-            .and_then(|c| c.dyn_into::<js_sys::Function>().ok())
+        let channel = function(&js_sys::global(), "MessageChannel")
             .and_then(|c| Reflect::construct(&c, &js_sys::Array::new()).ok());
         if let Some(channel) = channel {
             let port = |k: &str| Reflect::get(&channel, &k.into()).unwrap_or(JsValue::UNDEFINED);
             let (rx, tx) = (port("port1"), port("port2"));
-            let post = Reflect::get(&tx, &"postMessage".into())
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            if let Some(post) = post
+            if let Some(post) = function(&tx, "postMessage")
                 && Reflect::set(&rx, &"onmessage".into(), &resolve).is_ok()
                 && post.call1(&tx, &JsValue::NULL).is_ok()
             {

@@ -338,11 +338,10 @@ impl Ctx {
     fn take_file(self, file: web_sys::File) {
         let name = file.name();
         if file.size() > MAX_TEXT as f64 {
-            self.error.set(Some(format!(
+            return self.error.set(Some(format!(
                 "{name} is {:.1} MB, more than the 5 MB this page accepts.",
                 file.size() / (1 << 20) as f64
             )));
-            return;
         }
         spawn_local(async move {
             let buf = match JsFuture::from(file.array_buffer()).await {

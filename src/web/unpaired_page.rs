@@ -306,8 +306,7 @@ impl Ctx {
 
     /// Re-reads the shown documents' hidden summaries.
     fn view(self, lab: &Lab) {
-        let now = self.trainer.with(|(s, c)| lab.hidden(s, c));
-        match now {
+        match self.trainer.with(|(s, c)| lab.hidden(s, c)) {
             Some(Ok(now)) => self.shown.update(|shown| {
                 for (s, n) in shown.iter_mut().zip(now) {
                     s.now = n;
