@@ -59,7 +59,10 @@ impl OptimizerConfig {
     }
 
     pub fn lr(&self) -> f64 {
-        *self.clone().lr_mut()
+        match *self {
+            Self::Sgd { lr, .. } | Self::Rmsprop { lr, .. } => lr,
+            Self::Adam { lr, .. } | Self::Adagrad { lr, .. } => lr,
+        }
     }
 
     pub fn with_lr(mut self, lr: f64) -> Self {

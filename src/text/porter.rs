@@ -239,7 +239,11 @@ fn step4(w: Vec<char>) -> Vec<char> {
 }
 
 fn step5a(w: Vec<char>) -> Vec<char> {
-    apply_rules(w, &[("e", "")], |s| measure(s) > 1 || (measure(s) == 1 && !ends_cvc(s)))
+    apply_rules(w, &[("e", "")], |s| match measure(s) {
+        0 => false,
+        1 => !ends_cvc(s),
+        _ => true,
+    })
 }
 
 fn step5b(mut w: Vec<char>) -> Vec<char> {
